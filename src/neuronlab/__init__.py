@@ -1,0 +1,55 @@
+"""neuronlab: see and perform how a neuron learns.
+
+A neuron computes z = w·x + b and ŷ = f(z); a loss J says how wrong ŷ is;
+learning is gradient descent, θ ← θ − η·∇J(θ), from random θ, for T steps.
+
+``import neuronlab`` loads numpy and nothing heavier: plotting, data files and the
+command line load what they need when they are used.
+"""
+
+from .activations import ACTIVATIONS, Activation, get_activation
+from .estimators import ConvergenceWarning, NeuronClassifier, NeuronRegressor, NotFittedError
+from .history import History, Result, Step
+from .losses import LOSSES, Loss, get_loss
+from .neuron import Neuron, init_params
+from .objective import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
+from .strategies import (
+    STRATEGIES,
+    ErrorDrivenSearch,
+    GradientDescent,
+    MonteCarloSearch,
+    Strategy,
+    get_strategy,
+    minimize,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "ConvergenceWarning",
+    "ErrorDrivenSearch",
+    "FunctionObjective",
+    "GradientDescent",
+    "History",
+    "LOSSES",
+    "Loss",
+    "MonteCarloSearch",
+    "Neuron",
+    "NeuronClassifier",
+    "NeuronObjective",
+    "NeuronRegressor",
+    "NotDifferentiableError",
+    "NotFittedError",
+    "Objective",
+    "Result",
+    "STRATEGIES",
+    "Step",
+    "Strategy",
+    "get_activation",
+    "get_loss",
+    "get_strategy",
+    "init_params",
+    "minimize",
+]

@@ -1,0 +1,207 @@
+"""Input checks for the estimators: every message names the input and the fix.
+
+The rules and wording follow scikit-learn's ``check_array``/``validate_data`` so
+that the estimators behave like any other scikit-learn estimator, without
+importing scikit-learn (it is not a run-time dependency).
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "DataConversionWarning",
+    "NotFittedError",
+    "ConvergenceWarning",
+    "sklearn_flavoured",
+    "check_X",
+    "check_y",
+    "check_sample_weight",
+    "check_random_state",
+    "feature_names_of",
+]
+
+
+class DataConversionWarning(UserWarning):
+    """Input was converted (e.g. a column-vector y raveled to 1-D)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The estimator was used before ``fit``."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit ended without converging (budget spent, diverged, or separable data)."""
+
+
+@functools.lru_cache(maxsize=None)
+def _with_sklearn_base(cls, sklearn_cls):
+    return type(cls.__name__, (cls, sklearn_cls), {"__module__": cls.__module__})
+
+
+def sklearn_flavoured(cls):
+    """``cls``, or — when scikit-learn is already imported — a subclass of both ``cls``
+    and scikit-learn's class of the same name, so that code catching or filtering
+    scikit-learn's NotFittedError, ConvergenceWarning or DataConversionWarning also
+    sees ours.  scikit-learn is never imported for this."""
+    module = sys.modules.get("sklearn.exceptions")
+    sklearn_cls = getattr(module, cls.__name__, None) if module is not None else None
+    return cls if sklearn_cls is None else _with_sklearn_base(cls, sklearn_cls)
+
+
+def feature_names_of(X):
+    """Column names of a data frame as an object array, or None (all names must be strings)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "iloc") and not hasattr(X, "schema"):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    kinds = {type(n) is str or isinstance(n, str) for n in names}
+    if kinds == {True}:
+        return names
+    if True in kinds:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {sorted({type(n).__name__ for n in names})} as feature name / "
+            "column name types; convert them all to str, e.g. X.columns = X.columns.astype(str)"
+        )
+    return None
+
+
+def check_X(X, name="X", dtype_float32_ok=True, ensure_min_samples=1):
+    """Return X as a 2-D float array (float32 kept, everything else float64).
+
+    No copy is made when X already is a float64 (or float32) array.
+    """
+    if X is None:
+        raise ValueError(f"{name} is None; pass a 2-D array of shape (n_samples, n_features)")
+    if hasattr(X, "tocsr") or hasattr(X, "tocoo"):  # scipy.sparse, without importing it
+        raise TypeError(
+            f"{name} is a sparse matrix, which is not supported: pass a dense array "
+            "(for example X.toarray())"
+        )
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):  # data frame: look at each column
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            bad = [str(c) for c, t in zip(X.columns, X.dtypes) if getattr(t, "kind", "O") not in "biuf"]
+            raise ValueError(
+                f"{name} has non-numeric columns {bad}; encode them as numbers or drop them"
+            ) from None
+    X = np.asarray(X)
+    if X.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported in {name}; pass real numbers")
+    if X.dtype.kind not in "biuf":
+        try:
+            X = X.astype(np.float64)
+        except TypeError as e:
+            raise TypeError(f"{name} must hold numbers only: {e}") from None
+        except ValueError as e:
+            raise ValueError(f"{name} must hold numbers only ({e}); encode text columns as numbers") from None
+    if X.ndim != 2:
+        if X.ndim == 1:
+            raise ValueError(
+                f"Expected 2D array, got 1D array instead for {name} (shape {X.shape}). Reshape "
+                "your data either using array.reshape(-1, 1) if your data has a single feature "
+                "or array.reshape(1, -1) if it contains a single sample."
+            )
+        raise ValueError(f"Expected 2D array for {name}, got an array with {X.ndim} dimensions (shape {X.shape})")
+    if X.shape[0] < ensure_min_samples:
+        raise ValueError(
+            f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while a minimum of "
+            f"{ensure_min_samples} is required: {name} is empty"
+        )
+    if X.shape[1] < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
+            f"{name} has no columns"
+        )
+    if not (X.dtype == np.float64 or (dtype_float32_ok and X.dtype == np.float32)):
+        X = X.astype(np.float64)
+    if not np.isfinite(X).all():
+        bad = ~np.isfinite(X)
+        rows, cols = np.nonzero(bad)
+        what = "NaN" if np.isnan(X[rows[0], cols[0]]) else "infinity"
+        raise ValueError(
+            f"Input {name} contains {what}: {bad.sum()} value(s) are NaN or infinite, the first at "
+            f"row {rows[0]}, column {cols[0]}; remove or impute them"
+        )
+    return X
+
+
+def check_y(y, n_samples, numeric=True, name="y"):
+    """Return y as a 1-D array of length ``n_samples`` (a column vector is raveled with a warning)."""
+    if y is None:
+        raise ValueError(
+            "this estimator requires y to be passed, but the target y is None"
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            sklearn_flavoured(DataConversionWarning)(
+                "A column-vector y was passed when a 1d array was expected. Please change the "
+                "shape of y to (n_samples,), for example using ravel()."
+            ),
+            stacklevel=3,
+        )
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y should be a 1d array, got an array of shape {y.shape} instead.")
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: [{n_samples}, "
+            f"{y.shape[0]}]: X has {n_samples} rows but {name} has {y.shape[0]}"
+        )
+    if numeric:
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must hold numbers for regression, got dtype {y.dtype}") from None
+        y = y.astype(np.float64, copy=False)
+        if not np.isfinite(y).all():
+            raise ValueError(
+                f"Input {name} contains NaN or infinity ({int((~np.isfinite(y)).sum())} values); "
+                "remove those rows"
+            )
+    elif y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"Input {name} contains NaN or infinity; remove those rows")
+    elif y.dtype.kind == "O" and any(v is None or (isinstance(v, float) and v != v) for v in y):
+        raise ValueError(f"Input {name} contains missing labels (None/NaN); remove those rows")
+    return y
+
+
+def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
+    """Return sample weights as a 1-D float array (None means all ones)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},): one "
+            "weight per row of X"
+        )
+    if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+        raise ValueError("sample_weight must be finite and ≥ 0")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight")
+    return sample_weight.astype(dtype, copy=False)
+
+
+def check_random_state(random_state) -> np.random.Generator:
+    """A numpy Generator from None, an int seed, a Generator or a legacy RandomState."""
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.Generator)):
+        if isinstance(random_state, bool):
+            raise TypeError("random_state must be None, an int or a numpy Generator, got a bool")
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    raise TypeError(
+        f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}"
+    )

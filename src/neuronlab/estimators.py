@@ -1,0 +1,447 @@
+"""scikit-learn estimators around the neuron: NeuronClassifier and NeuronRegressor.
+
+They follow scikit-learn's estimator contract (``fit``/``predict``/``score``,
+``get_params``/``set_params``, fitted attributes ending in ``_``) and pass its
+``check_estimator`` suite, but do not import scikit-learn: it is needed only to
+run those checks or to put the estimators in a Pipeline.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+
+import numpy as np
+
+from .activations import get_activation
+from .losses import check_compatible, get_loss
+from .neuron import INITIALIZERS, Neuron, init_params
+from .objective import NeuronObjective
+from ._validation import (
+    ConvergenceWarning,
+    NotFittedError,
+    sklearn_flavoured,
+    check_random_state,
+    check_sample_weight,
+    check_X,
+    check_y,
+    feature_names_of,
+)
+from .strategies import get_strategy
+
+__all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError"]
+
+PENALTIES = ("l2", "l1", "elasticnet", None)
+
+
+def _solver_options(est, rng):
+    """Translate the estimator's settings into the options of its solver (strategy)."""
+    name = get_strategy_name(est.solver)
+    if name == "gradient_descent":
+        return dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol)
+    if name == "monte_carlo":
+        return dict(budget=est.max_steps, random_state=rng)
+    if name == "error_driven":
+        return dict(step=est.learning_rate, budget=est.max_steps)
+    raise ValueError(f"solver {est.solver!r} has no estimator settings")
+
+
+def get_strategy_name(solver: str) -> str:
+    """The canonical name of a solver ('gd' → 'gradient_descent'); ValueError if unknown."""
+    return type(get_strategy(solver)).name
+
+
+class _NeuronEstimator:
+    """What the classifier and the regressor share: parameters, fitting, validation."""
+
+    _estimator_type: str
+
+    def __init__(self, activation, loss, *, solver="gradient_descent", learning_rate=0.1,
+                 max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0, l1_ratio=0.15,
+                 init="xavier", warm_start=False, random_state=None):
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_steps = max_steps
+        self.tol = tol
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.init = init
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    # --- scikit-learn parameter protocol (no scikit-learn import needed) -----------
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
+                    f"Valid parameters are: {valid!r}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = []
+        for name, value in self.get_params().items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            same = default is value or (
+                type(default) is type(value) and not isinstance(value, np.ndarray) and default == value
+            )
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coef_")
+
+    def _base_tags(self):
+        from sklearn.utils import InputTags, Tags, TargetTags  # only asked for by scikit-learn
+
+        return Tags(
+            estimator_type=self._estimator_type,
+            target_tags=TargetTags(required=True),
+            input_tags=InputTags(two_d_array=True),
+        )
+
+    # --- validation ---------------------------------------------------------------
+    def _validate_params(self):
+        activation = get_activation(self.activation)
+        loss = get_loss(self.loss)
+        check_compatible(activation, loss)
+        if not isinstance(self.solver, str):
+            raise TypeError(f"solver must be a name such as 'gradient_descent', got {self.solver!r}")
+        get_strategy_name(self.solver)
+        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)):
+            raise TypeError(f"learning_rate must be a number, got {self.learning_rate!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"learning_rate must be > 0, got {self.learning_rate!r}: with η = 0 the weights "
+                "never change; try 0.1"
+            )
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)):
+            raise TypeError(f"max_steps must be a whole number, got {self.max_steps!r}")
+        if self.max_steps < 1:
+            raise ValueError(f"max_steps must be ≥ 1, got {self.max_steps!r}")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not self.tol >= 0:
+            raise ValueError(f"tol must be a number ≥ 0, got {self.tol!r}")
+        if self.penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (
+            math.isfinite(self.alpha) and self.alpha >= 0
+        ):
+            raise ValueError(f"alpha must be a number ≥ 0, got {self.alpha!r}")
+        if not (isinstance(self.l1_ratio, (int, float)) and 0 <= self.l1_ratio <= 1):
+            raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
+        if self.init not in INITIALIZERS:
+            raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITIALIZERS)}")
+        return activation, loss
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise sklearn_flavoured(NotFittedError)(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def _check_input(self, X, reset):
+        names = feature_names_of(X)
+        X = check_X(X)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return X
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if names is None and fitted_names is not None:
+            warnings.warn(
+                f"X does not have valid feature names, but {type(self).__name__} was fitted "
+                "with feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif names is not None and fitted_names is None:
+            warnings.warn(
+                f"X has feature names, but {type(self).__name__} was fitted without feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif names is not None and (len(names) != len(fitted_names) or np.any(names != fitted_names)):
+            message = "The feature names should match those that were passed during fit.\n"
+            unseen = [n for n in names if n not in set(fitted_names)]
+            missing = [n for n in fitted_names if n not in set(names)]
+            if unseen:
+                message += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unseen[:5])
+            if missing:
+                message += "Feature names seen at fit time, yet now missing:\n" + "".join(
+                    f"- {n}\n" for n in missing[:5]
+                )
+            if not unseen and not missing:
+                message += "Feature names must be in the same order as they were in fit.\n"
+            raise ValueError(message)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X
+
+    # --- fitting ------------------------------------------------------------------
+    def _fit(self, X, target, sample_weight, activation, loss):
+        """Minimise the neuron's objective on (X, target); set the fitted attributes."""
+        rng = check_random_state(self.random_state)
+        n_features = X.shape[1]
+        neuron = Neuron(n_features, activation)
+        alpha = 0.0 if self.penalty is None else float(self.alpha)
+        l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
+        objective = NeuronObjective(
+            neuron, X, target, loss, sample_weight=sample_weight, alpha=alpha, l1_ratio=l1_ratio
+        )
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
+            theta0 = np.append(self.coef_, self.intercept_)
+        else:
+            theta0 = init_params(n_features, self.init, rng)
+        strategy = get_strategy(self.solver, **_solver_options(self, rng))
+        result = strategy.minimize(objective, theta0)
+        neuron.theta = result.theta
+        self.coef_ = result.theta[:-1].copy()
+        self.intercept_ = float(result.theta[-1])
+        self.history_ = result.history
+        self.n_iter_ = result.n_steps
+        self.status_ = result.status
+        self.result_ = result
+        message = result.message
+        if result.status == "diverged":
+            warnings.warn(f"training diverged: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+        elif result.status == "max_steps":
+            warnings.warn(f"training did not converge: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+        return self
+
+    def _z(self, X):
+        return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
+
+    def _output(self, X):
+        return get_activation(self.activation)(self._z(X))
+
+
+class NeuronClassifier(_NeuronEstimator):
+    """A single neuron as a binary classifier: ŷ = f(w·x + b), class 1 when ŷ is past the middle.
+
+    By default f is the sigmoid and the loss is log loss, which makes it logistic
+    regression trained by gradient descent:
+
+        J(w, b) = (1/n)·Σᵢ −[yᵢ·ln ŷᵢ + (1 − yᵢ)·ln(1 − ŷᵢ)] + (α/2)·‖w‖²
+
+    Labels of any type are mapped to 0/1 (``classes_[0]`` → 0, ``classes_[1]`` → 1)
+    and back.  With ``loss="hinge"`` targets are −1/+1 and the threshold on ŷ is 0;
+    otherwise it is 0.5.
+
+    Parameters
+    ----------
+    activation : {'sigmoid', 'tanh', 'identity', 'relu', 'leaky_relu', 'softplus', 'step'}
+    loss : {'log_loss', 'squared_error', 'absolute_error', 'huber', 'hinge'}
+    solver : {'gradient_descent', 'monte_carlo', 'error_driven'}
+        The strategy.  For the search strategies ``max_steps`` is the budget of loss
+        evaluations and ``learning_rate`` the first step (error-driven).
+    learning_rate : float, η > 0
+    max_steps : int, T ≥ 1
+    tol : float ≥ 0, stop when ‖∇J‖ ≤ tol or the loss changes by ≤ tol·max(1, |J|)
+    penalty : {'l2', 'l1', 'elasticnet', None}; alpha : float ≥ 0; l1_ratio : float in [0, 1]
+        Penalty α·((1 − ρ)/2·‖w‖² + ρ·‖w‖₁) with ρ = 0 (l2), 1 (l1) or l1_ratio.
+        ``LogisticRegression(C)`` on n rows is ``alpha = 1/(C·n)``.
+    init : {'xavier', 'normal', 'uniform', 'zeros', 'he'}
+    warm_start : bool, start from the previous fit's coefficients
+    random_state : None, int or numpy Generator
+
+    Attributes
+    ----------
+    classes_, coef_ (n_features,), intercept_ (float), n_features_in_,
+    feature_names_in_ (when X has string column names), history_ (History),
+    n_iter_ (steps taken), status_ ('converged', 'max_steps', 'diverged',
+    'interrupted'), result_ (the strategy's Result)
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, activation="sigmoid", loss="log_loss", *, solver="gradient_descent",
+                 learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
+                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None):
+        super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
+                         max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
+                         l1_ratio=l1_ratio, init=init, warm_start=warm_start,
+                         random_state=random_state)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags
+
+        tags = self._base_tags()
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        return tags
+
+    @property
+    def _threshold(self):
+        return 0.0 if get_loss(self.loss).name == "hinge" else 0.5
+
+    def fit(self, X, y, sample_weight=None):
+        """Learn w and b from X (n_samples, n_features) and labels y (two classes)."""
+        activation, loss = self._validate_params()
+        X = self._check_input(X, reset=True)
+        y = check_y(y, X.shape[0], numeric=False)
+        if y.dtype.kind == "f" and np.any(y != np.round(y)):
+            raise ValueError(
+                "Unknown label type: continuous. NeuronClassifier needs class labels; for "
+                "real-valued targets use NeuronRegressor"
+            )
+        classes = np.unique(y)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"y has only one class ({classes[0]!r}): a classifier needs examples of two "
+                "classes to learn where one ends and the other begins"
+            )
+        if classes.shape[0] > 2:
+            raise ValueError(
+                "Only binary classification is supported. The type of the target is multiclass: "
+                f"y has {classes.shape[0]} classes; a single neuron separates two"
+            )
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        self.classes_ = classes
+        target = (y == classes[1]).astype(X.dtype)
+        self._fit(X, target, sample_weight, activation, loss)
+        self._diagnose_separable(X, target)
+        return self
+
+    def _diagnose_separable(self, X, target):
+        """With log loss, no penalty and separable data the optimum is at infinity: say so."""
+        unpenalised = self.penalty is None or self.alpha == 0
+        if not unpenalised or get_loss(self.loss).name != "log_loss":
+            return
+        if not np.all((2 * target - 1) * self._z(X) > 0):
+            return
+        message = (
+            "the training data is linearly separable: with no penalty the log loss only reaches 0 "
+            f"as ‖w‖ → ∞ (loss now {self.result_.loss:.3g}, ‖w‖ = {np.linalg.norm(self.coef_):.3g} "
+            "and still growing), so the weights keep growing with every step. Set alpha > 0 "
+            "(an L2 penalty) for a finite answer"
+        )
+        self.result_.message += "; " + message
+        warnings.warn(message, sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+
+    def decision_function(self, X):
+        """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise."""
+        self._check_fitted()
+        X = self._check_input(X, reset=False)
+        if get_activation(self.activation).name == "sigmoid":
+            return self._z(X)
+        return self._output(X) - self._threshold
+
+    def predict(self, X):
+        """classes_[1] where the decision function is > 0, else classes_[0]."""
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
+
+    @property
+    def predict_proba(self):
+        """P(y = classes_[k] | x), from ŷ = σ(z); only for activation='sigmoid'."""
+        if get_activation(self.activation).name != "sigmoid":
+            raise AttributeError(
+                "predict_proba needs activation='sigmoid' (only then is ŷ a probability)"
+            )
+        return self._predict_proba
+
+    def _predict_proba(self, X):
+        self._check_fitted()
+        X = self._check_input(X, reset=False)
+        p = self._output(X)
+        return np.column_stack([1.0 - p, p])
+
+    @property
+    def predict_log_proba(self):
+        self.predict_proba  # raises AttributeError when there are no probabilities
+        return self._predict_log_proba
+
+    def _predict_log_proba(self, X):
+        z = self.decision_function(X)
+        # ln σ(z) = −ln(1 + e^(−z)); ln(1 − σ(z)) = −ln(1 + e^z)
+        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: the (weighted) share of rows whose class is predicted right."""
+        correct = self.predict(X) == np.asarray(y).ravel()
+        return float(np.average(correct, weights=sample_weight))
+
+
+class NeuronRegressor(_NeuronEstimator):
+    """A single neuron as a regressor: ŷ = f(w·x + b), by default f(z) = z.
+
+    With the identity activation and squared error it is linear least squares
+    trained by gradient descent:
+
+        J(w, b) = (1/n)·Σᵢ ½(w·xᵢ + b − yᵢ)²  + penalty
+
+    Parameters and attributes are those of :class:`NeuronClassifier` (without
+    ``classes_``); losses: 'squared_error', 'absolute_error', 'huber'.
+    """
+
+    _estimator_type = "regressor"
+
+    def __init__(self, activation="identity", loss="squared_error", *, solver="gradient_descent",
+                 learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
+                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None):
+        super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
+                         max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
+                         l1_ratio=l1_ratio, init=init, warm_start=warm_start,
+                         random_state=random_state)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import RegressorTags
+
+        tags = self._base_tags()
+        tags.regressor_tags = RegressorTags()
+        return tags
+
+    def fit(self, X, y, sample_weight=None):
+        """Learn w and b from X (n_samples, n_features) and real targets y."""
+        activation, loss = self._validate_params()
+        if loss.targets == "binary":
+            raise ValueError(
+                f"loss {loss.name!r} is for classification; NeuronRegressor takes "
+                "'squared_error', 'absolute_error' or 'huber'"
+            )
+        X = self._check_input(X, reset=True)
+        y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        return self._fit(X, y, sample_weight, activation, loss)
+
+    def predict(self, X):
+        """ŷ = f(w·x + b) for every row."""
+        self._check_fitted()
+        return self._output(self._check_input(X, reset=False))
+
+    def score(self, X, y, sample_weight=None):
+        """R² = 1 − Σ s(y − ŷ)² / Σ s(y − ȳ)²."""
+        y = np.asarray(y, dtype=np.float64).ravel()
+        y_pred = self.predict(X)
+        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        mean = np.average(y, weights=w)
+        ss_res = float(w @ (y - y_pred) ** 2)
+        ss_tot = float(w @ (y - mean) ** 2)
+        if ss_tot == 0.0:
+            return 1.0 if ss_res == 0.0 else 0.0
+        return 1.0 - ss_res / ss_tot

@@ -1,0 +1,176 @@
+"""What a run of a strategy leaves behind: a History of every step and a Result.
+
+Row t of a History describes the point θ_t the strategy stood on after t steps:
+its loss J(θ_t), the gradient norm ‖∇J(θ_t)‖ where the strategy knows it, the
+size of the move that reached it ‖θ_t − θ_{t−1}‖ (0 when the step was refused),
+the learning rate η used for that move, the evaluations of J spent so far and the
+wall time.  Row 0 is the starting point.  Plots, reports, progress bars and the
+web page read these rows; nothing re-runs training to draw a curve.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = ["History", "Result", "Step", "STATUSES"]
+
+#: converged: a stopping rule on the loss or gradient was met; max_steps: the step or
+#: evaluation budget ran out first; diverged: the loss became inf/NaN or kept growing;
+#: interrupted: Ctrl-C or a callback stopped the run.
+STATUSES = ("converged", "max_steps", "diverged", "interrupted")
+
+_COLUMNS = ("loss", "grad_norm", "step_size", "learning_rate", "evaluations", "elapsed")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of a History, as handed to callbacks while a run is going on.
+
+    ``theta`` is the strategy's own array: read it (or copy it), do not change it.
+    """
+
+    step: int
+    loss: float
+    grad_norm: float
+    step_size: float
+    learning_rate: float
+    evaluations: int
+    elapsed: float
+    theta: np.ndarray
+
+
+class History:
+    """Per-step record of a run; each column is a NumPy array (see module docstring).
+
+    ``params`` holds θ_t for every row when the run recorded parameters (the default
+    for problems with at most 16 parameters, enough to draw a path over a surface).
+    ``events`` lists notes with the step they happened at (e.g. a recovery).
+    """
+
+    def __init__(self, record_params: bool = False):
+        self.record_params = record_params
+        self._columns: dict[str, list[float]] = {c: [] for c in _COLUMNS}
+        self._params: list[np.ndarray] = []
+        self._cache: dict[str, np.ndarray] = {}
+        self.events: list[tuple[int, str]] = []
+
+    def append(self, theta, loss, grad_norm, step_size, learning_rate, evaluations, elapsed):
+        c = self._columns
+        c["loss"].append(float(loss))
+        c["grad_norm"].append(float(grad_norm))
+        c["step_size"].append(float(step_size))
+        c["learning_rate"].append(float(learning_rate))
+        c["evaluations"].append(evaluations)
+        c["elapsed"].append(elapsed)
+        if self.record_params:
+            self._params.append(np.array(theta, dtype=np.float64, copy=True))
+        self._cache.clear()
+
+    def note(self, message: str) -> None:
+        """Attach ``message`` to the latest step."""
+        self.events.append((len(self) - 1, message))
+
+    def __len__(self) -> int:
+        return len(self._columns["loss"])
+
+    def _array(self, name, dtype=np.float64):
+        if name not in self._cache:
+            self._cache[name] = np.asarray(self._columns[name], dtype=dtype)
+        return self._cache[name]
+
+    @property
+    def step(self) -> np.ndarray:
+        return np.arange(len(self))
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self._array("loss")
+
+    @property
+    def grad_norm(self) -> np.ndarray:
+        return self._array("grad_norm")
+
+    @property
+    def step_size(self) -> np.ndarray:
+        return self._array("step_size")
+
+    @property
+    def learning_rate(self) -> np.ndarray:
+        return self._array("learning_rate")
+
+    @property
+    def evaluations(self) -> np.ndarray:
+        return self._array("evaluations", np.int64)
+
+    @property
+    def elapsed(self) -> np.ndarray:
+        return self._array("elapsed")
+
+    @property
+    def params(self) -> np.ndarray:
+        if not self.record_params:
+            raise AttributeError(
+                "this run did not record parameters; pass record_params=True to the strategy"
+            )
+        if "params" not in self._cache:
+            self._cache["params"] = (
+                np.array(self._params) if self._params else np.empty((0, 0))
+            )
+        return self._cache["params"]
+
+    def as_dict(self) -> dict[str, list]:
+        """Columns as plain lists (for JSON); NaN becomes None."""
+
+        def clean(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        out: dict[str, list] = {"step": list(range(len(self)))}
+        for name in _COLUMNS:
+            out[name] = [clean(v) for v in self._columns[name]]
+        if self.events:
+            out["events"] = [list(e) for e in self.events]
+        return out
+
+    def __repr__(self) -> str:
+        if not len(self):
+            return "History(empty)"
+        return (
+            f"History({len(self)} rows, loss {self.loss[0]:.6g} → {self.loss[-1]:.6g}, "
+            f"{int(self.evaluations[-1])} evaluations)"
+        )
+
+
+@dataclass
+class Result:
+    """The outcome of ``Strategy.minimize``.
+
+    ``theta`` is the best point seen (lowest loss) — after a divergence or an
+    interruption that is what you want to keep; ``theta_last`` is where the run
+    stopped.  ``suggested_learning_rate`` is set when a gradient run diverged.
+    """
+
+    theta: np.ndarray
+    loss: float
+    status: str
+    message: str
+    history: History
+    n_steps: int
+    n_evals: int
+    theta_last: np.ndarray
+    strategy: str
+    suggested_learning_rate: Optional[float] = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "converged"
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(status={self.status!r}, loss={self.loss:.6g}, n_steps={self.n_steps}, "
+            f"n_evals={self.n_evals}, strategy={self.strategy!r})"
+        )

@@ -1,0 +1,417 @@
+"""Strategies: ways to make an objective's loss small.
+
+Every strategy has one method, ``minimize(objective, theta0, callback=None) ->
+Result``.  The three of the course:
+
+- :class:`MonteCarloSearch` — guess θ at random in a box, keep the best guess.
+  No learning: guess k does not use guesses 1 … k−1.
+- :class:`ErrorDrivenSearch` — change one parameter at a time in the direction that
+  lowers the loss; the step grows while it helps and shrinks when it overshoots.
+  Learning from error, using only the loss.
+- :class:`GradientDescent` — θ(t+1) = θ(t) − η·∇J(θ(t)), for T steps.
+
+The machinery they share — counting evaluations, keeping the best θ, recording
+the History, calling callbacks, turning Ctrl-C into status ``interrupted`` — is in
+:class:`Run`, so a new strategy only writes its own loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+from .history import History, Result, Step
+from .objective import NotDifferentiableError, Objective
+
+__all__ = [
+    "Strategy",
+    "GradientDescent",
+    "MonteCarloSearch",
+    "ErrorDrivenSearch",
+    "DivergenceGuard",
+    "Run",
+    "STRATEGIES",
+    "get_strategy",
+    "minimize",
+]
+
+RECORD_PARAMS_UP_TO = 16  # "auto": keep θ_t in the History for problems this small
+
+
+class _StopRequested(Exception):
+    pass
+
+
+class Run:
+    """Book-keeping of one ``minimize`` call (shared by every strategy)."""
+
+    def __init__(self, objective: Objective, theta0, callback: Optional[Callable], record_params):
+        if record_params == "auto":
+            record_params = objective.n_params <= RECORD_PARAMS_UP_TO
+        self.objective = objective
+        self.callback = callback
+        self.history = History(bool(record_params))
+        self.evaluations = 0
+        self.best_loss = math.inf
+        self.best_theta = np.array(theta0, dtype=np.float64, copy=True)
+        self.theta = self.best_theta.copy()
+        self.start = time.perf_counter()
+
+    def loss(self, theta) -> float:
+        self.evaluations += 1
+        return self.objective.loss(theta)
+
+    def loss_and_grad(self, theta):
+        self.evaluations += 1
+        return self.objective.loss_and_grad(theta)
+
+    def record(self, theta, loss, grad_norm=math.nan, step_size=0.0, learning_rate=math.nan):
+        """Append a History row for the point ``theta``; keep it if it is the best so far."""
+        loss = float(loss)
+        self.theta = theta
+        if loss < self.best_loss:  # NaN never compares smaller: a NaN point is never kept
+            self.best_loss = loss
+            self.best_theta = np.array(theta, dtype=np.float64, copy=True)
+        elapsed = time.perf_counter() - self.start
+        self.history.append(theta, loss, grad_norm, step_size, learning_rate, self.evaluations, elapsed)
+        if self.callback is not None:
+            stop = self.callback(
+                Step(len(self.history) - 1, loss, float(grad_norm), float(step_size),
+                     float(learning_rate), self.evaluations, elapsed, theta)
+            )
+            if stop:
+                raise _StopRequested
+
+    def result(self, status, message, strategy, **extra) -> Result:
+        if not math.isfinite(self.best_loss):
+            # never saw a finite loss: nothing better to return than where it started
+            self.best_theta = np.array(self.theta, dtype=np.float64, copy=True)
+        return Result(
+            theta=self.best_theta,
+            loss=self.best_loss,
+            status=status,
+            message=message,
+            history=self.history,
+            n_steps=max(len(self.history) - 1, 0),
+            n_evals=self.evaluations,
+            theta_last=np.array(self.theta, dtype=np.float64, copy=True),
+            strategy=strategy,
+            **extra,
+        )
+
+
+def _check_positive(name, value, integer=False):
+    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {'whole ' if integer else ''}number, got {value!r}")
+    if not (value > 0) or not math.isfinite(value):
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+class Strategy:
+    """Base class: validates θ0, runs ``_iterate`` and turns its ending into a Result."""
+
+    name = "strategy"
+    needs_gradient = False
+
+    def __init__(self, record_params="auto"):
+        self.record_params = record_params
+
+    def validate(self) -> None:
+        """Raise ValueError/TypeError for a setting that cannot work."""
+
+    def minimize(self, objective: Objective, theta0, callback: Optional[Callable] = None) -> Result:
+        self.validate()
+        theta0 = np.array(theta0, dtype=np.float64, copy=True)
+        if theta0.shape != (objective.n_params,):
+            raise ValueError(
+                f"theta0 must hold {objective.n_params} numbers, got shape {theta0.shape}"
+            )
+        if not np.all(np.isfinite(theta0)):
+            raise ValueError("theta0 contains NaN or inf; start from finite numbers")
+        if self.needs_gradient and not objective.has_gradient:
+            # ask for the gradient once so the objective explains why there is none
+            objective.loss_and_grad(theta0)
+            raise NotDifferentiableError(f"{type(objective).__name__} has no gradient")
+        run = Run(objective, theta0, callback, self.record_params)
+        extra = {}
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            try:
+                status, message, extra = self._iterate(run, theta0)
+            except KeyboardInterrupt:
+                status, message = "interrupted", "interrupted (Ctrl-C); the best θ so far is kept"
+            except _StopRequested:
+                status, message = "interrupted", "stopped by the callback; the best θ so far is kept"
+        return run.result(status, message, self.name, **extra)
+
+    def _iterate(self, run: Run, theta0: np.ndarray):
+        """Run the loop; return (status, message, extra Result fields)."""
+        raise NotImplementedError
+
+    def get_params(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class DivergenceGuard:
+    """Detect a diverging gradient run and estimate a learning rate that would not.
+
+    Diverged means: the loss is inf/NaN, or it grew at each of ``patience``
+    consecutive steps.  On a quadratic J(θ) = ½λθ², fixed-η descent multiplies the
+    error by (1 − ηλ) per step, so the loss by ρ = (1 − ηλ)²; a growing loss (ρ > 1)
+    therefore means ηλ = 1 + √ρ, and η/(1 + √ρ) is the step 1/λ that lands on the
+    minimum along the worst direction.  That is the suggestion; the stability limit
+    there is twice it.
+    """
+
+    def __init__(self, patience: int = 10):
+        self.patience = patience
+        self.growing = 0
+        self.ratios: list[float] = []
+        self.previous = math.nan
+
+    def update(self, loss: float) -> bool:
+        """Feed the newest loss; True when the run has diverged."""
+        previous, self.previous = self.previous, loss
+        if not math.isfinite(loss):
+            return True
+        if math.isfinite(previous) and loss > previous:
+            self.growing += 1
+            if previous > 0:
+                self.ratios.append(loss / previous)
+        else:
+            self.growing = 0
+            self.ratios.clear()
+        return self.growing >= self.patience
+
+    def suggestion(self, learning_rate: float) -> tuple[float, str]:
+        if self.ratios:
+            rho = float(np.exp(np.mean(np.log(self.ratios[-self.patience:]))))
+            eta = learning_rate / (1.0 + math.sqrt(rho))
+            why = (
+                f"the loss grew ×{rho:.3g} per step, which means η={learning_rate:g} is about "
+                f"{(1 + math.sqrt(rho)) / 2:.3g}× the largest stable step; try learning_rate ≤ {eta:.3g}"
+            )
+        else:
+            eta = learning_rate / 10.0
+            why = f"the loss overflowed to inf/NaN at once; try learning_rate ≤ {eta:.3g} (η/10)"
+        return eta, why
+
+
+class GradientDescent(Strategy):
+    """Gradient descent exactly as the course states it.
+
+        θ(t+1) = θ(t) − η·∇J(θ(t)),   t = 0, 1, …, T − 1
+
+    Stops after ``max_steps`` = T updates, or earlier when ‖∇J(θ)‖ ≤ ``tol`` or
+    |J(θ(t+1)) − J(θ(t))| ≤ ``tol``·max(1, |J|) (status ``converged``), or when the
+    loss becomes inf/NaN or grows for ``divergence_patience`` steps in a row (status
+    ``diverged``, with a suggested smaller η).
+    """
+
+    name = "gradient_descent"
+    needs_gradient = True
+
+    def __init__(self, learning_rate=0.1, max_steps=1000, tol=1e-6, divergence_patience=10,
+                 record_params="auto"):
+        super().__init__(record_params)
+        self.learning_rate = learning_rate
+        self.max_steps = max_steps
+        self.tol = tol
+        self.divergence_patience = divergence_patience
+
+    def validate(self):
+        _check_positive("learning_rate", self.learning_rate)
+        _check_positive("max_steps", self.max_steps, integer=True)
+        _check_positive("divergence_patience", self.divergence_patience, integer=True)
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or self.tol < 0:
+            raise ValueError(f"tol must be a number ≥ 0, got {self.tol!r}")
+
+    def _iterate(self, run, theta0):
+        eta, tol = float(self.learning_rate), float(self.tol)
+        guard = DivergenceGuard(self.divergence_patience)
+        theta = theta0
+        loss, grad = run.loss_and_grad(theta)
+        gnorm = float(np.linalg.norm(grad))
+        run.record(theta, loss, gnorm)
+        guard.update(loss)
+        if not math.isfinite(loss):
+            return "diverged", "the loss at the starting point is inf/NaN", {}
+        for t in range(self.max_steps):
+            if gnorm <= tol:
+                return "converged", f"‖∇J‖ = {gnorm:.3g} ≤ tol = {tol:g} after {t} steps", {}
+            step = eta * grad
+            theta = theta - step
+            previous = loss
+            loss, grad = run.loss_and_grad(theta)
+            gnorm = float(np.linalg.norm(grad))
+            run.record(theta, loss, gnorm, float(np.linalg.norm(step)), eta)
+            if guard.update(loss):
+                suggested, why = guard.suggestion(eta)
+                return "diverged", f"diverged at step {t + 1}: {why}; the best θ so far is kept", {
+                    "suggested_learning_rate": suggested
+                }
+            if abs(previous - loss) <= tol * max(1.0, abs(loss)):
+                return "converged", (
+                    f"the loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) "
+                    f"after {t + 1} steps"
+                ), {}
+        return "max_steps", (
+            f"stopped after max_steps = {self.max_steps} steps with ‖∇J‖ = {gnorm:.3g} "
+            f"(tol {tol:g}); more steps or a larger learning rate may help"
+        ), {}
+
+
+def _box(low, high, n):
+    low = np.broadcast_to(np.asarray(low, dtype=np.float64), (n,))
+    high = np.broadcast_to(np.asarray(high, dtype=np.float64), (n,))
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(low < high)):
+        raise ValueError(f"the search box needs finite low < high, got low={low}, high={high}")
+    return low, high
+
+
+class MonteCarloSearch(Strategy):
+    """Random guessing: draw θ uniformly in the box [low, high]ⁿ, keep the best.
+
+    θ0 only fixes the number of parameters: every guess comes from the box.  Stops
+    when a guess reaches loss ≤ ``target_loss`` (``converged``) or after ``budget``
+    guesses (``max_steps``).  Row k of the History is the k-th guess.
+    """
+
+    name = "monte_carlo"
+
+    def __init__(self, low=-10.0, high=10.0, budget=10_000, target_loss=None, random_state=None,
+                 record_params="auto"):
+        super().__init__(record_params)
+        self.low = low
+        self.high = high
+        self.budget = budget
+        self.target_loss = target_loss
+        self.random_state = random_state
+
+    def validate(self):
+        _check_positive("budget", self.budget, integer=True)
+
+    def _iterate(self, run, theta0):
+        low, high = _box(self.low, self.high, theta0.shape[0])
+        rng = np.random.default_rng(self.random_state)
+        target = -math.inf if self.target_loss is None else float(self.target_loss)
+        for k in range(self.budget):
+            theta = rng.uniform(low, high)
+            loss = run.loss(theta)
+            run.record(theta, loss)
+            if loss <= target:
+                return "converged", f"guess {k + 1} reached loss {loss:.3g} ≤ {target:g}", {}
+        return "max_steps", (
+            f"budget of {self.budget} guesses spent; best loss {run.best_loss:.6g}"
+        ), {}
+
+
+class ErrorDrivenSearch(Strategy):
+    """Correct one parameter at a time from the error, as a person would.
+
+    For each parameter θᵢ in turn, try θᵢ ± hᵢ, starting with the direction that
+    helped last time.  If the loss falls, keep the move and grow the step,
+    hᵢ ← ``grow``·hᵢ (big error, big step); if neither direction helps the step
+    overshot, so shrink it, hᵢ ← ``shrink``·hᵢ.  ``step_rule="fixed"`` keeps hᵢ = ``step``
+    throughout (to watch it crawl or overshoot).  Only the loss is used.
+
+    Stops at loss ≤ ``target_loss`` or when every hᵢ < ``min_step`` (``converged``),
+    or after ``budget`` evaluations (``max_steps``).  A History row per trial.
+    """
+
+    name = "error_driven"
+
+    def __init__(self, step=1.0, grow=2.0, shrink=0.5, step_rule="adaptive", budget=10_000,
+                 target_loss=None, min_step=1e-12, record_params="auto"):
+        super().__init__(record_params)
+        self.step = step
+        self.grow = grow
+        self.shrink = shrink
+        self.step_rule = step_rule
+        self.budget = budget
+        self.target_loss = target_loss
+        self.min_step = min_step
+
+    def validate(self):
+        _check_positive("step", self.step)
+        _check_positive("budget", self.budget, integer=True)
+        if self.step_rule not in ("adaptive", "fixed"):
+            raise ValueError(f"step_rule must be 'adaptive' or 'fixed', got {self.step_rule!r}")
+        if not (self.grow >= 1.0):
+            raise ValueError(f"grow must be ≥ 1, got {self.grow!r}")
+        if not (0.0 < self.shrink < 1.0):
+            raise ValueError(f"shrink must be in (0, 1), got {self.shrink!r}")
+
+    def _iterate(self, run, theta0):
+        n = theta0.shape[0]
+        adaptive = self.step_rule == "adaptive"
+        target = -math.inf if self.target_loss is None else float(self.target_loss)
+        h = np.full(n, float(self.step))
+        direction = np.ones(n)
+        theta = theta0.copy()
+        loss = run.loss(theta)
+        run.record(theta, loss)
+        if loss <= target:
+            return "converged", f"the start already has loss {loss:.3g} ≤ {target:g}", {}
+        i = 0
+        while run.evaluations < self.budget:
+            moved = 0.0
+            for d in (direction[i], -direction[i]):
+                if run.evaluations >= self.budget:
+                    break
+                trial = theta.copy()
+                trial[i] += d * h[i]
+                trial_loss = run.loss(trial)
+                if trial_loss < loss:
+                    theta, loss, moved, direction[i] = trial, trial_loss, h[i], d
+                    break
+            if adaptive:
+                h[i] *= self.grow if moved else self.shrink
+            run.record(theta, loss, step_size=moved)
+            if loss <= target:
+                return "converged", f"loss {loss:.3g} ≤ {target:g} after {run.evaluations} evaluations", {}
+            if adaptive and np.all(h < self.min_step):
+                return "converged", (
+                    f"no change of any parameter by more than {self.min_step:g} lowers the loss "
+                    f"(loss {loss:.6g})"
+                ), {}
+            i = (i + 1) % n
+        return "max_steps", f"budget of {self.budget} evaluations spent; best loss {run.best_loss:.6g}", {}
+
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    "gradient_descent": GradientDescent,
+    "monte_carlo": MonteCarloSearch,
+    "error_driven": ErrorDrivenSearch,
+}
+_ALIASES = {"gd": "gradient_descent", "random": "monte_carlo", "random_search": "monte_carlo"}
+
+
+def get_strategy(name: str, **options) -> Strategy:
+    """Build the strategy called ``name`` (dashes or underscores) with ``options``."""
+    if isinstance(name, Strategy):
+        if options:
+            raise TypeError("options go to the strategy's constructor, not with an instance")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"strategy must be a name such as 'gradient_descent', got {name!r}")
+    key = name.replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in STRATEGIES:
+        raise ValueError(
+            f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)} (or 'gd')"
+        )
+    return STRATEGIES[key](**options)
+
+
+def minimize(objective: Objective, theta0, strategy="gradient_descent", callback=None,
+             **options) -> Result:
+    """Minimise ``objective`` from ``theta0`` with the named strategy (see STRATEGIES)."""
+    return get_strategy(strategy, **options).minimize(objective, theta0, callback=callback)
