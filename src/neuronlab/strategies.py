@@ -210,7 +210,8 @@ class GradientDescent(Strategy):
         θ(t+1) = θ(t) − η·∇J(θ(t)),   t = 0, 1, …, T − 1
 
     Stops after ``max_steps`` = T updates, or earlier when ‖∇J(θ)‖ ≤ ``tol`` or
-    |J(θ(t+1)) − J(θ(t))| ≤ ``tol``·max(1, |J|) (status ``converged``), or when the
+    |J(θ(t+1)) − J(θ(t))| ≤ ``tol``·max(1, |J|) (status ``converged``; ``tol=0`` runs
+    all T steps unless the gradient vanishes exactly), or when the
     loss becomes inf/NaN or grows for ``divergence_patience`` steps in a row (status
     ``diverged``, with a suggested smaller η).
     """
@@ -257,7 +258,7 @@ class GradientDescent(Strategy):
                 return "diverged", f"diverged at step {t + 1}: {why}; the best θ so far is kept", {
                     "suggested_learning_rate": suggested
                 }
-            if abs(previous - loss) <= tol * max(1.0, abs(loss)):
+            if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
                 return "converged", (
                     f"the loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) "
                     f"after {t + 1} steps"
