@@ -151,7 +151,9 @@ def test_search_solvers_train_a_neuron():
             assert model.score(X, y) > 0.9, solver
         step = NeuronClassifier("step", "squared_error", solver="error_driven", max_steps=2000,
                                 random_state=0).fit(X, y)
-    assert step.score(X, y) > 0.9
+        perceptron = NeuronClassifier("step", "squared_error", solver="perceptron", max_steps=50,
+                                      random_state=0).fit(X, y)
+    assert step.score(X, y) > 0.9 and perceptron.score(X, y) > 0.9
     with pytest.raises(ValueError, match="derivative 0 almost everywhere"):
         NeuronClassifier("step", "squared_error").fit(X, y)
 

@@ -179,3 +179,22 @@ def test_bad_theta0_and_unknown_strategy():
 def test_minimize_by_name():
     result = minimize(quadratic(), [0.0], "gd", learning_rate=0.25, max_steps=5)
     assert result.strategy == "gradient_descent" and result.theta[0] == pytest.approx(3.0)
+
+
+def test_perceptron_rule_by_hand_and_to_convergence():
+    from neuronlab import PerceptronRule
+
+    # one row x = (1, 2), y = 1, start w = (0, −1), b = 0: z = −2, ŷ = 0, error 1
+    # → w = (0 + 1, −1 + 2) = (1, 1), b = 1; the second pass makes no mistake
+    objective = NeuronObjective(Neuron(2, "step"), np.array([[1.0, 2.0]]), np.array([1.0]), "squared_error")
+    result = PerceptronRule(learning_rate=1.0).minimize(objective, [0.0, -1.0, 0.0])
+    np.testing.assert_array_equal(result.history.params[1], [1.0, 1.0, 1.0])
+    assert result.status == "converged" and result.n_steps == 2
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X @ [2.0, -1.0] + 0.5 > 0).astype(float)
+    separable = NeuronObjective(Neuron(2, "step"), X, y, "squared_error")
+    result = PerceptronRule().minimize(separable, np.zeros(3))
+    assert result.status == "converged" and result.loss == 0.0
+    assert np.all(((X @ result.theta[:2] + result.theta[2]) >= 0) == (y == 1))

@@ -44,6 +44,8 @@ def _solver_options(est, rng):
         return dict(budget=est.max_steps, random_state=rng)
     if name == "error_driven":
         return dict(step=est.learning_rate, budget=est.max_steps)
+    if name == "perceptron":
+        return dict(learning_rate=est.learning_rate, max_steps=est.max_steps)
     raise ValueError(f"solver {est.solver!r} has no estimator settings")
 
 
@@ -276,8 +278,8 @@ class NeuronClassifier(_NeuronEstimator):
     ----------
     activation : {'sigmoid', 'tanh', 'identity', 'relu', 'leaky_relu', 'softplus', 'step'}
     loss : {'log_loss', 'squared_error', 'absolute_error', 'huber', 'hinge'}
-    solver : {'gradient_descent', 'monte_carlo', 'error_driven'}
-        The strategy.  For the search strategies ``max_steps`` is the budget of loss
+    solver : {'gradient_descent', 'monte_carlo', 'error_driven', 'perceptron'}
+        The strategy ('perceptron': Rosenblatt's rule, for activation='step').  For the search strategies ``max_steps`` is the budget of loss
         evaluations and ``learning_rate`` the first step (error-driven).
     learning_rate : float, η > 0
     max_steps : int, T ≥ 1
