@@ -12,6 +12,7 @@ import numpy as np
 
 from .activations import get_activation
 from .losses import check_compatible, get_loss
+from .kernel import ENGINES, gram_max_eigenvalue, neuron_sums
 from .neuron import Neuron
 
 __all__ = ["Objective", "FunctionObjective", "NeuronObjective", "NotDifferentiableError"]
@@ -88,22 +89,41 @@ class NeuronObjective(Objective):
 
         δᵢ = sᵢ/Σs · ∂L/∂ŷ(ŷᵢ, yᵢ) · f′(zᵢ)            (= sᵢ/Σs · (σ(zᵢ) − yᵢ) for sigmoid + log loss)
         ∂J/∂w = Xᵀδ + α(1 − ρ)·w + α·ρ·sign(w),   ∂J/∂b = Σᵢ δᵢ
+
+    J and ∇J come from :mod:`neuronlab.kernel` in one pass over X, in X's dtype
+    (float32 or float64; sums in float64) and without copying X.  ``rows`` restricts
+    the objective to those row numbers (a training or validation split of one X);
+    ``engine`` picks the kernel ('auto', 'numba', 'numpy').
     """
 
     def __init__(self, neuron: Neuron, X, y, loss="squared_error", sample_weight=None,
-                 alpha: float = 0.0, l1_ratio: float = 0.0):
+                 alpha: float = 0.0, l1_ratio: float = 0.0, rows=None, engine: str = "auto"):
         self.neuron = neuron
         self.activation = get_activation(neuron.activation)
         self.loss_fn = get_loss(loss)
         check_compatible(self.activation, self.loss_fn)
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        self.engine = engine
         self.X = X
         self.y = np.asarray(y, dtype=X.dtype if X.dtype.kind == "f" else np.float64)
+        # rows: the objective covers only these rows of X (a validation split, say),
+        # named by index so that X itself is never copied
+        if rows is not None:
+            rows = np.asarray(rows)
+            if rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.size == 0:
+                raise ValueError("rows must be a non-empty 1-D array of row numbers")
+            if rows.min() < 0 or rows.max() >= X.shape[0]:
+                raise ValueError(f"rows must be row numbers in 0…{X.shape[0] - 1}")
+            rows = rows.astype(np.int64, copy=False)
+        self.rows = rows
         if sample_weight is None:
             self._weight = None
-            self._total_weight = float(X.shape[0])
+            self._total_weight = float(self.n_samples)
         else:
             self._weight = np.asarray(sample_weight, dtype=self.y.dtype)
-            self._total_weight = float(self._weight.sum())
+            covered = self._weight if rows is None else self._weight[rows]
+            self._total_weight = float(covered.sum())
             if not self._total_weight > 0:
                 raise ValueError("sample_weight must have a positive sum")
         self.alpha = float(alpha)
@@ -115,11 +135,6 @@ class NeuronObjective(Objective):
         self._fused = self.activation.name == "sigmoid" and self.loss_fn.from_logit is not None
 
     # --- pieces -----------------------------------------------------------------
-    def _mean(self, per_sample) -> float:
-        if self._weight is None:
-            return float(per_sample.sum() / self._total_weight)
-        return float(per_sample @ self._weight / self._total_weight)
-
     def _penalty(self, w) -> float:
         if self.alpha == 0.0:
             return 0.0
@@ -131,37 +146,87 @@ class NeuronObjective(Objective):
         return self.alpha * ((1.0 - self.l1_ratio) * w + self.l1_ratio * np.sign(w))
 
     def per_sample_loss(self, theta) -> np.ndarray:
-        z = self.X @ theta[:-1] + theta[-1]
+        X, y = (self.X, self.y) if self.rows is None else (self.X[self.rows], self.y[self.rows])
+        z = X @ theta[:-1] + theta[-1]
         if self._fused:
-            return self.loss_fn.from_logit(z, self.y)
-        return self.loss_fn.value(self.activation(z), self.y)
+            return self.loss_fn.from_logit(z, y)
+        return self.loss_fn.value(self.activation(z), y)
 
-    # --- Objective interface ------------------------------------------------------
-    def loss(self, theta) -> float:
-        theta = np.asarray(theta)
-        return self._mean(self.per_sample_loss(theta)) + self._penalty(theta[:-1])
+    @property
+    def n_samples(self) -> int:
+        """How many rows the objective covers."""
+        return self.X.shape[0] if self.rows is None else int(self.rows.shape[0])
 
-    def loss_and_grad(self, theta):
+    def _sums(self, theta, batch=None, want_grad=True):
+        """The kernel's (Σ sᵢLᵢ, Σ sᵢ, (Σ δᵢxᵢ, Σ δᵢ)) over the covered rows, or a batch of them."""
+        rows, lo, hi = self.rows, 0, None
+        if isinstance(batch, slice):
+            lo, hi, step = batch.indices(self.n_samples)
+            if step != 1:
+                raise ValueError("a batch slice must have step 1")
+            if rows is not None:
+                rows, lo, hi = rows[lo:hi], 0, None
+        elif batch is not None:
+            batch = np.asarray(batch, dtype=np.int64)
+            rows = batch if rows is None else rows[batch]
+        return neuron_sums(self.X, self.y, self._weight, theta, self.activation, self.loss_fn,
+                           rows=rows, lo=lo, hi=hi, want_grad=want_grad, engine=self.engine)
+
+    def _refuse_gradient(self):
         if not self.has_gradient:
             raise NotDifferentiableError(
                 f"activation {self.activation.name!r} has derivative 0 almost everywhere, so "
                 "gradient descent cannot learn with it; use strategy 'monte_carlo' or "
                 "'error_driven', or a differentiable activation such as 'sigmoid'"
             )
-        theta = np.asarray(theta)
-        w, b = theta[:-1], theta[-1]
-        z = self.X @ w + b
-        if self._fused:
-            per = self.loss_fn.from_logit(z, self.y)
-            dz = self.loss_fn.from_logit_derivative(z, self.y)
-        else:
-            y_hat = self.activation(z)
-            per = self.loss_fn.value(y_hat, self.y)
-            dz = self.loss_fn.derivative(y_hat, self.y) * self.activation.derivative(z, y_hat)
-        delta = dz / self._total_weight if self._weight is None else dz * (self._weight / self._total_weight)
-        grad = np.empty(theta.shape[0], dtype=np.float64)
-        grad[:-1] = self.X.T @ delta
-        grad[-1] = delta.sum()
+
+    def _finish(self, theta, sums):
+        loss_sum, weight_sum, grad = sums
+        w = theta[:-1]
+        loss = loss_sum / weight_sum + self._penalty(w)
+        if grad is None:
+            return loss
+        grad /= weight_sum
         if self.alpha:
             grad[:-1] += self._penalty_grad(w)
-        return self._mean(per) + self._penalty(w), grad
+        return loss, grad
+
+    def loss_and_grad_batch(self, theta, batch):
+        """J and ∇J over a mini-batch: ``batch`` is a slice or an array of row numbers
+        (counted among the rows the objective covers).  The mean runs over the batch;
+        the penalty is added whole, as for the full data.  X is not copied (the
+        compiled kernel reads the rows where they are)."""
+        self._refuse_gradient()
+        theta = np.asarray(theta, dtype=np.float64)
+        return self._finish(theta, self._sums(theta, batch))
+
+    def stability_limit(self):
+        """The largest stable fixed step η for gradient descent on this objective, or None.
+
+        For a linear neuron with squared error (L = ½(ŷ − y)²) J is quadratic with
+        Hessian H = X̃ᵀSX̃/Σs (+ α for an L2 penalty), X̃ = [X, 1]; fixed-η descent is
+        stable exactly when η < 2/λ_max(H).  For sigmoid + log loss the Hessian is
+        at most H/4, so η < 8/λ_max(H) = 2/(λ_max/4) guarantees stability.
+        λ_max comes from a few power iterations over the data (one pass each).
+        None for other activation/loss pairs.
+        """
+        pair = (self.activation.name, self.loss_fn.name)
+        if pair not in (("identity", "squared_error"), ("sigmoid", "log_loss")):
+            return None
+        lam = gram_max_eigenvalue(self.X, self._weight, self.rows)
+        if pair == ("sigmoid", "log_loss"):
+            lam /= 4.0
+        lam += self.alpha * (1.0 - self.l1_ratio)
+        return 2.0 / lam if lam > 0 else None
+
+    # --- Objective interface ------------------------------------------------------
+    def loss(self, theta) -> float:
+        theta = np.asarray(theta, dtype=np.float64)
+        return float(self._finish(theta, self._sums(theta, want_grad=False)))
+
+    def loss_and_grad(self, theta):
+        """J(θ) and ∇J(θ) over the data, in one pass over X (see :mod:`neuronlab.kernel`)."""
+        self._refuse_gradient()
+        theta = np.asarray(theta, dtype=np.float64)
+        loss, grad = self._finish(theta, self._sums(theta))
+        return float(loss), grad

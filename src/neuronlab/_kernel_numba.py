@@ -1,0 +1,144 @@
+"""The compiled half of :mod:`neuronlab.kernel` (imported only when numba is installed).
+
+One pass over X: for each block of ``zbuf.size`` rows (the block is small enough to
+stay in the L2 cache), compute zᵢ = w·xᵢ + b, turn each zᵢ into the sample's loss
+and δᵢ = sᵢ·∂L/∂z, then add δᵢ·xᵢ into the gradient while the rows are still in
+cache.  X is read from memory once per evaluation.
+
+Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
+1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softplus; losses 0 squared, 1 absolute,
+2 huber, 3 log loss in its logit form (sigmoid only), 4 hinge, 5 "gram"
+(∂L/∂z = z: the gradient is then X̃ᵀX̃v, used for power iteration).
+Scalars are accumulated in float64 whatever the dtype of X.
+"""
+
+import math
+
+import numba as nb
+import numpy as np
+
+# Reassociation lets LLVM vectorise the dot products and the gradient update; the
+# flags that assume no inf/NaN are left out on purpose: a diverging run must still
+# see its inf/NaN loss.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
+HUBER_DELTA = 1.0  # kept equal to losses.HUBER_DELTA (a test checks)
+LEAKY_SLOPE = 0.01  # kept equal to activations.LEAKY_SLOPE (a test checks)
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def _sigmoid(z):
+    e = math.exp(-abs(z))
+    return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def sample_loss_and_dz(z, y, act, loss):
+    """(L(ŷ, y), ∂L/∂z) for one sample with ŷ = f(z): the chain rule ∂L/∂ŷ · f′(z)."""
+    if loss == 3:  # sigmoid + log loss, logit form: L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y
+        return max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z, _sigmoid(z) - y
+    if loss == 5:
+        return 0.5 * z * z, z
+    if act == 0:
+        y_hat, slope = z, 1.0
+    elif act == 1:
+        y_hat = _sigmoid(z)
+        slope = y_hat * (1.0 - y_hat)
+    elif act == 2:
+        y_hat = math.tanh(z)
+        slope = 1.0 - y_hat * y_hat
+    elif act == 3:
+        y_hat, slope = (z, 1.0) if z > 0 else (0.0, 0.0)
+    elif act == 4:
+        y_hat, slope = (z, 1.0) if z > 0 else (LEAKY_SLOPE * z, LEAKY_SLOPE)
+    else:  # softplus ln(1 + e^z), f′ = σ(z)
+        y_hat, slope = max(z, 0.0) + math.log1p(math.exp(-abs(z))), _sigmoid(z)
+    r = y_hat - y
+    if loss == 0:
+        value, d_y_hat = 0.5 * r * r, r
+    elif loss == 1:
+        value, d_y_hat = abs(r), (1.0 if r > 0 else (-1.0 if r < 0 else 0.0))
+    elif loss == 2:
+        a = abs(r)
+        if a <= HUBER_DELTA:
+            value, d_y_hat = 0.5 * a * a, r
+        else:
+            value = HUBER_DELTA * (a - 0.5 * HUBER_DELTA)
+            d_y_hat = HUBER_DELTA if r > 0 else -HUBER_DELTA
+    else:  # hinge with s = 2y − 1
+        s = 2.0 * y - 1.0
+        margin = s * y_hat
+        value, d_y_hat = (1.0 - margin, -s) if margin < 1.0 else (0.0, 0.0)
+    return value, d_y_hat * slope
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zbuf):
+    """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
+    (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``."""
+    p = X.shape[1]
+    use_rows = rows.shape[0] > 0
+    weighted = weights.shape[0] > 0
+    block = zbuf.shape[0]
+    loss_sum = 0.0
+    weight_sum = 0.0
+    for start in range(lo, hi, block):
+        m = min(block, hi - start)
+        for k in range(m):
+            i = rows[start + k] if use_rows else start + k
+            acc = b
+            for j in range(p):
+                acc += X[i, j] * w[j]
+            zbuf[k] = acc
+        for k in range(m):
+            i = rows[start + k] if use_rows else start + k
+            target = float(y[i]) if loss != 5 else 0.0  # the gram pass has no targets
+            value, dz = sample_loss_and_dz(zbuf[k], target, act, loss)
+            if weighted:
+                s = float(weights[i])
+                value *= s
+                dz *= s
+                weight_sum += s
+            loss_sum += value
+            zbuf[k] = dz
+        if not weighted:
+            weight_sum += m
+        if want_grad:
+            for k in range(m):
+                i = rows[start + k] if use_rows else start + k
+                dz = zbuf[k]
+                for j in range(p):
+                    grad[j] += dz * X[i, j]
+                grad[p] += dz
+    return loss_sum, weight_sum
+
+
+@nb.njit(cache=True, parallel=True)
+def accumulate_parallel(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, n_chunks, block):
+    """:func:`accumulate` on ``n_chunks`` contiguous chunks in parallel threads.
+
+    The partial sums are added in chunk order, so the result does not depend on how
+    many threads ran: same data and θ, same bits.
+    """
+    p = X.shape[1]
+    grads = np.zeros((n_chunks, p + 1))
+    losses = np.zeros(n_chunks)
+    weight_sums = np.zeros(n_chunks)
+    size = (hi - lo + n_chunks - 1) // n_chunks
+    for c in nb.prange(n_chunks):
+        a = lo + c * size
+        e = min(hi, a + size)
+        if a < e:
+            zbuf = np.empty(block)
+            losses[c], weight_sums[c] = accumulate(
+                X, y, weights, rows, a, e, w, b, act, loss, want_grad, grads[c], zbuf
+            )
+    grad = np.zeros(p + 1)
+    loss_sum = 0.0
+    weight_sum = 0.0
+    for c in range(n_chunks):
+        loss_sum += losses[c]
+        weight_sum += weight_sums[c]
+        for j in range(p + 1):
+            grad[j] += grads[c, j]
+    return loss_sum, weight_sum, grad
