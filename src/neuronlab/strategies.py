@@ -25,6 +25,7 @@ import numpy as np
 
 from .history import History, Result, Step
 from .objective import NotDifferentiableError, Objective
+from .optim import GradientTransformation, get_schedule, identity
 
 __all__ = [
     "Strategy",
@@ -206,27 +207,69 @@ class DivergenceGuard:
 
 
 class GradientDescent(Strategy):
-    """Gradient descent exactly as the course states it.
+    """Gradient descent as the course states it, and the relatives built on it.
 
-        θ(t+1) = θ(t) − η·∇J(θ(t)),   t = 0, 1, …, T − 1
+        θ(t+1) = θ(t) − η_t·d_t,   d_t = transform(∇J(θ(t))),   t = 0, 1, …, T − 1
 
-    Stops after ``max_steps`` = T updates, or earlier when ‖∇J(θ)‖ ≤ ``tol`` or
-    |J(θ(t+1)) − J(θ(t))| ≤ ``tol``·max(1, |J|) (status ``converged``; ``tol=0`` runs
-    all T steps unless the gradient vanishes exactly), or when the
-    loss becomes inf/NaN or grows for ``divergence_patience`` steps in a row (status
-    ``diverged``, with a suggested smaller η).
+    By default d_t = ∇J(θ(t)) and η_t = η: the course's rule.  ``transform`` (a
+    :class:`~neuronlab.optim.GradientTransformation`: momentum, Adam, clipping… in a
+    chain) changes the direction, ``schedule`` (a name in ``optim.SCHEDULES`` or a
+    function t → η_t, optionally after ``warmup_steps`` of linear warm-up) the step.
+
+    ``batch_size`` (for an objective over rows, such as NeuronObjective): each
+    update uses the gradient of one mini-batch of rows, shuffled afresh every epoch
+    from ``random_state``; one History row per epoch (pass over the data), holding
+    the mean batch loss of that epoch and the η of its last update.  Without it,
+    one History row per update.
+
+    Stops after ``max_steps`` = T updates (epochs with ``batch_size``), or earlier
+    when ‖∇J(θ)‖ ≤ ``tol`` or |J(θ(t+1)) − J(θ(t))| ≤ ``tol``·max(1, |J|) (status
+    ``converged``; ``tol=0`` runs all T steps unless the gradient vanishes
+    exactly), or when the loss becomes inf/NaN or grows for
+    ``divergence_patience`` steps in a row (status ``diverged``, with a suggested
+    smaller η and, for a linear or logistic neuron, the stability limit of η).
+
+    Stopping and recovery:
+
+    - ``validation`` (an Objective, e.g. the neuron on held-out rows): its loss is
+      computed after every History row; training stops when it has not improved
+      for ``patience`` rows (``converged``: early stopping).  With
+      ``restore_best`` the result is the θ with the lowest validation loss,
+      however training ended.
+    - ``plateau_patience``: when the monitored loss (validation if given, else
+      training) has not improved by a relative ``1e-4`` for that many rows, η is
+      multiplied by ``plateau_factor`` (reduce-η-on-plateau), noted in the History.
+    - ``recover``: on divergence, roll back to the best θ so far, halve η, reset the
+      transformation's state and go on (at most ``max_recoveries`` times), noting
+      each halving in the History.
     """
 
     name = "gradient_descent"
     needs_gradient = True
 
     def __init__(self, learning_rate=0.1, max_steps=1000, tol=1e-6, divergence_patience=10,
-                 record_params="auto"):
+                 record_params="auto", *, schedule=None, warmup_steps=0, transform=None,
+                 batch_size=None, shuffle=True, random_state=None, validation=None, patience=10,
+                 restore_best=True, plateau_patience=None, plateau_factor=0.5, recover=False,
+                 max_recoveries=10):
         super().__init__(record_params)
         self.learning_rate = learning_rate
         self.max_steps = max_steps
         self.tol = tol
         self.divergence_patience = divergence_patience
+        self.schedule = schedule
+        self.warmup_steps = warmup_steps
+        self.transform = transform
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.validation = validation
+        self.patience = patience
+        self.restore_best = restore_best
+        self.plateau_patience = plateau_patience
+        self.plateau_factor = plateau_factor
+        self.recover = recover
+        self.max_recoveries = max_recoveries
 
     def validate(self):
         _check_positive("learning_rate", self.learning_rate)
@@ -234,40 +277,237 @@ class GradientDescent(Strategy):
         _check_positive("divergence_patience", self.divergence_patience, integer=True)
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or self.tol < 0:
             raise ValueError(f"tol must be a number ≥ 0, got {self.tol!r}")
+        if self.batch_size is not None:
+            _check_positive("batch_size", self.batch_size, integer=True)
+        _check_positive("patience", self.patience, integer=True)
+        if self.plateau_patience is not None:
+            _check_positive("plateau_patience", self.plateau_patience, integer=True)
+        if not (isinstance(self.plateau_factor, (int, float)) and 0 < self.plateau_factor < 1):
+            raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
+        _check_positive("max_recoveries", self.max_recoveries, integer=True)
+        if self.warmup_steps:
+            _check_positive("warmup_steps", self.warmup_steps, integer=True)
+        if self.transform is not None and not isinstance(self.transform, GradientTransformation):
+            raise TypeError(
+                "transform must be a GradientTransformation (see neuronlab.optim), "
+                f"got {type(self.transform).__name__}"
+            )
+        if self.validation is not None and not hasattr(self.validation, "loss"):
+            raise TypeError("validation must be an Objective (the loss on held-out data)")
+        get_schedule(self.schedule, self.learning_rate, self.warmup_steps)
+
+    def make_transform(self) -> GradientTransformation:
+        """The direction rule d = transform(∇J); subclasses (Adam, momentum…) override."""
+        return self.transform if self.transform is not None else identity()
 
     def _iterate(self, run, theta0):
-        eta, tol = float(self.learning_rate), float(self.tol)
-        guard = DivergenceGuard(self.divergence_patience)
-        theta = theta0
-        loss, grad = run.loss_and_grad(theta)
+        loop = _DescentLoop(self, run, theta0)
+        if self.batch_size is None:
+            return loop.full_batch()
+        return loop.mini_batch()
+
+
+class _DescentLoop:
+    """The state of one GradientDescent run: θ, η's scale, transformation state, monitors."""
+
+    def __init__(self, strategy: GradientDescent, run: Run, theta0):
+        self.s = strategy
+        self.run = run
+        self.schedule = get_schedule(strategy.schedule, strategy.learning_rate, strategy.warmup_steps)
+        self.transform = strategy.make_transform()
+        self.theta = theta0.copy()
+        self.state = self.transform.init(self.theta)
+        self.eta_scale = 1.0  # halved by recovery, reduced on plateaus
+        self.updates = 0  # t of the schedule
+        self.guard = DivergenceGuard(strategy.divergence_patience)
+        self.recoveries = 0
+        self.good = None  # (θ, loss, grad) of the best point: where a recovery rolls back to
+        self.best_validation = (math.inf, -1, None)  # (loss, row, θ)
+        self.validation_losses: list[float] = []
+        self.stale = 0  # History rows since the validation loss last improved
+        self.plateau_best = math.inf
+        self.plateau_stale = 0
+        self.last_eta = math.nan
+
+    # --- pieces shared by both loops ------------------------------------------------
+    def eta(self):
+        self.last_eta = self.eta_scale * float(self.schedule(self.updates))
+        self.updates += 1
+        return self.last_eta
+
+    def step(self, grad):
+        direction, self.state = self.transform.update(grad, self.state, self.theta)
+        step = self.eta() * direction
+        self.theta = self.theta - step
+        return step
+
+    def after_row(self, loss, grad):
+        """Checks after each History row: divergence (with recovery), validation, plateau.
+
+        Returns (status, message, extra) to stop, or None to go on."""
+        s, run = self.s, self.run
+        row = len(run.history) - 1
+        if math.isfinite(loss) and (self.good is None or loss < self.good[1]):
+            self.good = (self.theta.copy(), loss, None if grad is None else grad.copy())
+        if self.guard.update(loss):
+            if s.recover and self.recoveries < s.max_recoveries and self.good is not None:
+                self.recoveries += 1
+                old = self.eta_scale * float(self.schedule(self.updates))
+                self.eta_scale *= 0.5
+                self.theta = self.good[0].copy()
+                self.state = self.transform.init(self.theta)
+                self.guard = DivergenceGuard(s.divergence_patience)
+                self.guard.update(self.good[1])
+                run.history.note(
+                    f"diverged: rolled back to the best θ (loss {self.good[1]:.6g}) and halved η "
+                    f"from {old:.6g} to {old / 2:.6g} (recovery {self.recoveries} of {s.max_recoveries})"
+                )
+                return "rolled_back"
+            suggested, why = self.guard.suggestion(self.last_eta if math.isfinite(self.last_eta)
+                                                   else float(s.learning_rate))
+            message = f"diverged at step {row}: {why}"
+            limit = self.stability_limit()
+            extra = {"suggested_learning_rate": suggested}
+            if limit is not None:
+                extra["info"] = {"stability_limit": limit}
+                message += (f"; for this neuron gradient descent is stable only for η < {limit:.4g} "
+                            f"(2/λ_max of the data's curvature); you used η = {self.last_eta:g}")
+            return "diverged", message + "; the best θ so far is kept", extra
+        if s.validation is not None:
+            value = float(s.validation.loss(self.theta))
+            self.validation_losses.append(value)
+            if value < self.best_validation[0]:
+                self.best_validation = (value, row, self.theta.copy())
+                self.stale = 0
+            else:
+                self.stale += 1
+                if self.stale >= s.patience:
+                    return "converged", (
+                        f"early stopping: the validation loss has not improved for {s.patience} "
+                        f"steps (best {self.best_validation[0]:.6g} at step {self.best_validation[1]})"
+                    ), {}
+        if s.plateau_patience is not None:
+            monitored = self.validation_losses[-1] if s.validation is not None else loss
+            if monitored < self.plateau_best * (1.0 - 1e-4):
+                self.plateau_best, self.plateau_stale = monitored, 0
+            else:
+                self.plateau_stale += 1
+                if self.plateau_stale >= s.plateau_patience:
+                    self.plateau_stale = 0
+                    self.eta_scale *= s.plateau_factor
+                    run.history.note(
+                        f"plateau: no improvement for {s.plateau_patience} steps; η × "
+                        f"{s.plateau_factor:g} → {self.eta_scale * self.schedule(self.updates):.6g}"
+                    )
+        return None
+
+    def stability_limit(self):
+        limit = getattr(self.run.objective, "stability_limit", None)
+        if limit is None or self.s.transform is not None or type(self.s) is not GradientDescent:
+            return None  # the bound is for plain fixed-η descent on a neuron
+        return limit()
+
+    def finish(self, status, message, extra):
+        """Restore the best θ by validation loss (whatever ended the run)."""
+        s, run = self.s, self.run
+        if s.validation is not None:
+            extra.setdefault("info", {})["validation_loss"] = np.array(self.validation_losses)
+            best, row, theta = self.best_validation
+            if s.restore_best and theta is not None:
+                run.best_theta = theta
+                run.best_loss = float(run.history.loss[row])
+                message += f"; restored θ of step {row} (best validation loss {best:.6g})"
+        if self.recoveries:
+            extra.setdefault("info", {})["recoveries"] = self.recoveries
+        return status, message, extra
+
+    # --- the two loops ------------------------------------------------------------------
+    def full_batch(self):
+        s, run = self.s, self.run
+        tol = float(s.tol)
+        loss, grad = run.loss_and_grad(self.theta)
         gnorm = float(np.linalg.norm(grad))
-        run.record(theta, loss, gnorm)
-        guard.update(loss)
+        run.record(self.theta, loss, gnorm)
         if not math.isfinite(loss):
-            return "diverged", "the loss at the starting point is inf/NaN", {}
-        for t in range(self.max_steps):
+            return self.finish("diverged", "the loss at the starting point is inf/NaN", {})
+        stop = self.after_row(loss, grad)
+        if isinstance(stop, tuple):
+            return self.finish(*stop)
+        for t in range(s.max_steps):
             if gnorm <= tol:
-                return "converged", f"‖∇J‖ = {gnorm:.3g} ≤ tol = {tol:g} after {t} steps", {}
-            step = eta * grad
-            theta = theta - step
+                return self.finish("converged", f"‖∇J‖ = {gnorm:.3g} ≤ tol = {tol:g} after {t} steps", {})
+            step = self.step(grad)
             previous = loss
-            loss, grad = run.loss_and_grad(theta)
+            loss, grad = run.loss_and_grad(self.theta)
             gnorm = float(np.linalg.norm(grad))
-            run.record(theta, loss, gnorm, float(np.linalg.norm(step)), eta)
-            if guard.update(loss):
-                suggested, why = guard.suggestion(eta)
-                return "diverged", f"diverged at step {t + 1}: {why}; the best θ so far is kept", {
-                    "suggested_learning_rate": suggested
-                }
+            run.record(self.theta, loss, gnorm, float(np.linalg.norm(step)), self.last_eta)
+            stop = self.after_row(loss, grad)
+            if stop == "rolled_back":
+                _, loss, grad = self.good
+                gnorm = float(np.linalg.norm(grad))
+                continue
+            if stop is not None:
+                return self.finish(*stop)
             if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
-                return "converged", (
+                return self.finish("converged", (
                     f"the loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) "
                     f"after {t + 1} steps"
-                ), {}
-        return "max_steps", (
-            f"stopped after max_steps = {self.max_steps} steps with ‖∇J‖ = {gnorm:.3g} "
+                ), {})
+        return self.finish("max_steps", (
+            f"stopped after max_steps = {s.max_steps} steps with ‖∇J‖ = {gnorm:.3g} "
             f"(tol {tol:g}); more steps or a larger learning rate may help"
-        ), {}
+        ), {})
+
+    def mini_batch(self):
+        s, run = self.s, self.run
+        objective = run.objective
+        if not hasattr(objective, "loss_and_grad_batch"):
+            raise TypeError(
+                f"batch_size needs an objective over rows of data (NeuronObjective), not "
+                f"{type(objective).__name__}; leave batch_size=None"
+            )
+        n = objective.n_samples
+        size = min(int(s.batch_size), n)
+        rng = np.random.default_rng(s.random_state)
+        tol = float(s.tol)
+        loss = run.loss(self.theta)
+        run.record(self.theta, loss)
+        if not math.isfinite(loss):
+            return self.finish("diverged", "the loss at the starting point is inf/NaN", {})
+        stop = self.after_row(loss, None)
+        if isinstance(stop, tuple):
+            return self.finish(*stop)
+        for epoch in range(s.max_steps):
+            start_theta = self.theta
+            order = rng.permutation(n) if s.shuffle else None
+            total = 0.0
+            for begin in range(0, n, size):
+                end = min(n, begin + size)
+                batch = slice(begin, end) if order is None else order[begin:end]
+                run.evaluations += 1
+                batch_loss, grad = objective.loss_and_grad_batch(self.theta, batch)
+                total += batch_loss * (end - begin)
+                if not math.isfinite(batch_loss):
+                    break
+                self.step(grad)
+            previous, loss = loss, total / n
+            run.record(self.theta, loss, math.nan, float(np.linalg.norm(self.theta - start_theta)),
+                       self.last_eta)
+            stop = self.after_row(loss, None)
+            if stop == "rolled_back":
+                loss = self.good[1]
+                continue
+            if stop is not None:
+                return self.finish(*stop)
+            if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
+                return self.finish("converged", (
+                    f"the epoch's mean loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) "
+                    f"after {epoch + 1} epochs"
+                ), {})
+        return self.finish("max_steps", (
+            f"stopped after max_steps = {s.max_steps} epochs (mean batch loss {loss:.6g}); more "
+            "epochs or a larger learning rate may help"
+        ), {})
 
 
 def _box(low, high, n):
