@@ -13,6 +13,16 @@ from .history import History, Result, Step
 from .losses import LOSSES, Loss, get_loss
 from .neuron import Neuron, init_params
 from .objective import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
+from .optimizers import (
+    LBFGS,
+    Adagrad,
+    Adam,
+    LineSearch,
+    Momentum,
+    Nesterov,
+    RMSProp,
+    StochasticGradientDescent,
+)
 from .strategies import (
     STRATEGIES,
     ErrorDrivenSearch,
@@ -27,6 +37,14 @@ from .strategies import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Adagrad",
+    "Adam",
+    "LBFGS",
+    "LineSearch",
+    "Momentum",
+    "Nesterov",
+    "RMSProp",
+    "StochasticGradientDescent",
     "ACTIVATIONS",
     "Activation",
     "ConvergenceWarning",

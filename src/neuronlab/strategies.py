@@ -328,6 +328,8 @@ class _DescentLoop:
         self.plateau_best = math.inf
         self.plateau_stale = 0
         self.last_eta = math.nan
+        # plain descent with a small enough η lowers the loss at every step; other rules need not
+        self.overshoots = not (type(strategy) is GradientDescent and strategy.transform is None)
 
     # --- pieces shared by both loops ------------------------------------------------
     def eta(self):
@@ -349,7 +351,12 @@ class _DescentLoop:
         row = len(run.history) - 1
         if math.isfinite(loss) and (self.good is None or loss < self.good[1]):
             self.good = (self.theta.copy(), loss, None if grad is None else grad.copy())
-        if self.guard.update(loss):
+        diverging = self.guard.update(loss)
+        if diverging and self.overshoots and math.isfinite(loss) and loss <= run.history.loss[0]:
+            # momentum and adaptive steps may raise the loss for a while on their way
+            # down: only a rise above the starting loss is a divergence for them
+            diverging = False
+        if diverging:
             if s.recover and self.recoveries < s.max_recoveries and self.good is not None:
                 self.recoveries += 1
                 old = self.eta_scale * float(self.schedule(self.updates))
