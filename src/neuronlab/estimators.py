@@ -28,18 +28,42 @@ from ._validation import (
     check_y,
     feature_names_of,
 )
+from .optim import get_schedule
 from .strategies import get_strategy
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError"]
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
+#: solvers built on GradientDescent: they take a schedule, mini-batches and early stopping
+DESCENT_SOLVERS = ("gradient_descent", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+
+
+def _training_dtype(dtype):
+    """None (keep X's float32/float64), or np.float32/np.float64 from any spelling of them."""
+    if dtype is None:
+        return None
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be None, 'float32' or 'float64', got {dtype!r}")
+    return dtype.type
 
 
 def _solver_options(est, rng):
     """Translate the estimator's settings into the options of its solver (strategy)."""
     name = get_strategy_name(est.solver)
-    if name == "gradient_descent":
+    if name in DESCENT_SOLVERS:
+        options = dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol,
+                       schedule=est.schedule, random_state=rng)
+        if est.batch_size is not None or name != "sgd":
+            options["batch_size"] = est.batch_size
+        return options
+    if name == "line_search":
         return dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol)
+    if name == "lbfgs":
+        return dict(max_steps=est.max_steps, tol=est.tol)
     if name == "monte_carlo":
         return dict(budget=est.max_steps, random_state=rng)
     if name == "error_driven":
@@ -80,7 +104,9 @@ class _NeuronEstimator:
 
     def __init__(self, activation, loss, *, solver="gradient_descent", learning_rate=0.1,
                  max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0, l1_ratio=0.15,
-                 init="xavier", warm_start=False, random_state=None):
+                 init="xavier", warm_start=False, random_state=None, schedule=None,
+                 batch_size=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, dtype=None):
         self.activation = activation
         self.loss = loss
         self.solver = solver
@@ -93,6 +119,12 @@ class _NeuronEstimator:
         self.init = init
         self.warm_start = warm_start
         self.random_state = random_state
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
 
     # --- scikit-learn parameter protocol (no scikit-learn import needed) -----------
     @classmethod
@@ -171,6 +203,31 @@ class _NeuronEstimator:
             raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
         if self.init not in INITIALIZERS:
             raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITIALIZERS)}")
+        descent = get_strategy_name(self.solver) in DESCENT_SOLVERS
+        if self.batch_size is not None:
+            if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
+                    or self.batch_size < 1:
+                raise ValueError(f"batch_size must be a whole number ≥ 1 or None, got {self.batch_size!r}")
+            if not descent:
+                raise ValueError(
+                    f"batch_size works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}"
+                )
+        if self.early_stopping not in (True, False):
+            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        if self.early_stopping and not descent:
+            raise ValueError(
+                f"early_stopping works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}"
+            )
+        if not (isinstance(self.validation_fraction, float) and 0 < self.validation_fraction < 1):
+            raise ValueError(f"validation_fraction must be a number in (0, 1), got {self.validation_fraction!r}")
+        if isinstance(self.n_iter_no_change, bool) or not isinstance(self.n_iter_no_change, (int, np.integer)) \
+                or self.n_iter_no_change < 1:
+            raise ValueError(f"n_iter_no_change must be a whole number ≥ 1, got {self.n_iter_no_change!r}")
+        if self.schedule is not None and not descent:
+            raise ValueError(f"schedule works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}")
+        if self.schedule is not None:
+            get_schedule(self.schedule, self.learning_rate)
+        _training_dtype(self.dtype)
         return activation, loss
 
     def _check_fitted(self):
@@ -183,6 +240,8 @@ class _NeuronEstimator:
     def _check_input(self, X, reset):
         names = feature_names_of(X)
         X = check_X(X)
+        if reset and self.dtype is not None:
+            X = X.astype(_training_dtype(self.dtype), copy=False)  # no copy when it already is
         if reset:
             self.n_features_in_ = X.shape[1]
             if names is not None:
@@ -232,14 +291,30 @@ class _NeuronEstimator:
         neuron = Neuron(n_features, activation)
         alpha = 0.0 if self.penalty is None else float(self.alpha)
         l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
+        options = _solver_options(self, rng)
+        train_rows = None
+        if self.early_stopping:
+            # hold out a random share of the rows, by row number: X itself is not copied
+            order = rng.permutation(X.shape[0])
+            n_validation = max(1, int(math.ceil(self.validation_fraction * X.shape[0])))
+            if n_validation >= X.shape[0]:
+                raise ValueError(
+                    f"early_stopping needs at least 2 rows (one to train on, one to validate); "
+                    f"got {X.shape[0]}"
+                )
+            train_rows = np.sort(order[n_validation:])
+            options.update(patience=self.n_iter_no_change, validation=NeuronObjective(
+                neuron, X, target, loss, sample_weight=sample_weight, rows=np.sort(order[:n_validation])
+            ))
         objective = NeuronObjective(
-            neuron, X, target, loss, sample_weight=sample_weight, alpha=alpha, l1_ratio=l1_ratio
+            neuron, X, target, loss, sample_weight=sample_weight, alpha=alpha, l1_ratio=l1_ratio,
+            rows=train_rows,
         )
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
             theta0 = np.append(self.coef_, self.intercept_)
         else:
             theta0 = init_params(n_features, self.init, rng)
-        strategy = get_strategy(self.solver, **_solver_options(self, rng))
+        strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0)
         neuron.theta = result.theta
         self.coef_ = result.theta[:-1].copy()
@@ -278,7 +353,8 @@ class NeuronClassifier(_NeuronEstimator):
     ----------
     activation : {'sigmoid', 'tanh', 'identity', 'relu', 'leaky_relu', 'softplus', 'step'}
     loss : {'log_loss', 'squared_error', 'absolute_error', 'huber', 'hinge'}
-    solver : {'gradient_descent', 'monte_carlo', 'error_driven', 'perceptron'}
+    solver : {'gradient_descent', 'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam',
+              'line_search', 'lbfgs', 'monte_carlo', 'error_driven', 'perceptron'}
         The strategy ('perceptron': Rosenblatt's rule, for activation='step').  For the search strategies ``max_steps`` is the budget of loss
         evaluations and ``learning_rate`` the first step (error-driven).
     learning_rate : float, η > 0
@@ -290,6 +366,15 @@ class NeuronClassifier(_NeuronEstimator):
     init : {'xavier', 'normal', 'uniform', 'zeros', 'he'}
     warm_start : bool, start from the previous fit's coefficients
     random_state : None, int or numpy Generator
+    schedule : None or {'constant', 'step', 'exponential', 'inverse_time', 'cosine'} or a
+        function t → η_t (gradient-descent solvers; see ``neuronlab.optim``)
+    batch_size : None (all rows per step) or int, mini-batches reshuffled every epoch
+        (gradient-descent solvers; then ``max_steps`` counts epochs; 'sgd' defaults to 32)
+    early_stopping, validation_fraction, n_iter_no_change : hold out that share of the rows;
+        stop when their loss has not improved for n_iter_no_change steps (epochs) and keep
+        the θ with the lowest validation loss
+    dtype : None (float32 X stays float32, other X becomes float64), 'float32' or 'float64':
+        the precision of the training passes over X
 
     Attributes
     ----------
@@ -303,11 +388,15 @@ class NeuronClassifier(_NeuronEstimator):
 
     def __init__(self, activation="sigmoid", loss="log_loss", *, solver="gradient_descent",
                  learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
-                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None):
+                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
+                 schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, dtype=None):
         super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
                          max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
                          l1_ratio=l1_ratio, init=init, warm_start=warm_start,
-                         random_state=random_state)
+                         random_state=random_state, schedule=schedule, batch_size=batch_size,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_iter_no_change=n_iter_no_change, dtype=dtype)
 
     def __sklearn_tags__(self):
         from sklearn.utils import ClassifierTags
@@ -433,11 +522,15 @@ class NeuronRegressor(_NeuronEstimator):
 
     def __init__(self, activation="identity", loss="squared_error", *, solver="gradient_descent",
                  learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
-                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None):
+                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
+                 schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, dtype=None):
         super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
                          max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
                          l1_ratio=l1_ratio, init=init, warm_start=warm_start,
-                         random_state=random_state)
+                         random_state=random_state, schedule=schedule, batch_size=batch_size,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_iter_no_change=n_iter_no_change, dtype=dtype)
 
     def __sklearn_tags__(self):
         from sklearn.utils import RegressorTags

@@ -195,7 +195,7 @@ def _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
     return loss_sum, weight_sum, grad
 
 
-def gram_max_eigenvalue(X, weights=None, rows=None, iterations=30, rtol=1e-3, seed=0):
+def gram_max_eigenvalue(X, weights=None, rows=None, iterations=100, rtol=1e-6, seed=0):
     """λ_max of H = X̃ᵀSX̃ / Σs with X̃ = [X, 1], by power iteration.
 
     H is the Hessian of J for a linear neuron with squared error L = ½(ŷ − y)²
