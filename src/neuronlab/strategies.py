@@ -313,7 +313,8 @@ class _DescentLoop:
     def __init__(self, strategy: GradientDescent, run: Run, theta0):
         self.s = strategy
         self.run = run
-        self.schedule = get_schedule(strategy.schedule, strategy.learning_rate, strategy.warmup_steps)
+        self.schedule = get_schedule(strategy.schedule, strategy.learning_rate, strategy.warmup_steps,
+                                     **self.schedule_defaults(strategy, run))
         self.transform = strategy.make_transform()
         self.theta = theta0.copy()
         self.state = self.transform.init(self.theta)
@@ -330,6 +331,16 @@ class _DescentLoop:
         self.last_eta = math.nan
         # plain descent with a small enough η lowers the loss at every step; other rules need not
         self.overshoots = not (type(strategy) is GradientDescent and strategy.transform is None)
+
+    @staticmethod
+    def schedule_defaults(strategy, run):
+        """A cosine schedule named by its name decays over the whole run (all T updates)."""
+        if not (isinstance(strategy.schedule, str) and strategy.schedule == "cosine"):
+            return {}
+        updates = strategy.max_steps
+        if strategy.batch_size is not None and hasattr(run.objective, "n_samples"):
+            updates *= math.ceil(run.objective.n_samples / strategy.batch_size)
+        return {"decay_steps": max(1, updates - strategy.warmup_steps)}
 
     # --- pieces shared by both loops ------------------------------------------------
     def eta(self):

@@ -1,0 +1,175 @@
+"""The training kernel against the plain formulas: z = Xw + b, ŷ = f(z), Xᵀδ computed over the
+whole array at once, and central finite differences; both engines, float64 and float32, row
+subsets and mini-batches, no copy of X, the stability limit from the data's curvature."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from neuronlab import Neuron, NeuronObjective
+from neuronlab import _validation, activations, kernel, losses
+from neuronlab.activations import ACTIVATIONS
+from neuronlab.losses import LOSSES
+
+PAIRS = [
+    (a, l)
+    for a in ACTIVATIONS
+    for l in LOSSES
+    if ACTIVATIONS[a].differentiable
+    and ACTIVATIONS[a].output_range[0] >= LOSSES[l].needs_output_in[0]
+    and ACTIVATIONS[a].output_range[1] <= LOSSES[l].needs_output_in[1]
+]
+ENGINES = ["numpy"] + (["numba"] if kernel.numba_available() else [])
+
+
+def _data(n=300, p=5, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n, p)) * [1.0, 2.0, 0.5, 3.0, 1.5][:p]).astype(dtype)
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    weights = rng.uniform(0.2, 2.0, n)
+    theta = rng.normal(0.0, 0.4, p + 1)
+    return X, y, weights, theta
+
+
+def _naive(X, y, s, theta, activation, loss):
+    """J and ∇J by the textbook route over whole arrays, in float64."""
+    f, L = ACTIVATIONS[activation], LOSSES[loss]
+    X = X.astype(np.float64)
+    z = X @ theta[:-1] + theta[-1]
+    y_hat = f(z)
+    if activation == "sigmoid" and loss == "log_loss":
+        per = np.logaddexp(0.0, z) - y * z
+        dz = 1.0 / (1.0 + np.exp(-z)) - y
+    else:
+        per = L.value(y_hat, y)
+        dz = L.derivative(y_hat, y) * f.derivative(z, y_hat)
+    delta = s * dz / s.sum()
+    return float(s @ per / s.sum()), np.append(X.T @ delta, delta.sum())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("activation, loss", PAIRS)
+def test_kernel_equals_the_plain_formulas_and_finite_differences(activation, loss, engine):
+    X, y, s, theta = _data()
+    objective = NeuronObjective(Neuron(5, activation), X, y, loss, sample_weight=s, engine=engine)
+    value, grad = objective.loss_and_grad(theta)
+    ref_value, ref_grad = _naive(X, y, s, theta, activation, loss)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-11, atol=1e-14 * np.abs(ref_grad).max())
+    assert objective.loss(theta) == pytest.approx(ref_value, rel=1e-12)
+    h = 1e-6
+    fd = [(objective.loss(theta + h * e) - objective.loss(theta - h * e)) / (2 * h)
+          for e in np.eye(theta.size)]
+    np.testing.assert_allclose(grad, fd, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_float32_path_within_float32_tolerance(engine):
+    X, y, s, theta = _data(dtype=np.float32)
+    for activation, loss in [("sigmoid", "log_loss"), ("identity", "squared_error"), ("tanh", "huber")]:
+        objective = NeuronObjective(Neuron(5, activation), X, y, loss, engine=engine)
+        assert objective.y.dtype == np.float32
+        value, grad = objective.loss_and_grad(theta)
+        ref_value, ref_grad = _naive(X, objective.y, np.ones(len(y)), theta, activation, loss)
+        assert value == pytest.approx(ref_value, rel=1e-5)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_parallel_chunks_equal_the_plain_formulas():
+    if "numba" not in ENGINES:
+        pytest.skip("numba not installed")
+    X, y, s, theta = _data(n=3000)  # more rows than one thread's share: the threaded path
+    objective = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine="numba")
+    value, grad = objective.loss_and_grad(theta)
+    ref_value, ref_grad = _naive(X, y, s, theta, "sigmoid", "log_loss")
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-11)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_batches_and_row_subsets_read_the_right_rows(engine):
+    X, y, s, theta = _data()
+    full = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine=engine,
+                           alpha=0.3)
+    batch = np.array([7, 3, 250, 3, 99])
+    value, grad = full.loss_and_grad_batch(theta, batch)
+    ref_value, ref_grad = _naive(X[batch], y[batch], s[batch], theta, "sigmoid", "log_loss")
+    penalty_grad = np.append(0.3 * theta[:-1], 0.0)
+    assert value == pytest.approx(ref_value + 0.15 * theta[:-1] @ theta[:-1], rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad + penalty_grad, rtol=1e-11)
+    value, grad = full.loss_and_grad_batch(theta, slice(10, 60))
+    ref_value, _ = _naive(X[10:60], y[10:60], s[10:60], theta, "sigmoid", "log_loss")
+    assert value == pytest.approx(ref_value + 0.15 * theta[:-1] @ theta[:-1], rel=1e-12)
+    rows = np.arange(100, 300, 2)
+    part = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, rows=rows,
+                           engine=engine)
+    assert part.n_samples == 100
+    ref_value, ref_grad = _naive(X[rows], y[rows], s[rows], theta, "sigmoid", "log_loss")
+    value, grad = part.loss_and_grad(theta)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-11)
+    # a batch of a row subset counts within the subset: batch [0, 1] is rows 100 and 102
+    ref_value, _ = _naive(X[[100, 102]], y[[100, 102]], s[[100, 102]], theta, "sigmoid", "log_loss")
+    assert part.loss_and_grad_batch(theta, [0, 1])[0] == pytest.approx(ref_value, rel=1e-12)
+    with pytest.raises(ValueError, match="rows must be row numbers"):
+        NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", rows=[0, 300])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_copy_of_a_contiguous_float_x(engine, monkeypatch):
+    monkeypatch.setattr(kernel, "NUMPY_BLOCK_BYTES", 4096)  # blocks far smaller than this X
+    X, y, _, theta = _data(n=4000, p=5)
+    objective = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", engine=engine)
+    assert objective.X is X
+    assert _validation.check_X(X) is X
+    X32 = X.astype(np.float32)
+    assert _validation.check_X(X32) is X32
+    objective.loss_and_grad(theta)  # compile/warm up outside the measurement
+    tracemalloc.start()
+    objective.loss_and_grad(theta)
+    objective.loss_and_grad_batch(theta, np.arange(0, 4000, 3))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < X.nbytes / 4  # a copy of X (or of z, δ for every row in both) would show
+
+
+def test_finite_check_is_blocked_and_names_the_first_bad_value(monkeypatch):
+    monkeypatch.setattr(_validation, "FINITE_CHECK_BYTES", 16)  # 5 rows of 3 columns per block
+    X = np.zeros((40, 3))
+    X[23, 2] = np.nan
+    X[31, 0] = np.inf
+    with pytest.raises(ValueError, match=r"contains NaN: 2 value\(s\).*row 23, column 2"):
+        _validation.check_X(X)
+
+
+def test_numba_constants_match_the_numpy_modules():
+    if "numba" not in ENGINES:
+        pytest.skip("numba not installed")
+    from neuronlab import _kernel_numba
+
+    assert _kernel_numba.HUBER_DELTA == losses.HUBER_DELTA
+    assert _kernel_numba.LEAKY_SLOPE == activations.LEAKY_SLOPE
+
+
+def test_engine_choice_is_checked():
+    X, y, _, _ = _data()
+    with pytest.raises(ValueError, match="engine must be one of"):
+        NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", engine="fortran")
+    if "numba" in ENGINES:
+        with pytest.raises(ValueError, match="C-contiguous"):
+            NeuronObjective(Neuron(5, "sigmoid"), np.asfortranarray(X), y, "log_loss",
+                            engine="numba").loss(np.zeros(6))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_stability_limit_is_two_over_the_largest_curvature(engine):
+    X, y, s, _ = _data()
+    X_tilde = np.column_stack([X, np.ones(len(X))])
+    lam = np.linalg.eigvalsh(X_tilde.T @ (s[:, None] * X_tilde) / s.sum()).max()
+    linear = NeuronObjective(Neuron(5, "identity"), X, y, "squared_error", sample_weight=s,
+                             engine=engine)
+    assert linear.stability_limit() == pytest.approx(2.0 / lam, rel=1e-4)
+    logistic = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine=engine)
+    assert logistic.stability_limit() == pytest.approx(2.0 / (lam / 4.0), rel=1e-4)
+    assert NeuronObjective(Neuron(5, "tanh"), X, y, "huber").stability_limit() is None

@@ -1,0 +1,176 @@
+"""Every optimiser reaches the reference optimum of a convex problem (scikit-learn's logistic
+regression, numpy's least squares); early stopping, reduce-on-plateau, recovery from divergence,
+the stability limit, mini-batch determinism, and the strategies' names."""
+
+import numpy as np
+import pytest
+
+from neuronlab import STRATEGIES, FunctionObjective, Neuron, NeuronObjective, get_strategy, minimize
+from neuronlab.optim import chain, clip_by_global_norm, scale_by_adam
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+NEW = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "line_search", "lbfgs")
+
+
+@pytest.fixture(scope="module")
+def logistic():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 3)) * [1.0, 0.5, 2.0]
+    y = (X @ [1.0, -2.0, 0.5] + 0.3 + rng.standard_normal(400) > 0).astype(float)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
+    objective = NeuronObjective(Neuron(3, "sigmoid"), X, y, "log_loss")
+    theta = np.append(ref.coef_[0], ref.intercept_)
+    return objective, theta, objective.loss(theta)
+
+
+@pytest.fixture(scope="module")
+def least_squares():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 3)) * [1.0, 2.0, 3.0]
+    y = X @ [1.0, 2.0, 3.0] + 1.0 + 0.1 * rng.standard_normal(300)
+    theta, *_ = np.linalg.lstsq(np.column_stack([X, np.ones(300)]), y, rcond=None)
+    objective = NeuronObjective(Neuron(3, "identity"), X, y, "squared_error")
+    return objective, theta, objective.loss(theta)
+
+
+SETTINGS = {
+    "gradient_descent": dict(learning_rate=2.0, max_steps=5000, tol=1e-13),
+    "momentum": dict(learning_rate=0.5, max_steps=5000, tol=1e-13),
+    "nesterov": dict(learning_rate=0.5, max_steps=5000, tol=1e-13),
+    "adagrad": dict(learning_rate=0.5, max_steps=5000, tol=1e-13),
+    "rmsprop": dict(learning_rate=0.01, max_steps=5000, tol=1e-13, plateau_patience=20),
+    "adam": dict(learning_rate=0.05, max_steps=5000, tol=1e-13),
+    "line_search": dict(tol=1e-11),
+    "lbfgs": dict(tol=1e-12),
+}
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_each_strategy_reaches_the_logistic_regression_optimum(name, logistic):
+    objective, theta_ref, loss_ref = logistic
+    result = minimize(objective, np.zeros(4), name, **SETTINGS[name])
+    assert result.status == "converged", result.message
+    assert result.loss <= loss_ref * (1 + 1e-9)
+    np.testing.assert_allclose(result.theta, theta_ref, atol=2e-4)
+    learning_rates = result.history.learning_rate[1:]
+    assert np.all(learning_rates > 0)  # η of every step is in the History
+
+
+@pytest.mark.parametrize("name", ["gradient_descent", "momentum", "adam", "line_search", "lbfgs"])
+def test_least_squares_to_lstsq(name, least_squares):
+    objective, theta_ref, loss_ref = least_squares
+    options = {"gradient_descent": dict(learning_rate=0.2), "momentum": dict(learning_rate=0.05),
+               "adam": dict(learning_rate=0.1)}.get(name, {})
+    result = minimize(objective, np.zeros(4), name, max_steps=5000, tol=1e-14, **options)
+    np.testing.assert_allclose(result.theta, theta_ref, atol=1e-5)
+    assert result.loss == pytest.approx(loss_ref, rel=1e-9)
+
+
+def test_mini_batch_sgd_reaches_the_optimum_and_is_seeded(logistic):
+    objective, theta_ref, loss_ref = logistic
+    options = dict(learning_rate=0.5, batch_size=20, max_steps=60, tol=0, schedule="cosine")
+    result = minimize(objective, np.zeros(4), "sgd", random_state=3, **options)
+    assert result.status == "max_steps" and len(result.history) == 61  # a row per epoch
+    assert result.history.evaluations[-1] == 1 + 60 * 20  # the start, then 400/20 batches × 60 epochs
+    assert objective.loss(result.theta_last) == pytest.approx(loss_ref, rel=1e-4)
+    np.testing.assert_allclose(result.theta_last, theta_ref, atol=0.02)
+    again = minimize(objective, np.zeros(4), "sgd", random_state=3, **options)
+    other = minimize(objective, np.zeros(4), "sgd", random_state=4, **options)
+    assert np.array_equal(again.theta_last, result.theta_last)
+    assert not np.array_equal(other.theta_last, result.theta_last)
+    # the cosine schedule ran over all 60 × 20 updates: the last η is nearly 0
+    assert result.history.learning_rate[-1] < 1e-5
+    with pytest.raises(TypeError, match="batch_size needs an objective over rows"):
+        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 2, grad=True), [1.0, 1.0], "sgd")
+
+
+def _quadratic(center):
+    return FunctionObjective(lambda t: (0.5 * (t[0] - center) ** 2, t - center), 1, grad=True)
+
+
+def test_early_stopping_restores_the_best_theta():
+    # training pulls θ to 4 along θ_t = 4(1 − ½ᵗ) = 0, 2, 3, 3.5, …; the validation loss
+    # ½(θ − 2)² is lowest at step 1 (θ = 2), so that θ comes back
+    result = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=100, tol=0,
+                      validation=_quadratic(2.0), patience=3)
+    assert result.status == "converged" and "early stopping" in result.message
+    assert len(result.history) == 5  # steps 2, 3, 4 did not improve on step 1
+    assert result.theta[0] == pytest.approx(2.0)
+    assert result.loss == pytest.approx(0.5 * 2.0**2)  # the training loss at that θ
+    np.testing.assert_allclose(result.info["validation_loss"], [2.0, 0.0, 0.5, 1.125, 1.53125])
+    # restore-best also when training ends for another reason (here the budget)
+    result = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
+                      validation=_quadratic(2.0), patience=10)
+    assert result.status == "max_steps" and result.theta[0] == pytest.approx(2.0)
+    keep_last = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
+                         validation=_quadratic(2.0), restore_best=False)
+    assert keep_last.theta[0] == pytest.approx(3.5)
+
+
+def test_reduce_on_plateau_lowers_eta_and_notes_it():
+    # the loss is flat (∇J = 1 everywhere but J constant): every step is a plateau
+    flat = FunctionObjective(lambda t: (1.0, np.ones(1)), 1, grad=True)
+    result = minimize(flat, [0.0], "gd", learning_rate=1.0, max_steps=7, tol=0,
+                      plateau_patience=3, plateau_factor=0.1)
+    # the first row sets the best; rows 1–3 do not improve → ×0.1; rows 4–6 → ×0.1 again
+    np.testing.assert_allclose(result.history.learning_rate[1:], [1, 1, 1, 0.1, 0.1, 0.1, 0.01])
+    assert [step for step, _ in result.history.events] == [3, 6]
+
+
+def test_recovery_from_divergence_halves_eta_and_converges(least_squares):
+    objective, theta_ref, _ = least_squares
+    limit = objective.stability_limit()  # ≈ 0.215 for this X
+    assert 0.125 < limit < 0.25
+    result = minimize(objective, np.zeros(4), "gd", learning_rate=0.5, max_steps=2000, tol=1e-13,
+                      recover=True)
+    assert result.status == "converged", result.message
+    notes = [text for _, text in result.history.events]
+    assert len(notes) == 2  # 0.5 → 0.25 (still > limit) → 0.125 (stable)
+    assert "halved η from 0.5 to 0.25" in notes[0] and "from 0.25 to 0.125" in notes[1]
+    assert result.history.learning_rate[-1] == 0.125
+    assert result.info["recoveries"] == 2
+    np.testing.assert_allclose(result.theta, theta_ref, atol=1e-5)
+
+
+def test_divergence_reports_the_stability_limit(least_squares):
+    objective, _, _ = least_squares
+    X = objective.X
+    X_tilde = np.column_stack([X, np.ones(len(X))])
+    limit = 2.0 / np.linalg.eigvalsh(X_tilde.T @ X_tilde / len(X)).max()
+    result = minimize(objective, np.zeros(4), "gd", learning_rate=0.5, max_steps=500)
+    assert result.status == "diverged"
+    assert f"stable only for η < {limit:.4g}" in result.message and "you used η = 0.5" in result.message
+    assert result.info["stability_limit"] == pytest.approx(limit, rel=1e-4)
+
+
+def test_lbfgs_records_every_iteration_and_can_be_stopped(logistic):
+    objective, _, _ = logistic
+    result = minimize(objective, np.zeros(4), "lbfgs", callback=lambda step: step.step >= 3)
+    assert result.status == "interrupted" and len(result.history) == 4
+    assert np.all(np.diff(result.history.loss) < 0)
+
+
+def test_custom_chain_and_clipping(logistic):
+    objective, theta_ref, _ = logistic
+    transform = chain(clip_by_global_norm(0.1), scale_by_adam())
+    result = minimize(objective, np.zeros(4), "gd", learning_rate=0.05, max_steps=5000, tol=1e-13,
+                      transform=transform)
+    np.testing.assert_allclose(result.theta, theta_ref, atol=2e-4)
+    clipped = get_strategy("momentum", clip_norm=0.01, learning_rate=1.0, max_steps=1, tol=0)
+    first = clipped.minimize(objective, np.zeros(4))
+    assert first.history.step_size[1] == pytest.approx(0.01)  # η·‖clip(∇J)‖ = 1 × 0.01
+
+
+def test_new_strategies_are_registered_and_check_their_settings():
+    for name in NEW:
+        assert name in STRATEGIES and get_strategy(name).name == name
+    with pytest.raises(ValueError, match="batch_size must be > 0"):
+        get_strategy("sgd", batch_size=0).validate()
+    with pytest.raises(ValueError, match="beta1 must be a number in"):
+        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "adam", beta1=1.0)
+    with pytest.raises(ValueError, match="c must be in"):
+        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "line_search", c=2)
+    with pytest.raises(TypeError, match="transform must be a GradientTransformation"):
+        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "gd", transform="adam")
