@@ -1,0 +1,77 @@
+"""The estimators with the new solvers, schedules, mini-batches, early stopping and dtype."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from neuronlab import NeuronClassifier, NeuronRegressor
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def classes():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 4))
+    y = np.where(X @ [1.0, -1.0, 0.5, 0.0] + 0.5 * rng.standard_normal(300) > 0, "yes", "no")
+    return X, y
+
+
+@pytest.mark.parametrize("solver, options", [
+    ("lbfgs", {}), ("line_search", {}), ("adam", dict(learning_rate=0.05)),
+    ("momentum", dict(learning_rate=0.5)), ("nesterov", dict(learning_rate=0.5)),
+    ("rmsprop", dict(learning_rate=0.01, schedule="cosine")), ("adagrad", dict(learning_rate=2.0)),
+    ("sgd", dict(learning_rate=0.2, batch_size=16, max_steps=100, schedule="cosine")),
+])
+def test_solvers_fit_logistic_regression(solver, options, classes):
+    X, y = classes
+    ref = LogisticRegression(C=1.0 / (0.01 * len(X)), tol=1e-10, max_iter=1000).fit(X, y)
+    model = NeuronClassifier(solver=solver, alpha=0.01, tol=1e-10, max_steps=options.pop("max_steps", 3000),
+                             random_state=0, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    # the stochastic and the sign-like (RMSProp) steps end near, not at, the optimum
+    atol = {"sgd": 0.02, "rmsprop": 1e-3}.get(solver, 1e-4)
+    np.testing.assert_allclose(model.coef_, ref.coef_[0], atol=atol)
+    assert np.mean(model.predict(X) == ref.predict(X)) >= 0.99
+
+
+def test_early_stopping_keeps_the_best_validation_theta(classes):
+    X, y = classes
+    model = NeuronClassifier(early_stopping=True, validation_fraction=0.2, n_iter_no_change=5,
+                             learning_rate=0.5, max_steps=500, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    validation = model.result_.info["validation_loss"]
+    assert len(validation) == len(model.history_)
+    best = int(np.argmin(validation))
+    np.testing.assert_array_equal(model.history_.params[best], np.append(model.coef_, model.intercept_))
+
+
+def test_float32_training_matches_float64(classes):
+    X, y = classes
+    a = NeuronClassifier(solver="lbfgs", alpha=0.01, tol=1e-8).fit(X, y)
+    b = NeuronClassifier(solver="lbfgs", alpha=0.01, tol=1e-8, dtype="float32").fit(X, y)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-3)
+    regressor = NeuronRegressor(solver="lbfgs", dtype=np.float32).fit(X, X @ [1.0, 2.0, 0.0, -1.0])
+    np.testing.assert_allclose(regressor.coef_, [1.0, 2.0, 0.0, -1.0], atol=1e-4)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(solver="lbfgs", batch_size=10), "batch_size works with the solvers"),
+    (dict(batch_size=0), "batch_size must be a whole number"),
+    (dict(solver="lbfgs", early_stopping=True), "early_stopping works with the solvers"),
+    (dict(validation_fraction=1.5), "validation_fraction must be a number in"),
+    (dict(n_iter_no_change=0), "n_iter_no_change must be a whole number"),
+    (dict(schedule="bogus"), "unknown learning-rate schedule"),
+    (dict(dtype="int8"), "dtype must be None, 'float32' or 'float64'"),
+    (dict(solver="adamw"), "unknown strategy 'adamw'"),
+])
+def test_bad_training_options(params, message, classes):
+    X, y = classes
+    with pytest.raises(ValueError, match=message):
+        NeuronClassifier(**params).fit(X, y)
