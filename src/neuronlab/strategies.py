@@ -419,6 +419,20 @@ class _DescentLoop:
                     )
         return None
 
+    def end_of_row(self, previous, loss, grad, done):
+        """After a History row: "rolled_back", a finished (status, message, extra), or None."""
+        stop = self.after_row(loss, grad)
+        if stop == "rolled_back":
+            return stop
+        if stop is not None:
+            return self.finish(*stop)
+        tol = float(self.s.tol)
+        if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
+            return self.finish("converged", (
+                f"the loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) after {done}"
+            ), {})
+        return None
+
     def stability_limit(self):
         limit = getattr(self.run.objective, "stability_limit", None)
         if limit is None or self.s.transform is not None or type(self.s) is not GradientDescent:
@@ -459,18 +473,12 @@ class _DescentLoop:
             loss, grad = run.loss_and_grad(self.theta)
             gnorm = float(np.linalg.norm(grad))
             run.record(self.theta, loss, gnorm, float(np.linalg.norm(step)), self.last_eta)
-            stop = self.after_row(loss, grad)
+            stop = self.end_of_row(previous, loss, grad, f"{t + 1} steps")
             if stop == "rolled_back":
                 _, loss, grad = self.good
                 gnorm = float(np.linalg.norm(grad))
-                continue
-            if stop is not None:
-                return self.finish(*stop)
-            if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
-                return self.finish("converged", (
-                    f"the loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) "
-                    f"after {t + 1} steps"
-                ), {})
+            elif stop is not None:
+                return stop
         return self.finish("max_steps", (
             f"stopped after max_steps = {s.max_steps} steps with ‖∇J‖ = {gnorm:.3g} "
             f"(tol {tol:g}); more steps or a larger learning rate may help"
@@ -487,7 +495,6 @@ class _DescentLoop:
         n = objective.n_samples
         size = min(int(s.batch_size), n)
         rng = np.random.default_rng(s.random_state)
-        tol = float(s.tol)
         loss = run.loss(self.theta)
         run.record(self.theta, loss)
         if not math.isfinite(loss):
@@ -511,17 +518,11 @@ class _DescentLoop:
             previous, loss = loss, total / n
             run.record(self.theta, loss, math.nan, float(np.linalg.norm(self.theta - start_theta)),
                        self.last_eta)
-            stop = self.after_row(loss, None)
+            stop = self.end_of_row(previous, loss, None, f"{epoch + 1} epochs")
             if stop == "rolled_back":
                 loss = self.good[1]
-                continue
-            if stop is not None:
-                return self.finish(*stop)
-            if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
-                return self.finish("converged", (
-                    f"the epoch's mean loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) "
-                    f"after {epoch + 1} epochs"
-                ), {})
+            elif stop is not None:
+                return stop
         return self.finish("max_steps", (
             f"stopped after max_steps = {s.max_steps} epochs (mean batch loss {loss:.6g}); more "
             "epochs or a larger learning rate may help"

@@ -1,0 +1,336 @@
+"""Benchmark of neuronlab's training kernel and optimisers against their peers, in one process.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/bench_training.py [--rows 1000000] [--cols 100] [--repeat 7]
+
+Prints tables of medians and ratios (Markdown, pasted into BENCHMARKS.md):
+
+1. one loss-and-gradient evaluation of a logistic neuron, float64 and float32: neuronlab
+   vs naive NumPy (X @ w, then X.T @ r), PyTorch CPU hand-written and autograd, and one
+   read of X (the bandwidth limit) measured in the same run;
+2. time to a mean log loss within 1e-4 (relative) of the optimum: neuronlab's strategies
+   vs scikit-learn's LogisticRegression(lbfgs) and SGDClassifier(log_loss);
+3. one epoch of mini-batch SGD with batch 256: neuronlab vs PyTorch vs SGDClassifier;
+4. peak memory of NeuronClassifier.fit on the float64 X, in a subprocess under
+   /usr/bin/time -v, and by tracemalloc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+TARGET_RTOL = 1e-4
+
+
+def median_ms(fn, repeat):
+    fn()  # warm up (compilation, caches, thread pools)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def make_data(n, p, seed=0):
+    """Logistic data: x ~ N(0, I), P(y = 1 | x) = σ(w*·x + b*), with ‖w*‖ ≈ 1.5."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    w_true = rng.standard_normal(p) * (1.5 / np.sqrt(p))
+    z = X @ w_true + 0.25
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
+    return X, y
+
+
+def one_read(X):
+    """The fastest read of every byte of X here: a compiled, threaded column sum."""
+    import numba
+
+    @numba.njit(parallel=True, fastmath=True, cache=False)
+    def column_sums(X, chunks):
+        n, p = X.shape
+        size = (n + chunks - 1) // chunks
+        out = np.zeros((chunks, p))
+        for c in numba.prange(chunks):
+            acc = np.zeros(p)
+            for i in range(c * size, min(n, (c + 1) * size)):
+                for j in range(p):
+                    acc[j] += X[i, j]
+            out[c] = acc
+        return out.sum(axis=0)
+
+    return lambda: column_sums(X, 16)
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def bench_loss_and_grad(X64, y64, repeat):
+    import torch
+
+    from neuronlab import Neuron, NeuronObjective
+
+    rows = []
+    n, p = X64.shape
+    for dtype in (np.float64, np.float32):
+        X = X64 if dtype is np.float64 else X64.astype(np.float32)
+        y = y64.astype(dtype)
+        rng = np.random.default_rng(1)
+        theta = rng.standard_normal(p + 1) * 0.1
+        w, b = theta[:-1].astype(dtype), dtype(theta[-1])
+        objective = NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss")
+
+        def naive():
+            z = X @ w + b
+            loss = np.mean(np.logaddexp(0, z) - y * z)
+            r = (1.0 / (1.0 + np.exp(-z)) - y) / n
+            return loss, X.T @ r, r.sum()
+
+        tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+        tw = torch.from_numpy(w.copy())
+        tb = torch.tensor(float(b), dtype=tw.dtype)
+
+        def torch_hand():
+            with torch.no_grad():
+                z = tX @ tw + tb
+                loss = torch.nn.functional.softplus(z).sub_(ty * z).mean()
+                r = torch.sigmoid(z).sub_(ty).div_(n)
+                return loss, tX.T @ r, r.sum()
+
+        wg = tw.clone().requires_grad_(True)
+        bg = tb.clone().requires_grad_(True)
+
+        def torch_autograd():
+            wg.grad = bg.grad = None
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(tX @ wg + bg, ty)
+            loss.backward()
+            return loss
+
+        # all routes agree before they are timed
+        mine = objective.loss_and_grad(theta.astype(dtype).astype(np.float64))
+        ref = naive()
+        assert abs(mine[0] - ref[0]) <= 1e-5 * abs(ref[0]), (mine[0], ref[0])
+        timings = {
+            "one read of X (threaded column sum)": median_ms(one_read(X), repeat),
+            "neuronlab loss_and_grad": median_ms(lambda: objective.loss_and_grad(theta), repeat),
+            "naive NumPy (X @ w, then X.T @ r)": median_ms(naive, repeat),
+            "PyTorch CPU, hand-written": median_ms(torch_hand, repeat),
+            "PyTorch CPU, autograd": median_ms(torch_autograd, repeat),
+        }
+        limit = timings["one read of X (threaded column sum)"]
+        ours = timings["neuronlab loss_and_grad"]
+        gb = X.nbytes / 1e9
+        for name, ms in timings.items():
+            rows.append([np.dtype(dtype).name, name, f"{ms:.1f}", f"{gb / (ms / 1e3):.1f}",
+                         f"{ms / limit:.2f}×", f"{ms / ours:.2f}×"])
+    return table(["dtype", "route", "median ms", "GB/s of X", "÷ one read", "÷ neuronlab"], rows)
+
+
+def bench_time_to_target(X, y):
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+
+    from neuronlab import Neuron, NeuronObjective, minimize
+
+    n, p = X.shape
+    objective = NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss")
+    theta0 = np.zeros(p + 1)
+    optimum = minimize(objective, theta0, "lbfgs", tol=1e-12, max_steps=200).loss
+    target = optimum * (1 + TARGET_RTOL)
+
+    def log_loss_of(coef, intercept):
+        return objective.loss(np.append(np.ravel(coef), intercept))
+
+    rows = []
+
+    def ours(label, name, **options):
+        start = time.perf_counter()
+        result = minimize(NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss"), theta0, name,
+                          callback=lambda step: step.loss <= target, **options)
+        seconds = time.perf_counter() - start
+        reached = result.loss <= target
+        rows.append([label, f"{seconds:.2f}", result.n_steps, result.n_evals, f"{result.loss:.6f}",
+                     "yes" if reached else "no"])
+        return seconds if reached else float("nan")
+
+    times = {}
+    times["lbfgs"] = ours("neuronlab L-BFGS", "lbfgs", max_steps=500, tol=0)
+    times["line_search"] = ours("neuronlab line search (Armijo)", "line_search", learning_rate=1.0,
+                                max_steps=500, tol=0)
+    times["gd"] = ours("neuronlab gradient descent, fixed η = 1", "gradient_descent",
+                       learning_rate=1.0, max_steps=500, tol=0)
+    times["adam"] = ours("neuronlab Adam, η = 0.05 (full batch)", "adam", learning_rate=0.05,
+                         max_steps=500, tol=0)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        lr = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(X, y)
+        seconds = time.perf_counter() - start
+    loss = log_loss_of(lr.coef_, lr.intercept_)
+    times["sklearn"] = seconds
+    rows.append(['scikit-learn LogisticRegression(penalty=None, solver="lbfgs") (C=inf)',
+                 f"{seconds:.2f}", int(lr.n_iter_[0]), "", f"{loss:.6f}",
+                 "yes" if loss <= target else "no"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        sgd = SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=5, tol=None, random_state=0).fit(X, y)
+        seconds = time.perf_counter() - start
+    loss = log_loss_of(sgd.coef_, sgd.intercept_)
+    rows.append(['scikit-learn SGDClassifier(loss="log_loss", alpha=1e-6), 5 epochs',
+                 f"{seconds:.2f}", 5, "", f"{loss:.6f}", "yes" if loss <= target else "no"])
+    text = (f"optimum J* = {optimum:.6f} (neuronlab L-BFGS, tol 1e-12); target J ≤ {target:.6f}\n\n"
+            + table(["route", "seconds", "iterations", "loss+grad passes", "final J", "reached"], rows))
+    ratios = [
+        f"- neuronlab L-BFGS ÷ LogisticRegression(lbfgs): {times['lbfgs'] / times['sklearn']:.2f}×",
+        f"- neuronlab line search ÷ LogisticRegression(lbfgs): {times['line_search'] / times['sklearn']:.2f}×",
+        f"- neuronlab fixed-η gradient descent ÷ LogisticRegression(lbfgs): "
+        f"{times['gd'] / times['sklearn']:.2f}×",
+    ]
+    return text + "\n\n" + "\n".join(ratios)
+
+
+def bench_epoch(X, y, repeat):
+    import torch
+    from sklearn.linear_model import SGDClassifier
+
+    from neuronlab import Neuron, NeuronObjective, minimize
+
+    n, p = X.shape
+    objective = NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss")
+    theta0 = np.zeros(p + 1)
+
+    def ours():
+        return minimize(objective, theta0, "sgd", batch_size=256, learning_rate=0.1, max_steps=1,
+                        tol=0, random_state=0)
+
+    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+    generator = torch.Generator().manual_seed(0)
+
+    def torch_epoch():
+        model = torch.nn.Linear(p, 1, dtype=torch.float64)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, 256):
+            index = order[start:start + 256]
+            optimizer.zero_grad()
+            loss = loss_fn(model(tX[index]).squeeze(1), ty[index])
+            loss.backward()
+            optimizer.step()
+
+    def sklearn_epoch():
+        SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=1, tol=None, random_state=0).fit(X, y)
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timings = {
+            "neuronlab sgd, batch 256 (shuffled)": median_ms(ours, max(3, repeat // 2)),
+            "PyTorch SGD, nn.Linear + BCEWithLogitsLoss, batch 256 (shuffled)":
+                median_ms(torch_epoch, max(3, repeat // 2)),
+            "scikit-learn SGDClassifier, 1 epoch (batch 1: it has no mini-batches)":
+                median_ms(sklearn_epoch, max(3, repeat // 2)),
+        }
+    ours_ms = timings["neuronlab sgd, batch 256 (shuffled)"]
+    rows = [[name, f"{ms:.0f}", f"{ms / ours_ms:.2f}×"] for name, ms in timings.items()]
+    return table(["route (one epoch over 1,000,000 rows)", "median ms", "÷ neuronlab"], rows)
+
+
+MEMORY_CHILD = r"""
+import sys, time, tracemalloc, resource, warnings
+import numpy as np
+from neuronlab import NeuronClassifier
+n, p = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((n, p))
+y = (X[:, 0] + rng.standard_normal(n) > 0).astype(np.float64)
+# warm up on the first rows: the libraries (numba's compiled kernel, scipy) are loaded before
+# the measured fit, so "before" holds them and the fit's increment is its own
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    NeuronClassifier(solver=sys.argv[3], penalty=None, max_steps=2).fit(X[:100_000], y[:100_000])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+tracemalloc.start()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    model = NeuronClassifier(solver=sys.argv[3], penalty=None, max_steps=int(sys.argv[4])).fit(X, y)
+current, peak = tracemalloc.get_traced_memory()
+tracemalloc.stop()
+print("RESULT", X.nbytes, peak, before, model.n_iter_)
+"""
+
+
+def bench_memory(n, p, solver="lbfgs", steps=20):
+    command = ["/usr/bin/time", "-v", sys.executable, "-c", MEMORY_CHILD, str(n), str(p), solver, str(steps)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    x_bytes, traced_peak, rss_before, n_iter = done.stdout.split("RESULT")[1].split()
+    max_rss = next(int(line.split(":")[1]) * 1024 for line in done.stderr.splitlines()
+                   if "Maximum resident set size" in line)
+    x_bytes, traced_peak, rss_before = int(x_bytes), int(traced_peak), int(rss_before)
+    rows = [
+        ["X (float64)", f"{x_bytes / 1e6:.0f} MB", "1.00×"],
+        [f"maximum resident set size of the whole process (/usr/bin/time -v), fit {solver} "
+         f"{n_iter} iterations", f"{max_rss / 1e6:.0f} MB", f"{max_rss / x_bytes:.3f}×"],
+        ["… of which before the fit (Python, numpy, numba, X, y)", f"{rss_before / 1e6:.0f} MB",
+         f"{rss_before / x_bytes:.3f}×"],
+        ["peak of the fit's own allocations (tracemalloc)", f"{traced_peak / 1e6:.1f} MB",
+         f"{traced_peak / x_bytes:.3f}× → X + fit = {(x_bytes + traced_peak) / x_bytes:.3f}×"],
+    ]
+    return table(["what", "bytes", "÷ size of X"], rows)
+
+
+def environment():
+    from threadpoolctl import threadpool_info
+
+    import numba
+    import sklearn
+    import torch
+
+    pools = ", ".join(f"{i['internal_api']} {i.get('architecture', '')} ×{i['num_threads']}"
+                      for i in threadpool_info())
+    flags = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    return (f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads), scikit-learn "
+            f"{sklearn.__version__}; {os.cpu_count()} cores; BLAS: {pools}; environment: "
+            f"{json.dumps(flags)}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--cols", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args(argv)
+    X, y = make_data(args.rows, args.cols)
+    print(environment())
+    print(f"\nX: {args.rows:,} × {args.cols} float64 = {X.nbytes / 1e6:.0f} MB\n")
+    print("### One loss-and-gradient evaluation (logistic neuron)\n")
+    print(bench_loss_and_grad(X, y, args.repeat), flush=True)
+    print("\n### Time to a mean log loss within 1e-4 of the optimum\n")
+    print(bench_time_to_target(X, y), flush=True)
+    print("\n### One epoch of mini-batch SGD\n")
+    print(bench_epoch(X, y, args.repeat), flush=True)
+    if not args.skip_memory:
+        print("\n### Peak memory of NeuronClassifier(solver='lbfgs').fit on the float64 X\n")
+        print(bench_memory(args.rows, args.cols), flush=True)
+
+
+if __name__ == "__main__":
+    main()
