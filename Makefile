@@ -22,6 +22,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base
 	$(BIN)/neuronlab demo
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@ $(VENV)/.installed-base
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_training.py
+
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 

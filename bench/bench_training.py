@@ -172,6 +172,9 @@ def bench_time_to_target(X, y):
                                 max_steps=500, tol=0)
     times["gd"] = ours("neuronlab gradient descent, fixed η = 1", "gradient_descent",
                        learning_rate=1.0, max_steps=500, tol=0)
+    eta = objective.stability_limit() / 2
+    times["gd_limit"] = ours(f"neuronlab gradient descent, fixed η = {eta:.2f} (half the stable 8/λ_max)",
+                             "gradient_descent", learning_rate=eta, max_steps=500, tol=0)
     times["adam"] = ours("neuronlab Adam, η = 0.05 (full batch)", "adam", learning_rate=0.05,
                          max_steps=500, tol=0)
 
@@ -200,6 +203,8 @@ def bench_time_to_target(X, y):
         f"- neuronlab line search ÷ LogisticRegression(lbfgs): {times['line_search'] / times['sklearn']:.2f}×",
         f"- neuronlab fixed-η gradient descent ÷ LogisticRegression(lbfgs): "
         f"{times['gd'] / times['sklearn']:.2f}×",
+        f"- neuronlab fixed-η gradient descent at half the stability limit ÷ LogisticRegression(lbfgs): "
+        f"{times['gd_limit'] / times['sklearn']:.2f}×",
     ]
     return text + "\n\n" + "\n".join(ratios)
 
@@ -233,6 +238,14 @@ def bench_epoch(X, y, repeat):
             loss.backward()
             optimizer.step()
 
+    def torch_epoch_one_thread():
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # small batches often run faster on one thread
+        try:
+            torch_epoch()
+        finally:
+            torch.set_num_threads(threads)
+
     def sklearn_epoch():
         SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=1, tol=None, random_state=0).fit(X, y)
 
@@ -244,12 +257,13 @@ def bench_epoch(X, y, repeat):
             "neuronlab sgd, batch 256 (shuffled)": median_ms(ours, max(3, repeat // 2)),
             "PyTorch SGD, nn.Linear + BCEWithLogitsLoss, batch 256 (shuffled)":
                 median_ms(torch_epoch, max(3, repeat // 2)),
+            "PyTorch, the same on 1 thread": median_ms(torch_epoch_one_thread, max(3, repeat // 2)),
             "scikit-learn SGDClassifier, 1 epoch (batch 1: it has no mini-batches)":
                 median_ms(sklearn_epoch, max(3, repeat // 2)),
         }
     ours_ms = timings["neuronlab sgd, batch 256 (shuffled)"]
     rows = [[name, f"{ms:.0f}", f"{ms / ours_ms:.2f}×"] for name, ms in timings.items()]
-    return table(["route (one epoch over 1,000,000 rows)", "median ms", "÷ neuronlab"], rows)
+    return table([f"route (one epoch over {n:,} rows)", "median ms", "÷ neuronlab"], rows)
 
 
 MEMORY_CHILD = r"""

@@ -76,9 +76,10 @@ def test_float32_path_within_float32_tolerance(engine):
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-6)
 
 
-def test_parallel_chunks_equal_the_plain_formulas():
+def test_parallel_chunks_equal_the_plain_formulas(monkeypatch):
     if "numba" not in ENGINES:
         pytest.skip("numba not installed")
+    monkeypatch.setattr(kernel, "PARALLEL_MIN_ELEMENTS", 0)
     X, y, s, theta = _data(n=3000)  # more rows than one thread's share: the threaded path
     objective = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine="numba")
     value, grad = objective.loss_and_grad(theta)

@@ -15,8 +15,9 @@ Two engines compute exactly these sums:
 
 - ``"numba"``: a compiled loop (numba, imported only when first used and compiled
   once per dtype, cached on disk), in parallel threads over contiguous chunks of
-  rows; used for C-contiguous float32/float64 X of at least
-  ``COMPILED_MIN_ELEMENTS`` values when numba is installed.
+  rows for passes over at least ``PARALLEL_MIN_ELEMENTS`` values; used for
+  C-contiguous float32/float64 X of at least ``COMPILED_MIN_ELEMENTS`` values
+  (and for its mini-batches) when numba is installed.
 - ``"numpy"``: the same blocking with NumPy calls on row blocks of about
   ``NUMPY_BLOCK_BYTES``; used for small data (where compiling would cost more than
   it saves), any other memory layout, or when numba is missing.
@@ -50,8 +51,11 @@ ENGINES = ("auto", "numba", "numpy")
 
 #: rows per block in the compiled loop: 256 rows × 100 float64 columns = 200 kB, in L2
 COMPILED_BLOCK_ROWS = 256
-#: below this many values (rows × columns) NumPy is as quick and needs no compilation
+#: for an X of fewer values (rows × columns) NumPy is as quick and needs no compilation
 COMPILED_MIN_ELEMENTS = 100_000
+#: threads only for passes over at least this many values: waking a second thread can
+#: cost a scheduler time slice (milliseconds) on a busy machine, more than a small pass
+PARALLEL_MIN_ELEMENTS = 4_000_000
 #: the compiled loop splits the rows into this many chunks (at most), one per task
 COMPILED_CHUNKS = 16
 #: bytes of X per block in the NumPy engine
@@ -121,7 +125,9 @@ def neuron_sums(X, y, weights, theta, activation, loss, rows=None, lo=0, hi=None
             f"activation/loss pair it knows; got {activation.name}/{loss.name}, X dtype "
             f"{getattr(X, 'dtype', type(X).__name__)}; use engine='auto'"
         )
-    big = _rows_count(rows, lo, hi) * X.shape[1] >= COMPILED_MIN_ELEMENTS
+    # the size of X, not of the batch, decides: mini-batches of a large X are many small
+    # passes, where NumPy's per-call overhead would dominate
+    big = X.shape[0] * X.shape[1] >= COMPILED_MIN_ELEMENTS
     if suitable and (engine == "numba" or (engine == "auto" and big)):
         compiled = _compiled()
         if compiled is not None:
@@ -140,8 +146,8 @@ def _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad):
     w, b = theta[:-1], float(theta[-1])
     count = hi - lo
     act, code = codes
-    if count <= COMPILED_BLOCK_ROWS * 4:
-        # a mini-batch: threads would cost more than they save
+    if count * X.shape[1] < PARALLEL_MIN_ELEMENTS or count <= COMPILED_BLOCK_ROWS * 4:
+        # a mini-batch or a small data set: threads would cost more than they save
         grad = np.zeros(theta.shape[0])
         zbuf = np.empty(COMPILED_BLOCK_ROWS)
         loss_sum, weight_sum = compiled.accumulate(
