@@ -54,11 +54,12 @@ def test_early_stopping_keeps_the_best_validation_theta(classes):
 
 def test_float32_training_matches_float64(classes):
     X, y = classes
-    a = NeuronClassifier(solver="lbfgs", alpha=0.01, tol=1e-8).fit(X, y)
-    b = NeuronClassifier(solver="lbfgs", alpha=0.01, tol=1e-8, dtype="float32").fit(X, y)
+    a = NeuronClassifier(solver="lbfgs", alpha=0.01, tol=1e-8, random_state=0).fit(X, y)
+    b = NeuronClassifier(solver="lbfgs", alpha=0.01, tol=1e-8, dtype="float32", random_state=0).fit(X, y)
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-3)
-    regressor = NeuronRegressor(solver="lbfgs", dtype=np.float32).fit(X, X @ [1.0, 2.0, 0.0, -1.0])
-    np.testing.assert_allclose(regressor.coef_, [1.0, 2.0, 0.0, -1.0], atol=1e-4)
+    regressor = NeuronRegressor(solver="lbfgs", dtype=np.float32, random_state=0).fit(
+        X, X @ [1.0, 2.0, 0.0, -1.0])
+    np.testing.assert_allclose(regressor.coef_, [1.0, 2.0, 0.0, -1.0], atol=1e-3)
 
 
 @pytest.mark.parametrize("params, message", [
