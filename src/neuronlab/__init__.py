@@ -10,6 +10,7 @@ command line load what they need when they are used.
 from .activations import ACTIVATIONS, Activation, get_activation
 from .estimators import ConvergenceWarning, NeuronClassifier, NeuronRegressor, NotFittedError
 from .history import History, Result, Step
+from .io import TrainedModel, load, save
 from .losses import LOSSES, Loss, get_loss
 from .neuron import Neuron, init_params
 from .objective import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
@@ -47,9 +48,12 @@ __all__ = [
     "STRATEGIES",
     "Step",
     "Strategy",
+    "TrainedModel",
     "get_activation",
     "get_loss",
     "get_strategy",
     "init_params",
+    "load",
     "minimize",
+    "save",
 ]

@@ -204,8 +204,13 @@ class _NeuronEstimator:
         return X
 
     # --- fitting ------------------------------------------------------------------
-    def _fit(self, X, target, sample_weight, activation, loss):
-        """Minimise the neuron's objective on (X, target); set the fitted attributes."""
+    def _fit(self, X, target, sample_weight, activation, loss, callback=None):
+        """Minimise the neuron's objective on (X, target); set the fitted attributes.
+
+        ``callback(step)`` is called after every step with a :class:`~neuronlab.history.Step`
+        (progress bars, validation curves); returning True stops the run (status
+        ``interrupted``, the best θ so far kept).
+        """
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
         neuron = Neuron(n_features, activation)
@@ -219,7 +224,7 @@ class _NeuronEstimator:
         else:
             theta0 = init_params(n_features, self.init, rng)
         strategy = get_strategy(self.solver, **_solver_options(self, rng))
-        result = strategy.minimize(objective, theta0)
+        result = strategy.minimize(objective, theta0, callback=callback)
         neuron.theta = result.theta
         self.coef_ = result.theta[:-1].copy()
         self.intercept_ = float(result.theta[-1])
@@ -299,8 +304,11 @@ class NeuronClassifier(_NeuronEstimator):
     def _threshold(self):
         return 0.0 if get_loss(self.loss).name == "hinge" else 0.5
 
-    def fit(self, X, y, sample_weight=None):
-        """Learn w and b from X (n_samples, n_features) and labels y (two classes)."""
+    def fit(self, X, y, sample_weight=None, callback=None):
+        """Learn w and b from X (n_samples, n_features) and labels y (two classes).
+
+        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        """
         activation, loss = self._validate_params()
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=False)
@@ -323,7 +331,7 @@ class NeuronClassifier(_NeuronEstimator):
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         target = (y == classes[1]).astype(X.dtype)
-        self._fit(X, target, sample_weight, activation, loss)
+        self._fit(X, target, sample_weight, activation, loss, callback)
         self._diagnose_separable(X, target)
         return self
 
@@ -416,8 +424,11 @@ class NeuronRegressor(_NeuronEstimator):
         tags.regressor_tags = RegressorTags()
         return tags
 
-    def fit(self, X, y, sample_weight=None):
-        """Learn w and b from X (n_samples, n_features) and real targets y."""
+    def fit(self, X, y, sample_weight=None, callback=None):
+        """Learn w and b from X (n_samples, n_features) and real targets y.
+
+        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        """
         activation, loss = self._validate_params()
         if loss.targets == "binary":
             raise ValueError(
@@ -427,7 +438,7 @@ class NeuronRegressor(_NeuronEstimator):
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._fit(X, y, sample_weight, activation, loss)
+        return self._fit(X, y, sample_weight, activation, loss, callback)
 
     def predict(self, X):
         """ŷ = f(w·x + b) for every row."""
