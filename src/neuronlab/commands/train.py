@@ -33,7 +33,7 @@ EXAMPLES = """examples:
 #: defaults of the options (None on the command line means "not given", so that
 #: --resume can take the saved value instead)
 DEFAULTS = dict(task=None, activation=None, loss=None, lr=0.5, steps=1000, strategy="gradient_descent",
-                seed=0, val_split=0.2, alpha=0.0, standardize=None, drop_missing=False, features=None,
+                seed=0, val_split=0.2, alpha=0.0, tol=1e-6, standardize=None, drop_missing=False, features=None,
                 target=None)
 PLAIN_LINES = 10  # progress lines when the output is not a terminal
 
@@ -59,6 +59,7 @@ def register(subparsers):
                    "(any name in neuronlab.STRATEGIES)")
     p.add_argument("--seed", type=int, help="seed of the validation split and the starting weights (default 0)")
     p.add_argument("--val-split", type=float, help="share of rows held back for validation (default 0.2)")
+    p.add_argument("--tol", type=float, help="stop when ‖∇J‖ ≤ tol or J changes by ≤ tol·max(1, |J|); 0 runs every step (default 1e-6)")
     p.add_argument("--alpha", type=float, help="L2 penalty strength α ≥ 0 (default 0)")
     p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                    help="rescale features to mean 0, sd 1 on the training rows (default: on for gradient strategies)")
@@ -188,7 +189,7 @@ def run(args) -> int:
         return X if scaler is None else scaler.transform(X)
 
     estimator_cls = NeuronClassifier if dataset.task == "classify" else NeuronRegressor
-    options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], random_state=s["seed"])
+    options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
     options.update({k: s[k] for k in ("activation", "loss") if s[k] is not None})
     steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
     remaining = s["steps"] - steps_done
@@ -220,7 +221,7 @@ def run(args) -> int:
         "data": args.data, "target": dataset.target, "features": dataset.feature_names, "task": dataset.task,
         "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
         "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
-        "val_split": s["val_split"], "alpha": s["alpha"], "standardize": scaler is not None,
+        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "standardize": scaler is not None,
         "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
         "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
         "message": estimator.result_.message, "time_seconds": seconds,
