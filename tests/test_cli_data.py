@@ -192,3 +192,31 @@ def test_sigint_saves_an_interrupted_model_and_resume_finishes(tmp_path):
     assert resumed.training["status"] == "max_steps" and resumed.training["steps_done"] == done + 50
     assert resumed.training["runs"] == 2 and resumed.training["learning_rate"] == 1e-6
     assert resumed.history["loss_start"] == pytest.approx(model.history["loss_end"], rel=1e-6)
+
+
+# --- help, listing, light import -------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "inspect", "datasets"])
+def test_each_command_has_full_help_with_examples(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "examples:" in out and f"neuronlab {command}" in out
+
+
+def test_datasets_lists_the_built_ins(capsys):
+    code, out, _ = run_cli(capsys, "datasets")
+    assert code == 0 and all(name in out for name in neuronlab.datasets.names())
+    code, out, _ = run_cli(capsys, "datasets", "obesity")
+    assert "WHO rule" in out and "4.00" in out
+
+
+def test_row_with_a_missing_feature_names_it(obesity_model, capsys):
+    code, out, err = run_cli(capsys, "predict", obesity_model, "--row", "height=4")
+    assert code == 2 and "weight" in err and out == ""
+
+
+def test_import_neuronlab_stays_light():
+    code = ("import sys, neuronlab; heavy = {'pyarrow', 'rich', 'pandas', 'sklearn'} & set(sys.modules); "
+            "print(sorted(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -105,21 +105,21 @@ def _moons():
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
     for d in [
-        DatasetInfo("obesity", "the course's example: height (ft), weight (kg) → Obese / Not Obese; 401 people",
+        DatasetInfo("obesity", "height (ft), weight (kg) → Obese / Not Obese; 401 people",
                     "condition", "classify", "shipped with neuronlab (generated, see its card)", _obesity_columns),
-        DatasetInfo("breast_cancer", "30 measurements of cell nuclei → malignant / benign; 569 tumours",
+        DatasetInfo("breast_cancer", "30 cell-nucleus measures → malignant / benign; 569 rows",
                     "diagnosis", "classify", "scikit-learn (Wisconsin diagnostic breast cancer)",
                     _sklearn("load_breast_cancer", "diagnosis", labelled=True)),
-        DatasetInfo("diabetes", "age, sex, BMI, blood pressure, 6 blood serum measures → disease progression; 442 patients",
+        DatasetInfo("diabetes", "10 measures → disease progression; 442 patients",
                     "progression", "regress", "scikit-learn (Efron et al. 2004)",
                     _sklearn("load_diabetes", "progression", labelled=False)),
-        DatasetInfo("linear", "two clouds in 2-D that a line separates; 200 points", "label", "classify",
+        DatasetInfo("linear", "two clouds a line separates; 200 points", "label", "classify",
                     "generated (numpy, seed 0)", _linear),
-        DatasetInfo("xor", "2-D points labelled by the sign of x1·x2: no line separates them; 200 points",
+        DatasetInfo("xor", "label = sign(x1) ≠ sign(x2): no line separates; 200 points",
                     "label", "classify", "generated (numpy, seed 0)", _xor),
-        DatasetInfo("circles", "a circle inside a circle in 2-D; 200 points", "label", "classify",
+        DatasetInfo("circles", "a circle inside a circle; 200 points", "label", "classify",
                     "generated (numpy, seed 0)", _circles),
-        DatasetInfo("moons", "two interleaving half moons in 2-D; 200 points", "label", "classify",
+        DatasetInfo("moons", "two interleaving half moons; 200 points", "label", "classify",
                     "generated (numpy, seed 0)", _moons),
     ]
 }
@@ -157,4 +157,4 @@ def card(name: str) -> str:
     path = resources.files("neuronlab").joinpath(f"data/{info(name).name}.md")
     if path.is_file():
         return path.read_text(encoding="utf-8")
-    return f"{name}: {info(name).description}\nsource: {info(name).source}\n"
+    return f"{name}: {info(name).description}\n"

@@ -42,8 +42,10 @@ def print_table(title, header, rows) -> None:
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAVY, pad_edge=False)
+    rows = [list(r) for r in rows]
     for j, name in enumerate(header):
-        table.add_column(name, justify="left" if j == 0 else "right")
+        text = all(isinstance(r[j], str) for r in rows)  # words read from the left, numbers from the right
+        table.add_column(name, justify="left" if j == 0 or text else "right")
     for row in rows:
         table.add_row(*[_cell(v) for v in row])
     out = console()

@@ -25,11 +25,13 @@ def run(args) -> int:
     from . import _common
 
     if args.name is None:
-        rows = [[d.name, d.target, d.task, d.description, d.source] for d in datasets.DATASETS.values()]
-        _common.print_table("built-in data sets", ["name", "target", "task", "description", "source"], rows)
+        rows = [[d.name, d.target, d.task, d.description] for d in datasets.DATASETS.values()]
+        _common.print_table("built-in data sets (neuronlab datasets NAME tells more)",
+                            ["name", "target", "task", "description"], rows)
         return 0
     datasets.info(args.name)
     print(datasets.card(args.name).rstrip())
+    print(f"source: {datasets.info(args.name).source}")
     table = datasets.load_table(args.name)
     print(f"\n{table.num_rows} rows; first rows:")
     head = table.slice(0, 5).to_pydict()
