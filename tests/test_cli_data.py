@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -173,11 +174,20 @@ def test_sigint_saves_an_interrupted_model_and_resume_finishes(tmp_path):
     # a tiny learning rate and tol 0 keep the loss changing for all 10⁸ steps: only Ctrl-C ends it
     argv = [sys.executable, "-m", "neuronlab.cli", "train", "obesity", "--lr", "1e-6", "--tol", "0",
             "--steps", "100000000", "--out", str(out)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = proc.stderr.readline()  # the first progress line: training is under way
-    assert first.startswith("step 0/100000000")
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    # a shell's background job inherits SIGINT ignored; give the child the default so Python's
+    # KeyboardInterrupt handler is installed, as in a terminal
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        first = proc.stderr.readline()  # the first progress line: training is under way
+        assert first.startswith("step 0/100000000")
+        time.sleep(0.5)  # let it take some steps (each is a few microseconds)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stdout
     model = neuronlab.load(out)
