@@ -11,6 +11,21 @@ from pathlib import Path
 import numpy as np
 
 
+MODEL_HELP = "model file written by 'neuronlab train --out'"
+DATA_HELP = "CSV/TSV/Parquet file (.gz ok) or built-in data set name"
+
+
+def add_command(subparsers, name, summary, module_doc, examples):
+    """A sub-command parser: one-line ``summary`` for ``neuronlab --help``, the module
+    docstring's second paragraph as its description, and its examples below the options."""
+    import argparse
+
+    return subparsers.add_parser(
+        name, help=summary, description=module_doc.split("\n\n")[1], epilog=examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def emit_json(document) -> None:
     """Exactly one JSON document on stdout."""
     from ..io import _jsonable

@@ -6,16 +6,14 @@ its first rows.
 
 from __future__ import annotations
 
-import argparse
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "datasets", help="list the built-in data sets (or describe one)",
-        description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  neuronlab datasets\n  neuronlab datasets obesity\n"
-               "  neuronlab train obesity --out m.json\n",
-    )
+    from . import _common
+
+    p = _common.add_command(subparsers, "datasets", "list the built-in data sets (or describe one)", __doc__,
+                            "examples:\n  neuronlab datasets\n  neuronlab datasets obesity\n"
+                            "  neuronlab train obesity --out m.json\n")
     p.add_argument("name", metavar="NAME", nargs="?", help="a data set to describe")
     p.set_defaults(run=run)
 

@@ -7,7 +7,6 @@ The positive class is the model's second label (labels[1]).
 
 from __future__ import annotations
 
-import argparse
 
 from . import _common
 
@@ -18,13 +17,9 @@ EXAMPLES = """examples:
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "evaluate", help="score a saved model on data with known targets",
-        description=__doc__.split("\n\n")[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("model", metavar="MODEL", help="model file written by 'neuronlab train --out'")
-    p.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file or built-in data set name, with the target column")
+    p = _common.add_command(subparsers, "evaluate", "score a saved model on data with known targets", __doc__, EXAMPLES)
+    p.add_argument("model", metavar="MODEL", help=_common.MODEL_HELP)
+    p.add_argument("data", metavar="DATA", help=_common.DATA_HELP + ", with the target column")
     p.add_argument("--drop-missing", action="store_true", help="drop rows with missing values (and say how many)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(run=run)

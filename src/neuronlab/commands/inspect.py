@@ -8,18 +8,14 @@ the stored scores.
 
 from __future__ import annotations
 
-import argparse
 
 from . import _common
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "inspect", help="show what a saved model is, its weights and how it was trained",
-        description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  neuronlab inspect m.json\n  neuronlab inspect m.json --json\n",
-    )
-    p.add_argument("model", metavar="MODEL", help="model file written by 'neuronlab train --out'")
+    p = _common.add_command(subparsers, "inspect", "show what a saved model is, its weights and how it was trained",
+                            __doc__, "examples:\n  neuronlab inspect m.json\n  neuronlab inspect m.json --json\n")
+    p.add_argument("model", metavar="MODEL", help=_common.MODEL_HELP)
     p.add_argument("--json", action="store_true", help="print the checked model as one JSON document")
     p.set_defaults(run=run)
 

@@ -9,7 +9,6 @@ writes P(class) for both classes.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -24,13 +23,10 @@ EXAMPLES = """examples:
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "predict", help="predict with a saved model on a data file or one --row",
-        description=__doc__.split("\n\n")[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("model", metavar="MODEL", help="model file written by 'neuronlab train --out'")
-    p.add_argument("data", metavar="DATA", nargs="?", help="CSV/TSV/Parquet file or built-in data set name")
+    p = _common.add_command(subparsers, "predict", "predict with a saved model on a data file or one --row",
+                            __doc__, EXAMPLES)
+    p.add_argument("model", metavar="MODEL", help=_common.MODEL_HELP)
+    p.add_argument("data", metavar="DATA", nargs="?", help=_common.DATA_HELP)
     p.add_argument("--row", metavar="NAME=VALUE,...", help="predict for one row given here instead of DATA")
     p.add_argument("--out", metavar="PREDICTIONS.csv", help="write the predictions here (atomically) instead of stdout")
     p.add_argument("--proba", action="store_true", help="also write the probability of each class (sigmoid classifiers)")

@@ -39,12 +39,9 @@ PLAIN_LINES = 10  # progress lines when the output is not a terminal
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "train", help="train a neuron on a data file or built-in data set, save the model",
-        description=__doc__.split("\n\n")[1], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("data", metavar="DATA", help="CSV/TSV/Parquet file (.gz ok) or built-in data set name")
+    p = _common.add_command(subparsers, "train", "train a neuron on a data file or built-in data set, save the model",
+                            __doc__, EXAMPLES)
+    p.add_argument("data", metavar="DATA", help=_common.DATA_HELP)
     p.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs)")
     p.add_argument("--features", metavar="A,B,...", help="feature columns (default: every other column)")
     p.add_argument("--task", choices=("classify", "regress"),
