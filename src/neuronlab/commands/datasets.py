@@ -7,7 +7,6 @@ its first rows.
 from __future__ import annotations
 
 
-
 def register(subparsers):
     from . import _common
 
