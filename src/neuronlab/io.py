@@ -152,16 +152,21 @@ class TrainedModel:
 
 
 def summarize_history(estimator, validation_loss: Optional[dict] = None) -> dict:
-    """A short account of the run: first, last and best loss, and ≤ 20 points of the curve."""
+    """A short account of the run: first, last and best loss, and ≤ 20 points of the curve.
+
+    ``validation_loss`` maps steps to the validation loss measured there; the points
+    are then picked among those steps, so each carries both losses.
+    """
     h = getattr(estimator, "history_", None)
     if h is None or not len(h):
         return {"n_steps": 0, "points": []}
-    shown = np.unique(np.linspace(0, len(h) - 1, min(HISTORY_POINTS, len(h))).round().astype(int))
+    candidates = np.array(sorted(validation_loss), dtype=int) if validation_loss else np.arange(len(h))
+    picks = np.unique(np.linspace(0, len(candidates) - 1, min(HISTORY_POINTS, len(candidates))).round().astype(int))
     points = []
-    for t in shown:
-        point = {"step": int(t), "loss": float(h.loss[t])}
-        if validation_loss and int(t) in validation_loss:
-            point["val_loss"] = validation_loss[int(t)]
+    for t in candidates[picks].tolist():
+        point = {"step": t, "loss": float(h.loss[t])}
+        if validation_loss:
+            point["val_loss"] = validation_loss[t]
         points.append(point)
     return {"n_steps": len(h) - 1, "loss_start": float(h.loss[0]), "loss_end": float(h.loss[-1]),
             "loss_best": float(np.nanmin(h.loss)) if np.isfinite(h.loss).any() else None, "points": points}

@@ -107,7 +107,6 @@ class Progress:
         self.every = max(1, total // 100)
         self.line_every = max(1, total // PLAIN_LINES)
         self.val_loss: dict[int, float] = {}
-        self.last_loss = math.nan
         self.bar = None
         self.quiet = quiet
         self.last_draw = 0.0
@@ -134,7 +133,6 @@ class Progress:
 
     def __call__(self, step):
         t = step.step
-        self.last_loss = step.loss
         if self.validation is not None and t % self.every == 0:
             self.val_loss[t] = self.validation.loss(step.theta)
         if self.quiet:
