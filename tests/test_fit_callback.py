@@ -1,8 +1,11 @@
 """The estimators' per-step callback (it drives the CLI's progress and validation loss)."""
 
 import numpy as np
+import pytest
 
 from neuronlab import NeuronClassifier, NeuronRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::neuronlab.ConvergenceWarning")
 
 
 def test_callback_sees_every_step_and_the_same_fit():
