@@ -53,6 +53,10 @@ def main(argv=None) -> int:
             parser.print_help()
             return EXIT_USAGE
         return int(args.run(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (e.g. `neuronlab ... | head`): not an error of ours or theirs
+        sys.stderr.close()
+        return 0
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_USAGE

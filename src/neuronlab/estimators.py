@@ -359,13 +359,13 @@ class NeuronClassifier(_NeuronEstimator):
     def _diagnose_separable(self, X, target, objective):
         """With log loss, no penalty and separable data the optimum is at infinity: say so.
 
-        Checked only when the run did not converge: the data are separable when the
+        Checked only when the step budget ran out: the data are separable when the
         current w already classifies every row right, or (for data of moderate size)
         when the linear program  sᵢ·(w·xᵢ + b) ≥ 1  for all i is feasible.  The claim
         that ‖w‖ is still growing is checked too: d‖w‖²/dt = −2η·w·∇_wJ > 0.
         """
         unpenalised = self.penalty is None or self.alpha == 0
-        if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ == "converged":
+        if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ != "max_steps":
             return
         if not (np.all((2 * target - 1) * self._z(X) > 0) or _linearly_separable(X, target)):
             return
