@@ -8,11 +8,14 @@ command line load what they need when they are used.
 """
 
 from .activations import ACTIVATIONS, Activation, get_activation
+from .equation import DomainError, EquationObjective, ParseError, parse_equation
 from .estimators import ConvergenceWarning, NeuronClassifier, NeuronRegressor, NotFittedError
 from .history import History, Result, Step
 from .losses import LOSSES, Loss, get_loss
 from .neuron import Neuron, init_params
 from .objective import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
+from .residual_strategies import GaussNewton
+from .solving import SolveReport, solve
 from .strategies import (
     STRATEGIES,
     ErrorDrivenSearch,
@@ -29,8 +32,11 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "ConvergenceWarning",
+    "DomainError",
+    "EquationObjective",
     "ErrorDrivenSearch",
     "FunctionObjective",
+    "GaussNewton",
     "GradientDescent",
     "History",
     "LOSSES",
@@ -43,7 +49,9 @@ __all__ = [
     "NotDifferentiableError",
     "NotFittedError",
     "Objective",
+    "ParseError",
     "Result",
+    "SolveReport",
     "STRATEGIES",
     "Step",
     "Strategy",
@@ -52,4 +60,6 @@ __all__ = [
     "get_strategy",
     "init_params",
     "minimize",
+    "parse_equation",
+    "solve",
 ]
