@@ -92,7 +92,12 @@ class ParseError(ValueError):
 
 
 class DomainError(ValueError):
-    """An operation is undefined at the point asked for (log of a negative, x/0, …)."""
+    """An operation is undefined at the point asked for (log of a negative, x/0, …).
+
+    ``operation`` names it, e.g. ``"division by zero"``.
+    """
+
+    operation = ""
 
 
 # --------------------------------------------------------------------------------------
@@ -531,8 +536,10 @@ class _Tape:
         return [out[self.slot[id(c)]] for c in _children(node)]
 
     def _domain(self, message, bad, theta, node):
-        raise DomainError(f"{message} in {to_text(node)} at {_point(theta, self.names, bad)}; "
-                          "the equation is undefined there (narrow the search box with a range)")
+        error = DomainError(f"{message} in {to_text(node)} at {_point(theta, self.names, bad)}; "
+                            "the equation is undefined there (narrow the search box with a range)")
+        error.operation = message
+        raise error
 
     def _apply(self, node, out, theta):
         shape = theta.shape[:-1]
@@ -634,6 +641,26 @@ class _Tape:
         return (d_base, d_exponent)
 
 
+def _check_constant_parts(nodes: Sequence[Expr]) -> None:
+    """Evaluate each largest part without unknowns once: ``1/0`` is undefined everywhere."""
+    constant = {}
+    for node in nodes:  # children first
+        constant[id(node)] = not isinstance(node, Var) and all(
+            constant[id(c)] for c in _children(node))
+    parents = {id(c): node for node in nodes for c in _children(node)}
+    for node in nodes:
+        parent = parents.get(id(node))
+        if constant[id(node)] and not isinstance(node, Num) and (
+                parent is None or not constant[id(parent)]):
+            try:
+                _Tape([node], []).values(np.zeros((0,)))
+            except DomainError as error:
+                raise DomainError(
+                    f"{error.operation} in {to_text(node)}, which does not depend on the "
+                    "unknowns: the equation is undefined for every value of them; fix the "
+                    "equation") from None
+
+
 def _is_affine(node: Expr) -> bool:
     """True when the tree is a + Σ cᵢ·θᵢ for constants a, cᵢ (checked from its shape)."""
     if isinstance(node, (Num, Var)):
@@ -694,6 +721,7 @@ class EquationObjective(Objective):
         self.n_equations = len(parsed)
         self._residual_trees = [BinOp("-", e.lhs, e.rhs) for e in parsed]
         self._tape = _Tape(self._residual_trees, names)
+        _check_constant_parts(self._tape.nodes)
         self.is_linear = all(_is_affine(t) for t in self._residual_trees)
 
     def _theta(self, theta) -> np.ndarray:
@@ -740,14 +768,16 @@ class EquationObjective(Objective):
         return f"EquationObjective({[str(e) for e in self.equations]!r})"
 
 
-def _uniform_sum_cdf_difference(widths: np.ndarray, low: float, high: float) -> float:
-    """P(low ≤ S ≤ high) for S = U₁ + … + U_k, Uᵢ uniform on [0, wᵢ], all wᵢ > 0.
+def _uniform_sum_cdf_difference(widths: np.ndarray, center: float, half_width: float) -> float:
+    """P(|S − center| ≤ half_width) for S = U₁ + … + U_k, Uᵢ uniform on [0, wᵢ], all wᵢ > 0.
 
     The CDF of such a sum is F(s) = Σ_K (−1)^|K| (s − Σ_{i∈K} wᵢ)₊^k / (k!·Πwᵢ) over
-    all subsets K; the difference F(high) − F(low) is taken term by term, using
+    all subsets K; the difference F(center + half_width) − F(center − half_width) is
+    taken term by term, using
     A^k − B^k = (A − B)·Σ_j A^(k−1−j)·B^j so that a narrow slab loses no precision.
     """
     k = len(widths)
+    low, high = center - half_width, center + half_width
     total = 0.0
     for mask in range(1 << k):
         chosen = [widths[i] for i in range(k) if mask >> i & 1]
@@ -755,7 +785,8 @@ def _uniform_sum_cdf_difference(widths: np.ndarray, low: float, high: float) -> 
         a, b = max(high - shift, 0.0), max(low - shift, 0.0)
         if a == 0.0:
             continue
-        power_difference = (a - b) * sum(a ** (k - 1 - j) * b ** j for j in range(k))
+        gap = 2.0 * half_width if b > 0.0 else a  # A − B without cancellation
+        power_difference = gap * sum(a ** (k - 1 - j) * b ** j for j in range(k))
         total += (-1) ** len(chosen) * power_difference
     return total / (math.factorial(k) * float(np.prod(widths)))
 
@@ -786,5 +817,5 @@ def expected_guesses(objective: EquationObjective, low, high, tol: float) -> flo
     base = float(lows[used].sum())
     if used.sum() > 20:
         raise ValueError("the exact expected count is computed for at most 20 unknowns")
-    p = _uniform_sum_cdf_difference(widths[used], c[0] - tol - base, c[0] + tol - base)
+    p = _uniform_sum_cdf_difference(widths[used], c[0] - base, tol)
     return 1.0 / p if p > 0 else math.inf
