@@ -53,6 +53,11 @@ def test_residuals_and_losses_work_on_a_grid_of_points():
     xs, ys = np.meshgrid(np.linspace(-5, 5, 4), np.linspace(-3, 3, 3))
     grid = np.stack([xs, ys], axis=-1)
     np.testing.assert_allclose(objective.losses(grid), 0.5 * (256 * xs + 212 * ys - 1492) ** 2)
+    # one point at a time (the fast scalar path) gives the same numbers as the grid
+    nonlinear = EquationObjective(["x^2*sin(y) + exp(x/3) = 2", "sqrt(x^2 + 1) = y^3"])
+    values = nonlinear.residuals(grid)
+    for index in np.ndindex(grid.shape[:-1]):
+        np.testing.assert_allclose(nonlinear.residuals(grid[index]), values[index], rtol=1e-14)
 
 
 @pytest.mark.parametrize("text, point", [

@@ -532,6 +532,45 @@ class _Tape:
         out = self._forward(theta)
         return [out[self.slot[id(r)]] for r in self.roots]
 
+    def point_values(self, theta: np.ndarray) -> list[float]:
+        """``values`` at one point θ (shape (n,)), on Python floats.
+
+        The same operations without NumPy's per-call cost on 0-d arrays: a search that
+        evaluates one guess at a time spends its time here.  Functions and powers still
+        go through NumPy's ufuncs so that overflow gives inf, as on arrays.
+        """
+        point = [float(v) for v in theta]
+        out: list = []
+        for node in self.nodes:
+            if isinstance(node, Num):
+                out.append(node.value)
+            elif isinstance(node, Var):
+                out.append(point[self.column[node.name]])
+            elif isinstance(node, Neg):
+                out.append(-out[self.slot[id(node.operand)]])
+            elif isinstance(node, Call):
+                u = out[self.slot[id(node.arg)]]
+                if (node.func == "log" and u <= 0) or (node.func == "sqrt" and u < 0):
+                    return self._forward(theta)  # the array path raises the DomainError
+                out.append(float(_NUMPY_FUNCTIONS[node.func](u)))
+            else:
+                a, b = out[self.slot[id(node.left)]], out[self.slot[id(node.right)]]
+                if node.op == "+":
+                    out.append(a + b)
+                elif node.op == "-":
+                    out.append(a - b)
+                elif node.op == "*":
+                    out.append(a * b)
+                elif node.op == "/":
+                    if b == 0:
+                        return self._forward(theta)
+                    out.append(a / b)
+                else:
+                    if (a == 0 and b < 0) or (a < 0 and b != round(b)):
+                        return self._forward(theta)
+                    out.append(float(np.power(a, b)))
+        return [out[self.slot[id(r)]] for r in self.roots]
+
     def _operand(self, out, node):
         return [out[self.slot[id(c)]] for c in _children(node)]
 
@@ -641,6 +680,11 @@ class _Tape:
         return (d_base, d_exponent)
 
 
+def _half_sum_of_squares(values) -> float:
+    """½·Σ rᵢ², summed in the same order by ``loss`` and ``loss_and_grad``."""
+    return 0.5 * sum(v * v for v in values)
+
+
 def _check_constant_parts(nodes: Sequence[Expr]) -> None:
     """Evaluate each largest part without unknowns once: ``1/0`` is undefined everywhere."""
     constant = {}
@@ -734,6 +778,8 @@ class EquationObjective(Objective):
     def residuals(self, theta) -> np.ndarray:
         """r(θ) = LHS − RHS for every equation: shape (..., m)."""
         theta = self._theta(theta)
+        if theta.ndim == 1:
+            return np.array(self._tape.point_values(theta))
         shape = theta.shape[:-1]
         return np.stack([np.broadcast_to(v, shape) for v in self._tape.values(theta)], axis=-1)
 
@@ -745,8 +791,11 @@ class EquationObjective(Objective):
         return self.residuals_and_jacobian(theta)[1]
 
     def loss(self, theta) -> float:
-        r = self.residuals(theta)
-        return 0.5 * float(r @ r)
+        r = self._tape.point_values(self._theta(theta)) if np.ndim(theta) == 1 else None
+        if r is None:
+            raise ValueError(f"loss takes one point θ of {self.n_params} numbers; use losses() "
+                             "for many points")
+        return _half_sum_of_squares(r)
 
     def losses(self, theta) -> np.ndarray:
         """J at many points at once, shape (...,) for θ of shape (..., n) (e.g. a grid)."""
@@ -755,7 +804,7 @@ class EquationObjective(Objective):
 
     def loss_and_grad(self, theta) -> tuple[float, np.ndarray]:
         r, jac = self.residuals_and_jacobian(theta)
-        return 0.5 * float(r @ r), jac.T @ r
+        return _half_sum_of_squares(r.tolist()), jac.T @ r
 
     def linear_system(self) -> tuple[np.ndarray, np.ndarray]:
         """For linear equations, (A, c) with r(θ) = A·θ − c."""

@@ -283,8 +283,6 @@ def _run_monte_carlo(objective, start, low, high, tol, budget, random_state):
 
 
 def _run_error_driven(objective, start, tol, budget, step, step_rule):
-    if step_rule not in STEP_RULES:
-        raise ValueError(f"step_rule must be one of {', '.join(STEP_RULES)}, got {step_rule!r}")
     strategy = ErrorDrivenSearch(step=step, step_rule=step_rule, budget=budget,
                                  target_loss=0.5 * tol * tol)
     result = strategy.minimize(objective, start)
@@ -358,8 +356,15 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
         raise ValueError(f"method must be 'all' or one of {', '.join(METHODS)}, got {method!r}")
     tol = float(_number("tol", tol, positive=True))
     budget = int(_number("budget", budget, positive=True, integer=True))
-    if not (learning_rate == "auto" or isinstance(learning_rate, (int, float))):
-        raise ValueError(f"learning_rate must be a positive number or 'auto', got {learning_rate!r}")
+    if isinstance(learning_rate, str):
+        if learning_rate != "auto":
+            raise ValueError(f"learning_rate must be a positive number or 'auto', got "
+                             f"{learning_rate!r}")
+    else:
+        _number("learning_rate", learning_rate, positive=True)
+    if step_rule not in STEP_RULES:
+        raise ValueError(f"step_rule must be one of {', '.join(STEP_RULES)}, got {step_rule!r}")
+    _number("step", step, positive=True)
     names = list(objective.param_names)
     low, high = _search_box(names, box, ranges)
     theta0 = _start(names, start, low, high)
