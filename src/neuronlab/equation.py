@@ -521,6 +521,11 @@ class _Tape:
         self.nodes = _postorder(*self.roots)
         self.slot = {id(n): i for i, n in enumerate(self.nodes)}
         self.column = {n: j for j, n in enumerate(self.names)}
+        #: id(node) → True when the node's value does not depend on θ
+        self.constant = {}
+        for node in self.nodes:  # children first
+            self.constant[id(node)] = not isinstance(node, Var) and all(
+                self.constant[id(c)] for c in _children(node))
 
     def _forward(self, theta):
         out = []
@@ -669,7 +674,7 @@ class _Tape:
             self._domain("the slope of u^v is infinite at u = 0 for 0 < v < 1", steep, theta, node)
         with np.errstate(divide="ignore", invalid="ignore"):
             d_base = np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
-        if not node.right.variables():
+        if self.constant[id(node.right)]:
             return (d_base, 0.0)
         if np.any(a < 0):
             self._domain("the slope of a negative number to a variable power is undefined",
@@ -685,14 +690,11 @@ def _half_sum_of_squares(values) -> float:
     return 0.5 * sum(v * v for v in values)
 
 
-def _check_constant_parts(nodes: Sequence[Expr]) -> None:
+def _check_constant_parts(tape: "_Tape") -> None:
     """Evaluate each largest part without unknowns once: ``1/0`` is undefined everywhere."""
-    constant = {}
-    for node in nodes:  # children first
-        constant[id(node)] = not isinstance(node, Var) and all(
-            constant[id(c)] for c in _children(node))
-    parents = {id(c): node for node in nodes for c in _children(node)}
-    for node in nodes:
+    constant = tape.constant
+    parents = {id(c): node for node in tape.nodes for c in _children(node)}
+    for node in tape.nodes:
         parent = parents.get(id(node))
         if constant[id(node)] and not isinstance(node, Num) and (
                 parent is None or not constant[id(parent)]):
@@ -765,7 +767,7 @@ class EquationObjective(Objective):
         self.n_equations = len(parsed)
         self._residual_trees = [BinOp("-", e.lhs, e.rhs) for e in parsed]
         self._tape = _Tape(self._residual_trees, names)
-        _check_constant_parts(self._tape.nodes)
+        _check_constant_parts(self._tape)
         self.is_linear = all(_is_affine(t) for t in self._residual_trees)
 
     def _theta(self, theta) -> np.ndarray:

@@ -384,6 +384,10 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
             outcome = _run_gradient(objective, theta0, tol, budget, learning_rate)
         method_name, result, note, expected = outcome
         norm = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
+        if method_name == "gradient" and norm <= tol and nearest is not None:
+            distance = float(np.linalg.norm(result.theta - nearest))
+            note += (f"; it is the solution nearest the start (distance {distance:.2g} from the "
+                     "projection), as gradient descent must find")
         report.runs.append(MethodRun(method_name, label, result, norm, norm <= tol, note,
                                      expected))
     return report
