@@ -321,19 +321,22 @@ class _Parser:
             raise self.error(f"expected {what}, found {self._describe(self.token)}")
         self.index += 1
 
+    def _too_deep(self, token: _Token) -> ParseError:
+        return self.error(
+            f"expression nested more than {MAX_DEPTH} levels deep (parentheses, functions, "
+            "signs, powers or a chain of operations); simplify it", token)
+
     def node(self, node: Expr, token: _Token) -> Expr:
+        """Accept a new tree node unless the tree got too deep to evaluate safely."""
         if node.depth > MAX_DEPTH:
-            raise self.error(
-                f"expression nested more than {MAX_DEPTH} levels deep (parentheses, functions, "
-                "signs, powers or a chain of operations); simplify it", token)
+            raise self._too_deep(token)
         return node
 
     def enter(self, token: _Token) -> None:
+        """One more level of recursion in the parser (bounded: no RecursionError)."""
         self.level += 1
         if self.level > MAX_DEPTH:
-            raise self.error(
-                f"expression nested more than {MAX_DEPTH} levels deep (parentheses, functions, "
-                "signs, powers or a chain of operations); simplify it", token)
+            raise self._too_deep(token)
 
     # --- grammar ------------------------------------------------------------------
     def equation(self) -> tuple[Expr, Expr]:
