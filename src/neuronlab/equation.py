@@ -510,6 +510,11 @@ def _point(theta: np.ndarray, names: Sequence[str], bad: np.ndarray) -> str:
     return ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, theta)) or "every point"
 
 
+#: overflow gives ±inf (a diverging run then says so); undefined operations are checked
+#: explicitly and raise DomainError, so NumPy's warnings would only repeat them
+_OVERFLOW_IS_INF = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+
 class _Tape:
     """The trees of some expressions in evaluation order, with their exact derivatives.
 
@@ -532,8 +537,9 @@ class _Tape:
 
     def _forward(self, theta):
         out = []
-        for node in self.nodes:
-            out.append(self._apply(node, out, theta))
+        with np.errstate(**_OVERFLOW_IS_INF):
+            for node in self.nodes:
+                out.append(self._apply(node, out, theta))
         return out
 
     def values(self, theta) -> list:
@@ -547,7 +553,10 @@ class _Tape:
         evaluates one guess at a time spends its time here.  Functions and powers still
         go through NumPy's ufuncs so that overflow gives inf, as on arrays.
         """
-        point = [float(v) for v in theta]
+        with np.errstate(**_OVERFLOW_IS_INF):
+            return self._point_values([float(v) for v in theta], theta)
+
+    def _point_values(self, point: list, theta: np.ndarray) -> list[float]:
         out: list = []
         for node in self.nodes:
             if isinstance(node, Num):
@@ -625,6 +634,10 @@ class _Tape:
 
     def values_and_jacobian(self, theta):
         """Values of the roots, shape (..., m), and ∂root_i/∂θ_j, shape (..., m, n)."""
+        with np.errstate(**_OVERFLOW_IS_INF):
+            return self._values_and_jacobian(theta)
+
+    def _values_and_jacobian(self, theta):
         out = self._forward(theta)
         shape = theta.shape[:-1]
         values = np.stack([np.broadcast_to(out[self.slot[id(r)]], shape) for r in self.roots],
