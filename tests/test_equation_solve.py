@@ -162,3 +162,18 @@ def test_report_as_json_ready_dict_and_table():
 
 def test_solve_is_exported_lightly():
     assert neuronlab.solve is solve
+
+
+def test_points_where_the_equation_is_undefined_are_rejected_not_fatal():
+    # Newton from x = 1 on log(x) = −5 jumps to x = 1 − 5·1 = −4, where log is undefined:
+    # the automatic step halves instead, and still lands on x = e⁻⁵
+    report = solve("log(x) = -5", method="gradient", tol=1e-9, ranges={"x": (0.001, 10)},
+                   start={"x": 1.0})
+    run = report.runs[0]
+    assert run.solved and abs(run.result.theta[0] - math.exp(-5)) < 1e-9
+    assert "outside where the equation is defined" in run.note and "log of a number ≤ 0" in run.note
+
+
+def test_a_start_where_the_equation_is_undefined_is_an_error():
+    with pytest.raises(ValueError, match=r"log of a number ≤ 0 in log\(x\) at x = 0"):
+        solve("log(x) = 1")

@@ -25,8 +25,9 @@ from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
-from .equation import EquationObjective, expected_guesses
+from .equation import DomainError, EquationObjective, expected_guesses
 from .history import Result
+from .objective import Objective
 from .residual_strategies import GaussNewton
 from .strategies import ErrorDrivenSearch, GradientDescent, MonteCarloSearch
 
@@ -251,6 +252,51 @@ def describe_solutions(objective: EquationObjective, start) -> tuple[str, Option
             "solution they reach first."), nearest
 
 
+class _UndefinedIsInfinite(Objective):
+    """The equation objective, with points where it is undefined scored J = inf.
+
+    A search that tries log(x) at x < 0 made a bad guess, not a mistake: the guess is
+    rejected like any other that makes the error worse (Monte-Carlo and error-driven
+    search keep the better point, the automatic step halves, fixed-η descent reports
+    ``diverged``).  ``outside`` counts such points and ``first`` keeps the first
+    DomainError's message for the report.
+    """
+
+    def __init__(self, objective: EquationObjective):
+        self.objective = objective
+        self.n_params = objective.n_params
+        self.param_names = objective.param_names
+        self.has_gradient = True
+        self.outside = 0
+        self.first = ""
+
+    def _undefined(self, error):
+        self.outside += 1
+        self.first = self.first or str(error)
+
+    def loss(self, theta):
+        try:
+            return self.objective.loss(theta)
+        except DomainError as error:
+            self._undefined(error)
+            return math.inf
+
+    def loss_and_grad(self, theta):
+        try:
+            return self.objective.loss_and_grad(theta)
+        except DomainError as error:
+            self._undefined(error)
+            return math.inf, np.full(self.n_params, math.nan)
+
+    def residuals_and_jacobian(self, theta):
+        try:
+            return self.objective.residuals_and_jacobian(theta)
+        except DomainError as error:
+            self._undefined(error)
+            m = self.objective.n_equations
+            return np.full(m, math.inf), np.full((m, self.n_params), math.nan)
+
+
 def _stop_at(target_loss):
     """A callback that stops a run once J ≤ target (|r| ≤ tol); ``.reached`` says it did."""
 
@@ -264,13 +310,10 @@ def _stop_at(target_loss):
     return callback
 
 
-def _run_monte_carlo(objective, start, low, high, tol, budget, random_state):
+def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, expected):
     strategy = MonteCarloSearch(low=low, high=high, budget=budget, target_loss=0.5 * tol * tol,
                                 random_state=random_state)
     result = strategy.minimize(objective, start)
-    expected = None
-    if objective.n_equations == 1 and objective.is_linear:
-        expected = expected_guesses(objective, low, high, tol)
     best = math.sqrt(2.0 * result.loss)
     if best <= tol:
         note = f"guess {result.n_evals} reached |r| = {best:.3g} ≤ tol"
@@ -349,6 +392,10 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
     ``random_state`` seeds the Monte-Carlo guesses.  ``step_rule`` and ``step`` set
     the error-driven step (a fixed h, or h = step·|r|); ``learning_rate`` is η for
     gradient descent, or ``"auto"`` for the Gauss–Newton step.
+
+    The equation must be defined at the start (else :class:`DomainError`); a point a
+    method tries where it is not (log of a negative, …) counts as J = inf and is
+    rejected, and the method's note says how many there were.
     """
     objective = equations if isinstance(equations, EquationObjective) else EquationObjective(
         equations)
@@ -368,21 +415,30 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
     names = list(objective.param_names)
     low, high = _search_box(names, box, ranges)
     theta0 = _start(names, start, low, high)
+    objective.loss(theta0)  # undefined at the start: a DomainError tells the user to move it
     solutions, nearest = describe_solutions(objective, theta0)
     report = SolveReport(objective, tol, low, high, theta0, solutions, nearest)
     chosen = METHODS if method == "all" else (method,)
     for name in chosen:
+        guarded = _UndefinedIsInfinite(objective)
         if name == "monte-carlo":
             label = "monte-carlo"
-            outcome = _run_monte_carlo(objective, theta0, low, high, tol, budget, random_state)
+            expected = None
+            if objective.n_equations == 1 and objective.is_linear:
+                expected = expected_guesses(objective, low, high, tol)
+            outcome = _run_monte_carlo(guarded, theta0, low, high, tol, budget, random_state,
+                                       expected)
         elif name == "error-driven":
             label = f"error-driven ({step_rule})"
-            outcome = _run_error_driven(objective, theta0, tol, budget, step, step_rule)
+            outcome = _run_error_driven(guarded, theta0, tol, budget, step, step_rule)
         else:
             label = "gradient (auto step)" if learning_rate == "auto" else (
                 f"gradient (η={learning_rate:g})")
-            outcome = _run_gradient(objective, theta0, tol, budget, learning_rate)
+            outcome = _run_gradient(guarded, theta0, tol, budget, learning_rate)
         method_name, result, note, expected = outcome
+        if guarded.outside:
+            note += (f"; {guarded.outside} point(s) tried were outside where the equation is "
+                     f"defined and were rejected (first: {guarded.first})")
         norm = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
         if method_name == "gradient" and norm <= tol and nearest is not None:
             distance = float(np.linalg.norm(result.theta - nearest))
