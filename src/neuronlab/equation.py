@@ -5,7 +5,7 @@ The course opens with ``256x + 212y = 1492``.  Solving it is minimising
     r(θ) = LHS(θ) − RHS(θ),   J(θ) = ½·r(θ)²,   ∇J(θ) = r(θ)·∇r(θ)
 
 over θ = the unknowns.  A system of equations r₁ … r_m sums the losses,
-J = ½·Σᵢ rᵢ², ∇J = Jᵀr with the Jacobian J_ij = ∂rᵢ/∂θⱼ.
+J = ½·Σᵢ rᵢ², ∇J = Dᵀr with the Jacobian D_ij = ∂rᵢ/∂θⱼ.
 
 User text is never handed to ``eval``/``exec``/``compile`` or a computer-algebra
 system: a tokenizer and a recursive-descent parser build a small expression tree,
@@ -755,7 +755,7 @@ EquationLike = Union[str, Equation]
 class EquationObjective(Objective):
     """One equation or a system, as an objective over θ = the unknowns (sorted by name).
 
-        rᵢ(θ) = LHSᵢ(θ) − RHSᵢ(θ),   J(θ) = ½·Σᵢ rᵢ(θ)²,   ∇J(θ) = Jacobianᵀ·r
+        rᵢ(θ) = LHSᵢ(θ) − RHSᵢ(θ),   J(θ) = ½·Σᵢ rᵢ(θ)²,   ∇J(θ) = Dᵀ·r,  D_ij = ∂rᵢ/∂θⱼ
 
     For one equation ∇J = r·∇r.  ``residuals`` and ``jacobian`` are exact (the
     derivatives come from the parsed tree, not from finite differences) and work on

@@ -1,7 +1,7 @@
 """Strategies for objectives made of residuals, J(θ) = ½·‖r(θ)‖².
 
-Gradient descent on J takes θ ← θ − η·Jᵀr and leaves η to the user.  When the
-objective can give the residuals r and their Jacobian J (an
+Gradient descent on J takes θ ← θ − η·Dᵀr (D: the Jacobian ∂rᵢ/∂θⱼ) and leaves η to the user.  When the
+objective can give the residuals r and their Jacobian D (an
 :class:`~neuronlab.equation.EquationObjective` can), the step can be chosen
 automatically: the Gauss–Newton step, which for one equation is the
 Newton/Kaczmarz step.
@@ -25,22 +25,22 @@ ARMIJO = 1e-4
 class GaussNewton(Strategy):
     """Gradient descent with the step chosen for you: the Gauss–Newton step.
 
-    Linearise the residuals at θ, r(θ + d) ≈ r + J·d, and take the shortest d that
+    Linearise the residuals at θ, r(θ + d) ≈ r + D·d, and take the shortest d that
     makes the linearised residuals as small as possible (least squares):
 
-        d = −J⁺·r                     (J⁺: pseudo-inverse; numpy.linalg.lstsq)
+        d = −D⁺·r                     (D⁺: pseudo-inverse; numpy.linalg.lstsq)
         one equation:  d = −r·∇r / ‖∇r‖²   (the Newton / Kaczmarz step)
 
-    d is a descent direction for J(θ) = ½‖r‖² (∇J·d = −‖J·J⁺r‖² ≤ 0).  For linear
+    d is a descent direction for J(θ) = ½‖r‖² (∇J·d = −‖D·D⁺r‖² ≤ 0).  For linear
     residuals one step lands on a solution — the one nearest θ, because d lies in the
-    row space of J, as every gradient ∇J = Jᵀr does.  The safeguard for nonlinear
+    row space of D, as every gradient ∇J = Dᵀr does.  The safeguard for nonlinear
     residuals is backtracking: while J(θ + α·d) > J(θ) − 10⁻⁴·α·|∇J·d| (Armijo), halve α,
     at most ``max_backtracks`` times.
 
-    Stops when ‖r‖ ≤ ``tol`` (``converged``); when ‖∇J‖ = ‖Jᵀr‖ is below
-    ``gradient_tol``·‖J‖·‖r‖ or no step lowers J: a stationary point that is not a
+    Stops when ‖r‖ ≤ ``tol`` (``converged``); when ‖∇J‖ = ‖Dᵀr‖ is below
+    ``gradient_tol``·‖D‖·‖r‖ or no step lowers J: a stationary point that is not a
     solution (``converged``, the message says so); after ``budget`` evaluations of
-    (r, J) (``max_steps``).  One History row per accepted step.
+    (r, D) (``max_steps``).  One History row per accepted step.
     """
 
     name = "gauss_newton"

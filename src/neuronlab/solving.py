@@ -367,8 +367,9 @@ def _run_gradient(objective, start, tol, budget, learning_rate):
         result = dataclasses.replace(result, status="converged", message=message)
         note = f"η = {eta:g} reached |r| = {best:.3g} in {result.n_evals} evaluations"
     elif result.status == "diverged":
+        suggested = result.suggested_learning_rate or eta / 10.0
         note = (f"η = {eta:g} is too large: the error grew step after step; try --lr "
-                f"{result.suggested_learning_rate:.3g} (or --lr auto)")
+                f"{suggested:.3g} (or --lr auto)")
     elif result.status == "max_steps":
         note = (f"η = {eta:g} is too small or the budget too short: {budget} evaluations spent "
                 f"and |r| = {best:.3g} remains (tol {tol:g}); try a larger --lr or --lr auto")
