@@ -40,7 +40,8 @@ class GaussNewton(Strategy):
     Stops when ‖r‖ ≤ ``tol`` (``converged``); when ‖∇J‖ = ‖Dᵀr‖ is below
     ``gradient_tol``·‖D‖·‖r‖ or no step lowers J: a stationary point that is not a
     solution (``converged``, the message says so); after ``budget`` evaluations of
-    (r, D) (``max_steps``).  One History row per accepted step.
+    (r, D) (``max_steps``).  One History row per accepted step; its ``learning_rate``
+    column holds the accepted fraction α of the Gauss–Newton step.
     """
 
     name = "gauss_newton"
