@@ -24,6 +24,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ._validation import binary_classes
+
 __all__ = [
     "Dataset",
     "Standardizer",
@@ -307,18 +309,9 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
         if task == "regress" and target_is_text:
             raise ValueError(f"the target {target!r} holds text; it can only be classified (--task classify)")
         if task == "classify":
-            classes = np.unique(y)
-            if classes.shape[0] < 2:
-                raise ValueError(
-                    f"{source}: the target {target!r} has only one class ({classes[0]}); a classifier "
-                    "needs examples of two classes"
-                )
-            if classes.shape[0] > 2:
-                shown = ", ".join(str(c) for c in classes[:5])
-                raise ValueError(
-                    f"{source}: the target {target!r} has {classes.shape[0]} classes ({shown}{', …' if classes.shape[0] > 5 else ''}); "
-                    "a single neuron separates two — use --task regress for a number"
-                )
+            classes = binary_classes(
+                y, f"{source}: the target {target!r}", " — use --task regress for a number"
+            )
             labels = [c.item() if hasattr(c, "item") else c for c in classes]
             if not target_is_text and all(float(c) == int(c) for c in labels):
                 labels = [int(c) for c in labels]

@@ -19,6 +19,7 @@ from .losses import check_compatible, get_loss
 from .neuron import INITIALIZERS, Neuron, init_params
 from .objective import NeuronObjective
 from ._validation import (
+    binary_classes,
     ConvergenceWarning,
     NotFittedError,
     sklearn_flavoured,
@@ -338,17 +339,7 @@ class NeuronClassifier(_NeuronEstimator):
                 "Unknown label type: continuous. NeuronClassifier needs class labels; for "
                 "real-valued targets use NeuronRegressor"
             )
-        classes = np.unique(y)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                f"y has only one class ({classes[0]!r}): a classifier needs examples of two "
-                "classes to learn where one ends and the other begins"
-            )
-        if classes.shape[0] > 2:
-            raise ValueError(
-                "Only binary classification is supported. The type of the target is multiclass: "
-                f"y has {classes.shape[0]} classes; a single neuron separates two"
-            )
+        classes = binary_classes(y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         target = (y == classes[1]).astype(X.dtype)
