@@ -419,6 +419,13 @@ class _DescentLoop:
                     )
         return None
 
+    def first_row(self, loss, grad):
+        """After the starting point's row: a finished (status, message, extra), or None."""
+        if not math.isfinite(loss):
+            return self.finish("diverged", "the loss at the starting point is inf/NaN", {})
+        stop = self.after_row(loss, grad)
+        return self.finish(*stop) if isinstance(stop, tuple) else None
+
     def end_of_row(self, previous, loss, grad, done):
         """After a History row: "rolled_back", a finished (status, message, extra), or None."""
         stop = self.after_row(loss, grad)
@@ -460,11 +467,9 @@ class _DescentLoop:
         loss, grad = run.loss_and_grad(self.theta)
         gnorm = float(np.linalg.norm(grad))
         run.record(self.theta, loss, gnorm)
-        if not math.isfinite(loss):
-            return self.finish("diverged", "the loss at the starting point is inf/NaN", {})
-        stop = self.after_row(loss, grad)
-        if isinstance(stop, tuple):
-            return self.finish(*stop)
+        stop = self.first_row(loss, grad)
+        if stop is not None:
+            return stop
         for t in range(s.max_steps):
             if gnorm <= tol:
                 return self.finish("converged", f"‖∇J‖ = {gnorm:.3g} ≤ tol = {tol:g} after {t} steps", {})
@@ -497,11 +502,9 @@ class _DescentLoop:
         rng = np.random.default_rng(s.random_state)
         loss = run.loss(self.theta)
         run.record(self.theta, loss)
-        if not math.isfinite(loss):
-            return self.finish("diverged", "the loss at the starting point is inf/NaN", {})
-        stop = self.after_row(loss, None)
-        if isinstance(stop, tuple):
-            return self.finish(*stop)
+        stop = self.first_row(loss, None)
+        if stop is not None:
+            return stop
         for epoch in range(s.max_steps):
             start_theta = self.theta
             order = rng.permutation(n) if s.shuffle else None
