@@ -9,7 +9,8 @@ Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softplus; losses 0 squared, 1 absolute,
 2 huber, 3 log loss in its logit form (sigmoid only), 4 hinge, 5 "gram"
 (∂L/∂z = z: the gradient is then X̃ᵀX̃v, used for power iteration).
-Scalars are accumulated in float64 whatever the dtype of X.
+z = X·w and the block's δᵀX run in X's dtype (through BLAS for contiguous rows); the
+per-sample math and every sum across rows and blocks run in float64.
 """
 
 import math
@@ -75,43 +76,74 @@ def sample_loss_and_dz(z, y, act, loss):
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
-def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zbuf):
-    """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
-    (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``."""
-    p = X.shape[1]
+def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss):
+    """Turn zbuf[:m] (the block's z) into its δᵢ = sᵢ·∂Lᵢ/∂z in place; return (Σ sᵢLᵢ, Σ sᵢ)."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
+    loss_sum = 0.0
+    weight_sum = 0.0
+    for k in range(m):
+        i = rows[start + k] if use_rows else start + k
+        target = float(y[i]) if loss != 5 else 0.0  # the gram pass has no targets
+        value, dz = sample_loss_and_dz(float(zbuf[k]), target, act, loss)
+        if weighted:
+            s = float(weights[i])
+            value *= s
+            dz *= s
+            weight_sum += s
+        loss_sum += value
+        zbuf[k] = dz
+    if not weighted:
+        weight_sum = float(m)
+    return loss_sum, weight_sum
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zbuf):
+    """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
+    (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``.
+
+    ``w`` and ``zbuf`` have X's dtype.  A contiguous range of rows goes block by
+    block through BLAS: z = X_B·w + b, then δ, then δᵀX_B while X_B is still in
+    cache.  Rows named by index (a shuffled mini-batch) are gathered by the loop
+    itself, so they are never copied.
+    """
+    p = X.shape[1]
+    use_rows = rows.shape[0] > 0
     block = zbuf.shape[0]
     loss_sum = 0.0
     weight_sum = 0.0
     for start in range(lo, hi, block):
         m = min(block, hi - start)
-        for k in range(m):
-            i = rows[start + k] if use_rows else start + k
-            acc = b
-            for j in range(p):
-                acc += X[i, j] * w[j]
-            zbuf[k] = acc
-        for k in range(m):
-            i = rows[start + k] if use_rows else start + k
-            target = float(y[i]) if loss != 5 else 0.0  # the gram pass has no targets
-            value, dz = sample_loss_and_dz(zbuf[k], target, act, loss)
-            if weighted:
-                s = float(weights[i])
-                value *= s
-                dz *= s
-                weight_sum += s
-            loss_sum += value
-            zbuf[k] = dz
-        if not weighted:
-            weight_sum += m
-        if want_grad:
+        if use_rows:
             for k in range(m):
-                i = rows[start + k] if use_rows else start + k
-                dz = zbuf[k]
+                i = rows[start + k]
+                acc = b
                 for j in range(p):
-                    grad[j] += dz * X[i, j]
-                grad[p] += dz
+                    acc += X[i, j] * w[j]
+                zbuf[k] = acc
+        else:
+            X_block = X[start:start + m]
+            z = zbuf[:m]
+            z[:] = np.dot(X_block, w)
+            for k in range(m):
+                z[k] += b
+        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss)
+        loss_sum += block_loss
+        weight_sum += block_weight
+        if want_grad:
+            if use_rows:
+                for k in range(m):
+                    i = rows[start + k]
+                    dz = zbuf[k]
+                    for j in range(p):
+                        grad[j] += dz * X[i, j]
+            else:
+                share = np.dot(zbuf[:m], X[start:start + m])
+                for j in range(p):
+                    grad[j] += share[j]
+            for k in range(m):
+                grad[p] += zbuf[k]
     return loss_sum, weight_sum
 
 
@@ -131,7 +163,7 @@ def accumulate_parallel(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad,
         a = lo + c * size
         e = min(hi, a + size)
         if a < e:
-            zbuf = np.empty(block)
+            zbuf = np.empty(block, dtype=X.dtype)
             losses[c], weight_sums[c] = accumulate(
                 X, y, weights, rows, a, e, w, b, act, loss, want_grad, grads[c], zbuf
             )

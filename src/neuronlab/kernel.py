@@ -143,13 +143,13 @@ def _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad):
     rows_arr = np.empty(0, dtype=np.int64) if rows is None else rows
     if rows is not None:
         lo, hi = 0, rows.shape[0]
-    w, b = theta[:-1], float(theta[-1])
+    w, b = theta[:-1].astype(X.dtype), float(theta[-1])  # BLAS wants w in X's dtype
     count = hi - lo
     act, code = codes
     if count * X.shape[1] < PARALLEL_MIN_ELEMENTS or count <= COMPILED_BLOCK_ROWS * 4:
         # a mini-batch or a small data set: threads would cost more than they save
         grad = np.zeros(theta.shape[0])
-        zbuf = np.empty(COMPILED_BLOCK_ROWS)
+        zbuf = np.empty(COMPILED_BLOCK_ROWS, X.dtype)
         loss_sum, weight_sum = compiled.accumulate(
             X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, grad, zbuf
         )
