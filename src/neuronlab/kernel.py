@@ -14,7 +14,9 @@ the extra memory is one block plus the parameters.
 Two engines compute exactly these sums:
 
 - ``"numba"``: a compiled loop (numba, imported only when first used and compiled
-  once per dtype, cached on disk), in parallel threads over contiguous chunks of
+  once per dtype, cached on disk) that hands each contiguous block to BLAS for
+  z = X_B·w and δᵀX_B and does the per-sample math itself (rows named by index, as
+  in a shuffled mini-batch, are gathered by the loop), in parallel threads over contiguous chunks of
   rows for passes over at least ``PARALLEL_MIN_ELEMENTS`` values; used for
   C-contiguous float32/float64 X of at least ``COMPILED_MIN_ELEMENTS`` values
   (and for its mini-batches) when numba is installed.
