@@ -3,7 +3,9 @@
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/bench_training.py [--rows 1000000] [--cols 100] [--repeat 7]
 
-Prints tables of medians and ratios (Markdown, pasted into BENCHMARKS.md):
+Prints tables of medians and ratios (Markdown, pasted into BENCHMARKS.md).  The routes of
+each table run in turn, round after round, so that a shared machine's changing load falls on
+all of them alike:
 
 1. one loss-and-gradient evaluation of a logistic neuron, float64 and float32: neuronlab
    vs naive NumPy (X @ w, then X.T @ r), PyTorch CPU hand-written and autograd, and one
@@ -31,14 +33,18 @@ import numpy as np
 TARGET_RTOL = 1e-4
 
 
-def median_ms(fn, repeat):
-    fn()  # warm up (compilation, caches, thread pools)
-    times = []
+def medians_ms_interleaved(routes, repeat):
+    """{name: median ms} with the routes run in turn, round after round: on a shared machine
+    the load changes from second to second, and taking turns spreads it over every route."""
+    for fn in routes.values():
+        fn()  # warm up
+    times = {name: [] for name in routes}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        for name, fn in routes.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def make_data(n, p, seed=0):
@@ -122,13 +128,13 @@ def bench_loss_and_grad(X64, y64, repeat):
         mine = objective.loss_and_grad(theta.astype(dtype).astype(np.float64))
         ref = naive()
         assert abs(mine[0] - ref[0]) <= 1e-5 * abs(ref[0]), (mine[0], ref[0])
-        timings = {
-            "one read of X (threaded column sum)": median_ms(one_read(X), repeat),
-            "neuronlab loss_and_grad": median_ms(lambda: objective.loss_and_grad(theta), repeat),
-            "naive NumPy (X @ w, then X.T @ r)": median_ms(naive, repeat),
-            "PyTorch CPU, hand-written": median_ms(torch_hand, repeat),
-            "PyTorch CPU, autograd": median_ms(torch_autograd, repeat),
-        }
+        timings = medians_ms_interleaved({
+            "one read of X (threaded column sum)": one_read(X),
+            "neuronlab loss_and_grad": lambda: objective.loss_and_grad(theta),
+            "naive NumPy (X @ w, then X.T @ r)": naive,
+            "PyTorch CPU, hand-written": torch_hand,
+            "PyTorch CPU, autograd": torch_autograd,
+        }, repeat)
         limit = timings["one read of X (threaded column sum)"]
         ours = timings["neuronlab loss_and_grad"]
         gb = X.nbytes / 1e9
@@ -138,7 +144,7 @@ def bench_loss_and_grad(X64, y64, repeat):
     return table(["dtype", "route", "median ms", "GB/s of X", "÷ one read", "÷ neuronlab"], rows)
 
 
-def bench_time_to_target(X, y):
+def bench_time_to_target(X, y, rounds=3):
     import warnings
 
     from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -150,63 +156,55 @@ def bench_time_to_target(X, y):
     theta0 = np.zeros(p + 1)
     optimum = minimize(objective, theta0, "lbfgs", tol=1e-12, max_steps=200).loss
     target = optimum * (1 + TARGET_RTOL)
+    eta_half_limit = objective.stability_limit() / 2
 
-    def log_loss_of(coef, intercept):
-        return objective.loss(np.append(np.ravel(coef), intercept))
+    def ours(name, **options):
+        def run():
+            result = minimize(NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss"), theta0, name,
+                              callback=lambda step: step.loss <= target, **options)
+            return result.n_steps, result.n_evals, result.loss
+        return run
 
-    rows = []
+    def sklearn(estimator):
+        def run():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = estimator().fit(X, y)
+            loss = objective.loss(np.append(np.ravel(model.coef_), model.intercept_))
+            return int(np.max(model.n_iter_)), "", loss
+        return run
 
-    def ours(label, name, **options):
-        start = time.perf_counter()
-        result = minimize(NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss"), theta0, name,
-                          callback=lambda step: step.loss <= target, **options)
-        seconds = time.perf_counter() - start
-        reached = result.loss <= target
-        rows.append([label, f"{seconds:.2f}", result.n_steps, result.n_evals, f"{result.loss:.6f}",
-                     "yes" if reached else "no"])
-        return seconds if reached else float("nan")
-
-    times = {}
-    times["lbfgs"] = ours("neuronlab L-BFGS", "lbfgs", max_steps=500, tol=0)
-    times["line_search"] = ours("neuronlab line search (Armijo)", "line_search", learning_rate=1.0,
-                                max_steps=500, tol=0)
-    times["gd"] = ours("neuronlab gradient descent, fixed η = 1", "gradient_descent",
-                       learning_rate=1.0, max_steps=500, tol=0)
-    eta = objective.stability_limit() / 2
-    times["gd_limit"] = ours(f"neuronlab gradient descent, fixed η = {eta:.2f} (half the stable 8/λ_max)",
-                             "gradient_descent", learning_rate=eta, max_steps=500, tol=0)
-    times["adam"] = ours("neuronlab Adam, η = 0.05 (full batch)", "adam", learning_rate=0.05,
-                         max_steps=500, tol=0)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        lr = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000).fit(X, y)
-        seconds = time.perf_counter() - start
-    loss = log_loss_of(lr.coef_, lr.intercept_)
-    times["sklearn"] = seconds
-    rows.append(['scikit-learn LogisticRegression(penalty=None, solver="lbfgs") (C=inf)',
-                 f"{seconds:.2f}", int(lr.n_iter_[0]), "", f"{loss:.6f}",
-                 "yes" if loss <= target else "no"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        sgd = SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=5, tol=None, random_state=0).fit(X, y)
-        seconds = time.perf_counter() - start
-    loss = log_loss_of(sgd.coef_, sgd.intercept_)
-    rows.append(['scikit-learn SGDClassifier(loss="log_loss", alpha=1e-6), 5 epochs',
-                 f"{seconds:.2f}", 5, "", f"{loss:.6f}", "yes" if loss <= target else "no"])
-    text = (f"optimum J* = {optimum:.6f} (neuronlab L-BFGS, tol 1e-12); target J ≤ {target:.6f}\n\n"
-            + table(["route", "seconds", "iterations", "loss+grad passes", "final J", "reached"], rows))
-    ratios = [
-        f"- neuronlab L-BFGS ÷ LogisticRegression(lbfgs): {times['lbfgs'] / times['sklearn']:.2f}×",
-        f"- neuronlab line search ÷ LogisticRegression(lbfgs): {times['line_search'] / times['sklearn']:.2f}×",
-        f"- neuronlab fixed-η gradient descent ÷ LogisticRegression(lbfgs): "
-        f"{times['gd'] / times['sklearn']:.2f}×",
-        f"- neuronlab fixed-η gradient descent at half the stability limit ÷ LogisticRegression(lbfgs): "
-        f"{times['gd_limit'] / times['sklearn']:.2f}×",
-    ]
-    return text + "\n\n" + "\n".join(ratios)
+    routes = {
+        "neuronlab L-BFGS": ours("lbfgs", max_steps=500, tol=0),
+        "neuronlab line search (Armijo)": ours("line_search", learning_rate=1.0, max_steps=500, tol=0),
+        "neuronlab gradient descent, fixed η = 1": ours("gradient_descent", learning_rate=1.0,
+                                                        max_steps=500, tol=0),
+        f"neuronlab gradient descent, fixed η = {eta_half_limit:.2f} (half the stable 8/λ_max)":
+            ours("gradient_descent", learning_rate=eta_half_limit, max_steps=500, tol=0),
+        "neuronlab Adam, η = 0.05 (full batch)": ours("adam", learning_rate=0.05, max_steps=500, tol=0),
+        'scikit-learn LogisticRegression(penalty=None, solver="lbfgs") (C=inf)':
+            sklearn(lambda: LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)),
+        'scikit-learn SGDClassifier(loss="log_loss", alpha=1e-6), 5 epochs':
+            sklearn(lambda: SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=5, tol=None,
+                                          random_state=0)),
+    }
+    seconds = {name: [] for name in routes}
+    outcome = {}
+    for _ in range(rounds):  # in turn, round after round (see medians_ms_interleaved)
+        for name, run in routes.items():
+            start = time.perf_counter()
+            outcome[name] = run()
+            seconds[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(t) for name, t in seconds.items()}
+    rows = [[name, f"{median[name]:.2f}", steps, evals, f"{loss:.6f}", "yes" if loss <= target else "no"]
+            for name, (steps, evals, loss) in outcome.items()]
+    names = list(routes)
+    reference = median[names[5]]
+    ratios = [f"- {name} ÷ LogisticRegression(lbfgs): {median[name] / reference:.2f}×" for name in names[:4]]
+    return (f"optimum J* = {optimum:.6f} (neuronlab L-BFGS, tol 1e-12); target J ≤ {target:.6f}; "
+            f"medians of {rounds} rounds\n\n"
+            + table(["route", "seconds", "iterations", "loss+grad passes", "final J", "reached"], rows)
+            + "\n\n" + "\n".join(ratios))
 
 
 def bench_epoch(X, y, repeat):
@@ -253,14 +251,12 @@ def bench_epoch(X, y, repeat):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        timings = {
-            "neuronlab sgd, batch 256 (shuffled)": median_ms(ours, max(3, repeat // 2)),
-            "PyTorch SGD, nn.Linear + BCEWithLogitsLoss, batch 256 (shuffled)":
-                median_ms(torch_epoch, max(3, repeat // 2)),
-            "PyTorch, the same on 1 thread": median_ms(torch_epoch_one_thread, max(3, repeat // 2)),
-            "scikit-learn SGDClassifier, 1 epoch (batch 1: it has no mini-batches)":
-                median_ms(sklearn_epoch, max(3, repeat // 2)),
-        }
+        timings = medians_ms_interleaved({
+            "neuronlab sgd, batch 256 (shuffled)": ours,
+            "PyTorch SGD, nn.Linear + BCEWithLogitsLoss, batch 256 (shuffled)": torch_epoch,
+            "PyTorch, the same on 1 thread": torch_epoch_one_thread,
+            "scikit-learn SGDClassifier, 1 epoch (batch 1: it has no mini-batches)": sklearn_epoch,
+        }, max(3, repeat // 2))
     ours_ms = timings["neuronlab sgd, batch 256 (shuffled)"]
     rows = [[name, f"{ms:.0f}", f"{ms / ours_ms:.2f}×"] for name, ms in timings.items()]
     return table([f"route (one epoch over {n:,} rows)", "median ms", "÷ neuronlab"], rows)
