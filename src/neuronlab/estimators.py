@@ -44,12 +44,12 @@ def _training_dtype(dtype):
     if dtype is None:
         return None
     try:
-        dtype = np.dtype(dtype)
+        parsed = np.dtype(dtype)
     except TypeError:
-        dtype = None
-    if dtype not in (np.float32, np.float64):
+        parsed = None
+    if parsed not in (np.float32, np.float64):
         raise ValueError(f"dtype must be None, 'float32' or 'float64', got {dtype!r}")
-    return dtype.type
+    return parsed.type
 
 
 def _solver_options(est, rng):
