@@ -1,0 +1,48 @@
+"""Write an output file so that it is either complete or absent.
+
+The data goes to a temporary file in the same folder, which is renamed over the
+destination only when writing finished; on any error the temporary file is
+removed and an existing destination is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_output", "check_output_path"]
+
+
+def check_output_path(path, suffixes, what="output file") -> Path:
+    """Return ``path`` as a Path after checking its extension and that its folder exists."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a file path, got {type(path).__name__}")
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"{what} {str(path)!r} must end in {' or '.join(suffixes)}; the extension picks the format"
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"{what} {str(path)!r}: folder {str(parent)!r} does not exist; create it first")
+    if path.is_dir():
+        raise ValueError(f"{what} {str(path)!r} is a folder; give a file name")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix,
+                               dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
