@@ -44,12 +44,33 @@ def _solver_options(est, rng):
         return dict(budget=est.max_steps, random_state=rng)
     if name == "error_driven":
         return dict(step=est.learning_rate, budget=est.max_steps)
+    if name == "perceptron":
+        return dict(learning_rate=est.learning_rate, max_steps=est.max_steps)
     raise ValueError(f"solver {est.solver!r} has no estimator settings")
 
 
 def get_strategy_name(solver: str) -> str:
     """The canonical name of a solver ('gd' → 'gradient_descent'); ValueError if unknown."""
     return type(get_strategy(solver)).name
+
+
+SEPARABILITY_LP_MAX_SIZE = 2_000_000  # rows × columns; beyond this the LP costs more than the fit
+
+
+def _linearly_separable(X, target) -> bool:
+    """Whether some (w, b) puts every row strictly on its own side: sᵢ·(w·xᵢ + b) ≥ 1.
+
+    A feasibility linear program (scipy's HiGHS), run only for data of moderate size.
+    """
+    if X.shape[0] * (X.shape[1] + 1) > SEPARABILITY_LP_MAX_SIZE:
+        return False
+    from scipy.optimize import linprog  # only here: scipy is not needed to train
+
+    signs = 2.0 * target - 1.0
+    A = -signs[:, None] * np.column_stack([X, np.ones(X.shape[0])])
+    result = linprog(np.zeros(X.shape[1] + 1), A_ub=A, b_ub=-np.ones(X.shape[0]),
+                     bounds=(None, None), method="highs")
+    return result.status == 0
 
 
 class _NeuronEstimator:
@@ -232,7 +253,7 @@ class _NeuronEstimator:
             warnings.warn(f"training diverged: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
         elif result.status == "max_steps":
             warnings.warn(f"training did not converge: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
-        return self
+        return objective
 
     def _z(self, X):
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
@@ -257,8 +278,8 @@ class NeuronClassifier(_NeuronEstimator):
     ----------
     activation : {'sigmoid', 'tanh', 'identity', 'relu', 'leaky_relu', 'softplus', 'step'}
     loss : {'log_loss', 'squared_error', 'absolute_error', 'huber', 'hinge'}
-    solver : {'gradient_descent', 'monte_carlo', 'error_driven'}
-        The strategy.  For the search strategies ``max_steps`` is the budget of loss
+    solver : {'gradient_descent', 'monte_carlo', 'error_driven', 'perceptron'}
+        The strategy ('perceptron': Rosenblatt's rule, for activation='step').  For the search strategies ``max_steps`` is the budget of loss
         evaluations and ``learning_rate`` the first step (error-driven).
     learning_rate : float, η > 0
     max_steps : int, T ≥ 1
@@ -323,22 +344,31 @@ class NeuronClassifier(_NeuronEstimator):
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         target = (y == classes[1]).astype(X.dtype)
-        self._fit(X, target, sample_weight, activation, loss)
-        self._diagnose_separable(X, target)
+        objective = self._fit(X, target, sample_weight, activation, loss)
+        self._diagnose_separable(X, target, objective)
         return self
 
-    def _diagnose_separable(self, X, target):
-        """With log loss, no penalty and separable data the optimum is at infinity: say so."""
+    def _diagnose_separable(self, X, target, objective):
+        """With log loss, no penalty and separable data the optimum is at infinity: say so.
+
+        Checked only when the run did not converge: the data are separable when the
+        current w already classifies every row right, or (for data of moderate size)
+        when the linear program  sᵢ·(w·xᵢ + b) ≥ 1  for all i is feasible.  The claim
+        that ‖w‖ is still growing is checked too: d‖w‖²/dt = −2η·w·∇_wJ > 0.
+        """
         unpenalised = self.penalty is None or self.alpha == 0
-        if not unpenalised or get_loss(self.loss).name != "log_loss":
+        if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ == "converged":
             return
-        if not np.all((2 * target - 1) * self._z(X) > 0):
+        if not (np.all((2 * target - 1) * self._z(X) > 0) or _linearly_separable(X, target)):
             return
+        theta = np.append(self.coef_, self.intercept_)
+        _, grad = objective.loss_and_grad(theta)
+        trend = "and still growing" if self.coef_ @ grad[:-1] < 0 else "and no longer growing"
         message = (
             "the training data is linearly separable: with no penalty the log loss only reaches 0 "
             f"as ‖w‖ → ∞ (loss now {self.result_.loss:.3g}, ‖w‖ = {np.linalg.norm(self.coef_):.3g} "
-            "and still growing), so the weights keep growing with every step. Set alpha > 0 "
-            "(an L2 penalty) for a finite answer"
+            f"{trend}), so more steps only make the weights larger. Set alpha > 0 (an L2 "
+            "penalty) for a finite answer"
         )
         self.result_.message += "; " + message
         warnings.warn(message, sklearn_flavoured(ConvergenceWarning), stacklevel=3)
@@ -427,7 +457,8 @@ class NeuronRegressor(_NeuronEstimator):
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._fit(X, y, sample_weight, activation, loss)
+        self._fit(X, y, sample_weight, activation, loss)
+        return self
 
     def predict(self, X):
         """ŷ = f(w·x + b) for every row."""

@@ -31,6 +31,7 @@ __all__ = [
     "GradientDescent",
     "MonteCarloSearch",
     "ErrorDrivenSearch",
+    "PerceptronRule",
     "DivergenceGuard",
     "Run",
     "STRATEGIES",
@@ -387,10 +388,64 @@ class ErrorDrivenSearch(Strategy):
         return "max_steps", f"budget of {self.budget} evaluations spent; best loss {run.best_loss:.6g}", {}
 
 
+class PerceptronRule(Strategy):
+    """Rosenblatt's perceptron rule, the step neuron's own way to learn (1958).
+
+    For each row x with target y ∈ {0, 1}, in order: ŷ = step(w·x + b), then
+
+        w ← w + η·(y − ŷ)·x,    b ← b + η·(y − ŷ)
+
+    so nothing changes when the row is right.  One History row per pass over the
+    data (epoch), with the objective's loss.  Converges (no mistakes in a pass) when
+    the classes are linearly separable; otherwise stops after ``max_steps`` passes.
+    Needs a :class:`~neuronlab.objective.NeuronObjective` with 0/1 targets.
+    """
+
+    name = "perceptron"
+
+    def __init__(self, learning_rate=1.0, max_steps=1000, record_params="auto"):
+        super().__init__(record_params)
+        self.learning_rate = learning_rate
+        self.max_steps = max_steps
+
+    def validate(self):
+        _check_positive("learning_rate", self.learning_rate)
+        _check_positive("max_steps", self.max_steps, integer=True)
+
+    def _iterate(self, run, theta0):
+        objective = run.objective
+        X, y = getattr(objective, "X", None), getattr(objective, "y", None)
+        if X is None or y is None or not np.all((y == 0) | (y == 1)):
+            raise ValueError(
+                "the perceptron rule needs a neuron objective with 0/1 targets (a classifier)"
+            )
+        eta = float(self.learning_rate)
+        theta = theta0.copy()
+        run.record(theta, run.loss(theta))
+        for epoch in range(self.max_steps):
+            before = theta.copy()
+            mistakes = 0
+            for x_i, y_i in zip(X, y):
+                error = y_i - (1.0 if x_i @ theta[:-1] + theta[-1] >= 0 else 0.0)
+                if error:
+                    mistakes += 1
+                    theta[:-1] += eta * error * x_i
+                    theta[-1] += eta * error
+            run.record(theta.copy(), run.loss(theta), step_size=float(np.linalg.norm(theta - before)),
+                       learning_rate=eta)
+            if mistakes == 0:
+                return "converged", f"no mistakes in pass {epoch + 1}: every row is classified right", {}
+        return "max_steps", (
+            f"still {mistakes} mistakes after {self.max_steps} passes; the classes may not be "
+            "linearly separable"
+        ), {}
+
+
 STRATEGIES: dict[str, type[Strategy]] = {
     "gradient_descent": GradientDescent,
     "monte_carlo": MonteCarloSearch,
     "error_driven": ErrorDrivenSearch,
+    "perceptron": PerceptronRule,
 }
 _ALIASES = {"gd": "gradient_descent", "random": "monte_carlo", "random_search": "monte_carlo"}
 

@@ -1,0 +1,219 @@
+"""NeuronClassifier / NeuronRegressor against scikit-learn and closed-form answers."""
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from neuronlab import (  # noqa: E402
+    ConvergenceWarning,
+    Neuron,
+    NeuronClassifier,
+    NeuronObjective,
+    NeuronRegressor,
+    NotFittedError,
+)
+
+
+@parametrize_with_checks([NeuronClassifier(), NeuronRegressor()])
+def test_scikit_learn_estimator_checks(estimator, check):
+    # check_array_api_input is skipped by scikit-learn itself unless SCIPY_ARRAY_API=1:
+    # the estimators take NumPy arrays (and anything np.asarray accepts), not array-API tensors.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+@pytest.fixture(scope="module")
+def breast_cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def log_loss_objective(X, y, alpha):
+    return NeuronObjective(Neuron(X.shape[1], "sigmoid"), X, y.astype(float), "log_loss", alpha=alpha)
+
+
+def test_matches_logistic_regression_with_l2(breast_cancer):
+    X, y = breast_cancer
+    C, n = 1.0, X.shape[0]
+    reference = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X, y)
+    alpha = 1.0 / (C * n)  # C·Σ loss + ½‖w‖²  =  C·n·(mean loss + (α/2)‖w‖²)
+    model = NeuronClassifier(alpha=alpha, learning_rate=3.0, max_steps=50_000, tol=1e-13, random_state=0)
+    model.fit(X, y)
+    assert model.status_ == "converged"
+    objective = log_loss_objective(X, y, alpha)
+    ours = objective.loss(np.append(model.coef_, model.intercept_))
+    theirs = objective.loss(np.append(reference.coef_[0], reference.intercept_[0]))
+    assert abs(ours - theirs) < 1e-6
+    np.testing.assert_allclose(model.coef_, reference.coef_[0], atol=1e-3)
+    assert model.intercept_ == pytest.approx(reference.intercept_[0], abs=1e-3)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-4)
+
+
+def test_separable_data_is_reported_not_hidden(breast_cancer):
+    X, y = breast_cancer
+    model = NeuronClassifier(learning_rate=3.0, max_steps=3000, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="linearly separable.*alpha > 0"):
+        model.fit(X, y)
+    # the weights keep growing while the loss heads to 0
+    assert model.result_.loss < 0.05
+    assert "still growing" in model.result_.message
+    longer = NeuronClassifier(learning_rate=3.0, max_steps=6000, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        longer.fit(X, y)
+    assert np.linalg.norm(longer.coef_) > np.linalg.norm(model.coef_)
+    assert longer.result_.loss < model.result_.loss
+
+
+def test_overlapping_classes_are_not_called_separable():
+    X, y = make_classification(n_samples=300, n_features=3, n_informative=2, n_redundant=0, flip_y=0.3,
+                               random_state=0)
+    model = NeuronClassifier(max_steps=20, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    assert model.status_ == "max_steps"
+    assert not any("separable" in str(w.message) for w in caught)
+
+
+def test_matches_unpenalised_logistic_regression_on_overlapping_classes():
+    X, y = make_classification(n_samples=400, n_features=5, n_informative=3, n_redundant=0, flip_y=0.2,
+                               class_sep=0.5,
+                               random_state=1)
+    reference = LogisticRegression(penalty=None, tol=1e-12, max_iter=10_000).fit(X, y)
+    model = NeuronClassifier(learning_rate=1.0, max_steps=100_000, tol=1e-14, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_[0], atol=1e-3)
+    assert model.intercept_ == pytest.approx(reference.intercept_[0], abs=1e-3)
+
+
+def test_linear_neuron_matches_least_squares_on_diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    solution = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)[0]
+    # η below 2/λ_max(XᵀX/n) ≈ 0.5; tol=0 runs every step, enough for (1 − ηλ_min)^T ≈ 1e-13
+    model = NeuronRegressor(learning_rate=0.2, max_steps=20_000, tol=0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    np.testing.assert_allclose(model.coef_, solution[:-1], atol=1e-6)
+    assert model.intercept_ == pytest.approx(solution[-1], abs=1e-6)
+
+
+def test_pipeline_and_cross_validation(breast_cancer):
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), NeuronClassifier(alpha=0.01, learning_rate=1.0, random_state=0))
+    scores = cross_val_score(pipe, X, y, cv=5)
+    assert scores.shape == (5,) and scores.mean() > 0.95
+
+
+def test_labels_of_any_type_map_to_0_1_and_back():
+    X = np.array([[0.0], [1.0], [3.0], [4.0]])
+    y = np.array(["Not Obese", "Not Obese", "Obese", "Obese"])
+    model = NeuronClassifier(learning_rate=1.0, alpha=0.01, random_state=0).fit(X, y)
+    assert list(model.classes_) == ["Not Obese", "Obese"]
+    assert list(model.predict([[-1.0], [5.0]])) == ["Not Obese", "Obese"]
+    assert model.predict_proba([[5.0]])[0, 1] > 0.5
+
+
+def test_same_seed_same_bits_other_seed_other_weights():
+    X, y = make_classification(n_samples=100, n_features=4, random_state=0)
+    fit = lambda seed: NeuronClassifier(init="normal", max_steps=50, random_state=seed).fit(X, y).coef_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a, b, c = fit(7), fit(7), fit(8)
+    assert a.tobytes() == b.tobytes()
+    assert not np.array_equal(a, c)
+    mc = lambda seed: NeuronClassifier(solver="monte_carlo", max_steps=200, random_state=seed).fit(X, y).coef_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert mc(1).tobytes() == mc(1).tobytes() and not np.array_equal(mc(1), mc(2))
+
+
+def test_search_solvers_train_a_neuron():
+    X, y = make_classification(n_samples=200, n_features=2, n_redundant=0, class_sep=2.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for solver in ("monte_carlo", "error_driven"):
+            model = NeuronClassifier(solver=solver, max_steps=2000, random_state=0).fit(X, y)
+            assert model.score(X, y) > 0.9, solver
+        step = NeuronClassifier("step", "squared_error", solver="error_driven", max_steps=2000,
+                                random_state=0).fit(X, y)
+        perceptron = NeuronClassifier("step", "squared_error", solver="perceptron", max_steps=50,
+                                      random_state=0).fit(X, y)
+    assert step.score(X, y) > 0.9 and perceptron.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="derivative 0 almost everywhere"):
+        NeuronClassifier("step", "squared_error").fit(X, y)
+
+
+def test_divergence_warns_and_keeps_the_best_weights():
+    X, y = load_diabetes(return_X_y=True)
+    model = NeuronRegressor(learning_rate=5.0, max_steps=500, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged.*try learning_rate ≤"):
+        model.fit(StandardScaler().fit_transform(X), y)
+    assert model.status_ == "diverged" and np.all(np.isfinite(model.coef_))
+    assert model.result_.suggested_learning_rate < 5.0
+
+
+X_OK = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+Y_OK = np.array([0, 0, 1, 1])
+
+
+@pytest.mark.parametrize(
+    "X, y, params, error, message",
+    [
+        ([[np.nan, 1.0]] * 4, Y_OK, {}, ValueError, "contains NaN"),
+        ([[np.inf, 1.0]] * 4, Y_OK, {}, ValueError, "contains infinity"),
+        (X_OK, np.array([0, 1, np.nan, 1.0]), {}, ValueError, "NaN"),
+        (X_OK, Y_OK[:3], {}, ValueError, "inconsistent numbers of samples"),
+        (np.empty((0, 2)), [], {}, ValueError, "0 sample"),
+        (np.arange(4.0), Y_OK, {}, ValueError, "Expected 2D array, got 1D"),
+        (X_OK, np.zeros(4), {}, ValueError, "only one class"),
+        (np.array([["a", "b"]] * 4), Y_OK, {}, ValueError, "numbers only"),
+        (X_OK, Y_OK, {"learning_rate": 0}, ValueError, "learning_rate must be > 0"),
+        (X_OK, Y_OK, {"learning_rate": -0.1}, ValueError, "learning_rate must be > 0"),
+        (X_OK, Y_OK, {"max_steps": 0}, ValueError, "max_steps must be ≥ 1"),
+        (X_OK, Y_OK, {"activation": "sigmod"}, ValueError, "unknown activation 'sigmod'"),
+        (X_OK, Y_OK, {"loss": "l2"}, ValueError, "unknown loss 'l2'"),
+        (X_OK, Y_OK, {"activation": "relu"}, ValueError, "log_loss' needs ŷ in"),
+        (X_OK, Y_OK, {"solver": "newton"}, ValueError, "unknown strategy 'newton'"),
+        (X_OK, np.array([0, 1, 2, 1]), {}, ValueError, "Only binary classification"),
+        (X_OK, np.array([0.5, 1.5, 0.2, 1.0]), {}, ValueError, "Unknown label type: continuous"),
+    ],
+)
+def test_bad_input_names_the_problem(X, y, params, error, message):
+    with pytest.raises(error, match=message):
+        NeuronClassifier(**params).fit(X, y)
+
+
+def test_bad_input_for_the_regressor_and_before_fit():
+    with pytest.raises(ValueError, match="for classification"):
+        NeuronRegressor(loss="hinge").fit(X_OK, [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match="must hold numbers for regression"):
+        NeuronRegressor().fit(X_OK, ["a", "b", "c", "d"])
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        NeuronRegressor().predict(X_OK)
+    model = NeuronRegressor(max_steps=5).fit(X_OK, [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match="X has 3 features, but NeuronRegressor is expecting 2"):
+        model.predict(np.ones((2, 3)))
+
+
+def test_import_neuronlab_stays_light():
+    code = (
+        "import sys, neuronlab; heavy = [m for m in ('matplotlib', 'pandas', 'sklearn', 'scipy', "
+        "'pyarrow', 'rich', 'numba', 'torch', 'dask') if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

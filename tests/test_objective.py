@@ -1,0 +1,121 @@
+"""The neuron's objective: forward pass by hand, and ∇J against central finite differences
+for every activation × loss pair, with sample weights and penalties."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from neuronlab import FunctionObjective, Neuron, NeuronObjective, NotDifferentiableError
+from neuronlab.activations import ACTIVATIONS
+from neuronlab.losses import LOSSES
+from neuronlab.neuron import init_params
+
+
+def test_forward_by_hand():
+    # the course's person: 4 ft, 80 kg; w = (0.5, −0.02), b = 0.1
+    neuron = Neuron(2, "sigmoid", theta=[0.5, -0.02, 0.1])
+    z, y_hat = neuron.forward([[4.0, 80.0]])
+    assert z[0] == pytest.approx(0.5 * 4 - 0.02 * 80 + 0.1)  # = 0.5
+    assert y_hat[0] == pytest.approx(1 / (1 + np.exp(-0.5)))
+
+
+def test_weights_and_bias_are_views_into_theta():
+    neuron = Neuron(3, "identity", theta=[1.0, 2.0, 3.0, 4.0])
+    neuron.theta[1] = 20.0
+    neuron.theta[-1] = 40.0
+    assert neuron.weights[1] == 20.0 and float(neuron.bias) == 40.0
+    assert np.shares_memory(neuron.weights, neuron.theta)
+
+
+def test_init_is_seeded_and_shaped():
+    for method in ("normal", "uniform", "zeros", "xavier", "he"):
+        a, b = init_params(5, method, 7), init_params(5, method, 7)
+        assert a.shape == (6,) and np.array_equal(a, b)
+    assert not np.array_equal(init_params(5, "normal", 1), init_params(5, "normal", 2))
+    assert np.all(init_params(5, "zeros", 0) == 0)
+    with pytest.raises(ValueError, match="unknown init"):
+        init_params(5, "gaussian", 0)
+
+
+def _pairs():
+    for act, loss in itertools.product(ACTIVATIONS, LOSSES):
+        a, l = ACTIVATIONS[act], LOSSES[loss]
+        if not a.differentiable:
+            continue
+        lo, hi = l.needs_output_in
+        if a.output_range[0] < lo or a.output_range[1] > hi:
+            continue
+        yield act, loss
+
+
+PAIRS = list(_pairs())
+
+
+def test_every_differentiable_activation_meets_every_loss_it_can():
+    assert len(PAIRS) == 6 * 4 + 1  # log loss only with the sigmoid
+
+
+@pytest.mark.parametrize("activation, loss", PAIRS)
+@pytest.mark.parametrize("weighted, penalty", [(False, None), (True, "l2"), (True, "elasticnet")])
+def test_gradient_matches_finite_differences(activation, loss, weighted, penalty):
+    rng = np.random.default_rng(abs(hash((activation, loss, weighted, penalty))) % 2**32)
+    n, p = 60, 4
+    X = rng.normal(size=(n, p))
+    y = rng.integers(0, 2, n).astype(float) if LOSSES[loss].targets == "binary" else rng.normal(size=n)
+    weight = rng.uniform(0.1, 3.0, n) if weighted else None
+    alpha, l1_ratio = {None: (0.0, 0.0), "l2": (0.3, 0.0), "elasticnet": (0.3, 0.4)}[penalty]
+    neuron = Neuron(p, activation)
+    objective = NeuronObjective(neuron, X, y, loss, sample_weight=weight, alpha=alpha, l1_ratio=l1_ratio)
+    theta = rng.normal(size=p + 1) * 0.7
+    value, grad = objective.loss_and_grad(theta)
+    assert value == pytest.approx(objective.loss(theta), rel=1e-14)
+    h = 1e-6
+    numeric = np.array([
+        (objective.loss(theta + h * e) - objective.loss(theta - h * e)) / (2 * h)
+        for e in np.eye(p + 1)
+    ])
+    rel = np.linalg.norm(grad - numeric) / max(np.linalg.norm(numeric), 1e-12)
+    assert rel < 1e-6, (grad, numeric)
+
+
+def test_weighted_loss_equals_repeated_rows():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10).astype(float)
+    counts = rng.integers(1, 4, 10)
+    theta = rng.normal(size=3)
+    weighted = NeuronObjective(Neuron(2, "sigmoid"), X, y, "log_loss", sample_weight=counts.astype(float))
+    repeated = NeuronObjective(Neuron(2, "sigmoid"), np.repeat(X, counts, 0), np.repeat(y, counts), "log_loss")
+    a, b = weighted.loss_and_grad(theta), repeated.loss_and_grad(theta)
+    assert a[0] == pytest.approx(b[0], rel=1e-12)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
+
+
+def test_penalty_by_hand():
+    X, y = np.zeros((2, 2)), np.zeros(2)
+    objective = NeuronObjective(Neuron(2, "identity"), X, y, "squared_error", alpha=0.5, l1_ratio=0.0)
+    # J = 0 (data term, z = b = 0) + ½·α·‖w‖² = ½·0.5·(9 + 16) = 6.25; the bias is not penalised
+    assert objective.loss(np.array([3.0, -4.0, 0.0])) == pytest.approx(6.25)
+    l1 = NeuronObjective(Neuron(2, "identity"), X, y, "squared_error", alpha=0.5, l1_ratio=1.0)
+    assert l1.loss(np.array([3.0, -4.0, 0.0])) == pytest.approx(0.5 * 7)
+
+
+def test_step_activation_refuses_gradients_but_has_a_loss():
+    X, y = np.eye(2), np.array([1.0, 1.0])
+    objective = NeuronObjective(Neuron(2, "step"), X, y, "squared_error")
+    # z = (−1, 1) → ŷ = (0, 1); J = mean(½·1², ½·0²) = 0.25
+    assert objective.loss(np.array([-1.0, 1.0, 0.0])) == pytest.approx(0.25)
+    with pytest.raises(NotDifferentiableError, match="derivative 0 almost everywhere"):
+        objective.loss_and_grad(np.zeros(3))
+
+
+def test_function_objective_forms():
+    f = FunctionObjective(lambda t: float(t @ t), 2, grad=lambda t: 2 * t)
+    value, grad = f.loss_and_grad(np.array([1.0, 2.0]))
+    assert value == 5.0 and np.array_equal(grad, [2.0, 4.0])
+    fused = FunctionObjective(lambda t: (float(t @ t), 2 * t), 2, grad=True)
+    assert fused.loss(np.array([1.0, 2.0])) == 5.0
+    plain = FunctionObjective(lambda t: float(t @ t), 2)
+    assert not plain.has_gradient
+    with pytest.raises(NotDifferentiableError):
+        plain.loss_and_grad(np.zeros(2))

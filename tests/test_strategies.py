@@ -1,0 +1,200 @@
+"""Strategies on problems whose answers are known in closed form."""
+
+import math
+
+import numpy as np
+import pytest
+
+from neuronlab import (
+    ErrorDrivenSearch,
+    FunctionObjective,
+    GradientDescent,
+    MonteCarloSearch,
+    Neuron,
+    NeuronObjective,
+    NotDifferentiableError,
+    get_strategy,
+    minimize,
+)
+
+LAMBDA = 4.0  # curvature of the test quadratic J(θ) = ½·λ·(θ − 3)²
+
+
+def quadratic():
+    return FunctionObjective(
+        lambda t: 0.5 * LAMBDA * float((t[0] - 3.0) ** 2), 1, grad=lambda t: LAMBDA * (t - 3.0)
+    )
+
+
+def test_gradient_descent_follows_the_closed_form_iterates():
+    eta, steps = 0.1, 20
+    result = GradientDescent(learning_rate=eta, max_steps=steps, tol=0).minimize(quadratic(), [0.0])
+    # θ_t − 3 = (1 − ηλ)^t·(θ_0 − 3), so J_t = ½λ·9·(1 − ηλ)^(2t)
+    t = np.arange(steps + 1)
+    expected = 0.5 * LAMBDA * 9.0 * (1 - eta * LAMBDA) ** (2 * t)
+    np.testing.assert_allclose(result.history.loss, expected, rtol=1e-10)
+    assert result.status == "max_steps" and result.n_steps == steps and result.n_evals == steps + 1
+    assert result.history.params[-1][0] == pytest.approx(3 - 3 * 0.6**steps)
+    np.testing.assert_allclose(result.history.learning_rate[1:], eta)
+    np.testing.assert_allclose(result.history.step_size[1:], eta * LAMBDA * 3 * 0.6 ** t[:-1], rtol=1e-12)
+
+
+def test_gradient_descent_stops_at_tol():
+    # exact step η = 1/λ: one step lands on θ = 3 where ∇J = 0
+    result = GradientDescent(learning_rate=0.25, max_steps=1000, tol=1e-8).minimize(quadratic(), [10.0])
+    assert result.status == "converged" and result.n_steps == 1 and "‖∇J‖" in result.message
+    # otherwise the loss change stops it: J changes by less than tol·max(1, J)
+    result = GradientDescent(learning_rate=0.2, max_steps=1000, tol=1e-8).minimize(quadratic(), [10.0])
+    assert result.status == "converged" and "loss changed" in result.message
+    assert abs(result.history.loss[-2] - result.history.loss[-1]) <= 1e-8
+    assert result.loss < 1e-8 and result.theta[0] == pytest.approx(3.0, abs=1e-4)
+
+
+def test_divergence_is_detected_with_the_right_suggestion():
+    # η = 0.6 > 2/λ = 0.5: the error is multiplied by (1 − ηλ) = −1.4 per step
+    result = GradientDescent(learning_rate=0.6, max_steps=1000).minimize(quadratic(), [0.0])
+    assert result.status == "diverged"
+    assert result.n_steps == 10  # the default patience: 10 growing steps
+    # on a quadratic the suggested η is 1/λ exactly: η/(1 + √ρ) with √ρ = |1 − ηλ| = 1.4
+    assert result.suggested_learning_rate == pytest.approx(1 / LAMBDA, rel=1e-9)
+    assert "learning_rate ≤ 0.25" in result.message
+    # the best θ seen is the start, where the loss was lowest
+    assert result.theta[0] == 0.0 and result.loss == pytest.approx(18.0)
+
+
+def test_nan_loss_stops_at_once_and_keeps_the_best_theta():
+    calls = []
+
+    def fun(t):
+        calls.append(1)
+        value = float(t[0] ** 2) if len(calls) < 4 else math.nan
+        return value, 2 * t
+
+    result = GradientDescent(learning_rate=0.1, max_steps=100).minimize(
+        FunctionObjective(fun, 1, grad=True), [1.0]
+    )
+    assert result.status == "diverged" and result.n_evals == 4
+    assert result.theta[0] == pytest.approx(0.8**2)  # the third point, the last finite one
+    assert math.isfinite(result.loss)
+
+
+def test_ctrl_c_and_callbacks_interrupt_cleanly():
+    def fun(t):
+        if fun.calls == 5:
+            raise KeyboardInterrupt
+        fun.calls += 1
+        return float(t @ t), 2 * t
+
+    fun.calls = 0
+    result = GradientDescent(learning_rate=0.1).minimize(FunctionObjective(fun, 2, grad=True), [1.0, 1.0])
+    assert result.status == "interrupted" and len(result.history) == 5
+    assert result.loss == pytest.approx(2 * 0.8 ** 8)
+
+    seen = []
+    result = GradientDescent(learning_rate=0.1).minimize(
+        quadratic(), [0.0], callback=lambda step: seen.append(step.step) or step.step == 3
+    )
+    assert seen == [0, 1, 2, 3] and result.status == "interrupted"
+
+
+def test_monte_carlo_guesses_in_the_box_and_keeps_the_best():
+    objective = FunctionObjective(lambda t: float(abs(t[0] + t[1] - 1.0)), 2)
+    search = MonteCarloSearch(low=[-1, 0], high=[1, 5], budget=500, random_state=3)
+    result = search.minimize(objective, [0.0, 0.0])
+    guesses = result.history.params
+    assert guesses.shape == (500, 2) and result.status == "max_steps"
+    assert np.all(guesses[:, 0] >= -1) and np.all(guesses[:, 0] < 1)
+    assert np.all(guesses[:, 1] >= 0) and np.all(guesses[:, 1] < 5)
+    best = np.argmin(result.history.loss)
+    np.testing.assert_array_equal(result.theta, guesses[best])
+    # the guesses are exactly numpy's uniform draws from the seed
+    expected = np.random.default_rng(3).uniform([-1, 0], [1, 5], size=(500, 2))
+    np.testing.assert_array_equal(guesses, expected)
+    again = search.minimize(objective, [0.0, 0.0])
+    np.testing.assert_array_equal(again.theta, result.theta)
+
+
+def test_monte_carlo_stops_at_the_target():
+    objective = FunctionObjective(lambda t: float(abs(t[0])), 1)
+    result = MonteCarloSearch(low=-1, high=1, budget=10_000, target_loss=0.01, random_state=0).minimize(
+        objective, [0.0]
+    )
+    assert result.status == "converged" and result.loss <= 0.01 and result.n_evals < 10_000
+
+
+def test_error_driven_search_solves_the_course_equation():
+    objective = FunctionObjective(lambda t: 0.5 * float(256 * t[0] + 212 * t[1] - 1492) ** 2, 2)
+    result = ErrorDrivenSearch(step=1.0, budget=20_000, target_loss=0.5e-12).minimize(objective, [0.0, 0.0])
+    assert result.status == "converged"
+    x, y = result.theta
+    assert abs(256 * x + 212 * y - 1492) <= 1e-6
+    # only the loss was used: one parameter changes per row
+    moves = np.diff(result.history.params, axis=0)
+    assert np.all(np.count_nonzero(moves, axis=1) <= 1)
+
+
+def test_error_driven_fixed_step_can_only_reach_its_grid():
+    objective = FunctionObjective(lambda t: float((t[0] - 0.35) ** 2), 1)
+    result = ErrorDrivenSearch(step=0.1, step_rule="fixed", budget=200).minimize(objective, [0.0])
+    # with a fixed step of 0.1 the closest reachable point to 0.35 is 0.3 or 0.4
+    assert result.theta[0] == pytest.approx(0.3) or result.theta[0] == pytest.approx(0.4)
+    assert result.status == "max_steps"
+
+
+def test_gradient_strategies_refuse_the_step_activation():
+    X, y = np.eye(3)[:, :2], np.array([0.0, 1.0, 1.0])
+    objective = NeuronObjective(Neuron(2, "step"), X, y, "squared_error")
+    with pytest.raises(NotDifferentiableError, match="monte_carlo"):
+        GradientDescent().minimize(objective, np.zeros(3))
+    # search strategies only need the loss
+    result = MonteCarloSearch(budget=50, random_state=0).minimize(objective, np.zeros(3))
+    assert result.loss <= objective.loss(np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(learning_rate=0), "learning_rate must be > 0"),
+        (dict(learning_rate=-1.0), "learning_rate must be > 0"),
+        (dict(max_steps=0), "max_steps must be > 0"),
+        (dict(tol=-1), "tol must be"),
+    ],
+)
+def test_bad_gradient_descent_settings(options, message):
+    with pytest.raises(ValueError, match=message):
+        GradientDescent(**options).minimize(quadratic(), [0.0])
+
+
+def test_bad_theta0_and_unknown_strategy():
+    with pytest.raises(ValueError, match="theta0 must hold 1 numbers"):
+        GradientDescent().minimize(quadratic(), [0.0, 1.0])
+    with pytest.raises(ValueError, match="NaN"):
+        GradientDescent().minimize(quadratic(), [math.nan])
+    with pytest.raises(ValueError, match="unknown strategy 'newton'"):
+        get_strategy("newton")
+    with pytest.raises(TypeError, match="whole number"):
+        GradientDescent(max_steps=1.5).minimize(quadratic(), [0.0])
+
+
+def test_minimize_by_name():
+    result = minimize(quadratic(), [0.0], "gd", learning_rate=0.25, max_steps=5)
+    assert result.strategy == "gradient_descent" and result.theta[0] == pytest.approx(3.0)
+
+
+def test_perceptron_rule_by_hand_and_to_convergence():
+    from neuronlab import PerceptronRule
+
+    # one row x = (1, 2), y = 1, start w = (0, −1), b = 0: z = −2, ŷ = 0, error 1
+    # → w = (0 + 1, −1 + 2) = (1, 1), b = 1; the second pass makes no mistake
+    objective = NeuronObjective(Neuron(2, "step"), np.array([[1.0, 2.0]]), np.array([1.0]), "squared_error")
+    result = PerceptronRule(learning_rate=1.0).minimize(objective, [0.0, -1.0, 0.0])
+    np.testing.assert_array_equal(result.history.params[1], [1.0, 1.0, 1.0])
+    assert result.status == "converged" and result.n_steps == 2
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X @ [2.0, -1.0] + 0.5 > 0).astype(float)
+    separable = NeuronObjective(Neuron(2, "step"), X, y, "squared_error")
+    result = PerceptronRule().minimize(separable, np.zeros(3))
+    assert result.status == "converged" and result.loss == 0.0
+    assert np.all(((X @ result.theta[:2] + result.theta[2]) >= 0) == (y == 1))
