@@ -110,7 +110,7 @@ def test_format_number():
 
 def test_explain_refuses_a_search_run():
     result = minimize(LinearEquation(), [0.0, 0.0], strategy="error_driven", budget=20)
-    with pytest.raises(ValueError, match="gradient-descent"):
+    with pytest.raises(ValueError, match="does not follow −∇J"):
         explain(LinearEquation(), result)
 
 
@@ -155,6 +155,30 @@ def test_trace_of_a_search_has_no_gradient(tmp_path):
                  callback=trace)
     lines = out.read_text().splitlines()
     assert len(lines) == 4 and all(json.loads(line)["gradient"] is None for line in lines)
+
+
+def test_trace_written_after_the_runs_from_their_histories(tmp_path):
+    from neuronlab.trace import write_trace
+
+    objective = LinearEquation()
+    gd = minimize(objective, [0.0, 0.0], learning_rate=1e-6, max_steps=3, tol=0)
+    mc = minimize(objective, [0.0, 0.0], strategy="monte_carlo", budget=2, random_state=0)
+    out = tmp_path / "runs.jsonl"
+    assert write_trace(out, {"gradient": gd.history, "monte-carlo": mc.history}, objective) == 6
+    records = read_trace(out)
+    assert [r["run"] for r in records] == ["gradient"] * 4 + ["monte-carlo"] * 2
+    assert records[0]["gradient"] == {"x": -381952.0, "y": -316304.0}
+    guess = records[4]["params"]
+    r = 256 * guess["x"] + 212 * guess["y"] - 1492  # the gradient at a guess is r·(256, 212)
+    assert records[4]["gradient"]["x"] == pytest.approx(256 * r)
+
+
+def test_trace_recomputes_the_gradient_when_asked(tmp_path):
+    objective = LinearEquation()
+    out = tmp_path / "run.jsonl"
+    with TraceWriter(out, objective, recompute_gradient=True) as trace:
+        minimize(objective, [0.0, 0.0], learning_rate=1e-6, max_steps=2, tol=0, callback=trace)
+    assert read_trace(out)[0]["gradient"] == {"x": -381952.0, "y": -316304.0}
 
 
 def test_trace_path_must_be_jsonl(tmp_path):

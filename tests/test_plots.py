@@ -142,3 +142,34 @@ def test_importing_neuronlab_does_not_import_matplotlib():
     code = "import sys, neuronlab, neuronlab.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_loss_curve_with_validation_measured_every_few_steps(tmp_path):
+    result = minimize(bowl(), [0.0, 0.0], learning_rate=1e-6, max_steps=30, tol=0)
+    out = tmp_path / "loss.png"
+    fig = plots.plot_loss(result.history, out, validation_loss={0: 2e6, 10: 1e5, 30: 1e3})
+    assert_picture(out, size=(700, 450))
+    line = fig.axes[0].get_lines()[1]
+    assert list(line.get_xdata()) == [0, 10, 30]
+
+
+def test_equation_race_has_three_panels(tmp_path):
+    obj = bowl()
+    results = {
+        "monte-carlo": minimize(obj, [0.0, 0.0], strategy="monte_carlo", budget=300, low=-100,
+                                high=100, random_state=0),
+        "error-driven": minimize(obj, [0.0, 0.0], strategy="error_driven", budget=300),
+        "gradient": minimize(obj, [0.0, 0.0], learning_rate=8e-6, max_steps=30, tol=0),
+    }
+    out = tmp_path / "race.png"
+    fig = plots.plot_equation_race(obj, results, out, box=([-100, -100], [100, 100]))
+    assert_picture(out, size=(1700, 520))
+    race, whole, close = fig.axes[:3]
+    assert race.get_yscale() == "log" and race.get_xlabel() == "evaluations of J (calls)"
+    assert whole.get_xlim() == (-100.0, 100.0)
+    # the close-up frames the paths, not the box
+    assert close.get_xlim()[1] - close.get_xlim()[0] < 50
+    # |r| = √(2J): the gradient line ends at the √(2J) of its last loss (best so far)
+    gradient_line = [l for l in race.get_lines() if l.get_label() == "gradient"][0]
+    assert gradient_line.get_ydata()[-1] == pytest.approx(
+        np.sqrt(2 * results["gradient"].history.loss.min()))

@@ -104,11 +104,6 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     picks the steps shown in the table after them.
     """
     history = result.history
-    if result.strategy != "gradient_descent":
-        raise ValueError(
-            f"explain writes out gradient-descent steps; this run used {result.strategy!r} "
-            "(run it with strategy 'gradient_descent')"
-        )
     if not history.record_params:
         raise ValueError("explain needs θ_t of every step: run the strategy with record_params=True")
     for name, value in (("first", first), ("rows", rows)):
@@ -124,20 +119,22 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     steps = []
     for t in range(min(first, n_steps)):
         theta, theta_next = params[t], params[t + 1]
-        eta = float(history.learning_rate[t + 1])
         loss, grad = objective.loss_and_grad(theta)
+        eta, automatic = _step_size(result, t, theta, theta_next, np.asarray(grad, dtype=np.float64))
         step = ExplainedStep(t, theta.copy(), float(loss), np.asarray(grad, dtype=np.float64),
                              eta, theta_next.copy())
         step.lines.append(f"Step {t} → {t + 1}, at " + ", ".join(
             f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
         if _is_neuron_objective(objective):
             step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows))
-        elif callable(getattr(objective, "residual", None)):
+        elif _residuals_of(objective) is not None:
             step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
         else:
             step.lines.append(f"  J(θ) = {format_number(step.loss)}")
             step.lines.extend(f"  ∂J/∂{n} = {format_number(g)}" for n, g in zip(names, step.gradient))
-        step.lines.append(f"  update with η = {format_number(eta)}:")
+        step.lines.append(f"  update with η = {format_number(eta)}"
+                          + (f" (the automatic step of {result.strategy}: η = ‖Δθ‖/‖∇J‖, "
+                             "its step lies along −∇J)" if automatic else "") + ":")
         for n, v, g, v_next in zip(names, theta, step.gradient, theta_next):
             step.lines.append(
                 f"    {n} ← {n} − η·∂J/∂{n} = {format_number(v)} − {format_number(eta)}·{_term(g)}"
@@ -152,6 +149,32 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     summary = (f"{n_steps} steps: J went from {format_number(history.loss[0])} to "
                f"{format_number(history.loss[-1])} ({result.status}: {result.message})")
     return Explanation(names, steps, every, table, summary)
+
+
+def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
+    """η of step t: the recorded learning rate of gradient descent, or — for a strategy whose
+    step happens to lie along −∇J (Gauss–Newton on one equation) — ‖Δθ‖/‖∇J‖."""
+    if result.strategy == "gradient_descent":
+        return float(result.history.learning_rate[t + 1]), False
+    delta = theta - theta_next
+    gg = float(grad @ grad)
+    if gg > 0:
+        eta = float(delta @ grad) / gg
+        if eta > 0 and np.allclose(delta, eta * grad, rtol=1e-9, atol=1e-12 * np.abs(delta).max()):
+            return eta, True
+    raise ValueError(
+        f"explain writes out steps θ ← θ − η·∇J; step {t} of this {result.strategy!r} run does not "
+        "follow −∇J (run it with gradient descent, e.g. --lr 0.001, to see the steps written out)"
+    )
+
+
+def _residuals_of(objective):
+    """The objective's r(θ) = LHS − RHS function, if it has one."""
+    for name in ("residuals", "residual"):
+        function = getattr(objective, name, None)
+        if callable(function):
+            return function
+    return None
 
 
 def _is_neuron_objective(objective) -> bool:
@@ -199,8 +222,9 @@ def _neuron_lines(objective, theta, loss, grad, rows):
 
 def _equation_lines(objective, theta, loss, grad, names):
     """r = LHS − RHS, J = ½r², ∂J/∂x = r·∂r/∂x for an equation objective."""
-    r = np.atleast_1d(np.asarray(objective.residual(theta), dtype=np.float64))
-    text = getattr(objective, "text", None) or getattr(objective, "equation", None)
+    r = np.atleast_1d(np.asarray(_residuals_of(objective)(theta), dtype=np.float64))
+    equations = getattr(objective, "equations", None)
+    text = "; ".join(map(str, equations)) if equations else getattr(objective, "text", None)
     lines = [f"  equation: {text}"] if isinstance(text, str) else []
     if r.size != 1:
         lines.append("  r = LHS − RHS for each equation: "

@@ -36,6 +36,7 @@ __all__ = [
     "plot_decision_boundary",
     "surface_grid",
     "line_style",
+    "plot_equation_race",
 ]
 
 FIGURE_FORMATS = (".png", ".svg")
@@ -96,35 +97,46 @@ def _check_history(history, name="history") -> History:
     return history
 
 
-def plot_loss(history: History, path=None, *, validation_loss: Optional[Sequence[float]] = None,
-              title: str = "Loss J(θ) during training", loss_label: str = "loss J (training)"):
-    """Draw J(θ_t) against step t on a log scale; with ``validation_loss`` (one value per
-    row of the History) the loss on held-out data is drawn beside it.
+def plot_loss(history: History, path=None, *, validation_loss=None,
+              title: str = "Loss J(θ) during training", loss_label: str = "loss J (training)",
+              ax=None):
+    """Draw J(θ_t) against step t on a log scale; with ``validation_loss`` — one value per
+    row of the History, or {step: value} for the steps where it was measured — the loss
+    on held-out data is drawn beside it.
 
     A rising validation curve while the training loss still falls is over-fitting.
     """
     history = _check_history(history)
-    fig, ax = new_figure()
+    own_figure = ax is None
+    if own_figure:
+        fig, ax = new_figure()
+    else:
+        fig = ax.figure
     steps = history.step
     mark_every = max(1, len(steps) // 20)
     ax.plot(steps, _positive_for_log(history.loss), label=loss_label, markevery=mark_every,
             markersize=4, **line_style(0))
     if validation_loss is not None:
-        validation_loss = np.asarray(validation_loss, dtype=np.float64)
-        if validation_loss.shape != (len(history),):
-            raise ValueError(
-                f"validation_loss must hold one value per History row ({len(history)}), "
-                f"got shape {validation_loss.shape}"
-            )
-        ax.plot(steps, _positive_for_log(validation_loss), label="loss J (validation)",
-                markevery=mark_every, markersize=4, **line_style(1))
+        if isinstance(validation_loss, Mapping):
+            val_steps = np.array(sorted(validation_loss), dtype=np.int64)
+            values = np.array([validation_loss[k] for k in val_steps], dtype=np.float64)
+        else:
+            values = np.asarray(validation_loss, dtype=np.float64)
+            if values.shape != (len(history),):
+                raise ValueError(
+                    f"validation_loss must hold one value per History row ({len(history)}), "
+                    f"got shape {values.shape}"
+                )
+            val_steps = steps
+        ax.plot(val_steps, _positive_for_log(values), label="loss J (validation)",
+                markevery=max(1, len(val_steps) // 20), markersize=4, **line_style(1))
     ax.set_yscale("log")
     ax.set_xlabel("step t (parameter updates)")
     ax.set_ylabel("loss J (log scale)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    return _finish(fig, path)
+    return _finish(fig, path) if own_figure else fig
 
 
 def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
@@ -308,8 +320,9 @@ def plot_surface(objective, path=None, *, paths: Optional[Mapping[str, object]] 
     if guess_array is not None and len(guess_array):
         inside = guess_array[(guess_array[:, i] >= a[0]) & (guess_array[:, i] <= a[-1])
                              & (guess_array[:, j] >= b[0]) & (guess_array[:, j] <= b[-1])]
+        # the guesses take the style after the paths', as in plot_runs(paths first, then guesses)
         ax.scatter(inside[:, i], inside[:, j], s=8, marker="o", facecolors="none",
-                   edgecolors="#CC79A7", linewidths=0.7, label=f"random guesses ({len(guess_array)})",
+                   edgecolors=line_style(len(arrays))["color"], linewidths=0.7, label=f"random guesses ({len(guess_array)})",
                    zorder=2)
     for k, (label, arr) in enumerate(arrays.items()):
         draw_path(ax, arr, i, j, label, k)
@@ -378,3 +391,38 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
     ax.set_title(title)
     ax.legend(fontsize="small", loc="best", framealpha=0.85)
     return _finish(fig, path) if own_figure else fig
+
+
+def abs_residual(loss):
+    """|r| = √(2J) for J = ½r² (‖r‖ for a system, J = ½‖r‖²)."""
+    return np.sqrt(2.0 * np.maximum(loss, 0.0))
+
+
+def plot_equation_race(objective, results: Mapping[str, object], path=None, *, box=None,
+                       title: str = "Three ways to solve"):
+    """The course's race on an equation, in three panels.
+
+    Left: |LHS − RHS| = √(2J) against evaluations of J (log scale, best so far, one line
+    per method).  Middle: the contour of J over the whole search box ``box`` =
+    (low, high) per unknown, with the Monte-Carlo guesses as dots and the paths of the
+    other methods.  Right: the same paths close up.  ``results`` maps a label to a
+    Result (or History); a label containing "monte" marks the guesses.
+    """
+    histories = {label: getattr(r, "history", r) for label, r in results.items()}
+    guesses = {k: h for k, h in histories.items() if "monte" in k.lower()}
+    paths = {k: h for k, h in histories.items() if k not in guesses}
+    histories = {**paths, **guesses}  # same order, so the same style, in every panel
+    surfaces = objective.n_params >= 2
+    fig, axes = new_figure(17.0, 5.2, ncols=3) if surfaces else new_figure()
+    axes = axes if surfaces else [axes]
+    plot_runs(histories, x="evaluations", value=abs_residual, best_so_far=True,
+              ylabel="|LHS − RHS| (best so far, log scale)",
+              title="Error against evaluations of J", ax=axes[0])
+    guess = next(iter(guesses.values()), None)
+    bounds = None if box is None else tuple(zip(np.ravel(box[0])[:2], np.ravel(box[1])[:2]))
+    if surfaces:
+        plot_surface(objective, paths=paths, guesses=guess, bounds=bounds, ax=axes[1],
+                     title="J over the search box: guesses and paths")
+        plot_surface(objective, paths=paths, ax=axes[2], title="The paths, close up")
+    fig.suptitle(title)
+    return _finish(fig, path)

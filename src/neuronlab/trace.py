@@ -9,6 +9,8 @@ place when the run ends, so an error never leaves a half-written trace.
 
     with TraceWriter("run.jsonl", objective) as trace:
         result = minimize(trace.objective, theta0, callback=trace)
+
+or, after the runs, from their Histories (θ_t recorded): ``write_trace(path, runs, objective)``.
 """
 
 from __future__ import annotations
@@ -23,12 +25,61 @@ import numpy as np
 from ._atomic import atomic_output, check_output_path
 from .objective import Objective
 
-__all__ = ["TraceWriter", "read_trace"]
+__all__ = ["TraceWriter", "read_trace", "write_trace"]
 
 
 def _clean(value):
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _record(names, step, loss, grad_norm, step_size, learning_rate, evaluations, elapsed, theta,
+            grad, extra=None) -> str:
+    record = dict(extra or {})
+    record.update({
+        "step": int(step),
+        "loss": _clean(loss),
+        "grad_norm": _clean(grad_norm),
+        "step_size": _clean(step_size),
+        "learning_rate": _clean(learning_rate),
+        "evaluations": int(evaluations),
+        "elapsed": round(float(elapsed), 6),
+        "params": dict(zip(names, map(_clean, theta))),
+        "gradient": None if grad is None else dict(zip(names, map(_clean, grad))),
+    })
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _gradient_at(objective, theta):
+    if not getattr(objective, "has_gradient", False):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            return objective.loss_and_grad(theta)[1]
+    except (ValueError, ArithmeticError):  # a domain error at a guess: no gradient there
+        return None
+
+
+def write_trace(path, runs, objective) -> int:
+    """Write every row of each History in ``runs`` ({label: History}) to ``path`` (.jsonl).
+
+    Each line carries ``"run": label``; the gradient at θ_t is evaluated on ``objective``
+    (when it has one).  Returns the number of lines written.
+    """
+    path = check_output_path(path, (".jsonl",), "trace file")
+    names = list(objective.param_names)
+    lines = 0
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for label, history in runs.items():
+            if not history.record_params:
+                raise ValueError(f"run {label!r} did not record θ_t; run it with record_params=True")
+            columns = (history.loss, history.grad_norm, history.step_size, history.learning_rate,
+                       history.evaluations, history.elapsed, history.params)
+            for t, (loss, gn, size, eta, evals, elapsed, theta) in enumerate(zip(*columns)):
+                f.write(_record(names, t, loss, gn, size, eta, evals, elapsed, theta,
+                                _gradient_at(objective, theta), {"run": label}))
+                lines += 1
+    return lines
 
 
 class _GradientTap(Objective):
@@ -60,10 +111,13 @@ class TraceWriter:
 
     Use it as a context manager; pass ``trace.objective`` (not the bare objective) to
     the strategy so the gradient at each θ_t can be written without computing it twice.
+    When the strategy cannot be handed ``trace.objective`` (an estimator builds its own),
+    ``recompute_gradient=True`` evaluates ∇J(θ_t) on ``objective`` for each line instead.
     """
 
-    def __init__(self, path, objective):
+    def __init__(self, path, objective, recompute_gradient: bool = False):
         self.path = check_output_path(path, (".jsonl",), "trace file")
+        self.recompute_gradient = recompute_gradient
         self.objective = _GradientTap(objective)
         self._names = list(objective.param_names)
         self._stack: Optional[contextlib.ExitStack] = None
@@ -86,19 +140,11 @@ class TraceWriter:
         tap = self.objective
         grad = None
         if tap.last_theta is not None and np.array_equal(tap.last_theta, step.theta):
-            grad = dict(zip(self._names, map(_clean, tap.last_grad)))
-        record = {
-            "step": step.step,
-            "loss": _clean(step.loss),
-            "grad_norm": _clean(step.grad_norm),
-            "step_size": _clean(step.step_size),
-            "learning_rate": _clean(step.learning_rate),
-            "evaluations": int(step.evaluations),
-            "elapsed": round(float(step.elapsed), 6),
-            "params": dict(zip(self._names, map(_clean, step.theta))),
-            "gradient": grad,
-        }
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            grad = tap.last_grad
+        elif self.recompute_gradient:
+            grad = _gradient_at(tap._inner, step.theta)
+        self._file.write(_record(self._names, step.step, step.loss, step.grad_norm, step.step_size,
+                                 step.learning_rate, step.evaluations, step.elapsed, step.theta, grad))
         self.lines += 1
         return False
 
