@@ -8,11 +8,15 @@ command line load what they need when they are used.
 """
 
 from .activations import ACTIVATIONS, Activation, get_activation
+from .equation import DomainError, EquationObjective, ParseError, parse_equation
 from .estimators import ConvergenceWarning, NeuronClassifier, NeuronRegressor, NotFittedError
 from .history import History, Result, Step
+from .io import TrainedModel, load, save
 from .losses import LOSSES, Loss, get_loss
 from .neuron import Neuron, init_params
 from .objective import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
+from .residual_strategies import GaussNewton
+from .solving import SolveReport, solve
 from .strategies import (
     STRATEGIES,
     ErrorDrivenSearch,
@@ -30,8 +34,11 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "ConvergenceWarning",
+    "DomainError",
+    "EquationObjective",
     "ErrorDrivenSearch",
     "FunctionObjective",
+    "GaussNewton",
     "GradientDescent",
     "History",
     "LOSSES",
@@ -45,13 +52,20 @@ __all__ = [
     "NotDifferentiableError",
     "NotFittedError",
     "Objective",
+    "ParseError",
     "Result",
+    "SolveReport",
     "STRATEGIES",
     "Step",
     "Strategy",
+    "TrainedModel",
     "get_activation",
     "get_loss",
     "get_strategy",
     "init_params",
+    "load",
     "minimize",
+    "parse_equation",
+    "save",
+    "solve",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "sklearn_flavoured",
     "check_X",
     "check_y",
+    "binary_classes",
     "check_sample_weight",
     "check_random_state",
     "feature_names_of",
@@ -173,6 +174,23 @@ def check_y(y, n_samples, numeric=True, name="y"):
     elif y.dtype.kind == "O" and any(v is None or (isinstance(v, float) and v != v) for v in y):
         raise ValueError(f"Input {name} contains missing labels (None/NaN); remove those rows")
     return y
+
+
+def binary_classes(y, what="y", many_hint=""):
+    """The two sorted classes of ``y``; an error naming ``what`` when there are not two."""
+    classes = np.unique(y)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{what} has only one class ({classes[0]!r}): a classifier needs examples of two "
+            "classes to learn where one ends and the other begins"
+        )
+    if classes.shape[0] > 2:
+        shown = ", ".join(str(c) for c in classes[:5]) + (", …" if classes.shape[0] > 5 else "")
+        raise ValueError(
+            "Only binary classification is supported. The type of the target is multiclass: "
+            f"{what} has {classes.shape[0]} classes ({shown}); a single neuron separates two{many_hint}"
+        )
+    return classes
 
 
 def check_sample_weight(sample_weight, n_samples, dtype=np.float64):

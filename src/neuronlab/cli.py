@@ -15,7 +15,7 @@ import sys
 from . import __version__
 
 #: sub-command modules, in the order ``neuronlab --help`` lists them
-COMMAND_MODULES = ["demo"]
+COMMAND_MODULES = ["demo", "solve", "datasets", "train", "predict", "evaluate", "inspect"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -53,6 +53,10 @@ def main(argv=None) -> int:
             parser.print_help()
             return EXIT_USAGE
         return int(args.run(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (e.g. `neuronlab ... | head`): not an error of ours or theirs
+        sys.stderr.close()
+        return 0
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_USAGE

@@ -19,6 +19,7 @@ from .losses import check_compatible, get_loss
 from .neuron import INITIALIZERS, Neuron, init_params
 from .objective import NeuronObjective
 from ._validation import (
+    binary_classes,
     ConvergenceWarning,
     NotFittedError,
     sklearn_flavoured,
@@ -225,8 +226,13 @@ class _NeuronEstimator:
         return X
 
     # --- fitting ------------------------------------------------------------------
-    def _fit(self, X, target, sample_weight, activation, loss):
-        """Minimise the neuron's objective on (X, target); set the fitted attributes."""
+    def _fit(self, X, target, sample_weight, activation, loss, callback=None):
+        """Minimise the neuron's objective on (X, target); set the fitted attributes.
+
+        ``callback(step)`` is called after every step with a :class:`~neuronlab.history.Step`
+        (progress bars, validation curves); returning True stops the run (status
+        ``interrupted``, the best θ so far kept).
+        """
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
         neuron = Neuron(n_features, activation)
@@ -240,7 +246,7 @@ class _NeuronEstimator:
         else:
             theta0 = init_params(n_features, self.init, rng)
         strategy = get_strategy(self.solver, **_solver_options(self, rng))
-        result = strategy.minimize(objective, theta0)
+        result = strategy.minimize(objective, theta0, callback=callback)
         neuron.theta = result.theta
         self.coef_ = result.theta[:-1].copy()
         self.intercept_ = float(result.theta[-1])
@@ -320,8 +326,11 @@ class NeuronClassifier(_NeuronEstimator):
     def _threshold(self):
         return 0.0 if get_loss(self.loss).name == "hinge" else 0.5
 
-    def fit(self, X, y, sample_weight=None):
-        """Learn w and b from X (n_samples, n_features) and labels y (two classes)."""
+    def fit(self, X, y, sample_weight=None, callback=None):
+        """Learn w and b from X (n_samples, n_features) and labels y (two classes).
+
+        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        """
         activation, loss = self._validate_params()
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=False)
@@ -330,34 +339,24 @@ class NeuronClassifier(_NeuronEstimator):
                 "Unknown label type: continuous. NeuronClassifier needs class labels; for "
                 "real-valued targets use NeuronRegressor"
             )
-        classes = np.unique(y)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                f"y has only one class ({classes[0]!r}): a classifier needs examples of two "
-                "classes to learn where one ends and the other begins"
-            )
-        if classes.shape[0] > 2:
-            raise ValueError(
-                "Only binary classification is supported. The type of the target is multiclass: "
-                f"y has {classes.shape[0]} classes; a single neuron separates two"
-            )
+        classes = binary_classes(y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         target = (y == classes[1]).astype(X.dtype)
-        objective = self._fit(X, target, sample_weight, activation, loss)
+        objective = self._fit(X, target, sample_weight, activation, loss, callback)
         self._diagnose_separable(X, target, objective)
         return self
 
     def _diagnose_separable(self, X, target, objective):
         """With log loss, no penalty and separable data the optimum is at infinity: say so.
 
-        Checked only when the run did not converge: the data are separable when the
+        Checked only when the step budget ran out: the data are separable when the
         current w already classifies every row right, or (for data of moderate size)
         when the linear program  sᵢ·(w·xᵢ + b) ≥ 1  for all i is feasible.  The claim
         that ‖w‖ is still growing is checked too: d‖w‖²/dt = −2η·w·∇_wJ > 0.
         """
         unpenalised = self.penalty is None or self.alpha == 0
-        if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ == "converged":
+        if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ != "max_steps":
             return
         if not (np.all((2 * target - 1) * self._z(X) > 0) or _linearly_separable(X, target)):
             return
@@ -446,8 +445,11 @@ class NeuronRegressor(_NeuronEstimator):
         tags.regressor_tags = RegressorTags()
         return tags
 
-    def fit(self, X, y, sample_weight=None):
-        """Learn w and b from X (n_samples, n_features) and real targets y."""
+    def fit(self, X, y, sample_weight=None, callback=None):
+        """Learn w and b from X (n_samples, n_features) and real targets y.
+
+        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        """
         activation, loss = self._validate_params()
         if loss.targets == "binary":
             raise ValueError(
@@ -457,7 +459,7 @@ class NeuronRegressor(_NeuronEstimator):
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        self._fit(X, y, sample_weight, activation, loss)
+        self._fit(X, y, sample_weight, activation, loss, callback)
         return self
 
     def predict(self, X):

@@ -322,7 +322,11 @@ class ErrorDrivenSearch(Strategy):
     helped last time.  If the loss falls, keep the move and grow the step,
     hᵢ ← ``grow``·hᵢ (big error, big step); if neither direction helps the step
     overshot, so shrink it, hᵢ ← ``shrink``·hᵢ.  ``step_rule="fixed"`` keeps hᵢ = ``step``
-    throughout (to watch it crawl or overshoot).  Only the loss is used.
+    throughout (to watch it crawl or overshoot).  ``step_rule="proportional"`` makes
+    the step proportional to the size of the error, hᵢ = gᵢ·√(2J) (= gᵢ·|r| for an
+    equation, J = ½r²): big error, big step.  The gain gᵢ starts at ``step`` and is
+    shrunk, gᵢ ← ``shrink``·gᵢ, when neither direction helps (the step overshot).
+    Only the loss is used.
 
     Stops at loss ≤ ``target_loss`` or when every hᵢ < ``min_step`` (``converged``),
     or after ``budget`` evaluations (``max_steps``).  A History row per trial.
@@ -344,8 +348,9 @@ class ErrorDrivenSearch(Strategy):
     def validate(self):
         _check_positive("step", self.step)
         _check_positive("budget", self.budget, integer=True)
-        if self.step_rule not in ("adaptive", "fixed"):
-            raise ValueError(f"step_rule must be 'adaptive' or 'fixed', got {self.step_rule!r}")
+        if self.step_rule not in ("adaptive", "fixed", "proportional"):
+            raise ValueError(f"step_rule must be 'adaptive', 'fixed' or 'proportional', "
+                             f"got {self.step_rule!r}")
         if not (self.grow >= 1.0):
             raise ValueError(f"grow must be ≥ 1, got {self.grow!r}")
         if not (0.0 < self.shrink < 1.0):
@@ -354,6 +359,7 @@ class ErrorDrivenSearch(Strategy):
     def _iterate(self, run, theta0):
         n = theta0.shape[0]
         adaptive = self.step_rule == "adaptive"
+        proportional = self.step_rule == "proportional"
         target = -math.inf if self.target_loss is None else float(self.target_loss)
         h = np.full(n, float(self.step))
         direction = np.ones(n)
@@ -365,21 +371,25 @@ class ErrorDrivenSearch(Strategy):
         i = 0
         while run.evaluations < self.budget:
             moved = 0.0
+            size = h[i] * math.sqrt(2.0 * loss) if proportional else h[i]
             for d in (direction[i], -direction[i]):
                 if run.evaluations >= self.budget:
                     break
                 trial = theta.copy()
-                trial[i] += d * h[i]
+                trial[i] += d * size
                 trial_loss = run.loss(trial)
                 if trial_loss < loss:
-                    theta, loss, moved, direction[i] = trial, trial_loss, h[i], d
+                    theta, loss, moved, direction[i] = trial, trial_loss, size, d
                     break
             if adaptive:
                 h[i] *= self.grow if moved else self.shrink
+            elif proportional and not moved:
+                h[i] *= self.shrink
             run.record(theta, loss, step_size=moved)
             if loss <= target:
                 return "converged", f"loss {loss:.3g} ≤ {target:g} after {run.evaluations} evaluations", {}
-            if adaptive and np.all(h < self.min_step):
+            steps = h * math.sqrt(2.0 * loss) if proportional else h
+            if (adaptive or proportional) and np.all(steps < self.min_step):
                 return "converged", (
                     f"no change of any parameter by more than {self.min_step:g} lowers the loss "
                     f"(loss {loss:.6g})"

@@ -1,0 +1,146 @@
+"""Scores of a trained neuron, with numpy only.
+
+Binary classification (y ∈ {0, 1}, ŷ = predicted class, p = predicted P(y = 1)):
+
+    confusion matrix  [[TN, FP], [FN, TP]]        (rows: true class, columns: predicted)
+    accuracy  = (TP + TN) / n
+    precision = TP / (TP + FP),   recall = TP / (TP + FN),   F1 = 2·P·R / (P + R)
+    log loss  = −(1/n)·Σ [y·ln p + (1 − y)·ln(1 − p)],   p clipped to [ε, 1 − ε]
+    ROC AUC   = P(score of a random positive > score of a random negative), ties count ½
+
+Regression:
+
+    MSE = (1/n)·Σ (y − ŷ)²,   MAE = (1/n)·Σ |y − ŷ|,   R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²
+
+Precision, recall and F1 are 0 when their denominator is 0 (as scikit-learn's
+``zero_division=0``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "confusion_matrix",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "log_loss",
+    "roc_auc",
+    "mse",
+    "mae",
+    "r2",
+    "classification_report",
+    "regression_report",
+]
+
+_EPS = np.finfo(np.float64).eps
+
+
+def _binary(y) -> np.ndarray:
+    y = np.asarray(y).ravel()
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("binary metrics need y made of 0 and 1")
+    return y.astype(np.int64)
+
+
+def confusion_matrix(y_true, y_pred) -> np.ndarray:
+    """[[TN, FP], [FN, TP]] for 0/1 labels."""
+    t, p = _binary(y_true), _binary(y_pred)
+    return np.bincount(2 * t + p, minlength=4).reshape(2, 2)
+
+
+def accuracy(y_true, y_pred) -> float:
+    return float(np.mean(np.asarray(y_true).ravel() == np.asarray(y_pred).ravel()))
+
+
+def _ratio(numerator, denominator) -> float:
+    return float(numerator / denominator) if denominator else 0.0
+
+
+def precision(y_true, y_pred) -> float:
+    (_, fp), (_, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(tp, tp + fp)
+
+
+def recall(y_true, y_pred) -> float:
+    (_, _), (fn, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(tp, tp + fn)
+
+
+def f1(y_true, y_pred) -> float:
+    (_, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(2 * tp, 2 * tp + fp + fn)  # = 2PR/(P + R), and 0 when TP = 0
+
+
+def log_loss(y_true, p) -> float:
+    y = _binary(y_true)
+    p = np.clip(np.asarray(p, dtype=np.float64).ravel(), _EPS, 1.0 - _EPS)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def _average_ranks(values) -> np.ndarray:
+    """Ranks 1…n of ``values``; tied values share the mean of their ranks."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    mean_rank = (starts + ends + 1) / 2.0  # ranks starts+1 … ends, averaged
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def roc_auc(y_true, score) -> float:
+    """Area under the ROC curve by the Mann–Whitney rank formula:
+    AUC = (Σ ranks of positives − n₊(n₊ + 1)/2) / (n₊·n₋)."""
+    y = _binary(y_true)
+    score = np.asarray(score, dtype=np.float64).ravel()
+    n_pos = int(y.sum())
+    n_neg = y.shape[0] - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("ROC AUC needs examples of both classes in y")
+    ranks = _average_ranks(score)
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def mse(y_true, y_pred) -> float:
+    d = np.asarray(y_true, dtype=np.float64).ravel() - np.asarray(y_pred, dtype=np.float64).ravel()
+    return float(np.mean(d * d))
+
+
+def mae(y_true, y_pred) -> float:
+    d = np.asarray(y_true, dtype=np.float64).ravel() - np.asarray(y_pred, dtype=np.float64).ravel()
+    return float(np.mean(np.abs(d)))
+
+
+def r2(y_true, y_pred) -> float:
+    """R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)²; for a constant y: 1 if every ŷ = y, else 0 (as scikit-learn)."""
+    y = np.asarray(y_true, dtype=np.float64).ravel()
+    ss_res = float(np.sum((y - np.asarray(y_pred, dtype=np.float64).ravel()) ** 2))
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+def classification_report(y_true, y_pred, proba=None, score=None) -> dict:
+    """Every classification metric above as a dict (log loss needs ``proba``, AUC a score)."""
+    report = {
+        "accuracy": accuracy(y_true, y_pred),
+        "precision": precision(y_true, y_pred),
+        "recall": recall(y_true, y_pred),
+        "f1": f1(y_true, y_pred),
+        "log_loss": None if proba is None else log_loss(y_true, proba),
+        "roc_auc": None,
+        "confusion_matrix": confusion_matrix(y_true, y_pred).tolist(),
+    }
+    ranking = proba if score is None else score
+    if ranking is not None and 0 < int(np.sum(y_true)) < len(y_true):
+        report["roc_auc"] = roc_auc(y_true, ranking)
+    return report
+
+
+def regression_report(y_true, y_pred) -> dict:
+    return {"mse": mse(y_true, y_pred), "mae": mae(y_true, y_pred), "r2": r2(y_true, y_pred)}

@@ -1,0 +1,450 @@
+"""Solve equations the three ways of the course, side by side.
+
+``solve("256x + 212y = 1492")`` turns the text into an
+:class:`~neuronlab.equation.EquationObjective` (r = LHS − RHS, J = ½r²) and runs
+
+- ``monte-carlo``: uniform guesses in the search box until |r| ≤ tol
+  (:class:`~neuronlab.strategies.MonteCarloSearch`);
+- ``error-driven``: correct one unknown at a time from the error, with a fixed step
+  or a step proportional to the error (:class:`~neuronlab.strategies.ErrorDrivenSearch`);
+- ``gradient``: θ ← θ − η·∇J with a given η (:class:`~neuronlab.strategies.GradientDescent`),
+  or with the step chosen automatically (``learning_rate="auto"``,
+  :class:`~neuronlab.residual_strategies.GaussNewton`).
+
+For a system, |r| means the Euclidean norm ‖r‖ of the residuals.  Every run starts
+from the same point: the point of the search box nearest to 0 unless ``start`` says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional, Union
+
+import numpy as np
+
+from .equation import DomainError, EquationObjective, expected_guesses
+from .history import Result
+from .objective import Objective
+from .residual_strategies import GaussNewton
+from .strategies import ErrorDrivenSearch, GradientDescent, MonteCarloSearch
+
+__all__ = ["METHODS", "MethodRun", "SolveReport", "describe_solutions", "solve"]
+
+METHODS = ("monte-carlo", "error-driven", "gradient")
+STEP_RULES = ("fixed", "proportional")
+
+
+@dataclass
+class MethodRun:
+    """One method's run on the equations: its Result and what it means for the equation."""
+
+    method: str
+    label: str
+    result: Result
+    residual_norm: float
+    solved: bool
+    note: str
+    expected_guesses: Optional[float] = None
+
+    @property
+    def status(self) -> str:
+        """The Result's status, or ``stalled`` for a stop at a point that is not a solution."""
+        if self.result.status == "converged" and not self.solved:
+            return "stalled"
+        return self.result.status
+
+
+@dataclass
+class SolveReport:
+    """Everything ``solve`` found: one :class:`MethodRun` per method, and the solution set."""
+
+    objective: EquationObjective
+    tol: float
+    low: np.ndarray
+    high: np.ndarray
+    start: np.ndarray
+    solutions: str
+    nearest_solution: Optional[np.ndarray]
+    runs: list[MethodRun] = field(default_factory=list)
+
+    @property
+    def unknowns(self) -> list[str]:
+        return list(self.objective.param_names)
+
+    @property
+    def results(self) -> dict[str, Result]:
+        return {run.method: run.result for run in self.runs}
+
+    def _point(self, theta) -> str:
+        return ", ".join(f"{n} = {v:.8g}" for n, v in zip(self.unknowns, theta))
+
+    def header(self) -> str:
+        eqs = "; ".join(str(e) for e in self.objective.equations)
+        box = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, lo, hi in zip(self.unknowns, self.low,
+                                                                       self.high))
+        return (f"{eqs}\nunknowns {', '.join(self.unknowns)}; tol {self.tol:g} on "
+                f"{self.error_name}; search box {box}; start {self._point(self.start)}")
+
+    @property
+    def error_name(self) -> str:
+        return "|LHS − RHS|" if self.objective.n_equations == 1 else "‖LHS − RHS‖"
+
+    def table(self) -> str:
+        """The runs side by side: method, evaluations, unknowns, error, time, status."""
+        columns = ["method", "evaluations", *self.unknowns, self.error_name, "time", "status"]
+        rows = []
+        for run in self.runs:
+            elapsed = run.result.history.elapsed
+            rows.append([
+                run.label, str(run.result.n_evals),
+                *(f"{v:.8g}" for v in run.result.theta),
+                f"{run.residual_norm:.3g}",
+                _format_time(float(elapsed[-1]) if len(elapsed) else 0.0),
+                run.status,
+            ])
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+
+        def line(cells):
+            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+        return "\n".join([line(columns)] + [line(r) for r in rows])
+
+    def text(self) -> str:
+        """Header, table, the solution set, and one note per method."""
+        notes = [f"- {run.label}: {run.note}" for run in self.runs]
+        return "\n".join([self.header(), "", self.table(), "", self.solutions, *notes])
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (NaN/inf become None)."""
+        return _clean({
+            "equations": [str(e) for e in self.objective.equations],
+            "unknowns": self.unknowns,
+            "tol": self.tol,
+            "box": {n: [float(lo), float(hi)] for n, lo, hi in zip(self.unknowns, self.low,
+                                                                    self.high)},
+            "start": dict(zip(self.unknowns, map(float, self.start))),
+            "solutions": self.solutions,
+            "nearest_solution": None if self.nearest_solution is None else dict(
+                zip(self.unknowns, map(float, self.nearest_solution))),
+            "runs": [{
+                "method": run.method,
+                "label": run.label,
+                "status": run.status,
+                "solved": run.solved,
+                "evaluations": run.result.n_evals,
+                "solution": dict(zip(self.unknowns, map(float, run.result.theta))),
+                "residual_norm": run.residual_norm,
+                "time_seconds": float(run.result.history.elapsed[-1])
+                if len(run.result.history) else 0.0,
+                "message": run.result.message,
+                "note": run.note,
+                "suggested_learning_rate": run.result.suggested_learning_rate,
+                "expected_guesses": run.expected_guesses,
+            } for run in self.runs],
+        })
+
+    def __repr__(self) -> str:
+        runs = ", ".join(f"{r.method}: {r.status}" for r in self.runs)
+        return f"SolveReport({[str(e) for e in self.objective.equations]}, {runs})"
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _format_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _number(name, value, positive=False, integer=False):
+    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {'whole ' if integer else ''}number, got {value!r}")
+    if not math.isfinite(value) or (positive and not value > 0):
+        raise ValueError(f"{name} must be a {'positive ' if positive else ''}finite number, "
+                         f"got {value!r}")
+    return value
+
+
+def _search_box(names, box, ranges):
+    low = np.empty(len(names))
+    high = np.empty(len(names))
+    try:
+        default_low, default_high = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ValueError(f"box must be a pair (low, high) such as (-100, 100), got {box!r}") from None
+    low[:], high[:] = default_low, default_high
+    for name, pair in (ranges or {}).items():
+        if name not in names:
+            raise ValueError(f"a range is given for {name!r}, which is not an unknown of the "
+                             f"equation; the unknowns are {', '.join(names)}")
+        try:
+            lo, hi = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ValueError(f"the range of {name} must be a pair (low, high), got {pair!r}") from None
+        low[names.index(name)], high[names.index(name)] = lo, hi
+    for name, lo, hi in zip(names, low, high):
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"the search range of {name} must have finite low < high, got "
+                             f"{lo:g}:{hi:g}")
+    return low, high
+
+
+def _start(names, start, low, high):
+    theta = np.clip(0.0, low, high)  # the point of the box nearest the origin
+    for name, value in (start or {}).items():
+        if name not in names:
+            raise ValueError(f"a start value is given for {name!r}, which is not an unknown of "
+                             f"the equation; the unknowns are {', '.join(names)}")
+        theta[names.index(name)] = _number(f"the start value of {name}", value)
+    return theta
+
+
+def describe_solutions(objective: EquationObjective, start) -> tuple[str, Optional[np.ndarray]]:
+    """Say how many solutions there are; for linear equations, the one nearest ``start``.
+
+    Linear equations r(θ) = A·θ − c: rank A < rank [A | c] means no solution;
+    rank A < n means infinitely many, and then every gradient ∇J = Aᵀr lies in the
+    row space of A, so gradient descent from θ0 ends at the solution nearest θ0,
+    the projection θ* = θ0 − A⁺(A·θ0 − c).
+    """
+    names = objective.param_names
+    n, m = objective.n_params, objective.n_equations
+    start = np.asarray(start, dtype=np.float64)
+    point = ", ".join(f"{k} = {v:.8g}" for k, v in zip(names, start))
+    if not objective.is_linear:
+        if m < n:
+            return (f"{m} nonlinear equation(s) in {n} unknowns: in general infinitely many "
+                    "solutions (a curve or surface); each method stops at the first one it "
+                    "reaches."), None
+        return (f"{m} nonlinear equation(s) in {n} unknowns: isolated solutions; which one a "
+                "method finds depends on where it starts (or, for Monte-Carlo, on the "
+                "seed)."), None
+    A, c = objective.linear_system()
+    rank = int(np.linalg.matrix_rank(A))
+    rank_augmented = int(np.linalg.matrix_rank(np.column_stack([A, c])))
+    if rank_augmented > rank:
+        return ("the linear equations contradict each other: no exact solution; the best any "
+                "method can do is the least-squares compromise."), None
+    nearest = start - np.linalg.pinv(A) @ (A @ start - c)
+    found = ", ".join(f"{k} = {v:.8g}" for k, v in zip(names, nearest))
+    if rank == n:
+        return f"exactly one solution: {found}.", nearest
+    shape = {1: "a line", 2: "a plane"}.get(n - rank, f"a {n - rank}-dimensional flat")
+    return (f"{m} linear equation(s) in {n} unknowns: infinitely many solutions ({shape}). "
+            f"Gradient descent moves only along ∇J = Aᵀr, perpendicular to the solutions, so "
+            f"from the start ({point}) it reaches the solution nearest the start, the "
+            f"projection {found}; Monte-Carlo and error-driven search stop at whichever "
+            "solution they reach first."), nearest
+
+
+class _UndefinedIsInfinite(Objective):
+    """The equation objective, with points where it is undefined scored J = inf.
+
+    A search that tries log(x) at x < 0 made a bad guess, not a mistake: the guess is
+    rejected like any other that makes the error worse (Monte-Carlo and error-driven
+    search keep the better point, the automatic step halves, fixed-η descent reports
+    ``diverged``).  ``outside`` counts such points and ``first`` keeps the first
+    DomainError's message for the report.
+    """
+
+    def __init__(self, objective: EquationObjective):
+        self.objective = objective
+        self.n_params = objective.n_params
+        self.param_names = objective.param_names
+        self.has_gradient = True
+        self.outside = 0
+        self.first = ""
+
+    def _undefined(self, error):
+        self.outside += 1
+        self.first = self.first or str(error)
+
+    def loss(self, theta):
+        try:
+            return self.objective.loss(theta)
+        except DomainError as error:
+            self._undefined(error)
+            return math.inf
+
+    def loss_and_grad(self, theta):
+        try:
+            return self.objective.loss_and_grad(theta)
+        except DomainError as error:
+            self._undefined(error)
+            return math.inf, np.full(self.n_params, math.nan)
+
+    def residuals_and_jacobian(self, theta):
+        try:
+            return self.objective.residuals_and_jacobian(theta)
+        except DomainError as error:
+            self._undefined(error)
+            m = self.objective.n_equations
+            return np.full(m, math.inf), np.full((m, self.n_params), math.nan)
+
+
+def _stop_at(target_loss):
+    """A callback that stops a run once J ≤ target (|r| ≤ tol); ``.reached`` says it did."""
+
+    def callback(step):
+        if step.loss <= target_loss:
+            callback.reached = True
+            return True
+        return False
+
+    callback.reached = False
+    return callback
+
+
+def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, expected):
+    strategy = MonteCarloSearch(low=low, high=high, budget=budget, target_loss=0.5 * tol * tol,
+                                random_state=random_state)
+    result = strategy.minimize(objective, start)
+    best = math.sqrt(2.0 * result.loss)
+    if best <= tol:
+        note = f"guess {result.n_evals} reached |r| = {best:.3g} ≤ tol"
+    else:
+        note = f"budget of {budget} guesses spent before |r| ≤ {tol:g}; best |r| = {best:.3g}"
+    if expected is not None:
+        note += (f"; expected guesses for this tol in this box: 1/p = {expected:.3g} (p = chance "
+                 "that a uniform guess lands in the slab |a·θ − c| ≤ tol)")
+    return "monte-carlo", result, note, expected
+
+
+def _run_error_driven(objective, start, tol, budget, step, step_rule):
+    strategy = ErrorDrivenSearch(step=step, step_rule=step_rule, budget=budget,
+                                 target_loss=0.5 * tol * tol)
+    result = strategy.minimize(objective, start)
+    best = math.sqrt(2.0 * result.loss)
+    if best <= tol:
+        note = f"reached |r| = {best:.3g} ≤ tol in {result.n_evals} evaluations"
+    elif step_rule == "fixed":
+        moves = result.history.step_size
+        stuck = len(moves) > objective.n_params and not np.any(moves[-objective.n_params:])
+        if stuck:
+            note = (f"the fixed step {step:g} overshoots: every move of ±{step:g} makes the error "
+                    f"bigger, so it is stuck at |r| = {best:.3g}; use a smaller --step or "
+                    "--step-rule proportional")
+        else:
+            note = (f"the fixed step {step:g} crawls: budget of {budget} evaluations spent with "
+                    f"|r| = {best:.3g}; use a larger --step or --step-rule proportional")
+    else:
+        note = f"stopped at |r| = {best:.3g} > tol: {result.message}"
+    return "error-driven", result, note, None
+
+
+def _run_gradient(objective, start, tol, budget, learning_rate):
+    if learning_rate == "auto":
+        result = GaussNewton(tol=tol, budget=budget).minimize(objective, start)
+        best = math.sqrt(2.0 * result.loss)
+        if best <= tol:
+            note = (f"automatic step (Gauss–Newton; for one equation θ ← θ − r·∇r/‖∇r‖²) "
+                    f"reached |r| = {best:.3g} in {result.n_evals} evaluations")
+        else:
+            note = result.message
+        return "gradient", result, note, None
+    eta = _number("learning_rate", learning_rate, positive=True)
+    stop = _stop_at(0.5 * tol * tol)
+    result = GradientDescent(learning_rate=eta, max_steps=max(budget - 1, 1), tol=0.0).minimize(
+        objective, start, callback=stop)
+    best = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
+    if stop.reached:
+        message = f"|r| = {best:.3g} ≤ tol = {tol:g} after {result.n_steps} steps"
+        result = dataclasses.replace(result, status="converged", message=message)
+        note = f"η = {eta:g} reached |r| = {best:.3g} in {result.n_evals} evaluations"
+    elif result.status == "diverged":
+        suggested = result.suggested_learning_rate or eta / 10.0
+        note = (f"η = {eta:g} is too large: the error grew step after step; try --lr "
+                f"{suggested:.3g} (or --lr auto)")
+    elif result.status == "max_steps":
+        note = (f"η = {eta:g} is too small or the budget too short: {budget} evaluations spent "
+                f"and |r| = {best:.3g} remains (tol {tol:g}); try a larger --lr or --lr auto")
+    else:
+        note = result.message
+    return "gradient", result, note, None
+
+
+def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
+          learning_rate: Union[str, float] = "auto", tol: float = 1e-6, budget: int = 10_000,
+          random_state: Optional[int] = 0, box=(-100.0, 100.0),
+          ranges: Optional[Mapping[str, tuple]] = None, step_rule: str = "proportional",
+          step: float = 1.0, start: Optional[Mapping[str, float]] = None) -> SolveReport:
+    """Solve an equation (or a system) by Monte-Carlo, error-driven search and gradient descent.
+
+    Each method minimises J(θ) = ½·Σ rᵢ(θ)², rᵢ = LHSᵢ − RHSᵢ, until ‖r‖ ≤ ``tol``
+    or ``budget`` evaluations are spent.  ``method`` is ``"all"`` or one of
+    :data:`METHODS`.  ``box`` = (low, high) is the search box of every unknown,
+    ``ranges`` = {name: (low, high)} overrides it per unknown; Monte-Carlo draws
+    from it and the start is its point nearest 0 unless ``start`` = {name: value}.
+    ``random_state`` seeds the Monte-Carlo guesses.  ``step_rule`` and ``step`` set
+    the error-driven step (a fixed h, or h = step·|r|); ``learning_rate`` is η for
+    gradient descent, or ``"auto"`` for the Gauss–Newton step.
+
+    The equation must be defined at the start (else :class:`DomainError`); a point a
+    method tries where it is not (log of a negative, …) counts as J = inf and is
+    rejected, and the method's note says how many there were.
+    """
+    objective = equations if isinstance(equations, EquationObjective) else EquationObjective(
+        equations)
+    if method != "all" and method not in METHODS:
+        raise ValueError(f"method must be 'all' or one of {', '.join(METHODS)}, got {method!r}")
+    tol = float(_number("tol", tol, positive=True))
+    budget = int(_number("budget", budget, positive=True, integer=True))
+    if isinstance(learning_rate, str):
+        if learning_rate != "auto":
+            raise ValueError(f"learning_rate must be a positive number or 'auto', got "
+                             f"{learning_rate!r}")
+    else:
+        _number("learning_rate", learning_rate, positive=True)
+    if step_rule not in STEP_RULES:
+        raise ValueError(f"step_rule must be one of {', '.join(STEP_RULES)}, got {step_rule!r}")
+    _number("step", step, positive=True)
+    names = list(objective.param_names)
+    low, high = _search_box(names, box, ranges)
+    theta0 = _start(names, start, low, high)
+    objective.loss(theta0)  # undefined at the start: a DomainError tells the user to move it
+    solutions, nearest = describe_solutions(objective, theta0)
+    report = SolveReport(objective, tol, low, high, theta0, solutions, nearest)
+    chosen = METHODS if method == "all" else (method,)
+    for name in chosen:
+        guarded = _UndefinedIsInfinite(objective)
+        if name == "monte-carlo":
+            label = "monte-carlo"
+            expected = None
+            if objective.n_equations == 1 and objective.is_linear:
+                expected = expected_guesses(objective, low, high, tol)
+            outcome = _run_monte_carlo(guarded, theta0, low, high, tol, budget, random_state,
+                                       expected)
+        elif name == "error-driven":
+            label = f"error-driven ({step_rule})"
+            outcome = _run_error_driven(guarded, theta0, tol, budget, step, step_rule)
+        else:
+            label = "gradient (auto step)" if learning_rate == "auto" else (
+                f"gradient (η={learning_rate:g})")
+            outcome = _run_gradient(guarded, theta0, tol, budget, learning_rate)
+        method_name, result, note, expected = outcome
+        if guarded.outside:
+            note += (f"; {guarded.outside} point(s) tried were outside where the equation is "
+                     f"defined and were rejected (first: {guarded.first})")
+        norm = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
+        if method_name == "gradient" and norm <= tol and nearest is not None:
+            distance = float(np.linalg.norm(result.theta - nearest))
+            note += (f"; it is the solution nearest the start (distance {distance:.2g} from the "
+                     "projection), as gradient descent must find")
+        report.runs.append(MethodRun(method_name, label, result, norm, norm <= tol, note,
+                                     expected))
+    return report

@@ -1,0 +1,235 @@
+"""The data commands end to end: train → predict/evaluate/inspect, bad inputs, Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import neuronlab
+from neuronlab import NeuronClassifier
+from neuronlab.cli import main
+
+FOOT = 0.3048
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def obesity_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("m") / "m.json"
+    assert main(["train", "obesity", "--target", "condition", "--out", str(path), "--quiet"]) == 0
+    return path
+
+
+def test_course_person_is_obese(obesity_model, capsys):
+    code, out, err = run_cli(capsys, "predict", obesity_model, "--row", "height=4,weight=80")
+    assert code == 0 and out.splitlines() == ["prediction", "Obese"]
+    # and a person of 6 ft, 70 kg (BMI 20.9 by the WHO formula) is not
+    code, out, _ = run_cli(capsys, "predict", obesity_model, "--row", "weight=70,height=6")
+    assert out.splitlines()[1] == "Not Obese" and 70 / (6 * FOOT) ** 2 < 30
+
+
+def test_validation_accuracy_and_metrics_recomputed_from_predictions(obesity_model, capsys, tmp_path):
+    doc = json.loads(obesity_model.read_text())
+    assert doc["metrics"]["validation"]["accuracy"] >= 0.95
+    assert all("val_loss" in p for p in doc["history"]["points"]) and doc["history"]["points"][-1]["step"] == 1000
+    # recompute the validation accuracy independently: the documented split, the file, the predictions
+    import csv
+
+    from importlib import resources
+
+    rows = list(csv.DictReader(resources.files("neuronlab").joinpath("data/obesity.csv").read_text().splitlines()))
+    val = np.sort(np.random.default_rng(0).permutation(len(rows))[: round(0.2 * len(rows))])
+    val_csv = tmp_path / "val.csv"
+    with open(val_csv, "w", newline="") as f:
+        w = csv.DictWriter(f, ["weight", "height", "condition"])  # columns in another order
+        w.writeheader()
+        w.writerows(rows[i] for i in val)
+    code, out, _ = run_cli(capsys, "predict", obesity_model, val_csv, "--out", tmp_path / "p.csv", "--proba")
+    assert code == 0 and out == ""
+    predicted = [r["prediction"] for r in csv.DictReader(open(tmp_path / "p.csv"))]
+    truth = [rows[i]["condition"] for i in val]
+    accuracy = np.mean([p == t for p, t in zip(predicted, truth)])
+    assert accuracy == doc["metrics"]["validation"]["accuracy"] >= 0.95
+    code, out, _ = run_cli(capsys, "evaluate", obesity_model, val_csv, "--json")
+    assert json.loads(out)["metrics"]["accuracy"] == accuracy
+
+
+def test_cli_predictions_equal_load_predictions(obesity_model, capsys, tmp_path):
+    code, _, _ = run_cli(capsys, "predict", obesity_model, "obesity", "--proba", "--out", tmp_path / "p.csv")
+    import pandas as pd
+
+    cli = pd.read_csv(tmp_path / "p.csv")
+    model = neuronlab.load(obesity_model)
+    frame = neuronlab.datasets.load_frame("obesity")
+    np.testing.assert_allclose(cli["p(Obese)"], model.predict_proba(frame)[:, 1], rtol=0, atol=1e-12)
+    assert list(cli["prediction"]) == list(model.predict(frame))
+
+
+def test_inspect_shows_weights_per_feature(obesity_model, capsys):
+    code, out, _ = run_cli(capsys, "inspect", obesity_model)
+    assert code == 0 and "height" in out and "weight" in out and "gradient_descent" in out
+    code, out, _ = run_cli(capsys, "inspect", obesity_model, "--json")
+    assert json.loads(out)["feature_names"] == ["height", "weight"]
+
+
+def test_train_on_breast_cancer_matches_the_api_exactly(capsys, tmp_path):
+    from sklearn.datasets import load_breast_cancer
+
+    out = tmp_path / "bc.json"
+    code, stdout, _ = run_cli(capsys, "train", "breast_cancer", "--target", "diagnosis", "--lr", "0.3",
+                              "--steps", "300", "--seed", "3", "--alpha", "0.01", "--out", out, "--json", "--quiet")
+    assert code == 0 and json.loads(stdout)["model"] == str(out)
+    bunch = load_breast_cancer()
+    X, y = bunch.data, bunch.target_names[bunch.target]
+    val = np.random.default_rng(3).permutation(len(y))[: round(0.2 * len(y))]
+    train = np.setdiff1d(np.arange(len(y)), val)
+    mean, sd = X[train].mean(axis=0), X[train].std(axis=0)
+    api = NeuronClassifier(learning_rate=0.3, max_steps=300, alpha=0.01, random_state=3)
+    with pytest.warns(neuronlab.ConvergenceWarning):
+        api.fit((X[train] - mean) / sd, y[train])
+    model = neuronlab.load(out)
+    np.testing.assert_array_equal(model.estimator.coef_, api.coef_)
+    assert model.estimator.intercept_ == api.intercept_
+    np.testing.assert_array_equal(model.predict_proba(X), api.predict_proba((X - mean) / sd))
+
+
+def test_regression_on_diabetes(capsys):
+    code, out, _ = run_cli(capsys, "train", "diabetes", "--json", "--quiet", "--lr", "0.1", "--steps", "2000")
+    doc = json.loads(out)
+    assert code == 0 and doc["training"]["task"] == "regress" and doc["metrics"]["validation"]["r2"] > 0.3
+
+
+# --- bad input: exit 2, one line on stderr, no traceback, stdout clean, --out untouched ------------
+def bad_inputs(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("a,b,y\n")
+    (tmp_path / "text.csv").write_text("a,city,y\n1,Paris,0\n2,Rome,1\n")
+    (tmp_path / "nan.csv").write_text("a,b,y\n1,,0\n2,3,1\n4,5,0\n")
+    (tmp_path / "one.csv").write_text("a,b,y\n1,2,0\n2,3,0\n4,5,0\n")
+    (tmp_path / "good.csv").write_text("a,b,y\n1,2,0\n2,3,1\n4,5,0\n5,1,1\n6,2,0\n")
+    (tmp_path / "binary.parquet").write_bytes(b"PAR1\x00\xff garbage")
+    return {
+        "missing file": ["train", tmp_path / "nope.csv", "--target", "y"],
+        "unreadable file": ["train", tmp_path / "binary.parquet", "--target", "y"],
+        "a folder": ["train", tmp_path, "--target", "y"],
+        "empty file": ["train", tmp_path / "empty.csv", "--target", "y"],
+        "header only": ["train", tmp_path / "header.csv", "--target", "y"],
+        "missing target": ["train", tmp_path / "good.csv", "--target", "label"],
+        "non-numeric feature": ["train", tmp_path / "text.csv", "--target", "y"],
+        "NaN": ["train", tmp_path / "nan.csv", "--target", "y"],
+        "one class": ["train", tmp_path / "one.csv", "--target", "y"],
+        "unknown activation": ["train", tmp_path / "good.csv", "--target", "y", "--activation", "nope"],
+        "unknown strategy": ["train", tmp_path / "good.csv", "--target", "y", "--strategy", "nope"],
+        "unknown task": ["train", tmp_path / "good.csv", "--target", "y", "--task", "cluster"],
+        "bad learning rate": ["train", tmp_path / "good.csv", "--target", "y", "--lr", "-1"],
+        "missing feature": ["train", tmp_path / "good.csv", "--target", "y", "--features", "a,zz"],
+        "predict missing column": ["predict", "MODEL", tmp_path / "header.csv"],
+        "bad model file": ["predict", tmp_path / "good.csv", tmp_path / "good.csv"],
+    }
+
+
+BAD_INPUT_CASES = ["missing file", "unreadable file", "a folder", "empty file", "header only", "missing target",
+                   "non-numeric feature", "NaN", "one class", "unknown activation", "unknown strategy",
+                   "unknown task", "bad learning rate", "missing feature", "predict missing column", "bad model file"]
+
+
+@pytest.mark.parametrize("case", BAD_INPUT_CASES)
+def test_bad_input_exits_2_with_one_line_and_keeps_out(case, capsys, tmp_path, obesity_model):
+    assert sorted(bad_inputs(tmp_path)) == sorted(BAD_INPUT_CASES)
+    argv = [obesity_model if a == "MODEL" else a for a in bad_inputs(tmp_path)[case]]
+    out = tmp_path / "existing.json"
+    out.write_text("precious")
+    code, stdout, stderr = run_cli(capsys, *argv, "--out", out, *(["--json"] if argv[0] == "train" else []))
+    assert code == 2
+    assert stdout == ""
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    assert out.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files
+
+
+def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "neuronlab.cli", "train", str(tmp_path / "x.csv"), "--target", "y", "--json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "no such file" in result.stderr
+
+
+def test_drop_missing_says_how_many(capsys, tmp_path):
+    path = tmp_path / "nan.csv"
+    path.write_text("a,b,y\n1,,0\n2,3,1\n4,5,0\n5,1,1\n6,2,0\n7,,1\n")
+    code, out, err = run_cli(capsys, "train", path, "--target", "y", "--drop-missing", "--val-split", "0", "--steps", "5")
+    assert code == 0 and "dropped 2 row(s)" in err
+
+
+# --- Ctrl-C ---------------------------------------------------------------------------------------
+def test_sigint_saves_an_interrupted_model_and_resume_finishes(tmp_path):
+    out = tmp_path / "m.json"
+    # a tiny learning rate and tol 0 keep the loss changing for all 10⁸ steps: only Ctrl-C ends it
+    argv = [sys.executable, "-m", "neuronlab.cli", "train", "obesity", "--lr", "1e-6", "--tol", "0",
+            "--steps", "100000000", "--out", str(out)]
+    # a shell's background job inherits SIGINT ignored; give the child the default so Python's
+    # KeyboardInterrupt handler is installed, as in a terminal
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        first = proc.stderr.readline()  # the first progress line: training is under way
+        assert first.startswith("step 0/100000000")
+        time.sleep(0.5)  # let it take some steps (each is a few microseconds)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stdout
+    model = neuronlab.load(out)
+    assert model.training["status"] == "interrupted"
+    done = model.training["steps_done"]
+    assert 0 < done < 100_000_000
+    # resume with a budget a little above what was done: it continues from the saved θ and finishes
+    result = subprocess.run([sys.executable, "-m", "neuronlab.cli", "train", "obesity", "--resume", str(out),
+                             "--steps", str(done + 50), "--quiet"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    resumed = neuronlab.load(out)
+    assert resumed.training["status"] == "max_steps" and resumed.training["steps_done"] == done + 50
+    assert resumed.training["runs"] == 2 and resumed.training["learning_rate"] == 1e-6
+    assert resumed.history["loss_start"] == pytest.approx(model.history["loss_end"], rel=1e-6)
+
+
+# --- help, listing, light import -------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "inspect", "datasets"])
+def test_each_command_has_full_help_with_examples(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "examples:" in out and f"neuronlab {command}" in out
+
+
+def test_datasets_lists_the_built_ins(capsys):
+    code, out, _ = run_cli(capsys, "datasets")
+    assert code == 0 and all(name in out for name in neuronlab.datasets.names())
+    code, out, _ = run_cli(capsys, "datasets", "obesity")
+    assert "WHO rule" in out and "4.00" in out
+
+
+def test_row_with_a_missing_feature_names_it(obesity_model, capsys):
+    code, out, err = run_cli(capsys, "predict", obesity_model, "--row", "height=4")
+    assert code == 2 and "weight" in err and out == ""
+
+
+def test_import_neuronlab_stays_light():
+    code = ("import sys, neuronlab; heavy = {'pyarrow', 'rich', 'pandas', 'sklearn'} & set(sys.modules); "
+            "print(sorted(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,117 @@
+"""``neuronlab solve`` on the command line: the table, --json, and one-line errors."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from neuronlab.cli import main
+
+COURSE = "256x + 212y = 1492"
+
+
+def run_cli(capsys, *argv):
+    status = main(["solve", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_table_compares_the_three_methods(capsys):
+    status, out, err = run_cli(capsys, COURSE, "--budget", "1000")
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("method"))
+    assert header.split() == ["method", "evaluations", "x", "y", "|LHS", "−", "RHS|", "time",
+                              "status"]
+    rows = {line.split()[0]: line for line in lines if line.split() and line.split()[0] in (
+        "monte-carlo", "error-driven", "gradient")}
+    assert rows["monte-carlo"].split()[-1] == "max_steps"
+    assert rows["error-driven"].split()[-1] == "converged"
+    assert rows["gradient"].split()[-1] == "converged"
+    assert "infinitely many solutions" in out and "nearest the start" in out
+    assert "expected guesses" in out and "budget of 1000 guesses spent" in out
+
+
+def test_json_is_one_document_and_nothing_else(capsys):
+    status, out, err = run_cli(capsys, COURSE, "--json", "--method", "gradient")
+    assert status == 0 and err == ""
+    data = json.loads(out)
+    run = data["runs"][0]
+    assert run["method"] == "gradient" and run["status"] == "converged" and run["solved"]
+    x, y = run["solution"]["x"], run["solution"]["y"]
+    assert abs(256 * x + 212 * y - 1492) < 1e-9 and run["evaluations"] <= 10
+
+
+def test_diverged_learning_rate_names_a_better_one(capsys):
+    status, out, _ = run_cli(capsys, COURSE, "--method", "gradient", "--lr", "1e-4")
+    assert status == 1
+    assert "diverged" in out and "try --lr" in out
+    suggested = float(out.split("try --lr ")[1].split()[0])
+    status, out, _ = run_cli(capsys, COURSE, "--method", "gradient", "--lr", str(suggested))
+    assert status == 0 and "converged" in out
+
+
+def test_too_small_learning_rate_reports_the_remaining_error(capsys):
+    status, out, _ = run_cli(capsys, COURSE, "--method", "gradient", "--lr", "1e-9",
+                             "--budget", "100")
+    assert status == 1 and "max_steps" in out and "remains" in out
+
+
+def test_ranges_start_step_rule_and_systems(capsys):
+    status, out, _ = run_cli(capsys, "x^2 + y^2 = 25", "x - y = 1", "--range", "-10:10",
+                             "--range", "x=0:10", "--start", "x=1,y=0", "--tol", "1e-9",
+                             "--method", "gradient", "--json")
+    data = json.loads(out)
+    assert status == 0 and data["box"] == {"x": [0.0, 10.0], "y": [-10.0, 10.0]}
+    assert data["start"] == {"x": 1.0, "y": 0.0}
+    solution = data["runs"][0]["solution"]
+    assert math.isclose(solution["x"], 4.0, abs_tol=1e-9)
+    assert math.isclose(solution["y"], 3.0, abs_tol=1e-9)
+    status, out, _ = run_cli(capsys, COURSE, "--method", "error-driven", "--step-rule", "fixed",
+                             "--budget", "200")
+    assert status == 1 and "overshoots" in out
+
+
+HOSTILE = [
+    ["__import__('os')"],
+    ["x =="],
+    ["1/0 = x"],
+    ["(" * 10_000 + "x" + ")" * 10_000],
+    ["x" * 1_000_000],
+    ["foo(x) = 2"],
+    ["2 + 2 = 4"],
+    ["3xy = 1"],
+    ["log(x) = 1", "--method", "monte-carlo"],
+    [COURSE, "--range", "x=5"],
+    [COURSE, "--range", "z=0:1"],
+    [COURSE, "--lr", "fast"],
+    [COURSE, "--tol", "-1"],
+    [COURSE, "--start", "x"],
+    [COURSE, "--method", "newton"],
+]
+
+
+@pytest.mark.parametrize("argv", HOSTILE, ids=lambda a: a[0][:20] + " " + " ".join(a[1:]))
+def test_bad_or_hostile_input_is_one_line_on_stderr_and_exit_2(capsys, argv):
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("neuronlab")
+    assert "Traceback" not in err
+
+
+def test_the_console_script_never_shows_a_traceback():
+    script = Path(sys.executable).with_name("neuronlab")
+    assert script.exists(), "the neuronlab console script is installed with the package"
+    for text in ["__import__('os').system('echo pwned')", "(" * 10_000 + "x" + ")" * 10_000]:
+        done = subprocess.run([str(script), "solve", text], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2
+        assert done.stdout == "" and "pwned" not in done.stdout
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    done = subprocess.run([str(script), "solve", COURSE, "--method", "gradient", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and json.loads(done.stdout)["runs"][0]["solved"]

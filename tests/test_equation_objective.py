@@ -1,0 +1,196 @@
+"""EquationObjective: residuals, exact derivatives, domain errors, the expected-guesses formula,
+and the Gauss–Newton (automatic) step."""
+
+import math
+
+import numpy as np
+import pytest
+
+from neuronlab import (
+    DomainError,
+    EquationObjective,
+    FunctionObjective,
+    GaussNewton,
+    MonteCarloSearch,
+    get_strategy,
+)
+from neuronlab.equation import expected_guesses, parse_expression
+
+
+def test_residual_loss_and_gradient_of_the_course_equation_by_hand():
+    objective = EquationObjective("256x + 212y = 1492")
+    assert objective.param_names == ["x", "y"] and objective.n_params == 2
+    theta = np.array([1.0, 2.0])
+    r = 256 * 1 + 212 * 2 - 1492  # −812
+    assert objective.residuals(theta).tolist() == [r]
+    loss, grad = objective.loss_and_grad(theta)
+    assert loss == 0.5 * r * r
+    np.testing.assert_array_equal(grad, [r * 256, r * 212])  # ∇J = r·∇r
+    assert objective.is_linear
+    A, c = objective.linear_system()
+    np.testing.assert_array_equal(A, [[256.0, 212.0]])
+    np.testing.assert_array_equal(c, [1492.0])
+
+
+def test_unknowns_are_sorted_by_name():
+    assert EquationObjective("y = 2x + 1").param_names == ["x", "y"]
+
+
+def test_a_system_sums_the_losses():
+    objective = EquationObjective(["x^2 + y^2 = 25", "x - y = 1"])
+    theta = np.array([1.0, 2.0])
+    r1, r2 = 1 + 4 - 25, 1 - 2 - 1
+    np.testing.assert_array_equal(objective.residuals(theta), [r1, r2])
+    np.testing.assert_array_equal(objective.jacobian(theta), [[2.0, 4.0], [1.0, -1.0]])
+    loss, grad = objective.loss_and_grad(theta)
+    assert loss == 0.5 * (r1 ** 2 + r2 ** 2)
+    np.testing.assert_array_equal(grad, [r1 * 2 + r2 * 1, r1 * 4 + r2 * -1])
+    assert not objective.is_linear
+
+
+def test_residuals_and_losses_work_on_a_grid_of_points():
+    objective = EquationObjective("256x + 212y = 1492")
+    xs, ys = np.meshgrid(np.linspace(-5, 5, 4), np.linspace(-3, 3, 3))
+    grid = np.stack([xs, ys], axis=-1)
+    np.testing.assert_allclose(objective.losses(grid), 0.5 * (256 * xs + 212 * ys - 1492) ** 2)
+    # one point at a time (the fast scalar path) gives the same numbers as the grid
+    nonlinear = EquationObjective(["x^2*sin(y) + exp(x/3) = 2", "sqrt(x^2 + 1) = y^3"])
+    values = nonlinear.residuals(grid)
+    for index in np.ndindex(grid.shape[:-1]):
+        np.testing.assert_allclose(nonlinear.residuals(grid[index]), values[index], rtol=1e-14)
+
+
+@pytest.mark.parametrize("text, point", [
+    ("x^2*sin(y) + exp(x/3) - log(y^2 + 1) = sqrt(x^2 + 1)*cos(x)", (0.7, -1.3)),
+    ("tan(y/4) + abs(x - 0.3) + x^y = 2/(x + y^3)", (1.4, 0.9)),
+    ("(x + 1)(y - 2)/(x^2 + 1) - 3 = -x^-2 + 2^x", (-0.8, 2.5)),
+    ("exp(x) = 10", (0.3,)),
+])
+def test_exact_gradient_matches_central_finite_differences(text, point):
+    objective = EquationObjective(text)
+    theta = np.array(point)
+    _, grad = objective.loss_and_grad(theta)
+    h = 1e-6
+    numeric = np.array([
+        (objective.loss(theta + h * e) - objective.loss(theta - h * e)) / (2 * h)
+        for e in np.eye(len(theta))
+    ])
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-6)
+
+
+def test_expression_gradient_by_hand():
+    tree = parse_expression("x^y + 3x*y")
+    g = tree.gradient({"x": 2.0, "y": 3.0})
+    assert g["x"] == pytest.approx(3 * 2.0 ** 2 + 3 * 3.0)          # y·x^(y−1) + 3y
+    assert g["y"] == pytest.approx(2.0 ** 3 * math.log(2.0) + 3 * 2.0)  # x^y·ln x + 3x
+
+
+@pytest.mark.parametrize("text, theta, words", [
+    ("log(x) = 1", [-2.0], "log of a number ≤ 0 in log(x) at x = -2"),
+    ("1/(x - 2) = 1", [2.0], "division by zero in 1 / (x - 2) at x = 2"),
+    ("sqrt(x) = 2", [-4.0], "square root of a negative number in sqrt(x) at x = -4"),
+    ("x^0.5 + y = 2", [-1.0, 3.0], "a negative number to a fractional power"),
+])
+def test_domain_errors_name_the_operation_and_the_point(text, theta, words):
+    with pytest.raises(DomainError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        EquationObjective(text).loss(np.array(theta))
+
+
+def test_domain_error_on_a_grid_names_the_first_bad_point():
+    objective = EquationObjective("log(x) = y")
+    grid = np.array([[[1.0, 0.0], [2.0, 0.0]], [[-3.0, 1.0], [4.0, 0.0]]])
+    with pytest.raises(DomainError, match="x = -3, y = 1"):
+        objective.residuals(grid)
+
+
+def test_parts_without_unknowns_are_checked_once_at_construction():
+    with pytest.raises(DomainError, match="division by zero in 1 / 0, which does not depend"):
+        EquationObjective("1/0 = x")
+
+
+def test_an_equation_without_unknowns_is_refused():
+    with pytest.raises(ValueError, match="no unknowns"):
+        EquationObjective("2 + 2 = 4")
+
+
+# --- the expected number of Monte-Carlo guesses -----------------------------------------
+
+def test_expected_guesses_against_hand_derivations():
+    # x + y = 1 in [-1, 1]²: s = x + y has density (2 − |s|)/4, so the slab |s − 1| ≤ 0.01
+    # has probability 0.02 · 1/4 = 0.005 → 200 guesses.
+    assert expected_guesses(EquationObjective("x + y = 1"), -1, 1, 0.01) == pytest.approx(200)
+    # 3x = 1 in [-1, 1]: |3x − 1| ≤ 0.03 ⇔ x ∈ [0.97/3, 1.03/3], width 0.02 of 2 → 100.
+    assert expected_guesses(EquationObjective("3x = 1"), -1, 1, 0.03) == pytest.approx(100)
+    # 256x + 212y = 1492 in [-100, 100]²: 256x is uniform over a width of 51200, 212y over
+    # 42400; their sum has the flat density 1/51200 on |s| ≤ 4400, where 1492 lies:
+    # p = 2e-6 / 51200 → 2.56e10 guesses.
+    assert expected_guesses(EquationObjective("256x + 212y = 1492"), -100, 100, 1e-6) == (
+        pytest.approx(2.56e10, rel=1e-9))
+    # a point outside what the box can reach is never hit
+    assert expected_guesses(EquationObjective("x = 5"), -1, 1, 0.1) == math.inf
+
+
+@pytest.mark.parametrize("text, box, tol, hand", [
+    ("2x = 1", (-1.0, 1.0), 0.05, 40.0),      # x ∈ [0.475, 0.525]: p = 0.05 / 2
+    ("x + y = 1", (-1.0, 1.0), 0.04, 50.0),   # p = 0.08 · 1/4
+])
+def test_monte_carlo_guess_count_matches_the_formula_over_many_seeds(text, box, tol, hand):
+    objective = EquationObjective(text)
+    formula = expected_guesses(objective, *box, tol)
+    assert formula == pytest.approx(hand)
+    seeds = 300
+    counts = []
+    for seed in range(seeds):
+        result = MonteCarloSearch(low=box[0], high=box[1], budget=int(30 * formula),
+                                  target_loss=0.5 * tol ** 2, random_state=seed,
+                                  record_params=False).minimize(objective, np.zeros(objective.n_params))
+        assert result.status == "converged"
+        counts.append(result.n_evals)
+    # the count is geometric with mean 1/p and sd ≈ 1/p: the mean of 300 counts has a
+    # relative sd of about 1/√300 ≈ 6 %, so a factor 1.25 is more than 4 sd
+    assert formula / 1.25 <= np.mean(counts) <= formula * 1.25
+
+
+# --- the automatic step ------------------------------------------------------------------
+
+def test_automatic_step_solves_the_course_equation_in_a_handful_of_evaluations():
+    objective = EquationObjective("256x + 212y = 1492")
+    result = GaussNewton(tol=1e-6).minimize(objective, [0.0, 0.0])
+    assert result.status == "converged"
+    assert result.n_evals <= 10
+    assert abs(objective.residuals(result.theta)[0]) < 1e-9
+    # the solution nearest the start (0, 0): the projection 1492·a/‖a‖²
+    nearest = 1492 / (256 ** 2 + 212 ** 2) * np.array([256.0, 212.0])
+    np.testing.assert_allclose(result.theta, nearest, rtol=1e-12)
+
+
+def test_automatic_step_on_nonlinear_equations_against_the_closed_form():
+    result = GaussNewton(tol=1e-9).minimize(EquationObjective("exp(x) = 10"), [0.0])
+    assert result.converged and abs(result.theta[0] - math.log(10)) < 1e-9
+    # x − y = 1, x² + y² = 25 ⇒ y² + y − 12 = 0 ⇒ (x, y) = (4, 3) or (−3, −4)
+    system = EquationObjective(["x^2 + y^2 = 25", "x - y = 1"])
+    for start, answer in [([1.0, 0.0], [4.0, 3.0]), ([-2.0, -5.0], [-3.0, -4.0])]:
+        result = GaussNewton(tol=1e-9).minimize(system, start)
+        assert result.converged
+        np.testing.assert_allclose(result.theta, answer, atol=1e-9)
+
+
+def test_automatic_step_reports_a_stationary_point_that_is_not_a_solution():
+    # on the line x = −y both gradients of the system point along (1, −1): the iterates
+    # never leave it, and the best on that line is not a solution
+    result = GaussNewton(tol=1e-9).minimize(
+        EquationObjective(["x^2 + y^2 = 25", "x - y = 1"]), [0.0, 0.0])
+    assert result.status == "converged" and result.loss > 1.0
+    assert "not a solution" in result.message
+
+
+def test_automatic_step_needs_residuals_and_is_registered():
+    assert isinstance(get_strategy("gauss_newton"), GaussNewton)
+    objective = FunctionObjective(lambda t: float(t @ t), 2, grad=lambda t: 2 * t)
+    with pytest.raises(TypeError, match="residuals and a Jacobian"):
+        GaussNewton().minimize(objective, [1.0, 1.0])
+
+
+def test_automatic_step_reports_a_spent_budget():
+    result = GaussNewton(tol=1e-12, budget=3).minimize(EquationObjective("exp(x) = 10"), [0.0])
+    assert result.status == "max_steps" and result.n_evals == 3
