@@ -184,3 +184,12 @@ def test_trace_recomputes_the_gradient_when_asked(tmp_path):
 def test_trace_path_must_be_jsonl(tmp_path):
     with pytest.raises(ValueError, match=r"\.jsonl"):
         TraceWriter(tmp_path / "run.json", LinearEquation())
+
+
+def test_explain_refuses_an_objective_the_run_did_not_minimise():
+    X = np.array([[2.0, 1.0], [-1.0, 3.0]])
+    run_on = NeuronObjective(Neuron(2, "identity"), X, np.array([1.0, 0.0]))
+    other = NeuronObjective(Neuron(2, "identity"), X, np.array([0.0, 1.0]))
+    result = minimize(run_on, [0.5, -1.0, 0.25], learning_rate=0.1, max_steps=2, tol=0)
+    with pytest.raises(ValueError, match="not the one this run minimised"):
+        explain(other, result)

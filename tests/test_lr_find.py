@@ -10,17 +10,12 @@ from neuronlab import FunctionObjective, Neuron, NeuronObjective, init_params, m
 from neuronlab.lr_find import LearningRateRangeTest, curvatures, lr_find, plot_lr_find
 
 
-def obesity_like(seed=20240917, n=401):
-    """Heights (ft) and weights (kg) drawn as the obesity set is: BMI ~ LogNormal(ln 27, 0.18),
-    label BMI ≥ 30 with 2 % of labels flipped; features standardised as `train` does."""
-    rng = np.random.default_rng(seed)
-    height_m = np.where(rng.random(n) < 0.5, rng.normal(1.755, 0.074, n), rng.normal(1.62, 0.07, n))
-    bmi = np.exp(rng.normal(math.log(27), 0.18, n))
-    X = np.column_stack([height_m / 0.3048, bmi * height_m**2])
-    y = (bmi >= 30).astype(float)
-    flip = rng.random(n) < 0.02
-    y[flip] = 1 - y[flip]
-    return (X - X.mean(axis=0)) / X.std(axis=0), y
+def obesity():
+    """The built-in obesity set (height ft, weight kg → Obese), standardised as `train` does."""
+    from neuronlab.data import Standardizer, load_dataset
+
+    data = load_dataset("obesity")
+    return Standardizer().fit_transform(data.X), (data.y == "Obese").astype(float)
 
 
 def steps_to_reach(objective, theta0, eta, target, max_steps):
@@ -30,9 +25,12 @@ def steps_to_reach(objective, theta0, eta, target, max_steps):
     return int(hit[0]) if hit.size else None
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_suggestion_is_as_good_as_the_best_of_a_grid(seed):
-    X, y = obesity_like()
+    # the issue's test: used as η for gradient descent on the obesity set, the suggestion
+    # reaches a loss within 1 % of the best of a grid over η in no more steps than the
+    # best grid value needs × 1.5 (from the starting weights `train --seed` draws)
+    X, y = obesity()
     objective = NeuronObjective(Neuron(2, "sigmoid"), X, y, loss="log_loss")
     theta0 = init_params(2, "xavier", seed)
     grid = np.geomspace(1e-2, 1e2, 25)
@@ -106,3 +104,27 @@ def test_plot(tmp_path):
     fig = plot_lr_find(found, out)
     assert_picture(out, size=(700, 450))
     assert fig.axes[0].get_xscale() == "log"
+
+
+def test_cli_prints_the_suggestion_and_draws_the_curve(tmp_path, capsys):
+    from neuronlab.cli import main
+
+    out = tmp_path / "lr.png"
+    assert main(["lr-find", "obesity", "--plot", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "suggested learning rate: η = " in text and "why: " in text
+    assert_picture(out, size=(700, 450))
+
+
+def test_cli_json_and_bad_options(tmp_path, capsys):
+    import json
+
+    from neuronlab.cli import main
+
+    assert main(["lr-find", "obesity", "--json", "--rule", "steepest"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["rule"] == "steepest" and document["suggested_learning_rate"] == document["steepest_lr"]
+    assert main(["lr-find", "obesity", "--min-lr", "10", "--max-lr", "1"]) == 2
+    assert "below max_lr" in capsys.readouterr().err
+    assert main(["lr-find", "obesity", "--plot", str(tmp_path / "x.gif")]) == 2
+    assert list(tmp_path.iterdir()) == []

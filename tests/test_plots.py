@@ -71,7 +71,8 @@ def test_runs_on_one_axis_by_evaluations_with_a_diverged_run(tmp_path):
     assert_picture(out, size=(700, 450))
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(runs)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(texts) == len(runs) and all(t.startswith(k) for t, k in zip(texts, runs))
     # one line per run (plus the × marking where the diverged run stopped, if any)
     assert len(ax.get_lines()) >= len(runs)
 
@@ -170,6 +171,31 @@ def test_equation_race_has_three_panels(tmp_path):
     # the close-up frames the paths, not the box
     assert close.get_xlim()[1] - close.get_xlim()[0] < 50
     # |r| = √(2J): the gradient line ends at the √(2J) of its last loss (best so far)
-    gradient_line = [l for l in race.get_lines() if l.get_label() == "gradient"][0]
-    assert gradient_line.get_ydata()[-1] == pytest.approx(
-        np.sqrt(2 * results["gradient"].history.loss.min()))
+    drawn = {l.get_label().split(" (")[0]: l for l in race.get_lines() if not l.get_label().startswith("_")}
+    error_driven = results["error-driven"].history.loss.min()
+    assert error_driven > 0
+    assert drawn["error-driven"].get_ydata()[-1] == pytest.approx(np.sqrt(2 * error_driven))
+
+
+def test_an_exact_zero_is_drawn_below_every_positive_value():
+    zero = FunctionObjective(lambda t: float(t[0] ** 2), 1)
+    runs = {"exact": minimize(zero, [0.0], strategy="error_driven", budget=3).history,
+            "close": minimize(zero, [1e-3], strategy="error_driven", budget=3, step=1e-4).history}
+    ax = plots.plot_runs(runs).axes[0]
+    line = [l for l in ax.get_lines() if l.get_label().startswith("exact")][0]
+    assert line.get_label() == "exact (reaches 0 ▼)"
+    assert line.get_ydata()[0] == pytest.approx(runs["close"].loss.min() / 10)
+
+
+def test_surface_grid_uses_many_point_losses_when_offered():
+    class Vectorised(FunctionObjective):
+        calls = 0
+
+        def losses(self, theta):
+            Vectorised.calls += 1
+            return 0.5 * (theta @ np.array([256.0, 212.0]) - 1492) ** 2
+
+    obj = Vectorised(lambda t: 0.5 * (256 * t[0] + 212 * t[1] - 1492) ** 2, 2)
+    a, b, J = plots.surface_grid(obj, bounds=((0, 2), (-1, 1)), resolution=7)
+    assert Vectorised.calls == 1
+    assert J[2, 5] == pytest.approx(0.5 * (256 * a[5] + 212 * b[2] - 1492) ** 2)

@@ -86,7 +86,8 @@ def animate_descent(objective, history: History, path, *, params=(0, 1), max_fra
         for artist in moving:
             artist.axes.draw_artist(artist)
         rgba = np.asarray(canvas.buffer_rgba())
-        images.append(Image.fromarray(rgba[..., :3].copy()).quantize(colors=128))
+        images.append(Image.fromarray(rgba[..., :3].copy()).quantize(
+            colors=128, method=Image.Quantize.FASTOCTREE))
     with atomic_output(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=int(1000 / fps), loop=0)

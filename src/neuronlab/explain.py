@@ -146,7 +146,7 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
         table_steps.append(n_steps)
     table = [(t, float(history.loss[t]), float(history.grad_norm[t]), *map(float, params[t]))
              for t in table_steps]
-    summary = (f"{n_steps} steps: J went from {format_number(history.loss[0])} to "
+    summary = (f"{n_steps} step{'s' if n_steps != 1 else ''}: J went from {format_number(history.loss[0])} to "
                f"{format_number(history.loss[-1])} ({result.status}: {result.message})")
     return Explanation(names, steps, every, table, summary)
 
@@ -155,7 +155,13 @@ def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
     """η of step t: the recorded learning rate of gradient descent, or — for a strategy whose
     step happens to lie along −∇J (Gauss–Newton on one equation) — ‖Δθ‖/‖∇J‖."""
     if result.strategy == "gradient_descent":
-        return float(result.history.learning_rate[t + 1]), False
+        eta = float(result.history.learning_rate[t + 1])
+        if not np.allclose(theta_next, theta - eta * grad, rtol=1e-7, atol=1e-12):
+            raise ValueError(
+                "the objective given to explain is not the one this run minimised: θ_{t+1} ≠ "
+                "θ_t − η·∇J(θ_t); pass the same objective (data, loss, penalty)"
+            )
+        return eta, False
     delta = theta - theta_next
     gg = float(grad @ grad)
     if gg > 0:

@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 FIGURE_FORMATS = (".png", ".svg")
+MAX_GUESSES_SHOWN = 1500  # more dots only hide the contour
+MARK_EVERY = 0.08  # a marker every 8 % of the line's length on screen (even on log axes)
 DPI = 100
 
 # colour-blind-safe colours (Okabe–Ito), each paired with its own dash pattern and marker
@@ -79,12 +81,14 @@ def _finish(fig, path):
     return fig
 
 
-def _positive_for_log(values: np.ndarray) -> np.ndarray:
-    """Values for a log axis: inf/NaN become gaps, 0 becomes the smallest positive value seen."""
+def _positive_for_log(values: np.ndarray, floor: Optional[float] = None) -> np.ndarray:
+    """Values for a log axis: inf/NaN become gaps, 0 becomes ``floor`` (default: the
+    smallest positive value seen)."""
     v = np.array(values, dtype=np.float64)
     v[~np.isfinite(v)] = np.nan
-    positive = v[v > 0]
-    floor = positive.min() if positive.size else 1e-300
+    if floor is None:
+        positive = v[v > 0]
+        floor = positive.min() if positive.size else 1e-300
     v[v <= 0] = floor
     return v
 
@@ -142,7 +146,7 @@ def plot_loss(history: History, path=None, *, validation_loss=None,
 def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
               value: Optional[Callable[[np.ndarray], np.ndarray]] = None,
               ylabel: str = "loss J (log scale)", best_so_far: bool = False,
-              title: str = "Runs compared", ax=None):
+              title: str = "Runs compared", ax=None, log_x: bool = False):
     """Draw several runs on one axis (log y): one line per run, labelled by its key.
 
     ``x`` is ``"step"`` (parameter updates) or ``"evaluations"`` (calls of J, the fair
@@ -150,6 +154,7 @@ def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
     ``value`` maps the loss column to what is drawn (e.g. |r| = √(2J) for an
     equation); ``best_so_far`` draws the running minimum (what a search has found).
     A run that diverged ends where its loss stopped being finite, marked ×.
+    ``log_x`` puts x on a log scale (for budgets that differ by orders of magnitude).
     """
     if not runs:
         raise ValueError("runs is empty: give at least one {label: History}")
@@ -160,23 +165,39 @@ def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
         fig, ax = new_figure()
     else:
         fig = ax.figure
-    for i, (label, history) in enumerate(runs.items()):
+    curves = {}
+    for label, history in runs.items():
         history = _check_history(history, f"run {label!r}")
         y = history.loss.copy()
         if best_so_far:
-            finite = np.where(np.isfinite(y), y, np.inf)
-            y = np.minimum.accumulate(finite)
+            y = np.minimum.accumulate(np.where(np.isfinite(y), y, np.inf))
+            y[np.isinf(y) & ~np.isfinite(history.loss)] = np.nan
         if value is not None:
             y = np.asarray(value(y), dtype=np.float64)
-        y = _positive_for_log(y)
-        xs = history.step if x == "step" else history.evaluations
+        curves[label] = (history.step if x == "step" else history.evaluations, y)
+    # an exact 0 has no place on a log axis: it is drawn a decade below every positive value
+    # and marked ▼ (the course's error-driven search can land exactly on a solution)
+    positive = np.concatenate([y[np.isfinite(y) & (y > 0)] for _, y in curves.values()] + [[]])
+    floor = positive.min() / 10 if positive.size else 1e-300
+    for i, (label, (xs, y)) in enumerate(curves.items()):
+        exact_zero = np.flatnonzero(y == 0)
+        y = _positive_for_log(y, floor)
         style = line_style(i)
-        ax.plot(xs, y, label=label, markevery=max(1, len(xs) // 12), markersize=4, **style)
+        shown = label + (" (reaches 0 ▼)" if exact_zero.size else "")
+        ax.plot(xs, y, label=shown, markevery=MARK_EVERY, markersize=4, **style)
+        if exact_zero.size:
+            ax.plot(xs[exact_zero[0]], floor, marker="v", markersize=10, color=style["color"],
+                    linestyle="none")
         finite = np.flatnonzero(np.isfinite(y))
         if finite.size and finite[-1] < len(y) - 1:
             ax.plot(xs[finite[-1]], y[finite[-1]], marker="x", markersize=10, color=style["color"],
                     linestyle="none")
     ax.set_yscale("log")
+    if log_x and x == "evaluations":
+        ax.set_xscale("log")  # evaluations start at 1
+        ax.set_xlim(left=0.8)
+    elif log_x:
+        ax.set_xscale("symlog", linthresh=1.0)  # steps start at 0
     ax.set_xlabel("step t (parameter updates)" if x == "step" else "evaluations of J (calls)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -220,7 +241,12 @@ def surface_grid(objective, params=(0, 1), theta=None, bounds=None, points: Sequ
     b = np.linspace(low[1], high[1], resolution)
     J = np.empty((resolution, resolution))
     point = theta.copy()
+    many = getattr(objective, "losses", None)  # J at many points in one call, where offered
     with np.errstate(all="ignore"):
+        if callable(many):
+            grid = np.broadcast_to(theta, (resolution, resolution, theta.shape[0])).copy()
+            grid[..., i], grid[..., j] = np.meshgrid(a, b)
+            return a, b, np.asarray(many(grid), dtype=np.float64).reshape(resolution, resolution)
         for k, bk in enumerate(b):
             point[j] = bk
             for l, al in enumerate(a):
@@ -318,11 +344,14 @@ def plot_surface(objective, path=None, *, paths: Optional[Mapping[str, object]] 
     filled = draw_contour(ax, a, b, J)
     fig.colorbar(filled, ax=ax, label="loss J (log-spaced levels)", format="%.2g")
     if guess_array is not None and len(guess_array):
-        inside = guess_array[(guess_array[:, i] >= a[0]) & (guess_array[:, i] <= a[-1])
-                             & (guess_array[:, j] >= b[0]) & (guess_array[:, j] <= b[-1])]
+        shown = guess_array[:MAX_GUESSES_SHOWN]  # the first ones: a sample like any other
+        inside = shown[(shown[:, i] >= a[0]) & (shown[:, i] <= a[-1])
+                       & (shown[:, j] >= b[0]) & (shown[:, j] <= b[-1])]
         # the guesses take the style after the paths', as in plot_runs(paths first, then guesses)
-        ax.scatter(inside[:, i], inside[:, j], s=8, marker="o", facecolors="none",
-                   edgecolors=line_style(len(arrays))["color"], linewidths=0.7, label=f"random guesses ({len(guess_array)})",
+        ax.scatter(inside[:, i], inside[:, j], s=6, marker="o", facecolors="none",
+                   edgecolors=line_style(len(arrays))["color"], linewidths=0.7,
+                   label=f"random guesses ({len(guess_array)}"
+                   + (f", first {len(shown)} shown)" if len(shown) < len(guess_array) else ")"),
                    zorder=2)
     for k, (label, arr) in enumerate(arrays.items()):
         draw_path(ax, arr, i, j, label, k)
@@ -417,7 +446,7 @@ def plot_equation_race(objective, results: Mapping[str, object], path=None, *, b
     axes = axes if surfaces else [axes]
     plot_runs(histories, x="evaluations", value=abs_residual, best_so_far=True,
               ylabel="|LHS − RHS| (best so far, log scale)",
-              title="Error against evaluations of J", ax=axes[0])
+              title="Error against evaluations of J", ax=axes[0], log_x=True)
     guess = next(iter(guesses.values()), None)
     bounds = None if box is None else tuple(zip(np.ravel(box[0])[:2], np.ravel(box[1])[:2]))
     if surfaces:
