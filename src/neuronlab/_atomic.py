@@ -12,7 +12,18 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_output", "check_output_path"]
+__all__ = ["atomic_output", "check_output_folder", "check_output_path"]
+
+
+def check_output_folder(path, what="output file") -> Path:
+    """Fail before any work when the output's folder does not exist or the path is a folder."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"{what} {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{what} {path}: is a folder; give a file name")
+    return path
 
 
 def check_output_path(path, suffixes, what="output file") -> Path:
@@ -24,12 +35,7 @@ def check_output_path(path, suffixes, what="output file") -> Path:
         raise ValueError(
             f"{what} {str(path)!r} must end in {' or '.join(suffixes)}; the extension picks the format"
         )
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"{what} {str(path)!r}: folder {str(parent)!r} does not exist; create it first")
-    if path.is_dir():
-        raise ValueError(f"{what} {str(path)!r} is a folder; give a file name")
-    return path
+    return check_output_folder(path, what)
 
 
 @contextlib.contextmanager
