@@ -42,12 +42,12 @@ def test_bad_output_paths_fail_before_any_work(tmp_path, capsys, option, value, 
 
 def test_animate_needs_two_unknowns_and_writes_nothing(tmp_path, capsys):
     plot = tmp_path / "p.png"
-    code = main(["solve", "exp(x) = 10", "--plot", str(plot), "--animate", str(tmp_path / "a.gif")])
+    code = main(["solve", "exp(x) = 10", "--budget", "200", "--plot", str(plot), "--animate", str(tmp_path / "a.gif")])
     assert code == 2 and "two unknowns" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_one_unknown_plot_is_a_single_panel(tmp_path, capsys):
     plot = tmp_path / "p.png"
-    assert main(["solve", "exp(x) = 10", "--plot", str(plot)]) == 0
+    assert main(["solve", "exp(x) = 10", "--budget", "200", "--plot", str(plot)]) == 0
     assert_picture(plot, size=(700, 450))
