@@ -19,10 +19,10 @@ Three readings are offered:
   slowest and the fastest directions alike, by (κ − 1)/(κ + 1) with κ = λ_max/λ_min,
   is η = 2/(λ_max + λ_min), just below that edge.  The suggestion is 0.9× that:
   earlier points of the path curve more (a sigmoid neuron's loss flattens as its
-  predictions become confident).  It
-  reads the part of the surface where training spends its steps; the observed
-  rise of the range-test curve comes late (η growing each step leaves the
-  unstable direction no time to grow), so it is only the fallback.
+  predictions become confident).  This reads the part of the surface where
+  training spends its steps.  The observed rise of the range-test curve comes late
+  (by then the run has converged, and η growing each step leaves the unstable
+  direction no time to show), so the readings below are the fallbacks.
 - ``"before_rise"`` — the largest η at which the recorded loss was still falling:
   the last step before the first one that made J grow.  Being past the edge of
   stability, half of it is suggested (on a quadratic, half of 2/λ_max is 1/λ_max).
