@@ -15,7 +15,7 @@ import sys
 from . import __version__
 
 #: sub-command modules, in the order ``neuronlab --help`` lists them
-COMMAND_MODULES = ["demo", "solve", "datasets", "train", "predict", "evaluate", "inspect"]
+COMMAND_MODULES = ["demo", "solve", "datasets", "train", "predict", "evaluate", "inspect", "lr_find"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

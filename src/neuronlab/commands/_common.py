@@ -36,13 +36,9 @@ def emit_json(document) -> None:
 
 def check_out_path(path, what="--out") -> Path:
     """Fail before any work when the output folder does not exist (nothing is written yet)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"{what} {path}: the folder {folder} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{what} {path}: is a folder; give a file name")
-    return path
+    from .._atomic import check_output_folder
+
+    return check_output_folder(path, what)
 
 
 def console(stderr=False):

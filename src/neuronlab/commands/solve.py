@@ -12,6 +12,8 @@ import json
 import re
 import sys
 
+from ._visuals import add_visual_options, check_visual_paths, solve_visuals
+
 EXIT_NOT_SOLVED = 1
 
 #: argparse takes "-100:100" for an option unless told that such values are numbers
@@ -51,6 +53,7 @@ def register(subparsers):
                    help="error-driven step h (fixed) or gain (proportional) (default 1)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document on stdout instead of the table")
+    add_visual_options(p, "|error| against evaluations and the paths over the loss contour")
     p.set_defaults(run=run)
 
 
@@ -92,6 +95,7 @@ def parse_start(specs) -> dict[str, float]:
 def run(args) -> int:
     from ..solving import solve
 
+    check_visual_paths(args)
     learning_rate = args.lr if args.lr == "auto" else _float(args.lr, "--lr (a number or 'auto')")
     box, ranges = parse_ranges(args.range)
     report = solve(
@@ -104,4 +108,5 @@ def run(args) -> int:
         sys.stdout.write("\n")
     else:
         print(report.text())
+    solve_visuals(args, report)
     return 0 if any(run.solved for run in report.runs) else EXIT_NOT_SOLVED

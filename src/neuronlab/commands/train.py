@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 
 from . import _common
+from ._visuals import (TrainTrace, add_visual_options, check_train_visuals, check_visual_paths, train_visuals,
+                       training_objective)
 
 EXAMPLES = """examples:
   neuronlab train obesity --out m.json
@@ -65,6 +67,7 @@ def register(subparsers):
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    add_visual_options(p, "the loss curve with the validation loss (and, for two features, the decision boundary)")
     p.set_defaults(run=run)
 
 
@@ -162,6 +165,7 @@ def run(args) -> int:
     out = args.out or args.resume
     if out:
         _common.check_out_path(out)
+    check_visual_paths(args)
     s = _settings(args, previous)
     strategy_cls = _strategy_class(s["strategy"])
     if s["target"] is None and not (datasets.is_builtin(args.data)):
@@ -171,6 +175,7 @@ def run(args) -> int:
         print(f"dropped {dataset.n_dropped} row(s) with missing values", file=sys.stderr)
     if previous is not None:
         _check_same_problem(previous, dataset)
+    check_train_visuals(args, strategy_cls.name, dataset.X.shape[1])
     train_rows, val_rows = split_rows(dataset.n_rows, s["val_split"], s["seed"])
     X_train, X_val = dataset.X[train_rows], dataset.X[val_rows]
     y_train, y_val = dataset.y[train_rows], dataset.y[val_rows]
@@ -204,9 +209,14 @@ def run(args) -> int:
         target_val = (y_val == dataset.labels[1]).astype(float) if dataset.task == "classify" else y_val
         validation = NeuronObjective(Neuron(X_val.shape[1], activation), scaled(X_val), target_val, loss)
     started = time.perf_counter()
-    with Progress(remaining, steps_done, validation, args.quiet) as progress, warnings.catch_warnings():
+    objective = None
+    if args.trace or args.explain or args.animate:
+        positive = dataset.labels[1] if dataset.task == "classify" else None
+        objective = training_objective(estimator, scaled(X_train), y_train, positive)
+    with Progress(remaining, steps_done, validation, args.quiet) as progress, warnings.catch_warnings(), \
+            TrainTrace(args, objective, progress) as callback:
         warnings.simplefilter("ignore")  # the summary says how the run ended
-        estimator.fit(scaled(X_train), y_train, callback=progress)
+        estimator.fit(scaled(X_train), y_train, callback=callback)
     seconds = time.perf_counter() - started + (float(previous.training.get("time_seconds", 0.0)) if previous else 0.0)
     steps_done += int(estimator.n_iter_)
     if validation is not None:
@@ -229,6 +239,7 @@ def run(args) -> int:
     if out:
         save(model, out)
     _report(args, model, out)
+    train_visuals(args, model, objective, progress.val_loss, X_train, y_train)
     return 130 if estimator.status_ == "interrupted" else 0
 
 

@@ -1,0 +1,185 @@
+"""``--plot``, ``--explain``, ``--trace`` and ``--animate`` for ``solve`` and ``train``.
+
+Every output path is checked before any work starts (so a typo costs nothing and
+never leaves a partial file); the figures, the trace and the animation are drawn
+afterwards from the runs' Histories.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .._atomic import check_output_path
+from ..plots import FIGURE_FORMATS
+
+
+def add_visual_options(parser, what: str) -> None:
+    parser.add_argument("--plot", metavar="FILE", help=f"draw {what} to FILE (.png or .svg)")
+    parser.add_argument("--explain", action="store_true",
+                        help="write out the first gradient steps with their numbers: z, ŷ, J, "
+                             "∂J/∂θᵢ and θᵢ ← θᵢ − η·∂J/∂θᵢ, then a table of every k-th step")
+    parser.add_argument("--explain-steps", type=int, default=2, metavar="N",
+                        help="how many steps --explain writes out in full (default 2)")
+    parser.add_argument("--trace", metavar="FILE.jsonl",
+                        help="write every step (parameters, loss, gradient, step size) as JSON lines")
+    parser.add_argument("--animate", metavar="FILE.gif",
+                        help="animate the descent over the loss surface of two parameters, "
+                             "with the loss curve beside it")
+
+
+def check_visual_paths(args) -> None:
+    """Refuse a bad output path or option before any work is done."""
+    if args.plot:
+        check_output_path(args.plot, FIGURE_FORMATS, "--plot")
+    if args.trace:
+        check_output_path(args.trace, (".jsonl",), "--trace")
+    if args.animate:
+        check_output_path(args.animate, (".gif",), "--animate")
+    if args.explain and args.explain_steps < 1:
+        raise ValueError(f"--explain-steps needs N ≥ 1 steps to write out, got {args.explain_steps}")
+
+
+def _note(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(message, file=sys.stderr)
+
+
+def _gradient_run(report):
+    for run in report.runs:
+        if run.method == "gradient":
+            return run
+    return None
+
+
+def solve_visuals(args, report) -> None:
+    """The figures, explanation, trace and animation of ``neuronlab solve``."""
+    objective = report.objective
+    results = {run.label: run.result for run in report.runs}
+    quiet = getattr(args, "json", False)
+    gradient = _gradient_run(report)
+    # everything that can refuse is decided before anything is printed or written
+    if (args.explain or args.animate) and gradient is None:
+        raise ValueError("--explain and --animate show the gradient run; use --method gradient or all")
+    if args.animate and objective.n_params < 2:
+        raise ValueError("--animate draws the descent over two unknowns; this equation has one")
+    explanation = None
+    if args.explain:
+        from ..explain import explain
+
+        explanation = explain(objective, gradient.result, first=args.explain_steps)
+    if explanation is not None:
+        out = sys.stderr if quiet else sys.stdout
+        print(f"\nThe gradient run, step by step ({gradient.label}):", file=out)
+        print(explanation.text(), file=out)
+    if args.plot:
+        from ..plots import plot_equation_race
+
+        plot_equation_race(objective, results, args.plot, box=(report.low, report.high),
+                           title="; ".join(map(str, objective.equations)))
+        _note(f"figure written to {args.plot}", quiet)
+    if args.trace:
+        from ..trace import write_trace
+
+        lines = write_trace(args.trace, {run.method: run.result.history for run in report.runs},
+                            objective)
+        _note(f"trace of {lines} steps written to {args.trace}", quiet)
+    if args.animate:
+        from ..animation import animate_descent
+
+        frames = animate_descent(objective, gradient.result.history, args.animate)
+        _note(f"animation of {frames} frames written to {args.animate}", quiet)
+
+
+def training_objective(estimator, X_scaled, y, positive_label=None):
+    """The objective the estimator minimises: its neuron, loss and penalty on the training
+    rows, with y = 1 for ``positive_label`` (a classifier) or y as it is (a regressor)."""
+    from ..neuron import Neuron
+    from ..objective import NeuronObjective
+
+    activation, loss = estimator._validate_params()
+    target = (np.asarray(y) == positive_label).astype(float) if positive_label is not None else y
+    alpha = 0.0 if estimator.penalty is None else float(estimator.alpha)
+    l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": estimator.l1_ratio, None: 0.0}[estimator.penalty]
+    return NeuronObjective(Neuron(X_scaled.shape[1], activation), np.asarray(X_scaled, dtype=float),
+                           target, loss, alpha=alpha, l1_ratio=l1_ratio)
+
+
+class TrainTrace:
+    """The --trace of ``train``: a live TraceWriter (or nothing) chained after another callback."""
+
+    def __init__(self, args, objective, then):
+        from ..trace import TraceWriter
+
+        self.then = then
+        self.writer = TraceWriter(args.trace, objective, recompute_gradient=True) if args.trace else None
+
+    def __enter__(self):
+        if self.writer is not None:
+            self.writer.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.writer.__exit__(*exc) if self.writer is not None else False
+
+    def __call__(self, step):
+        stop = self.then(step)
+        if self.writer is not None:
+            self.writer(step)
+        return stop
+
+
+def check_train_visuals(args, strategy_name: str, n_features: int) -> None:
+    """Refuse, before training, a visual the run will not be able to give."""
+    from ..strategies import RECORD_PARAMS_UP_TO
+
+    if args.explain and strategy_name != "gradient_descent":
+        raise ValueError(f"--explain writes out gradient-descent steps; --strategy {strategy_name} "
+                         "does not take them (drop --explain or use --strategy gradient_descent)")
+    if args.animate and n_features + 1 > RECORD_PARAMS_UP_TO:
+        raise ValueError(f"--animate needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
+                         f"parameters; this neuron has {n_features + 1}")
+
+
+def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> None:
+    """The figure, explanation and animation of ``neuronlab train`` (after training)."""
+    estimator = model.estimator
+    result = estimator.result_
+    quiet = getattr(args, "json", False)
+    history = result.history
+    two_features = len(model.feature_names) == 2
+    explanation = None
+    if args.explain:
+        from ..explain import explain
+
+        explanation = explain(objective, result, first=args.explain_steps)
+    if explanation is not None:
+        out = sys.stderr if quiet else sys.stdout
+        print("\nTraining, step by step (features standardised: x′ = (x − μ)/σ):"
+              if model.scaler is not None else "\nTraining, step by step:", file=out)
+        print(explanation.text(), file=out)
+    if args.plot:
+        from ..plots import new_figure, plot_decision_boundary, plot_loss, save_figure
+
+        boundary = two_features and model.task == "classify"
+        fig, axes = new_figure(13.0, 5.0, ncols=2) if boundary else new_figure()
+        axes = axes if boundary else [axes]
+        plot_loss(history, validation_loss=validation_loss or None, ax=axes[0],
+                  title=f"Loss J during training ({result.strategy}, {result.status})")
+        if boundary:
+            labels = list(model.labels)
+            plot_decision_boundary(lambda P: model.predict_proba(P)[:, 1], X_train,
+                                   np.asarray(y_train) == labels[1], ax=axes[1],
+                                   feature_names=model.feature_names,
+                                   class_names=[str(v) for v in labels],
+                                   title="Decision boundary over the training rows")
+        save_figure(fig, args.plot)
+        _note(f"figure written to {args.plot}", quiet)
+    if args.animate:
+        from ..animation import animate_descent
+
+        frames = animate_descent(objective, history, args.animate, params=(0, 1),
+                                 title="Descent over (w₁, w₂)" if objective.n_params > 2
+                                 else "Descent over (w, b)")
+        _note(f"animation of {frames} frames written to {args.animate}", quiet)

@@ -1,0 +1,155 @@
+"""``--trace FILE.jsonl``: every step of a run as one JSON object per line.
+
+Each line holds the step t, the loss J(θ_t), the gradient ∇J(θ_t) (when the
+strategy computed one at θ_t, else null), its norm ‖∇J‖, the step size
+‖θ_t − θ_{t−1}‖, the learning rate η, the evaluations of J so far, the elapsed
+seconds and the parameters θ_t by name.  Non-finite numbers are written as null
+(JSON has no NaN).  The file is written beside its destination and renamed into
+place when the run ends, so an error never leaves a half-written trace.
+
+    with TraceWriter("run.jsonl", objective) as trace:
+        result = minimize(trace.objective, theta0, callback=trace)
+
+or, after the runs, from their Histories (θ_t recorded): ``write_trace(path, runs, objective)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from typing import Optional
+
+import numpy as np
+
+from ._atomic import atomic_output, check_output_path
+from .objective import Objective
+
+__all__ = ["TraceWriter", "read_trace", "write_trace"]
+
+
+def _clean(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _record(names, step, loss, grad_norm, step_size, learning_rate, evaluations, elapsed, theta,
+            grad, extra=None) -> str:
+    record = dict(extra or {})
+    record.update({
+        "step": int(step),
+        "loss": _clean(loss),
+        "grad_norm": _clean(grad_norm),
+        "step_size": _clean(step_size),
+        "learning_rate": _clean(learning_rate),
+        "evaluations": int(evaluations),
+        "elapsed": round(float(elapsed), 6),
+        "params": dict(zip(names, map(_clean, theta))),
+        "gradient": None if grad is None else dict(zip(names, map(_clean, grad))),
+    })
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _gradient_at(objective, theta):
+    if not getattr(objective, "has_gradient", False):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            return objective.loss_and_grad(theta)[1]
+    except (ValueError, ArithmeticError):  # a domain error at a guess: no gradient there
+        return None
+
+
+def write_trace(path, runs, objective) -> int:
+    """Write every row of each History in ``runs`` ({label: History}) to ``path`` (.jsonl).
+
+    Each line carries ``"run": label``; the gradient at θ_t is evaluated on ``objective``
+    (when it has one).  Returns the number of lines written.
+    """
+    path = check_output_path(path, (".jsonl",), "trace file")
+    names = list(objective.param_names)
+    lines = 0
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for label, history in runs.items():
+            if not history.record_params:
+                raise ValueError(f"run {label!r} did not record θ_t; run it with record_params=True")
+            columns = (history.loss, history.grad_norm, history.step_size, history.learning_rate,
+                       history.evaluations, history.elapsed, history.params)
+            for t, (loss, gn, size, eta, evals, elapsed, theta) in enumerate(zip(*columns)):
+                f.write(_record(names, t, loss, gn, size, eta, evals, elapsed, theta,
+                                _gradient_at(objective, theta), {"run": label}))
+                lines += 1
+    return lines
+
+
+class _GradientTap(Objective):
+    """The objective, unchanged, but remembering the last gradient it returned."""
+
+    def __init__(self, objective):
+        self._inner = objective
+        self.n_params = objective.n_params
+        self.param_names = list(objective.param_names)
+        self.has_gradient = objective.has_gradient
+        self.last_theta: Optional[np.ndarray] = None
+        self.last_grad: Optional[np.ndarray] = None
+
+    def loss(self, theta):
+        return self._inner.loss(theta)
+
+    def loss_and_grad(self, theta):
+        value, grad = self._inner.loss_and_grad(theta)
+        self.last_theta = np.array(theta, dtype=np.float64, copy=True)
+        self.last_grad = np.array(grad, dtype=np.float64, copy=True)
+        return value, grad
+
+    def __getattr__(self, name):  # residual(), X, neuron, … of the wrapped objective
+        return getattr(self._inner, name)
+
+
+class TraceWriter:
+    """A callback that writes each step of a run to a JSON-lines file (see module doc).
+
+    Use it as a context manager; pass ``trace.objective`` (not the bare objective) to
+    the strategy so the gradient at each θ_t can be written without computing it twice.
+    When the strategy cannot be handed ``trace.objective`` (an estimator builds its own),
+    ``recompute_gradient=True`` evaluates ∇J(θ_t) on ``objective`` for each line instead.
+    """
+
+    def __init__(self, path, objective, recompute_gradient: bool = False):
+        self.path = check_output_path(path, (".jsonl",), "trace file")
+        self.recompute_gradient = recompute_gradient
+        self.objective = _GradientTap(objective)
+        self._names = list(objective.param_names)
+        self._stack: Optional[contextlib.ExitStack] = None
+        self._file = None
+        self.lines = 0
+
+    def __enter__(self):
+        self._stack = contextlib.ExitStack()
+        tmp = self._stack.enter_context(atomic_output(self.path))
+        self._file = self._stack.enter_context(open(tmp, "w", encoding="utf-8"))
+        return self
+
+    def __exit__(self, *exc):
+        stack, self._stack, self._file = self._stack, None, None
+        return stack.__exit__(*exc)
+
+    def __call__(self, step) -> bool:
+        if self._file is None:
+            raise RuntimeError("use TraceWriter as a context manager: with TraceWriter(...) as trace")
+        tap = self.objective
+        grad = None
+        if tap.last_theta is not None and np.array_equal(tap.last_theta, step.theta):
+            grad = tap.last_grad
+        elif self.recompute_gradient:
+            grad = _gradient_at(tap._inner, step.theta)
+        self._file.write(_record(self._names, step.step, step.loss, step.grad_norm, step.step_size,
+                                 step.learning_rate, step.evaluations, step.elapsed, step.theta, grad))
+        self.lines += 1
+        return False
+
+
+def read_trace(path) -> list[dict]:
+    """The records of a trace file, one dict per step."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

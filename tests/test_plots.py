@@ -1,0 +1,201 @@
+"""Each figure is drawn to a file and opened with Pillow: right size, not blank."""
+
+import numpy as np
+import pytest
+from image_checks import assert_picture
+
+from neuronlab import FunctionObjective, Neuron, NeuronObjective, minimize
+from neuronlab import plots
+
+
+def bowl():
+    """J(θ) = ½(256·x + 212·y − 1492)², the course's equation as a loss."""
+    a = np.array([256.0, 212.0])
+
+    def fun(t):
+        r = a @ t - 1492.0
+        return 0.5 * r * r, r * a
+
+    return FunctionObjective(fun, 2, grad=True, param_names=["x", "y"])
+
+
+def two_clouds(seed=0, n=60):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal([-1, -1], 0.8, (n, 2)), rng.normal([1.2, 1.0], 0.8, (n, 2))])
+    return X, np.repeat([0.0, 1.0], n)
+
+
+def test_loss_curve_png_with_validation(tmp_path):
+    X, y = two_clouds()
+    obj = NeuronObjective(Neuron(2, "sigmoid"), X, y, loss="log_loss")
+    valid = NeuronObjective(Neuron(2, "sigmoid"), *two_clouds(seed=1), loss="log_loss")
+    result = minimize(obj, [2.0, -2.0, 1.0], learning_rate=0.5, max_steps=60, tol=0)
+    val = [valid.loss(t) for t in result.history.params]
+    out = tmp_path / "loss.png"
+    plots.plot_loss(result.history, out, validation_loss=val)
+    assert_picture(out, size=(700, 450))
+
+
+def test_loss_curve_rejects_validation_of_wrong_length(tmp_path):
+    result = minimize(bowl(), [0.0, 0.0], learning_rate=1e-5, max_steps=5, tol=0)
+    with pytest.raises(ValueError, match="one value per History row"):
+        plots.plot_loss(result.history, tmp_path / "x.png", validation_loss=[1.0, 2.0])
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_svg_is_written_and_is_svg(tmp_path):
+    result = minimize(bowl(), [0.0, 0.0], learning_rate=1e-5, max_steps=20, tol=0)
+    out = tmp_path / "loss.svg"
+    plots.plot_loss(result.history, out)
+    text = out.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text and "<path" in text
+
+
+@pytest.mark.parametrize("bad", ["loss.jpg", "loss", "no-such-folder/loss.png"])
+def test_bad_figure_path_is_refused_before_drawing(tmp_path, bad):
+    result = minimize(bowl(), [0.0, 0.0], learning_rate=1e-5, max_steps=3, tol=0)
+    with pytest.raises(ValueError, match="figure file"):
+        plots.plot_loss(result.history, tmp_path / bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_on_one_axis_by_evaluations_with_a_diverged_run(tmp_path):
+    obj = bowl()
+    runs = {f"η = {lr:g}": minimize(obj, [0.0, 0.0], learning_rate=lr, max_steps=40, tol=0).history
+            for lr in (1e-6, 8e-6, 1.7e-5)}
+    runs["random guesses"] = minimize(obj, [0.0, 0.0], strategy="monte_carlo", budget=40,
+                                      random_state=0).history
+    out = tmp_path / "runs.png"
+    fig = plots.plot_runs(runs, out, x="evaluations", value=lambda J: np.sqrt(2 * J),
+                          ylabel="|LHS − RHS|", best_so_far=True)
+    assert_picture(out, size=(700, 450))
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(texts) == len(runs) and all(t.startswith(k) for t, k in zip(texts, runs))
+    # one line per run (plus the × marking where the diverged run stopped, if any)
+    assert len(ax.get_lines()) >= len(runs)
+
+
+def test_runs_reject_bad_x_and_empty(tmp_path):
+    with pytest.raises(ValueError, match="x must be"):
+        plots.plot_runs({"a": minimize(bowl(), [0, 0], learning_rate=1e-6, max_steps=2).history},
+                        x="time")
+    with pytest.raises(ValueError, match="runs is empty"):
+        plots.plot_runs({})
+
+
+def test_surface_with_paths_arrows_and_guesses(tmp_path):
+    obj = bowl()
+    gd = minimize(obj, [-3.0, 4.0], learning_rate=1e-5, max_steps=15, tol=0)
+    ed = minimize(obj, [-3.0, 4.0], strategy="error_driven", budget=40)
+    mc = minimize(obj, [0.0, 0.0], strategy="monte_carlo", budget=200, low=-10, high=10,
+                  random_state=1)
+    out = tmp_path / "surface.png"
+    fig = plots.plot_surface(obj, out, paths={"gradient descent": gd.history,
+                                              "error-driven": ed.history},
+                             guesses=mc.history, bounds=((-10, 10), (-10, 10)))
+    assert_picture(out, size=(650, 550))
+    ax = fig.axes[0]
+    # quiver: one arrow per step that moved, per path
+    from matplotlib.quiver import Quiver
+
+    quivers = [c for c in ax.collections if isinstance(c, Quiver)]
+    moved_gd = int(np.any(np.diff(gd.history.params, axis=0) != 0, axis=1).sum())
+    assert len(quivers) == 2 and quivers[0].N == moved_gd
+    assert ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+
+
+def test_surface_grid_matches_the_objective():
+    obj = bowl()
+    a, b, J = plots.surface_grid(obj, bounds=((0, 2), (-1, 1)), resolution=5)
+    assert J.shape == (5, 5)
+    # J[k, l] is the loss at x = a[l], y = b[k], computed here by hand
+    assert J[1, 3] == pytest.approx(0.5 * (256 * a[3] + 212 * b[1] - 1492) ** 2)
+
+
+def test_surface_rejects_unknown_parameter():
+    with pytest.raises(ValueError, match="unknown parameter 'z'"):
+        plots.plot_surface(bowl(), params=("x", "z"))
+
+
+def test_decision_boundary_from_theta_and_from_callable(tmp_path):
+    X, y = two_clouds()
+    out = tmp_path / "boundary.png"
+    fig = plots.plot_decision_boundary([1.0, 1.0, 0.0], X, y, out, feature_names=("a (cm)", "b (kg)"),
+                                       class_names=("no", "yes"))
+    assert_picture(out, size=(650, 500))
+    assert fig.axes[0].get_xlabel() == "a (cm)"
+    out2 = tmp_path / "boundary2.png"
+    plots.plot_decision_boundary(lambda P: 1 / (1 + np.exp(-(P[:, 0] - P[:, 1]))), X, y, out2)
+    assert_picture(out2, size=(650, 500))
+
+
+def test_decision_boundary_needs_two_features():
+    with pytest.raises(ValueError, match="two feature columns"):
+        plots.plot_decision_boundary([1.0, 1.0, 0.0], np.ones((4, 3)), np.zeros(4))
+
+
+def test_importing_neuronlab_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, neuronlab, neuronlab.plots; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_loss_curve_with_validation_measured_every_few_steps(tmp_path):
+    result = minimize(bowl(), [0.0, 0.0], learning_rate=1e-6, max_steps=30, tol=0)
+    out = tmp_path / "loss.png"
+    fig = plots.plot_loss(result.history, out, validation_loss={0: 2e6, 10: 1e5, 30: 1e3})
+    assert_picture(out, size=(700, 450))
+    line = fig.axes[0].get_lines()[1]
+    assert list(line.get_xdata()) == [0, 10, 30]
+
+
+def test_equation_race_has_three_panels(tmp_path):
+    obj = bowl()
+    results = {
+        "monte-carlo": minimize(obj, [0.0, 0.0], strategy="monte_carlo", budget=300, low=-100,
+                                high=100, random_state=0),
+        "error-driven": minimize(obj, [0.0, 0.0], strategy="error_driven", budget=300),
+        "gradient": minimize(obj, [0.0, 0.0], learning_rate=8e-6, max_steps=30, tol=0),
+    }
+    out = tmp_path / "race.png"
+    fig = plots.plot_equation_race(obj, results, out, box=([-100, -100], [100, 100]))
+    assert_picture(out, size=(1700, 520))
+    race, whole, close = fig.axes[:3]
+    assert race.get_yscale() == "log" and race.get_xlabel() == "evaluations of J (calls)"
+    assert whole.get_xlim() == (-100.0, 100.0)
+    # the close-up frames the paths, not the box
+    assert close.get_xlim()[1] - close.get_xlim()[0] < 50
+    # |r| = √(2J): the gradient line ends at the √(2J) of its last loss (best so far)
+    drawn = {l.get_label().split(" (")[0]: l for l in race.get_lines() if not l.get_label().startswith("_")}
+    error_driven = results["error-driven"].history.loss.min()
+    assert error_driven > 0
+    assert drawn["error-driven"].get_ydata()[-1] == pytest.approx(np.sqrt(2 * error_driven))
+
+
+def test_an_exact_zero_is_drawn_below_every_positive_value():
+    zero = FunctionObjective(lambda t: float(t[0] ** 2), 1)
+    runs = {"exact": minimize(zero, [0.0], strategy="error_driven", budget=3).history,
+            "close": minimize(zero, [1e-3], strategy="error_driven", budget=3, step=1e-4).history}
+    ax = plots.plot_runs(runs).axes[0]
+    line = [l for l in ax.get_lines() if l.get_label().startswith("exact")][0]
+    assert line.get_label() == "exact (reaches 0 ▼)"
+    assert line.get_ydata()[0] == pytest.approx(runs["close"].loss.min() / 10)
+
+
+def test_surface_grid_uses_many_point_losses_when_offered():
+    class Vectorised(FunctionObjective):
+        calls = 0
+
+        def losses(self, theta):
+            Vectorised.calls += 1
+            return 0.5 * (theta @ np.array([256.0, 212.0]) - 1492) ** 2
+
+    obj = Vectorised(lambda t: 0.5 * (256 * t[0] + 212 * t[1] - 1492) ** 2, 2)
+    a, b, J = plots.surface_grid(obj, bounds=((0, 2), (-1, 1)), resolution=7)
+    assert Vectorised.calls == 1
+    assert J[2, 5] == pytest.approx(0.5 * (256 * a[5] + 212 * b[2] - 1492) ** 2)

@@ -1,0 +1,39 @@
+"""`neuronlab train` with --plot, --explain, --trace and --animate."""
+
+import json
+
+import numpy as np
+from image_checks import assert_picture
+
+from neuronlab.cli import main
+
+
+def test_train_obesity_writes_every_visual(tmp_path, capsys):
+    plot, trace, gif = tmp_path / "train.png", tmp_path / "t.jsonl", tmp_path / "d.gif"
+    code = main(["train", "obesity", "--steps", "40", "--quiet", "--plot", str(plot), "--trace", str(trace),
+                 "--animate", str(gif), "--explain", "--explain-steps", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert_picture(plot, size=(1300, 500))
+    assert_picture(gif, size=(800, 360))
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(records) == 41
+    # the trace's gradient is the one the run followed: θ₁ = θ₀ − η·∇J(θ₀) with η = 0.5
+    theta0 = np.array(list(records[0]["params"].values()))
+    grad0 = np.array(list(records[0]["gradient"].values()))
+    theta1 = np.array(list(records[1]["params"].values()))
+    np.testing.assert_allclose(theta1, theta0 - 0.5 * grad0, rtol=1e-12)
+    assert "Training, step by step" in out and "w₁ ← w₁ − η·∂J/∂w₁" in out
+
+
+def test_train_bad_trace_path_fails_before_training(tmp_path, capsys):
+    code = main(["train", "obesity", "--quiet", "--trace", str(tmp_path / "t.txt"), "--out", str(tmp_path / "m.json")])
+    assert code == 2 and "--trace" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_explain_with_a_search_strategy_is_refused_before_training(tmp_path, capsys):
+    model = tmp_path / "m.json"
+    code = main(["train", "obesity", "--quiet", "--strategy", "monte_carlo", "--explain", "--out", str(model)])
+    assert code == 2 and "--explain" in capsys.readouterr().err
+    assert not model.exists()
