@@ -221,3 +221,12 @@ def test_import_neuronlab_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_probabilities_keep_their_precision_far_from_the_boundary():
+    model = NeuronClassifier().fit(X_OK, Y_OK)
+    model.coef_, model.intercept_ = np.array([40.0, 0.0]), 0.0  # z = 40·x₁: 0, 40, 80, 120
+    proba = model.predict_proba(X_OK)
+    # P(class 0) = σ(−z) = e^(−z)/(1 + e^(−z)): tiny but not 0, and equal to exp(log proba)
+    assert proba[3, 0] == pytest.approx(np.exp(-120.0), rel=1e-12)
+    np.testing.assert_allclose(np.log(proba), model.predict_log_proba(X_OK), rtol=1e-12, atol=1e-15)

@@ -198,3 +198,21 @@ def test_perceptron_rule_by_hand_and_to_convergence():
     result = PerceptronRule().minimize(separable, np.zeros(3))
     assert result.status == "converged" and result.loss == 0.0
     assert np.all(((X @ result.theta[:2] + result.theta[2]) >= 0) == (y == 1))
+
+
+def test_a_bounded_loss_thrown_across_the_valley_is_diverged():
+    # log loss grows only linearly in |z|: far too large an η never overflows, it keeps
+    # the loss far above where it started, and that is a divergence too
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(float)
+    objective = NeuronObjective(Neuron(2, "sigmoid"), X, y, "log_loss")
+    start = np.zeros(3)  # J(θ0) = ln 2
+    result = GradientDescent(learning_rate=1e4, max_steps=500).minimize(objective, start)
+    assert result.status == "diverged"
+    assert "above 10× its starting value 0.6931" in result.message
+    assert result.suggested_learning_rate == pytest.approx(1e3)
+    assert np.all(result.history.loss[-10:] > 10 * np.log(2))
+    np.testing.assert_array_equal(result.theta, start)  # nothing was better than the start
+    # η = 1 on the same problem is fine
+    assert GradientDescent(learning_rate=1.0, max_steps=500).minimize(objective, start).status != "diverged"

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .activations import get_activation
+from .activations import get_activation, sigmoid
 from .losses import check_compatible, get_loss
 from .neuron import INITIALIZERS, Neuron, init_params
 from .objective import NeuronObjective
@@ -484,10 +484,9 @@ class NeuronClassifier(_NeuronEstimator):
         return self._predict_proba
 
     def _predict_proba(self, X):
-        self._check_fitted()
-        X = self._check_input(X, reset=False)
-        p = self._output(X)
-        return np.column_stack([1.0 - p, p])
+        # (σ(−z), σ(z)) rather than (1 − σ(z), σ(z)): 1 − σ(z) rounds to 0 for z ≳ 37
+        z = self.decision_function(X)
+        return np.column_stack([sigmoid(-z), sigmoid(z)])
 
     @property
     def predict_log_proba(self):

@@ -164,25 +164,38 @@ class Strategy:
 class DivergenceGuard:
     """Detect a diverging gradient run and estimate a learning rate that would not.
 
-    Diverged means: the loss is inf/NaN, or it grew at each of ``patience``
-    consecutive steps.  On a quadratic J(θ) = ½λθ², fixed-η descent multiplies the
-    error by (1 − ηλ) per step, so the loss by ρ = (1 − ηλ)²; a growing loss (ρ > 1)
-    therefore means ηλ = 1 + √ρ, and η/(1 + √ρ) is the step 1/λ that lands on the
-    minimum along the worst direction.  That is the suggestion; the stability limit
-    there is twice it.
+    Diverged means one of:
+
+    - the loss is inf/NaN;
+    - it grew at each of ``patience`` consecutive steps.  On a quadratic
+      J(θ) = ½λθ², fixed-η descent multiplies the error by (1 − ηλ) per step, so the
+      loss by ρ = (1 − ηλ)²; a growing loss (ρ > 1) therefore means ηλ = 1 + √ρ, and
+      η/(1 + √ρ) is the step 1/λ that lands on the minimum along the worst
+      direction.  That is the suggestion; the stability limit there is twice it;
+    - it stayed above ``BLOWUP``× the first loss it was fed for ``patience``
+      consecutive steps.  Losses that grow only linearly far from the minimum (log
+      loss, hinge, absolute error) never overflow: too large an η throws θ back and
+      forth across the valley at a loss far above the start instead.  No quadratic
+      reading applies, so the suggestion is η/10.
     """
+
+    BLOWUP = 10.0
 
     def __init__(self, patience: int = 10):
         self.patience = patience
         self.growing = 0
         self.ratios: list[float] = []
         self.previous = math.nan
+        self.start = math.nan
+        self.above = 0  # consecutive steps with loss > BLOWUP × start
 
     def update(self, loss: float) -> bool:
         """Feed the newest loss; True when the run has diverged."""
         previous, self.previous = self.previous, loss
         if not math.isfinite(loss):
             return True
+        if math.isnan(self.start):
+            self.start = loss
         if math.isfinite(previous) and loss > previous:
             self.growing += 1
             if previous > 0:
@@ -190,19 +203,27 @@ class DivergenceGuard:
         else:
             self.growing = 0
             self.ratios.clear()
-        return self.growing >= self.patience
+        self.above = self.above + 1 if self.start > 0 and loss > self.BLOWUP * self.start else 0
+        return self.growing >= self.patience or self.above >= self.patience
 
     def suggestion(self, learning_rate: float) -> tuple[float, str]:
-        if self.ratios:
+        if self.growing >= self.patience and self.ratios:
             rho = float(np.exp(np.mean(np.log(self.ratios[-self.patience:]))))
             eta = learning_rate / (1.0 + math.sqrt(rho))
             why = (
                 f"the loss grew ×{rho:.3g} per step, which means η={learning_rate:g} is about "
                 f"{(1 + math.sqrt(rho)) / 2:.3g}× the largest stable step; try learning_rate ≤ {eta:.3g}"
             )
+        elif self.above >= self.patience:
+            eta = learning_rate / 10.0
+            why = (
+                f"the loss stayed above {self.BLOWUP:g}× its starting value {self.start:.4g} for "
+                f"{self.above} steps (now {self.previous:.4g}): each step throws θ across the valley; "
+                f"try learning_rate ≤ {eta:.3g} (η/10)"
+            )
         else:
             eta = learning_rate / 10.0
-            why = f"the loss overflowed to inf/NaN at once; try learning_rate ≤ {eta:.3g} (η/10)"
+            why = f"the loss overflowed to inf/NaN; try learning_rate ≤ {eta:.3g} (η/10)"
         return eta, why
 
 
