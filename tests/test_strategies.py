@@ -216,3 +216,11 @@ def test_a_bounded_loss_thrown_across_the_valley_is_diverged():
     np.testing.assert_array_equal(result.theta, start)  # nothing was better than the start
     # η = 1 on the same problem is fine
     assert GradientDescent(learning_rate=1.0, max_steps=500).minimize(objective, start).status != "diverged"
+
+
+def test_gradient_descent_stops_at_a_target_loss():
+    # J_t = 18·0.36^t (see the closed form above): the first t with J_t ≤ 0.01 is t = 8
+    result = GradientDescent(learning_rate=0.1, max_steps=100, tol=0, target_loss=0.01).minimize(
+        quadratic(), [0.0])
+    assert result.status == "converged" and result.n_steps == 8 and "target_loss" in result.message
+    assert 18 * 0.36**8 <= 0.01 < 18 * 0.36**7

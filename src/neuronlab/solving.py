@@ -18,7 +18,6 @@ otherwise.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Union
@@ -297,19 +296,6 @@ class _UndefinedIsInfinite(Objective):
             return np.full(m, math.inf), np.full((m, self.n_params), math.nan)
 
 
-def _stop_at(target_loss):
-    """A callback that stops a run once J ≤ target (|r| ≤ tol); ``.reached`` says it did."""
-
-    def callback(step):
-        if step.loss <= target_loss:
-            callback.reached = True
-            return True
-        return False
-
-    callback.reached = False
-    return callback
-
-
 def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, expected):
     strategy = MonteCarloSearch(low=low, high=high, budget=budget, target_loss=0.5 * tol * tol,
                                 random_state=random_state)
@@ -358,13 +344,10 @@ def _run_gradient(objective, start, tol, budget, learning_rate):
             note = result.message
         return "gradient", result, note, None
     eta = _number("learning_rate", learning_rate, positive=True)
-    stop = _stop_at(0.5 * tol * tol)
-    result = GradientDescent(learning_rate=eta, max_steps=max(budget - 1, 1), tol=0.0).minimize(
-        objective, start, callback=stop)
+    result = GradientDescent(learning_rate=eta, max_steps=max(budget - 1, 1), tol=0.0,
+                             target_loss=0.5 * tol * tol).minimize(objective, start)
     best = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
-    if stop.reached:
-        message = f"|r| = {best:.3g} ≤ tol = {tol:g} after {result.n_steps} steps"
-        result = dataclasses.replace(result, status="converged", message=message)
+    if result.status == "converged":
         note = f"η = {eta:g} reached |r| = {best:.3g} in {result.n_evals} evaluations"
     elif result.status == "diverged":
         suggested = result.suggested_learning_rate or eta / 10.0

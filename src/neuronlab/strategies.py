@@ -260,6 +260,8 @@ class GradientDescent(Strategy):
     - ``plateau_patience``: when the monitored loss (validation if given, else
       training) has not improved by a relative ``1e-4`` for that many rows, η is
       multiplied by ``plateau_factor`` (reduce-η-on-plateau), noted in the History.
+    - ``target_loss``: stop (``converged``) as soon as J(θ) ≤ target_loss, as the
+      search strategies do; for an equation that is |r| ≤ tol with target ½·tol².
     - ``recover``: on divergence, roll back to the best θ so far, halve η, reset the
       transformation's state and go on (at most ``max_recoveries`` times), noting
       each halving in the History.
@@ -272,8 +274,9 @@ class GradientDescent(Strategy):
                  record_params="auto", *, schedule=None, warmup_steps=0, transform=None,
                  batch_size=None, shuffle=True, random_state=None, validation=None, patience=10,
                  restore_best=True, plateau_patience=None, plateau_factor=0.5, recover=False,
-                 max_recoveries=10):
+                 max_recoveries=10, target_loss=None):
         super().__init__(record_params)
+        self.target_loss = target_loss
         self.learning_rate = learning_rate
         self.max_steps = max_steps
         self.tol = tol
@@ -313,6 +316,9 @@ class GradientDescent(Strategy):
                 "transform must be a GradientTransformation (see neuronlab.optim), "
                 f"got {type(self.transform).__name__}"
             )
+        if self.target_loss is not None and (isinstance(self.target_loss, bool) or not isinstance(
+                self.target_loss, (int, float))):
+            raise TypeError(f"target_loss must be a number or None, got {self.target_loss!r}")
         if self.validation is not None and not hasattr(self.validation, "loss"):
             raise TypeError("validation must be an Objective (the loss on held-out data)")
         get_schedule(self.schedule, self.learning_rate, self.warmup_steps)
@@ -412,6 +418,8 @@ class _DescentLoop:
                 message += (f"; for this neuron gradient descent is stable only for η < {limit:.4g} "
                             f"(2/λ_max of the data's curvature); you used η = {self.last_eta:g}")
             return "diverged", message + "; the best θ so far is kept", extra
+        if s.target_loss is not None and loss <= s.target_loss:
+            return "converged", f"J = {loss:.3g} ≤ target_loss = {s.target_loss:g} after {row} steps", {}
         if s.validation is not None:
             value = float(s.validation.loss(self.theta))
             self.validation_losses.append(value)
