@@ -620,7 +620,9 @@ class ErrorDrivenSearch(Strategy):
     Only the loss is used.
 
     Stops at loss ≤ ``target_loss`` or when every hᵢ < ``min_step`` (``converged``),
-    or after ``budget`` evaluations (``max_steps``).  A History row per trial.
+    with a fixed step when a whole round over the parameters moved nothing (it is
+    stuck: the step is too big to get closer; ``converged`` with a message that
+    says so), or after ``budget`` evaluations (``max_steps``).  A History row per trial.
     """
 
     name = "error_driven"
@@ -660,6 +662,7 @@ class ErrorDrivenSearch(Strategy):
         if loss <= target:
             return "converged", f"the start already has loss {loss:.3g} ≤ {target:g}", {}
         i = 0
+        still = 0  # trials in a row that moved nothing
         while run.evaluations < self.budget:
             moved = 0.0
             size = h[i] * math.sqrt(2.0 * loss) if proportional else h[i]
@@ -679,6 +682,12 @@ class ErrorDrivenSearch(Strategy):
             run.record(theta, loss, step_size=moved)
             if loss <= target:
                 return "converged", f"loss {loss:.3g} ≤ {target:g} after {run.evaluations} evaluations", {}
+            still = 0 if moved else still + 1
+            if self.step_rule == "fixed" and still >= n:
+                return "converged", (
+                    f"stuck at loss {loss:.6g}: no move of ±{float(self.step):g} in any parameter lowers "
+                    "it; a smaller step, or the adaptive or proportional rule, gets closer"
+                ), {}
             steps = h * math.sqrt(2.0 * loss) if proportional else h
             if (adaptive or proportional) and np.all(steps < self.min_step):
                 return "converged", (
