@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
+from ._atomic import atomic_output, check_output_folder
 from .activations import get_activation
 from .data import Standardizer
 from .estimators import NeuronClassifier, NeuronRegressor
@@ -41,26 +41,13 @@ HISTORY_POINTS = 20
 
 
 def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` all at once: a temporary file in the same folder,
-    flushed to disk, then renamed over ``path``.  On any failure (even Ctrl-C) the
-    temporary file is removed and an existing ``path`` is left untouched."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"{path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``text`` to ``path`` all at once (see :mod:`neuronlab._atomic`), flushed to
+    disk before the rename: on any failure, even Ctrl-C, an existing ``path`` is untouched."""
+    path = check_output_folder(path, "model file" if str(path).endswith(".json") else "output file")
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class TrainedModel:
