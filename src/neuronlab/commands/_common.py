@@ -15,6 +15,13 @@ MODEL_HELP = "model file written by 'neuronlab train --out'"
 DATA_HELP = "CSV/TSV/Parquet file (.gz ok) or built-in data set name"
 
 
+
+def add_data_arguments(parser) -> None:
+    """DATA, --target and --features: how every training command names its data."""
+    parser.add_argument("data", metavar="DATA", help=DATA_HELP)
+    parser.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs)")
+    parser.add_argument("--features", metavar="A,B,...", help="feature columns (default: every other column)")
+
 def add_command(subparsers, name, summary, module_doc, examples):
     """A sub-command parser: one-line ``summary`` for ``neuronlab --help``, the module
     docstring's second paragraph as its description, and its examples below the options."""

@@ -26,9 +26,7 @@ def register(subparsers):
 
     p = _common.add_command(subparsers, "lr-find", "suggest a learning rate η with a range test",
                             __doc__, EXAMPLES)
-    p.add_argument("data", metavar="DATA", help=_common.DATA_HELP)
-    p.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs)")
-    p.add_argument("--features", metavar="A,B,...", help="feature columns (default: every other column)")
+    _common.add_data_arguments(p)
     p.add_argument("--task", choices=("classify", "regress"), help="as for train")
     p.add_argument("--activation", help="f in ŷ = f(z) (as for train)")
     p.add_argument("--loss", help="J (as for train)")

@@ -43,9 +43,7 @@ PLAIN_LINES = 10  # progress lines when the output is not a terminal
 def register(subparsers):
     p = _common.add_command(subparsers, "train", "train a neuron on a data file or built-in data set, save the model",
                             __doc__, EXAMPLES)
-    p.add_argument("data", metavar="DATA", help=_common.DATA_HELP)
-    p.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs)")
-    p.add_argument("--features", metavar="A,B,...", help="feature columns (default: every other column)")
+    _common.add_data_arguments(p)
     p.add_argument("--task", choices=("classify", "regress"),
                    help="default: classify a text target or one with two values, else regress")
     p.add_argument("--activation", help="f in ŷ = f(z): sigmoid, tanh, identity, relu, … "
