@@ -180,6 +180,6 @@ def test_line_search_stops_when_no_step_lowers_the_loss():
     # the "gradient" points uphill: no η ≥ min_learning_rate passes the Armijo test
     wrong = FunctionObjective(lambda t: (float(t @ t), -2 * t), 2, grad=True)
     result = minimize(wrong, [1.0, 2.0], "line_search", min_learning_rate=1e-6)
-    assert result.status == "converged" and result.n_steps == 0
+    assert result.status == "stalled" and result.n_steps == 0
     assert "no step η ≥ 1e-06 lowers the loss" in result.message and "gradient is wrong" in result.message
     assert np.array_equal(result.theta, [1.0, 2.0])

@@ -141,7 +141,7 @@ def test_error_driven_fixed_step_can_only_reach_its_grid():
     # from 0 it moves 3 times (0.1, 0.2, 0.3: evaluations 2–4); at 0.3 both 0.4 (J equal,
     # (0.05)², not lower) and 0.2 fail (evaluations 5–6), and with one parameter that
     # whole round without a move means it is stuck
-    assert result.status == "converged" and "stuck" in result.message
+    assert result.status == "stalled" and "no move of ±0.1" in result.message
     assert result.n_evals == 6 and result.theta[0] == pytest.approx(0.3)
 
 

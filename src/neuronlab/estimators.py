@@ -332,7 +332,7 @@ class _NeuronEstimator:
         message = result.message
         if result.status == "diverged":
             warnings.warn(f"training diverged: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
-        elif result.status == "max_steps":
+        elif result.status in ("max_steps", "stalled"):
             warnings.warn(f"training did not converge: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
         return objective
 
@@ -387,7 +387,7 @@ class NeuronClassifier(_NeuronEstimator):
     classes_, coef_ (n_features,), intercept_ (float), n_features_in_,
     feature_names_in_ (when X has string column names), history_ (History),
     n_iter_ (steps taken), status_ ('converged', 'max_steps', 'diverged',
-    'interrupted'), result_ (the strategy's Result)
+    'interrupted', 'stalled'), result_ (the strategy's Result)
     """
 
     _estimator_type = "classifier"

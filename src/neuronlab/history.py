@@ -20,8 +20,10 @@ __all__ = ["History", "Result", "Step", "STATUSES"]
 
 #: converged: a stopping rule on the loss or gradient was met; max_steps: the step or
 #: evaluation budget ran out first; diverged: the loss became inf/NaN or kept growing;
-#: interrupted: Ctrl-C or a callback stopped the run.
-STATUSES = ("converged", "max_steps", "diverged", "interrupted")
+#: interrupted: Ctrl-C or a callback stopped the run; stalled: the strategy can make no
+#: further progress from where it stands (no trial step lowers the loss) although no
+#: stopping rule says it is at a minimum.
+STATUSES = ("converged", "max_steps", "diverged", "interrupted", "stalled")
 
 _COLUMNS = ("loss", "grad_norm", "step_size", "learning_rate", "evaluations", "elapsed")
 

@@ -203,10 +203,14 @@ class LineSearch(Strategy):
                 if eta < self.min_learning_rate:
                     # for a smooth J with a right gradient, a small enough step always lowers
                     # J unless θ is stationary to the precision of the arithmetic
-                    return "converged", (
+                    if gnorm <= 1e-6 * (1.0 + abs(loss)):
+                        return "converged", (
+                            f"no step η ≥ {self.min_learning_rate:g} lowers the loss at step {t} "
+                            f"and ‖∇J‖ = {gnorm:.3g}: θ is a minimum to floating-point precision"
+                        ), {}
+                    return "stalled", (
                         f"no step η ≥ {self.min_learning_rate:g} lowers the loss at step {t} "
-                        f"(‖∇J‖ = {gnorm:.3g}): θ is a minimum to floating-point precision (if "
-                        "‖∇J‖ is not small, the gradient is wrong or the loss not smooth)"
+                        f"although ‖∇J‖ = {gnorm:.3g}: the gradient is wrong or the loss is not smooth"
                     ), {}
             previous, step_size = loss, eta * gnorm
             theta, loss, grad = trial, trial_loss, trial_grad

@@ -620,9 +620,9 @@ class ErrorDrivenSearch(Strategy):
     Only the loss is used.
 
     Stops at loss ≤ ``target_loss`` or when every hᵢ < ``min_step`` (``converged``),
-    with a fixed step when a whole round over the parameters moved nothing (it is
-    stuck: the step is too big to get closer; ``converged`` with a message that
-    says so), or after ``budget`` evaluations (``max_steps``).  A History row per trial.
+    with a fixed step when a whole round over the parameters moved nothing
+    (``stalled``: the step is too big to get closer), or after ``budget``
+    evaluations (``max_steps``).  A History row per trial.
     """
 
     name = "error_driven"
@@ -684,7 +684,7 @@ class ErrorDrivenSearch(Strategy):
                 return "converged", f"loss {loss:.3g} ≤ {target:g} after {run.evaluations} evaluations", {}
             still = 0 if moved else still + 1
             if self.step_rule == "fixed" and still >= n:
-                return "converged", (
+                return "stalled", (
                     f"stuck at loss {loss:.6g}: no move of ±{float(self.step):g} in any parameter lowers "
                     "it; a smaller step, or the adaptive or proportional rule, gets closer"
                 ), {}
