@@ -4,6 +4,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,30 @@ def test_bad_or_hostile_input_is_one_line_on_stderr_and_exit_2(capsys, argv):
     assert "Traceback" not in err
 
 
+def test_a_search_box_wider_than_the_float_range_is_a_usage_error(capsys):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, out, err = run_cli(capsys, "x=1", "--range=-1e308:1e308")
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert "search range of x" in err and "--range x=" in err and "too wide" in err
+        status, out, err = run_cli(capsys, "x + y = 1", "--range=y=-1e308:1.7e308")
+        assert status == 2 and err.count("\n") == 1 and "search range of y" in err
+    assert caught == []
+
+
+@pytest.mark.parametrize("equation", ["x=1", "x^2 + y = 4", "1e10x + y = 1", "x*x - x*x + x = 1"])
+def test_huge_search_boxes_run_without_warnings(capsys, equation):
+    # guesses up to 1e300 overflow x², 1e10·x and x·x − x·x: such points are rejected
+    # like undefined ones, and the expected-guesses formula stays in the float range
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, out, err = run_cli(capsys, equation, "--range=-1e300:1e300", "--budget", "200")
+    assert caught == [] and err == ""
+    assert status == 0  # the automatic step solves each from the start 0
+    if "x^2" in equation or "x*x" in equation:
+        assert "overflow" in out and "rejected" in out
+
+
 def test_the_console_script_never_shows_a_traceback():
     script = Path(sys.executable).with_name("neuronlab")
     assert script.exists(), "the neuronlab console script is installed with the package"
@@ -115,3 +140,11 @@ def test_the_console_script_never_shows_a_traceback():
     done = subprocess.run([str(script), "solve", COURSE, "--method", "gradient", "--json"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and json.loads(done.stdout)["runs"][0]["solved"]
+    # no traceback and no RuntimeWarning from a search box at the ends of the float range
+    done = subprocess.run([str(script), "solve", "x = 1", "--range=-1e308:1e308"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--range" in done.stderr
+    done = subprocess.run([str(script), "solve", "x^2 = 1", "--range=-1e300:1e300",
+                           "--budget", "200", "--start", "x=3"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == ""

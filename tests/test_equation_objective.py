@@ -2,6 +2,7 @@
 and the Gauss–Newton (automatic) step."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -113,6 +114,34 @@ def test_an_equation_without_unknowns_is_refused():
         EquationObjective("2 + 2 = 4")
 
 
+@pytest.mark.parametrize("text, theta, where", [
+    ("x^2 = 4", [1e200], "x ^ 2"),                  # 1e400 is beyond the float range
+    ("x*x - x*x + x = 1", [1e200], "x * x"),        # inf − inf would be NaN
+    ("exp(x) = y", [1000.0, 0.0], "exp(x)"),
+    ("x + y = 1", [1.5e308, 1.5e308], "x + y"),
+])
+def test_overflow_at_a_point_is_a_domain_error_without_warnings(text, theta, where, recwarn):
+    objective = EquationObjective(text)
+    for evaluate in (objective.loss, objective.residuals, objective.loss_and_grad,
+                     objective.residuals_and_jacobian):
+        with pytest.raises(DomainError, match=r"overflow .* in " + re.escape(where)) as info:
+            evaluate(np.array(theta))
+        assert info.value.operation.startswith("overflow") and "\n" not in str(info.value)
+    # on a grid (a contour plot) the overflowing points are inf or NaN, the others exact
+    grid = np.array([theta, [1.0] * len(theta)])
+    losses = objective.losses(grid)
+    assert not np.isfinite(losses[0]) and losses[1] == objective.loss(np.ones(len(theta)))
+    assert len(recwarn) == 0
+
+
+def test_a_large_but_finite_loss_is_not_an_error():
+    # r = 1e200 is a float, J = ½r² = 5e399 is not: J = inf, ∇J = r·∇r = inf, no exception
+    objective = EquationObjective("x = 0")
+    assert objective.loss([1e200]) == math.inf
+    loss, grad = objective.loss_and_grad(np.array([1e200]))
+    assert loss == math.inf and grad[0] == 1e200
+
+
 # --- the expected number of Monte-Carlo guesses -----------------------------------------
 
 def test_expected_guesses_against_hand_derivations():
@@ -128,6 +157,22 @@ def test_expected_guesses_against_hand_derivations():
         pytest.approx(2.56e10, rel=1e-9))
     # a point outside what the box can reach is never hit
     assert expected_guesses(EquationObjective("x = 5"), -1, 1, 0.1) == math.inf
+
+
+def test_expected_guesses_in_boxes_near_the_ends_of_the_float_range(recwarn):
+    # x + y = 0 in [−a, a]²: s = x + y has the triangular density (2a − |s|)/(4a²), so
+    # P(|s| ≤ a) = 1 − 2·(a²/2)/(4a²) = 3/4 → 4/3 guesses, for any a
+    for a in (1e-300, 1.0, 1e300):
+        assert expected_guesses(EquationObjective("x + y = 0"), -a, a, a) == pytest.approx(4 / 3)
+    # x = 1 in [−1e300, 1e300]: p = 2e-6 / 2e300
+    assert expected_guesses(EquationObjective("x = 1"), -1e300, 1e300, 1e-6) == pytest.approx(
+        1e306, rel=1e-9)
+    # 1e10·x reaches 1e310, beyond the float range: p = 2e-6 / 2e310 = 1e-316 and 1/p
+    # is not a float either
+    assert expected_guesses(EquationObjective("1e10x + y = 1"), -1e300, 1e300, 1e-6) == math.inf
+    # a box far narrower than the tolerance: every guess is within it
+    assert expected_guesses(EquationObjective("x + 2y = 0"), -1e-300, 1e-300, 1e-6) == 1.0
+    assert len(recwarn) == 0
 
 
 @pytest.mark.parametrize("text, box, tol, hand", [
@@ -180,8 +225,19 @@ def test_automatic_step_reports_a_stationary_point_that_is_not_a_solution():
     # never leave it, and the best on that line is not a solution
     result = GaussNewton(tol=1e-9).minimize(
         EquationObjective(["x^2 + y^2 = 25", "x - y = 1"]), [0.0, 0.0])
-    assert result.status == "converged" and result.loss > 1.0
+    assert result.status == "stalled" and result.loss > 1.0
     assert "not a solution" in result.message
+    # contradictory equations: stalled at the least-squares compromise x + y = 2 nearest
+    # the start, with r = (1, −1)
+    result = GaussNewton(tol=1e-9).minimize(EquationObjective(["x + y = 1", "x + y = 3"]),
+                                            [0.0, 0.0])
+    assert result.status == "stalled" and "not a solution" in result.message
+    np.testing.assert_allclose(result.theta, [1.0, 1.0], rtol=1e-12)
+    assert result.loss == pytest.approx(1.0)
+    # x² + 1 = 0 has no real solution; ½(x² + 1)² is least, ½, at x = 0
+    result = GaussNewton(tol=1e-9).minimize(EquationObjective("x^2 + 1 = 0"), [0.5])
+    assert result.status == "stalled" and "not a solution" in result.message
+    assert abs(result.theta[0]) < 1e-6 and result.loss == pytest.approx(0.5)
 
 
 def test_automatic_step_needs_residuals_and_is_registered():

@@ -121,12 +121,49 @@ def test_length_and_nesting_limits_give_clean_errors_not_recursion_errors():
         parse_equation("(" * 10_000 + "x" + ")" * 10_000)
     # within the length limit, the nesting limit speaks
     for text in ["(" * 4000 + "x" + ")" * 4000, "-" * 5000 + "x", "x^" * 3000 + "x",
-                 "+".join(["x"] * 3000), "sin(" * 1500 + "x" + ")" * 1500]:
+                 "sin(" * 1500 + "x" + ")" * 1500, "(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
+                 "-(" * 60 + "x" + ")" * 60]:
         assert len(text) <= MAX_LENGTH
         with pytest.raises(ParseError, match=f"more than {MAX_DEPTH} levels"):
             parse_equation(text)
     # just inside the limit is fine
-    assert value("(" * (MAX_DEPTH - 1) + "x" + ")" * (MAX_DEPTH - 1), x=2.0) == 2.0
+    assert value("(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH, x=2.0) == 2.0
+
+
+def _leftmost_depth(tree):
+    depth = 1
+    while isinstance(tree, BinOp):
+        tree, depth = tree.left, depth + 1
+    return depth
+
+
+def test_a_long_chain_of_terms_is_not_nesting():
+    # the review's case: 119 terms, far below the length limit
+    text = " + ".join(f"x{i}" for i in range(1, 120)) + " = 1"
+    equation = parse_equation(text)
+    assert len(equation.variables()) == 119
+    # a chain as long as the length limit allows: 5,000 terms, a left-deep tree of
+    # 5,000 levels, evaluated, differentiated, printed, compared and hashed without
+    # recursion; the values by hand: 5000·x, x − 1·4999, x·1·…·1
+    chains = [("+".join(["x"] * 5000), 5000 * 3.0, 5000.0),
+              ("x" + "-1" * 4999, 3.0 - 4999, 1.0),
+              ("x" + "*1" * 4999, 3.0, 1.0)]
+    for chain, expected, slope in chains:
+        assert len(chain) <= MAX_LENGTH
+        tree = parse_expression(chain)
+        assert _leftmost_depth(tree) == 5000
+        assert float(tree.evaluate({"x": 3.0})) == expected
+        assert float(tree.gradient({"x": 3.0})["x"]) == slope
+        again = parse_expression(chain)
+        assert again is not tree and again == tree and hash(again) == hash(tree)
+        assert repr(tree).startswith("BinOp(op=")
+        assert repr(tree).count("Var(name='x')") == chain.count("x")
+        assert to_text(tree).replace(" ", "") == chain
+        # printed with spaces the text is 4 characters a term: 2,400 terms still read back
+        shorter = parse_expression(chain[:2 * 2400 - 1])
+        assert parse_expression(to_text(shorter)) == shorter
+    assert parse_expression("+".join(["x"] * 5000)) != parse_expression("+".join(["x"] * 4999))
+    assert parse_expression("x + x + y") != parse_expression("x + x + x")
 
 
 def test_parsing_never_runs_code(monkeypatch):

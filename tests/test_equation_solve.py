@@ -1,12 +1,13 @@
 """neuronlab.solve: the three methods side by side, and what they say about the equation."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 import neuronlab
-from neuronlab import ErrorDrivenSearch, EquationObjective, solve
+from neuronlab import ErrorDrivenSearch, EquationObjective, solve, solving
 
 COURSE = "256x + 212y = 1492"
 A = np.array([256.0, 212.0])
@@ -112,8 +113,39 @@ def test_nonlinear_equations_are_solved_to_1e_9(method):
 
 def test_a_stationary_point_is_reported_as_stalled():
     report = solve(["x^2 + y^2 = 25", "x - y = 1"], method="gradient")
+    assert report.runs[0].result.status == "stalled"  # the strategy's own word
     assert report.runs[0].status == "stalled" and not report.runs[0].solved
     assert "not a solution" in report.runs[0].note
+    assert report.to_dict()["runs"][0]["status"] == "stalled"
+
+
+@pytest.mark.parametrize("own_status", ["converged", "stalled"])
+def test_a_fixed_step_stuck_short_of_the_tolerance_is_stalled_whatever_the_strategy_says(
+        monkeypatch, own_status):
+    class SaysStatus(ErrorDrivenSearch):
+        def minimize(self, objective, theta0, callback=None):
+            return dataclasses.replace(super().minimize(objective, theta0, callback),
+                                       status=own_status)
+
+    monkeypatch.setattr(solving, "ErrorDrivenSearch", SaysStatus)
+    run = solve(COURSE, method="error-driven", step_rule="fixed", step=1.0, budget=500).runs[0]
+    # stuck at (3, 3) with r = −88, as worked out by hand in the test above
+    assert run.result.status == own_status and not run.solved
+    assert run.status == "stalled" and "overshoots" in run.note and "88" in run.note
+
+
+def test_a_long_linear_equation_is_solved_by_the_automatic_step():
+    # Σ k·x_k = 1 for k = 1 … 500: one step lands on the solution nearest 0, the
+    # projection x_k = k / Σk², with Σk² = 500·501·1001/6
+    text = " + ".join(f"{k}*x{k}" for k in range(1, 501)) + " = 1"
+    report = solve(text, method="gradient", tol=1e-9)
+    run = report.runs[0]
+    assert run.solved and run.status == "converged" and run.result.n_evals <= 10
+    coefficient = {f"x{k}": float(k) for k in range(1, 501)}
+    a = np.array([coefficient[name] for name in report.unknowns])
+    np.testing.assert_allclose(run.result.theta, a / (500 * 501 * 1001 / 6), rtol=1e-9)
+    assert abs(a @ run.result.theta - 1) < 1e-9
+    assert "infinitely many solutions" in report.solutions
 
 
 def test_solution_sets_of_linear_systems():
@@ -144,6 +176,8 @@ def test_search_box_and_start_and_seed():
     ({"learning_rate": -1.0}, "learning_rate must be a positive"),
     ({"ranges": {"z": (0, 1)}}, "not an unknown"),
     ({"ranges": {"x": (1, 0)}}, "low < high"),
+    ({"box": (-1e308, 1e308)}, r"search range of x, -1e\+308:1e\+308, is too wide.*--range x="),
+    ({"ranges": {"y": (-math.inf, 0)}}, "finite low < high"),
     ({"start": {"q": 1}}, "not an unknown"),
     ({"step_rule": "adaptive", "method": "error-driven"}, "step_rule must be one of"),
 ])

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
@@ -43,6 +43,7 @@ __all__ = [
     "Expr",
     "FUNCTIONS",
     "MAX_DEPTH",
+    "MAX_EXACT_UNKNOWNS",
     "MAX_LENGTH",
     "ParseError",
     "expected_guesses",
@@ -52,9 +53,12 @@ __all__ = [
 
 #: longest equation text accepted (characters); equations people type are far shorter
 MAX_LENGTH = 10_000
-#: deepest nesting accepted: parentheses, function calls, signs, powers, or a chain
-#: of operations (a sum of 100 terms is 100 levels deep)
+#: deepest nesting accepted: parentheses, function calls, signs and powers (a sum or
+#: product of many terms is not nesting: its length is bounded by MAX_LENGTH only)
 MAX_DEPTH = 100
+#: most unknowns (with a nonzero coefficient) for which ``expected_guesses`` sums its
+#: 2^k terms
+MAX_EXACT_UNKNOWNS = 20
 
 FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs")
 _NUMPY_FUNCTIONS = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
@@ -107,14 +111,18 @@ class DomainError(ValueError):
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "^": 4, "atom": 5}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Expr:
-    """A node of the expression tree.  Trees compare equal when they have the same shape."""
+    """A node of the expression tree.  Trees compare equal when they have the same shape.
 
-    depth: int = field(init=False, compare=False, repr=False, default=1)
+    A sum or product of many terms is a left-deep chain of :class:`BinOp` nodes
+    (``a + b + c`` is ``(a + b) + c``), as deep as it is long; so comparing, hashing,
+    printing and evaluating trees walk them with an explicit stack, never by recursion.
+    """
 
-    def _set_depth(self, *children: "Expr") -> None:
-        object.__setattr__(self, "depth", 1 + max((c.depth for c in children), default=0))
+    #: names of the fields holding sub-trees, and of those holding plain data
+    _subtrees = ()
+    _data = ()
 
     @property
     def precedence(self) -> int:
@@ -140,69 +148,84 @@ class Expr:
         _, jac = tape.values_and_jacobian(_stack_values(values, names))
         return {n: jac[..., 0, j] for j, n in enumerate(names)}
 
+    def __eq__(self, other):
+        if not isinstance(other, Expr):
+            return NotImplemented
+        pairs = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if a is b:
+                continue
+            if type(a) is not type(b) or _own_data(a) != _own_data(b):
+                return False
+            pairs.extend(zip(_children(a), _children(b)))
+        return True
+
+    def __hash__(self) -> int:
+        # the nodes' data in pre-order fix the tree (each node type has a fixed arity)
+        labels, stack = [], [self]
+        while stack:
+            node = stack.pop()
+            labels.append((type(node).__name__, *_own_data(node)))
+            stack.extend(reversed(_children(node)))
+        return hash(tuple(labels))
+
+    def __repr__(self) -> str:
+        return _render(self, _repr_parts)
+
     def __str__(self) -> str:
         return to_text(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Num(Expr):
     value: float = 0.0
-
-    def __post_init__(self):
-        self._set_depth()
+    _data = ("value",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Var(Expr):
     name: str = ""
-
-    def __post_init__(self):
-        self._set_depth()
+    _data = ("name",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Neg(Expr):
     operand: Expr = None
-
-    def __post_init__(self):
-        self._set_depth(self.operand)
+    _subtrees = ("operand",)
 
     @property
     def precedence(self) -> int:
         return _PRECEDENCE["neg"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class BinOp(Expr):
     op: str = "+"
     left: Expr = None
     right: Expr = None
-
-    def __post_init__(self):
-        self._set_depth(self.left, self.right)
+    _subtrees = ("left", "right")
+    _data = ("op",)
 
     @property
     def precedence(self) -> int:
         return _PRECEDENCE[self.op]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Call(Expr):
     func: str = "sin"
     arg: Expr = None
-
-    def __post_init__(self):
-        self._set_depth(self.arg)
+    _subtrees = ("arg",)
+    _data = ("func",)
 
 
 def _children(node: Expr) -> tuple:
-    if isinstance(node, BinOp):
-        return (node.left, node.right)
-    if isinstance(node, Neg):
-        return (node.operand,)
-    if isinstance(node, Call):
-        return (node.arg,)
-    return ()
+    return tuple(getattr(node, name) for name in node._subtrees)
+
+
+def _own_data(node: Expr) -> tuple:
+    return tuple(getattr(node, name) for name in node._data)
 
 
 def _postorder(*roots: Expr) -> list[Expr]:
@@ -222,38 +245,73 @@ def _postorder(*roots: Expr) -> list[Expr]:
     return order
 
 
+def _render(root: Expr, parts) -> str:
+    """Join the text of a tree; ``parts(node)`` lists its pieces: strings and sub-trees.
+
+    An explicit stack instead of recursion, so a chain of thousands of terms prints in
+    time proportional to its length.
+    """
+    pieces, stack = [], [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+        else:
+            stack.extend(reversed(parts(item)))
+    return "".join(pieces)
+
+
+def _repr_parts(node) -> list:
+    if not isinstance(node, Expr):
+        return [repr(node)]
+    parts = [f"{type(node).__name__}("]
+    for i, f in enumerate(fields(node)):
+        value = getattr(node, f.name)
+        parts += [", " if i else "", f"{f.name}=", value if isinstance(value, Expr) else repr(value)]
+    return parts + [")"]
+
+
 def _format_number(value: float) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)  # shortest text that reads back as the same float
 
 
-def to_text(node: Expr) -> str:
-    """Print a tree with the fewest parentheses such that parsing the text gives it back."""
+def _text_parts(node: Expr) -> list:
+    """The pieces of ``to_text(node)``, with the fewest parentheses that parse back the same."""
     if isinstance(node, Num):
-        return _format_number(node.value)
+        return [_format_number(node.value)]
     if isinstance(node, Var):
-        return node.name
+        return [node.name]
     if isinstance(node, Call):
-        return f"{node.func}({to_text(node.arg)})"
+        return [f"{node.func}(", node.arg, ")"]
     if isinstance(node, Neg):
-        inner = to_text(node.operand)
         # a sign binds looser than ^ and tighter than * : -x^2 is -(x^2), -(a*b) needs ()
-        return f"-{inner}" if node.operand.precedence >= _PRECEDENCE["neg"] else f"-({inner})"
+        if node.operand.precedence >= _PRECEDENCE["neg"]:
+            return ["-", node.operand]
+        return ["-(", node.operand, ")"]
     p = node.precedence
-    left, right = to_text(node.left), to_text(node.right)
     if node.op == "^":
         # the base is a primary; the exponent is parsed as a signed power (right-assoc)
-        if node.left.precedence < _PRECEDENCE["atom"]:
-            left = f"({left})"
-        if node.right.precedence < _PRECEDENCE["neg"]:
-            right = f"({right})"
-        return f"{left} ^ {right}"
-    if node.left.precedence < p:
-        left = f"({left})"
-    if node.right.precedence <= p:  # left-associative: a - (b - c) keeps its ()
-        right = f"({right})"
-    return f"{left} {node.op} {right}"
+        wrap_left = node.left.precedence < _PRECEDENCE["atom"]
+        wrap_right = node.right.precedence < _PRECEDENCE["neg"]
+    else:
+        wrap_left = node.left.precedence < p
+        wrap_right = node.right.precedence <= p  # left-associative: a - (b - c) keeps its ()
+    left = ["(", node.left, ")"] if wrap_left else [node.left]
+    right = ["(", node.right, ")"] if wrap_right else [node.right]
+    return [*left, f" {node.op} ", *right]
+
+
+def to_text(node: Expr) -> str:
+    """Print a tree with the fewest parentheses such that parsing the text gives it back."""
+    return _render(node, _text_parts)
+
+
+def _excerpt(node: Expr, width: int = 60) -> str:
+    """``to_text(node)``, cut to about ``width`` characters for a one-line message."""
+    text = to_text(node)
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 # --------------------------------------------------------------------------------------
@@ -321,22 +379,17 @@ class _Parser:
             raise self.error(f"expected {what}, found {self._describe(self.token)}")
         self.index += 1
 
-    def _too_deep(self, token: _Token) -> ParseError:
-        return self.error(
-            f"expression nested more than {MAX_DEPTH} levels deep (parentheses, functions, "
-            "signs, powers or a chain of operations); simplify it", token)
-
-    def node(self, node: Expr, token: _Token) -> Expr:
-        """Accept a new tree node unless the tree got too deep to evaluate safely."""
-        if node.depth > MAX_DEPTH:
-            raise self._too_deep(token)
-        return node
-
     def enter(self, token: _Token) -> None:
-        """One more level of recursion in the parser (bounded: no RecursionError)."""
+        """One more level of nesting, and of recursion in the parser (bounded: no RecursionError).
+
+        Only nesting counts: a chain ``a + b + …`` or ``a·b·…`` is read by a loop and
+        stored as a left-deep chain of nodes that every later walk handles with a stack.
+        """
         self.level += 1
         if self.level > MAX_DEPTH:
-            raise self._too_deep(token)
+            raise self.error(
+                f"expression nested more than {MAX_DEPTH} levels deep (parentheses, functions, "
+                "signs or powers); simplify it", token)
 
     # --- grammar ------------------------------------------------------------------
     def equation(self) -> tuple[Expr, Expr]:
@@ -362,7 +415,7 @@ class _Parser:
         while self.token.text in ("+", "-"):
             op = self.token
             self.index += 1
-            left = self.node(BinOp(op.text, left, self.term()), op)
+            left = BinOp(op.text, left, self.term())
         return left
 
     def term(self) -> Expr:
@@ -371,9 +424,9 @@ class _Parser:
             token = self.token
             if token.text in ("*", "/"):
                 self.index += 1
-                left = self.node(BinOp(token.text, left, self.unary()), token)
+                left = BinOp(token.text, left, self.unary())
             elif self._implicit_product(token):
-                left = self.node(BinOp("*", left, self.power()), token)
+                left = BinOp("*", left, self.power())
             else:
                 return left
 
@@ -399,7 +452,7 @@ class _Parser:
             self.enter(token)
             operand = self.unary()
             self.level -= 1
-            return operand if token.text == "+" else self.node(Neg(operand), token)
+            return operand if token.text == "+" else Neg(operand)
         return self.power()
 
     def power(self) -> Expr:
@@ -410,7 +463,7 @@ class _Parser:
             self.enter(token)
             exponent = self.unary()
             self.level -= 1
-            return self.node(BinOp("^", base, exponent), token)
+            return BinOp("^", base, exponent)
         return base
 
     def primary(self) -> Expr:
@@ -433,7 +486,7 @@ class _Parser:
                 arg = self.expr()
                 self.expect(")", f"')' to close {token.text}(")
                 self.level -= 1
-                return self.node(Call(token.text, arg), token)
+                return Call(token.text, arg)
             if token.text in FUNCTIONS:
                 raise self.error(f"function {token.text} needs its argument in parentheses: "
                                  f"{token.text}(x)", token)
@@ -510,6 +563,18 @@ def _point(theta: np.ndarray, names: Sequence[str], bad: np.ndarray) -> str:
     return ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, theta)) or "every point"
 
 
+#: what a DomainError names when a value at a point is beyond the float range
+_OVERFLOW = f"overflow (a value beyond ±{np.finfo(np.float64).max:.3g})"
+
+
+def _domain_error(message: str, node: "Expr", point: str,
+                  consequence: str = "is undefined") -> DomainError:
+    error = DomainError(f"{message} in {_excerpt(node)} at {point}; the equation {consequence} "
+                        "there (narrow the search box with a range)")
+    error.operation = message
+    return error
+
+
 #: overflow gives ±inf (a diverging run then says so); undefined operations are checked
 #: explicitly and raise DomainError, so NumPy's warnings would only repeat them
 _OVERFLOW_IS_INF = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
@@ -568,7 +633,7 @@ class _Tape:
             elif isinstance(node, Call):
                 u = out[self.slot[id(node.arg)]]
                 if (node.func == "log" and u <= 0) or (node.func == "sqrt" and u < 0):
-                    return self._forward(theta)  # the array path raises the DomainError
+                    return self._roots_by_arrays(theta)  # raises the DomainError
                 out.append(float(_NUMPY_FUNCTIONS[node.func](u)))
             else:
                 a, b = out[self.slot[id(node.left)]], out[self.slot[id(node.right)]]
@@ -580,22 +645,41 @@ class _Tape:
                     out.append(a * b)
                 elif node.op == "/":
                     if b == 0:
-                        return self._forward(theta)
+                        return self._roots_by_arrays(theta)
                     out.append(a / b)
                 else:
-                    if (a == 0 and b < 0) or (a < 0 and b != round(b)):
-                        return self._forward(theta)
+                    if (a == 0 and b < 0) or (a < 0 and b != np.round(b)):
+                        return self._roots_by_arrays(theta)
                     out.append(float(np.power(a, b)))
         return [out[self.slot[id(r)]] for r in self.roots]
+
+    def _roots_by_arrays(self, theta: np.ndarray) -> list[float]:
+        """The array path at a point the fast path suspects: it raises the DomainError."""
+        return [float(v) for v in self.values(theta)]
 
     def _operand(self, out, node):
         return [out[self.slot[id(c)]] for c in _children(node)]
 
     def _domain(self, message, bad, theta, node):
-        error = DomainError(f"{message} in {to_text(node)} at {_point(theta, self.names, bad)}; "
-                            "the equation is undefined there (narrow the search box with a range)")
-        error.operation = message
-        raise error
+        raise _domain_error(message, node, _point(theta, self.names, bad))
+
+    def overflow_error(self, theta: np.ndarray) -> "DomainError":
+        """The error for one point θ where a value or a slope is beyond the float range.
+
+        Overflow gives ±inf (and inf − inf gives NaN); at a single point that is a
+        place where the equation cannot be computed, reported like an undefined one,
+        naming the first operation (children first) whose value is not finite.
+        """
+        point = _point(theta, self.names, True)
+        with np.errstate(**_OVERFLOW_IS_INF):
+            out = self._forward(theta)
+        for node in self.nodes:
+            if not np.all(np.isfinite(out[self.slot[id(node)]])):
+                return _domain_error(_OVERFLOW, node, point, "cannot be computed")
+        error = DomainError(f"{_OVERFLOW} in a slope of the equation at {point}; the equation "
+                            "cannot be differentiated there (narrow the search box with a range)")
+        error.operation = _OVERFLOW
+        return error
 
     def _apply(self, node, out, theta):
         shape = theta.shape[:-1]
@@ -723,26 +807,37 @@ def _check_constant_parts(tape: "_Tape") -> None:
                     "equation") from None
 
 
-def _is_affine(node: Expr) -> bool:
-    """True when the tree is a + Σ cᵢ·θᵢ for constants a, cᵢ (checked from its shape)."""
-    if isinstance(node, (Num, Var)):
-        return True
-    if not node.variables():
-        return True
-    if isinstance(node, Neg):
-        return _is_affine(node.operand)
-    if isinstance(node, BinOp):
-        if node.op in "+-":
-            return _is_affine(node.left) and _is_affine(node.right)
-        if node.op == "*":
-            return (not node.left.variables() and _is_affine(node.right)) or (
-                not node.right.variables() and _is_affine(node.left))
-        if node.op == "/":
-            return not node.right.variables() and _is_affine(node.left)
-        if node.op == "^":
-            return (isinstance(node.right, Num) and node.right.value == 1.0
-                    and _is_affine(node.left))
-    return False
+def _is_affine(root: Expr) -> bool:
+    """True when the tree is a + Σ cᵢ·θᵢ for constants a, cᵢ (checked from its shape).
+
+    Bottom-up over the nodes (children first), so a chain of any length is fine.
+    """
+    affine, has_names = {}, {}
+    for node in _postorder(root):
+        children = _children(node)
+        names = isinstance(node, Var) or any(has_names[id(c)] for c in children)
+        has_names[id(node)] = names
+        if not names or isinstance(node, Var):
+            affine[id(node)] = True
+        elif isinstance(node, Neg):
+            affine[id(node)] = affine[id(node.operand)]
+        elif isinstance(node, BinOp):
+            left_affine, right_affine = affine[id(node.left)], affine[id(node.right)]
+            left_constant = not has_names[id(node.left)]
+            right_constant = not has_names[id(node.right)]
+            if node.op in "+-":
+                affine[id(node)] = left_affine and right_affine
+            elif node.op == "*":
+                affine[id(node)] = (left_constant and right_affine) or (
+                    right_constant and left_affine)
+            elif node.op == "/":
+                affine[id(node)] = right_constant and left_affine
+            else:  # u^1 is u; any other power of the unknowns is not affine
+                affine[id(node)] = (isinstance(node.right, Num) and node.right.value == 1.0
+                                    and left_affine)
+        else:  # a function of the unknowns
+            affine[id(node)] = False
+    return affine[id(root)]
 
 
 # --------------------------------------------------------------------------------------
@@ -793,27 +888,45 @@ class EquationObjective(Objective):
                              f"({', '.join(self.param_names)}), got shape {theta.shape}")
         return theta
 
+    def _point_residuals(self, theta: np.ndarray) -> list[float]:
+        """r at one point θ; a value beyond the float range there is a DomainError."""
+        r = self._tape.point_values(theta)
+        if not all(map(math.isfinite, r)):
+            raise self._tape.overflow_error(theta)
+        return r
+
     def residuals(self, theta) -> np.ndarray:
-        """r(θ) = LHS − RHS for every equation: shape (..., m)."""
+        """r(θ) = LHS − RHS for every equation: shape (..., m).
+
+        At one point θ an overflow raises :class:`DomainError`; on many points (a grid
+        for a contour plot) it gives ±inf or NaN at those points.
+        """
         theta = self._theta(theta)
         if theta.ndim == 1:
-            return np.array(self._tape.point_values(theta))
+            return np.array(self._point_residuals(theta))
         shape = theta.shape[:-1]
         return np.stack([np.broadcast_to(v, shape) for v in self._tape.values(theta)], axis=-1)
 
     def residuals_and_jacobian(self, theta) -> tuple[np.ndarray, np.ndarray]:
-        """r(θ), shape (..., m), and the Jacobian ∂rᵢ/∂θⱼ, shape (..., m, n)."""
-        return self._tape.values_and_jacobian(self._theta(theta))
+        """r(θ), shape (..., m), and the Jacobian ∂rᵢ/∂θⱼ, shape (..., m, n).
+
+        At one point θ, a residual or a slope beyond the float range raises
+        :class:`DomainError`, as ``residuals`` does.
+        """
+        theta = self._theta(theta)
+        r, jac = self._tape.values_and_jacobian(theta)
+        if theta.ndim == 1 and not (np.all(np.isfinite(r)) and np.all(np.isfinite(jac))):
+            raise self._tape.overflow_error(theta)
+        return r, jac
 
     def jacobian(self, theta) -> np.ndarray:
         return self.residuals_and_jacobian(theta)[1]
 
     def loss(self, theta) -> float:
-        r = self._tape.point_values(self._theta(theta)) if np.ndim(theta) == 1 else None
-        if r is None:
+        if np.ndim(theta) != 1:
             raise ValueError(f"loss takes one point θ of {self.n_params} numbers; use losses() "
                              "for many points")
-        return _half_sum_of_squares(r)
+        return _half_sum_of_squares(self._point_residuals(self._theta(theta)))
 
     def losses(self, theta) -> np.ndarray:
         """J at many points at once, shape (...,) for θ of shape (..., n) (e.g. a grid)."""
@@ -822,7 +935,8 @@ class EquationObjective(Objective):
 
     def loss_and_grad(self, theta) -> tuple[float, np.ndarray]:
         r, jac = self.residuals_and_jacobian(theta)
-        return _half_sum_of_squares(r.tolist()), jac.T @ r
+        with np.errstate(over="ignore"):  # finite r and D, yet Dᵀr beyond the float range: inf
+            return _half_sum_of_squares(r.tolist()), jac.T @ r
 
     def linear_system(self) -> tuple[np.ndarray, np.ndarray]:
         """For linear equations, (A, c) with r(θ) = A·θ − c."""
@@ -835,27 +949,43 @@ class EquationObjective(Objective):
         return f"EquationObjective({[str(e) for e in self.equations]!r})"
 
 
-def _uniform_sum_cdf_difference(widths: np.ndarray, center: float, half_width: float) -> float:
-    """P(|S − center| ≤ half_width) for S = U₁ + … + U_k, Uᵢ uniform on [0, wᵢ], all wᵢ > 0.
+def _uniform_sum_probability(widths: list[float], low: float, high: float,
+                             span: float) -> float:
+    """P(low ≤ S ≤ high) for S = U₁ + … + U_k, Uᵢ uniform on [0, wᵢ], all wᵢ > 0.
 
     The CDF of such a sum is F(s) = Σ_K (−1)^|K| (s − Σ_{i∈K} wᵢ)₊^k / (k!·Πwᵢ) over
-    all subsets K; the difference F(center + half_width) − F(center − half_width) is
-    taken term by term, using
-    A^k − B^k = (A − B)·Σ_j A^(k−1−j)·B^j so that a narrow slab loses no precision.
+    all subsets K; F is 0 below 0 and 1 above Σwᵢ, so the interval is first cut to
+    that support.  The difference F(high) − F(low) is taken term by term, using
+    A^k − B^k = (A − B)·Σ_j A^(k−1−j)·B^j with A − B = ``span`` (high − low, given
+    without cancellation) so that a narrow slab loses no precision.  The caller
+    scales the wᵢ to order 1, so no power or product leaves the float range.
     """
+    support = sum(widths)
+    if high <= 0.0 or low >= support:
+        return 0.0
+    # low and high may round to one float when the slab is narrow: span keeps its width
+    cut_low, cut_high = max(low, 0.0), min(high, support)
+    if (cut_low, cut_high) != (low, high):
+        span = cut_high - cut_low
+    product = math.prod(widths)
+    if product == 0.0:
+        # widths below float precision of the largest move S by less than its rounding:
+        # treat those Uᵢ as 0 rather than divide by an underflowed Πwᵢ
+        largest = max(widths)
+        widths = [w for w in widths if w > largest * np.finfo(np.float64).eps]
+        product = math.prod(widths)
     k = len(widths)
-    low, high = center - half_width, center + half_width
     total = 0.0
     for mask in range(1 << k):
         chosen = [widths[i] for i in range(k) if mask >> i & 1]
         shift = sum(chosen)
-        a, b = max(high - shift, 0.0), max(low - shift, 0.0)
+        a, b = max(cut_high - shift, 0.0), max(cut_low - shift, 0.0)
         if a == 0.0:
             continue
-        gap = 2.0 * half_width if b > 0.0 else a  # A − B without cancellation
+        gap = span if b > 0.0 else a  # A − B without cancellation
         power_difference = gap * sum(a ** (k - 1 - j) * b ** j for j in range(k))
         total += (-1) ** len(chosen) * power_difference
-    return total / (math.factorial(k) * float(np.prod(widths)))
+    return min(max(total / (math.factorial(k) * product), 0.0), 1.0)
 
 
 def expected_guesses(objective: EquationObjective, low, high, tol: float) -> float:
@@ -869,6 +999,8 @@ def expected_guesses(objective: EquationObjective, low, high, tol: float) -> flo
 
     computed exactly from the CDF of a sum of uniforms.  The guesses are independent,
     so the count until the first hit is geometric: expected count = 1/p (inf if p = 0).
+    p does not change when a and θ are rescaled, so it is computed with a/max|aᵢ| and
+    θ/max|θᵢ|: any box whose width is finite works, from 1e-300 to 1e300 wide.
     """
     if objective.n_equations != 1 or not objective.is_linear:
         raise ValueError("the expected number of guesses is derived for one linear equation")
@@ -876,13 +1008,26 @@ def expected_guesses(objective: EquationObjective, low, high, tol: float) -> flo
     a = A[0]
     low = np.broadcast_to(np.asarray(low, dtype=np.float64), a.shape)
     high = np.broadcast_to(np.asarray(high, dtype=np.float64), a.shape)
-    lows = np.minimum(a * low, a * high)
-    widths = np.abs(a) * (high - low)
-    used = widths > 0
+    used = (a != 0) & (high > low)
     if not np.any(used):
         return 1.0 if abs(c[0]) <= tol else math.inf
-    base = float(lows[used].sum())
-    if used.sum() > 20:
-        raise ValueError("the exact expected count is computed for at most 20 unknowns")
-    p = _uniform_sum_cdf_difference(widths[used], c[0] - base, tol)
+    if used.sum() > MAX_EXACT_UNKNOWNS:
+        raise ValueError(f"the exact expected count is computed for at most "
+                         f"{MAX_EXACT_UNKNOWNS} unknowns")
+    a, low, high = a[used], low[used], high[used]
+    a_scale = float(np.max(np.abs(a)))
+    theta_scale = float(max(np.max(np.abs(low)), np.max(np.abs(high))))
+    a, low, high = a / a_scale, low / theta_scale, high / theta_scale
+    widths = (np.abs(a) * (high - low)).tolist()
+    base = float(np.sum(np.minimum(a * low, a * high)))
+    # the slab in the scaled units, relative to the lowest value of a·θ in the box; on
+    # Python floats, values beyond the float range become ±inf quietly and the cut to
+    # the box's reach handles them
+    c, tol = float(c[0]), float(tol)
+
+    def scaled(value: float) -> float:
+        return value / a_scale / theta_scale
+
+    p = _uniform_sum_probability(widths, scaled(c - tol) - base, scaled(c + tol) - base,
+                                 scaled(2.0 * tol))
     return 1.0 / p if p > 0 else math.inf

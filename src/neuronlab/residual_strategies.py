@@ -37,10 +37,11 @@ class GaussNewton(Strategy):
     residuals is backtracking: while J(θ + α·d) > J(θ) − 10⁻⁴·α·|∇J·d| (Armijo), halve α,
     at most ``max_backtracks`` times.
 
-    Stops when ‖r‖ ≤ ``tol`` (``converged``); when ‖∇J‖ = ‖Dᵀr‖ is below
-    ``gradient_tol``·‖D‖·‖r‖ or no step lowers J: a stationary point that is not a
-    solution (``converged``, the message says so); after ``budget`` evaluations of
-    (r, D) (``max_steps``).  One History row per accepted step; its ``learning_rate``
+    Stops when ‖r‖ ≤ ``tol`` (``converged``: the one criterion of this strategy);
+    when ‖∇J‖ = ‖Dᵀr‖ is below ``gradient_tol``·‖D‖·‖r‖ (a stationary point of J) or
+    no fraction of the step lowers J: stuck at a point that is not a solution
+    (``stalled``, the message says which); after ``budget`` evaluations of (r, D)
+    (``max_steps``).  One History row per accepted step; its ``learning_rate``
     column holds the accepted fraction α of the Gauss–Newton step.
     """
 
@@ -70,7 +71,8 @@ class GaussNewton(Strategy):
     def _evaluate(self, run, theta):
         run.evaluations += 1
         r, jac = run.objective.residuals_and_jacobian(theta)
-        return r, jac, 0.5 * float(r @ r)
+        with np.errstate(over="ignore"):  # ‖r‖² beyond the float range: J = inf, rejected
+            return r, jac, 0.5 * float(r @ r)
 
     def _iterate(self, run, theta0):
         tol = float(self.tol)
@@ -87,7 +89,11 @@ class GaussNewton(Strategy):
                     f"‖r‖ = {norm_r:.3g} ≤ tol = {tol:g} after {run.evaluations} evaluations"), {}
             grad_norm = float(np.linalg.norm(grad))
             if grad_norm <= self.gradient_tol * max(float(np.linalg.norm(jac)), 1e-300) * norm_r:
-                return "converged", self._stationary(norm_r), {}
+                return "stalled", (
+                    f"stuck at a stationary point of ½‖r‖² (∇J = Dᵀr ≈ 0) with ‖r‖ = "
+                    f"{norm_r:.3g} > tol: no step along the gradient lowers the error from here, "
+                    "so this is not a solution; if the equations have one, try another "
+                    "start"), {}
             direction = -np.linalg.lstsq(jac, r, rcond=None)[0]
             slope = float(grad @ direction)  # ∇J·d ≤ 0
             alpha = 1.0
@@ -102,16 +108,14 @@ class GaussNewton(Strategy):
                     break
                 alpha *= 0.5
             else:
-                return "converged", self._stationary(norm_r), {}
+                return "stalled", (
+                    f"stuck at ‖r‖ = {norm_r:.3g} > tol: no fraction of the Gauss–Newton step "
+                    f"(down to 2^-{self.max_backtracks}) lowers the error, so this is not a "
+                    "solution; try another start"), {}
             step = float(np.linalg.norm(alpha * direction))
             theta, r, jac, loss = trial, trial_r, trial_jac, trial_loss
             grad = jac.T @ r
             run.record(theta, loss, float(np.linalg.norm(grad)), step, alpha)
-
-    @staticmethod
-    def _stationary(norm_r):
-        return (f"stuck at a stationary point of ½‖r‖² with ‖r‖ = {norm_r:.3g}: no step lowers "
-                "the error, so this is not a solution; try another start")
 
 
 STRATEGIES[GaussNewton.name] = GaussNewton

@@ -24,7 +24,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
-from .equation import DomainError, EquationObjective, expected_guesses
+from .equation import MAX_EXACT_UNKNOWNS, DomainError, EquationObjective, expected_guesses
 from .history import Result
 from .objective import Objective
 from .residual_strategies import GaussNewton
@@ -34,6 +34,11 @@ __all__ = ["METHODS", "MethodRun", "SolveReport", "describe_solutions", "solve"]
 
 METHODS = ("monte-carlo", "error-driven", "gradient")
 STEP_RULES = ("fixed", "proportional")
+
+_LARGEST_FLOAT = float(np.finfo(np.float64).max)
+#: statuses of a run that stopped on its own before the budget: at a solution when
+#: |r| ≤ tol, else stuck (a fixed step too big, a stationary point of J)
+_STOPPED = ("converged", "stalled")
 
 
 @dataclass
@@ -50,8 +55,13 @@ class MethodRun:
 
     @property
     def status(self) -> str:
-        """The Result's status, or ``stalled`` for a stop at a point that is not a solution."""
-        if self.result.status == "converged" and not self.solved:
+        """The Result's status; ``stalled`` for any stop at a point that is not a solution.
+
+        A strategy may itself say ``stalled`` (no step makes progress), or ``converged``
+        because its own rule was met (steps below ``min_step``) while |r| > tol: for an
+        equation both mean the same, stuck short of a solution.
+        """
+        if self.result.status in _STOPPED and not self.solved:
             return "stalled"
         return self.result.status
 
@@ -196,10 +206,16 @@ def _search_box(names, box, ranges):
         except (TypeError, ValueError):
             raise ValueError(f"the range of {name} must be a pair (low, high), got {pair!r}") from None
         low[names.index(name)], high[names.index(name)] = lo, hi
-    for name, lo, hi in zip(names, low, high):
+    for name, lo, hi in zip(names, low.tolist(), high.tolist()):
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"the search range of {name} must have finite low < high, got "
-                             f"{lo:g}:{hi:g}")
+                             f"{lo:g}:{hi:g}; give one such as --range {name}=-100:100")
+        if not math.isfinite(hi - lo):
+            # uniform guesses are low + (high − low)·u: the width itself must be a float
+            raise ValueError(
+                f"the search range of {name}, {lo:g}:{hi:g}, is too wide: high − low is beyond "
+                f"the largest float ({_LARGEST_FLOAT:.3g}); narrow it, e.g. --range "
+                f"{name}={lo / 2:g}:{hi / 2:g}")
     return low, high
 
 
@@ -319,9 +335,7 @@ def _run_error_driven(objective, start, tol, budget, step, step_rule):
     if best <= tol:
         note = f"reached |r| = {best:.3g} ≤ tol in {result.n_evals} evaluations"
     elif step_rule == "fixed":
-        moves = result.history.step_size
-        stuck = len(moves) > objective.n_params and not np.any(moves[-objective.n_params:])
-        if stuck:
+        if result.status in _STOPPED:  # it stopped short of the tolerance: stuck
             note = (f"the fixed step {step:g} overshoots: every move of ±{step:g} makes the error "
                     f"bigger, so it is stuck at |r| = {best:.3g}; use a smaller --step or "
                     "--step-rule proportional")
@@ -347,7 +361,7 @@ def _run_gradient(objective, start, tol, budget, learning_rate):
     result = GradientDescent(learning_rate=eta, max_steps=max(budget - 1, 1), tol=0.0,
                              target_loss=0.5 * tol * tol).minimize(objective, start)
     best = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
-    if result.status == "converged":
+    if best <= tol:
         note = f"η = {eta:g} reached |r| = {best:.3g} in {result.n_evals} evaluations"
     elif result.status == "diverged":
         suggested = result.suggested_learning_rate or eta / 10.0
@@ -408,7 +422,8 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
         if name == "monte-carlo":
             label = "monte-carlo"
             expected = None
-            if objective.n_equations == 1 and objective.is_linear:
+            if (objective.n_equations == 1 and objective.is_linear
+                    and objective.n_params <= MAX_EXACT_UNKNOWNS):
                 expected = expected_guesses(objective, low, high, tol)
             outcome = _run_monte_carlo(guarded, theta0, low, high, tol, budget, random_state,
                                        expected)
