@@ -37,6 +37,9 @@ __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFitt
 PENALTIES = ("l2", "l1", "elasticnet", None)
 #: solvers built on GradientDescent: they take a schedule, mini-batches and early stopping
 DESCENT_SOLVERS = ("gradient_descent", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+#: every solver that can train a neuron (``_solver_options`` knows its settings); the others in
+#: STRATEGIES need more than a loss, e.g. gauss_newton needs the residuals of equations
+NEURON_SOLVERS = DESCENT_SOLVERS + ("line_search", "lbfgs", "monte_carlo", "error_driven", "perceptron")
 
 
 def _training_dtype(dtype):
@@ -71,7 +74,10 @@ def _solver_options(est, rng):
         return dict(step=est.learning_rate, budget=est.max_steps)
     if name == "perceptron":
         return dict(learning_rate=est.learning_rate, max_steps=est.max_steps)
-    raise ValueError(f"solver {est.solver!r} has no estimator settings")
+    raise ValueError(
+        f"solver {est.solver!r} cannot train a neuron (it needs more than a loss J, e.g. the residuals of "
+        f"equations); choose one of: {', '.join(NEURON_SOLVERS)}"
+    )
 
 
 def get_strategy_name(solver: str) -> str:
