@@ -215,11 +215,16 @@ def test_a_bounded_loss_thrown_across_the_valley_is_diverged():
     result = GradientDescent(learning_rate=1e4, max_steps=500).minimize(objective, start)
     assert result.status == "diverged"
     assert "above 10× its starting value 0.6931" in result.message
-    assert result.suggested_learning_rate == pytest.approx(1e3)
     assert np.all(result.history.loss[-10:] > 10 * np.log(2))
     np.testing.assert_array_equal(result.theta, start)  # nothing was better than the start
-    # η = 1 on the same problem is fine
-    assert GradientDescent(learning_rate=1.0, max_steps=500).minimize(objective, start).status != "diverged"
+    # the suggestion respects the stability limit 8/λ_max(X̃ᵀX̃/n) of log loss (X̃ = [X, 1]),
+    # computed here independently: η = half of it
+    X1 = np.column_stack([X, np.ones(len(X))])
+    limit = 8.0 / np.linalg.eigvalsh(X1.T @ X1 / len(X))[-1]
+    assert result.suggested_learning_rate == pytest.approx(limit / 2, rel=1e-3)
+    assert f"try learning_rate ≤ {limit / 2:.3g}" in result.message
+    calm = GradientDescent(learning_rate=result.suggested_learning_rate, max_steps=500).minimize(objective, start)
+    assert calm.status != "diverged" and np.all(np.diff(calm.history.loss) <= 1e-12)
 
 
 def test_gradient_descent_stops_at_a_target_loss():

@@ -50,8 +50,9 @@ def main(argv=None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
+            # asking what the tool does is not a mistake: the help, on stdout, exit status 0
             parser.print_help()
-            return EXIT_USAGE
+            return 0
         return int(args.run(args) or 0)
     except BrokenPipeError:
         # the reader went away (e.g. `neuronlab ... | head`): not an error of ours or theirs
@@ -60,8 +61,9 @@ def main(argv=None) -> int:
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_USAGE
-    except (ValueError, TypeError, OSError) as e:
-        # a user's mistake (bad value, missing file, ...): one line, no traceback
+    except (ValueError, TypeError, OSError, ArithmeticError) as e:
+        # a user's mistake (bad value, missing file, a number too large to compute with, ...):
+        # one line, no traceback
         print(f"neuronlab: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

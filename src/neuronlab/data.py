@@ -5,8 +5,8 @@ The path from a file to the numbers a neuron learns from is
     file ──pyarrow──▶ table ──prepare──▶ Dataset(X, y, feature_names, labels)
 
 ``read_table`` reads a file (or a built-in data set by name) with pyarrow;
-``prepare`` picks the target and the feature columns, checks them (missing
-values, text in a feature column, a target with one class) and turns them into a
+``prepare`` picks the target and the feature columns, checks them (missing or
+infinite values, text in a feature column, a target with one class) and turns them into a
 float64 matrix X and a target vector y.  ``split_rows`` draws the validation rows
 and :class:`Standardizer` rescales the features, x′ = (x − μ)/σ, with μ and σ of
 the training rows only.
@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ._validation import binary_classes
+from ._validation import _plain, binary_classes
 
 __all__ = [
     "Dataset",
@@ -49,7 +49,7 @@ class Dataset:
     ``X`` (n_rows, n_features) float64; ``y`` the target (text labels stay text,
     ``labels`` lists the two classes in order: ``labels[0]`` → 0, ``labels[1]`` → 1),
     or None when the data has no target column.  ``n_dropped`` rows were dropped
-    for missing values (only with ``drop_missing=True``).
+    for missing or infinite values (only with ``drop_missing=True``).
     """
 
     X: np.ndarray
@@ -117,6 +117,16 @@ def _file_format(path: Path) -> str:
     return "csv"
 
 
+def _blank(path: Path, limit: int = 1 << 16) -> bool:
+    """Whether the (decompressed) file holds nothing but white space: pyarrow calls both that
+    and binary data it finds no line in an "Empty CSV file", and only the first is empty."""
+    import pyarrow as pa
+
+    with pa.input_stream(str(path), compression="detect") as stream:
+        head = stream.read(limit)
+    return not head.strip() and len(head) < limit
+
+
 def read_table(source, *, columns: Optional[Sequence[str]] = None):
     """Read a CSV, TSV, gzip-compressed CSV/TSV or Parquet file — or a built-in data set
     by name (see ``neuronlab datasets``) — into a ``pyarrow.Table``.
@@ -155,10 +165,11 @@ def read_table(source, *, columns: Optional[Sequence[str]] = None):
             with pa.input_stream(str(path), compression="detect") as stream:
                 table = pcsv.read_csv(stream, parse_options=parse, convert_options=convert)
     except ValueError as e:  # pyarrow.ArrowInvalid is a ValueError
-        message = " ".join(str(e).split())
+        # one line of printable text, even when pyarrow quotes a piece of a binary file
+        message = " ".join("".join(c if c.isprintable() else " " for c in str(e)).split())
         if message.startswith(str(source)):
             raise
-        if "Empty CSV file" in message:
+        if "Empty CSV file" in message and _blank(path):
             raise ValueError(f"{source}: the file is empty; it needs a header line and rows") from None
         raise ValueError(f"{source}: cannot be read as {fmt.upper()}: {message}") from None
     except (OSError, pa.ArrowException) as e:
@@ -202,14 +213,52 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(values, missing mask) of a pyarrow column; numbers as float64 with NaN for nulls."""
+def _column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, missing mask, infinite mask) of a pyarrow column; numbers as float64 with NaN
+    for nulls (a text column has no infinite values)."""
     if numeric:
         values = np.asarray(column.to_numpy(), dtype=np.float64)
-        return values, np.isnan(values)
+        return values, np.isnan(values), np.isinf(values)
     values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    return values, missing
+    return values, missing, np.zeros(len(values), dtype=bool)
+
+
+def _bad_values_error(source, bad_by_column: dict, n_bad: int, can_drop: bool) -> ValueError:
+    """The error for missing (NaN, empty) or infinite values: each column with its row count."""
+    kinds = [kind for kind in ("missing", "infinite") if any(counts[kind] for counts in bad_by_column.values())]
+    details = []
+    for name, counts in bad_by_column.items():
+        present = [kind for kind in kinds if counts[kind]]
+        if len(present) == 1:
+            details.append(f"{name} ({_plural(counts[present[0]], 'row')})")
+        else:
+            both = ", ".join(_plural(counts[kind], "row") + " " + kind for kind in present)
+            details.append(f"{name} ({both})")
+    fix = "fill them in" if kinds == ["missing"] else "fill in or correct them"
+    advice = (f"{fix}, or drop those rows with --drop-missing (drop_missing=True)" if can_drop
+              else f"remove those rows or {fix} (every row gets a prediction, so none is dropped)")
+    return ValueError(
+        f"{source}: {' or '.join(kinds)} values in column(s) {', '.join(details)}, "
+        f"{_plural(n_bad, 'row')} in all; {advice}"
+    )
+
+
+def _check_known_labels(y, labels, source, target):
+    """(y, labels) for a classifier trained before: y must hold only its ``labels`` (one of
+    them is enough, e.g. a test set of one class); a label it does not know is an error."""
+    known = {_plain(label) for label in labels}
+    unknown = sorted({_plain(value) for value in np.unique(y)} - known)
+    if unknown:
+        raise ValueError(
+            f"{source}: the target {target!r} has label(s) {', '.join(unknown)} that the model does not "
+            f"know; its classes are {', '.join(_plain(label) for label in labels)}"
+        )
+    if all(isinstance(label, str) for label in labels):
+        y = np.asarray([_plain(value) for value in y], dtype=str)
+    elif all(isinstance(label, (int, np.integer)) and not isinstance(label, bool) for label in labels):
+        y = np.asarray(y, dtype=np.float64).astype(np.int64)
+    return y, list(labels)
 
 
 def infer_task(y: np.ndarray, is_text: bool) -> str:
@@ -221,7 +270,7 @@ def infer_task(y: np.ndarray, is_text: bool) -> str:
 
 def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str]] = None, *,
             task: Optional[str] = None, drop_missing: bool = False, require_target: bool = True,
-            source: str = "<data>") -> Dataset:
+            labels: Optional[Sequence] = None, can_drop: bool = True, source: str = "<data>") -> Dataset:
     """Pick the target and feature columns of ``table`` and turn them into numbers.
 
     - ``target``: the column to learn; text targets are labels (two classes).
@@ -229,9 +278,13 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
       be numeric: a text column is an error that names it, never silently dropped).
     - ``task``: 'classify' or 'regress'; default: classify a text target or one with
       two distinct values, regress otherwise.
-    - ``drop_missing``: drop the rows with a missing value (else it is an error that
-      names the columns and counts the rows).
+    - ``drop_missing``: drop the rows with a missing (NaN, empty) or infinite value
+      (else it is an error that names the columns and counts the rows).
     - ``require_target=False``: the target column may be absent (for predicting).
+    - ``labels``: the two classes of a classifier trained before (for scoring it): the
+      target may hold one or both of them, and any other label is an error naming it.
+    - ``can_drop=False``: the caller cannot drop rows (predicting), so the error for a
+      missing value advises removing or filling in the rows instead of --drop-missing.
     """
     if table.num_columns == 0:
         raise ValueError(f"{source}: has no columns")
@@ -249,6 +302,9 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
             raise ValueError(f"{source}: no feature columns besides the target {target!r}")
     else:
         features = list(features)
+        if not features:
+            raise ValueError(f"{source}: features names no columns; name at least one, or pass None "
+                             "to learn from every column but the target")
         missing = [c for c in features if c not in columns]
         if missing:
             raise ValueError(
@@ -269,46 +325,48 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
         raise ValueError(f"{source}: has a header but no rows of data")
 
     X = np.empty((table.num_rows, len(features)), dtype=np.float64, order="F")
-    missing_by_column = {}
-    any_missing = np.zeros(table.num_rows, dtype=bool)
+    # missing (NaN, empty) and infinite values are found here, before any arithmetic on them
+    bad_by_column = {}
+    any_bad = np.zeros(table.num_rows, dtype=bool)
+
+    def note_bad(name, missing, infinite):
+        nonlocal any_bad
+        if missing.any() or infinite.any():
+            bad_by_column[name] = {"missing": int(missing.sum()), "infinite": int(infinite.sum())}
+            any_bad |= missing | infinite
+
     for j, name in enumerate(features):
-        values, missing = _column_values(table.column(name), numeric=True)
+        values, missing, infinite = _column_values(table.column(name), numeric=True)
         X[:, j] = values
-        if missing.any():
-            missing_by_column[name] = int(missing.sum())
-            any_missing |= missing
+        note_bad(name, missing, infinite)
     y = None
     target_is_text = False
     if has_target:
         target_is_text = not _is_numeric(table.schema.field(target).type)
-        y, missing = _column_values(table.column(target), numeric=not target_is_text)
-        if missing.any():
-            missing_by_column[target] = int(missing.sum())
-            any_missing |= missing
+        y, missing, infinite = _column_values(table.column(target), numeric=not target_is_text)
+        note_bad(target, missing, infinite)
     n_dropped = 0
-    if missing_by_column:
-        n_missing = int(any_missing.sum())
+    if bad_by_column:
+        n_bad = int(any_bad.sum())
         if not drop_missing:
-            detail = ", ".join(f"{c} ({_plural(n, 'row')})" for c, n in missing_by_column.items())
-            raise ValueError(
-                f"{source}: missing values in column(s) {detail}, {_plural(n_missing, 'row')} in all; "
-                "fill them in, or drop those rows with --drop-missing (drop_missing=True)"
-            )
-        keep = ~any_missing
+            raise _bad_values_error(source, bad_by_column, n_bad, can_drop)
+        keep = ~any_bad
         X = np.asfortranarray(X[keep])
         y = None if y is None else y[keep]
-        n_dropped = n_missing
+        n_dropped = n_bad
         if X.shape[0] == 0:
-            raise ValueError(f"{source}: every row has a missing value; nothing is left to learn from")
+            raise ValueError(f"{source}: every row has a missing or infinite value; nothing is left to learn from")
 
-    labels = None
+    known_labels, labels = labels, None
     if y is not None:
         if target_is_text:
             y = y.astype(str)
-        task = task or infer_task(y, target_is_text)
+        task = task or ("classify" if known_labels is not None else infer_task(y, target_is_text))
         if task == "regress" and target_is_text:
             raise ValueError(f"the target {target!r} holds text; it can only be classified (--task classify)")
-        if task == "classify":
+        if task == "classify" and known_labels is not None:
+            y, labels = _check_known_labels(y, known_labels, source, target)
+        elif task == "classify":
             classes = binary_classes(
                 y, f"{source}: the target {target!r}", " — use --task regress for a number"
             )
@@ -321,7 +379,8 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
 
 
 def load_dataset(data, target: Optional[str] = None, features: Optional[Sequence[str]] = None, *,
-                 task: Optional[str] = None, drop_missing: bool = False, require_target: bool = True) -> Dataset:
+                 task: Optional[str] = None, drop_missing: bool = False, require_target: bool = True,
+                 labels: Optional[Sequence] = None, can_drop: bool = True) -> Dataset:
     """Read ``data`` (path, built-in name, DataFrame, Table, dict or array) and ``prepare`` it.
 
     A built-in data set knows its own target, so ``target`` may be left out for it.
@@ -332,7 +391,7 @@ def load_dataset(data, target: Optional[str] = None, features: Optional[Sequence
         target = datasets.info(data).target
     source = str(data) if isinstance(data, (str, os.PathLike)) else "data"
     return prepare(as_table(data), target, features, task=task, drop_missing=drop_missing,
-                   require_target=require_target, source=source)
+                   require_target=require_target, labels=labels, can_drop=can_drop, source=source)
 
 
 def split_rows(n_rows: int, val_split: float, random_state) -> tuple[np.ndarray, np.ndarray]:

@@ -7,19 +7,23 @@
 - ``linear``, ``xor``, ``circles``, ``moons`` — 200 points in 2-D for pictures, drawn
   here with numpy from a fixed seed (columns x1, x2, label).
 
-``names()`` lists them, ``info(name)`` describes one, ``load_table(name)`` returns a
+``names()`` lists them, ``info(name)`` describes one, ``available(name)`` says whether
+the library it needs is installed, ``load_table(name)`` returns a
 ``pyarrow.Table`` and ``load_frame(name)`` a pandas DataFrame.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 from importlib import resources
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
-__all__ = ["DatasetInfo", "DATASETS", "names", "info", "is_builtin", "load_table", "load_frame", "card"]
+__all__ = ["DatasetInfo", "DATASETS", "names", "info", "is_builtin", "available", "load_table", "load_frame",
+           "card"]
 
 GENERATED_SEED = 0
 GENERATED_ROWS = 200
@@ -33,6 +37,8 @@ class DatasetInfo:
     task: str
     source: str
     loader: Callable[[], dict]
+    #: (import name, package name) of the library the loader needs, or None
+    needs: Optional[tuple[str, str]] = None
 
 
 def _obesity_columns():
@@ -102,6 +108,8 @@ def _moons():
     return _labelled(X, np.repeat([0, 1], half))
 
 
+SKLEARN = ("sklearn", "scikit-learn")
+
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
     for d in [
@@ -109,10 +117,10 @@ DATASETS: dict[str, DatasetInfo] = {
                     "condition", "classify", "shipped with neuronlab (generated, see its card)", _obesity_columns),
         DatasetInfo("breast_cancer", "30 cell-nucleus measures → malignant / benign; 569 rows",
                     "diagnosis", "classify", "scikit-learn (Wisconsin diagnostic breast cancer)",
-                    _sklearn("load_breast_cancer", "diagnosis", labelled=True)),
+                    _sklearn("load_breast_cancer", "diagnosis", labelled=True), SKLEARN),
         DatasetInfo("diabetes", "10 measures → disease progression; 442 patients",
                     "progression", "regress", "scikit-learn (Efron et al. 2004)",
-                    _sklearn("load_diabetes", "progression", labelled=False)),
+                    _sklearn("load_diabetes", "progression", labelled=False), SKLEARN),
         DatasetInfo("linear", "two clouds a line separates; 200 points", "label", "classify",
                     "generated (numpy, seed 0)", _linear),
         DatasetInfo("xor", "label = sign(x1) ≠ sign(x2): no line separates; 200 points",
@@ -131,6 +139,18 @@ def names() -> list[str]:
 
 def is_builtin(name) -> bool:
     return isinstance(name, str) and name in DATASETS
+
+
+def available(name: str) -> bool:
+    """Whether the library data set ``name`` needs is installed (found without importing it,
+    which for scikit-learn would take a second)."""
+    needs = info(name).needs
+    if needs is None:
+        return True
+    module = needs[0]
+    if module in sys.modules:
+        return sys.modules[module] is not None  # None: an import of it is blocked
+    return importlib.util.find_spec(module) is not None
 
 
 def info(name: str) -> DatasetInfo:

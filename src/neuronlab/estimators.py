@@ -37,6 +37,9 @@ __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFitt
 PENALTIES = ("l2", "l1", "elasticnet", None)
 #: solvers built on GradientDescent: they take a schedule, mini-batches and early stopping
 DESCENT_SOLVERS = ("gradient_descent", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+#: every solver that can train a neuron (``_solver_options`` knows its settings); the others in
+#: STRATEGIES need more than a loss, e.g. gauss_newton needs the residuals of equations
+NEURON_SOLVERS = DESCENT_SOLVERS + ("line_search", "lbfgs", "monte_carlo", "error_driven", "perceptron")
 
 
 def _training_dtype(dtype):
@@ -71,7 +74,7 @@ def _solver_options(est, rng):
         return dict(step=est.learning_rate, budget=est.max_steps)
     if name == "perceptron":
         return dict(learning_rate=est.learning_rate, max_steps=est.max_steps)
-    raise ValueError(f"solver {est.solver!r} has no estimator settings")
+    raise AssertionError(f"NEURON_SOLVERS lists {name!r} but _solver_options has no settings for it")
 
 
 def get_strategy_name(solver: str) -> str:
@@ -204,7 +207,13 @@ class _NeuronEstimator:
             raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
         if self.init not in INITIALIZERS:
             raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITIALIZERS)}")
-        descent = get_strategy_name(self.solver) in DESCENT_SOLVERS
+        solver = get_strategy_name(self.solver)
+        if solver not in NEURON_SOLVERS:
+            raise ValueError(
+                f"solver {self.solver!r} cannot train a neuron (it needs more than a loss J, e.g. the "
+                f"residuals of equations); choose one of: {', '.join(NEURON_SOLVERS)}"
+            )
+        descent = solver in DESCENT_SOLVERS
         if self.batch_size is not None:
             if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
                     or self.batch_size < 1:

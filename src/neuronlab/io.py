@@ -229,6 +229,9 @@ def load(path) -> TrainedModel:
     ValueError naming the field that is wrong.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a model file; give the file written by "
+                         "'neuronlab train --out MODEL.json'")
     if not path.is_file():
         raise ValueError(f"{path}: no such model file; train one with: neuronlab train DATA --target COL --out {path}")
     try:

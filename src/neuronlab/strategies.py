@@ -206,25 +206,33 @@ class DivergenceGuard:
         self.above = self.above + 1 if self.start > 0 and loss > self.BLOWUP * self.start else 0
         return self.growing >= self.patience or self.above >= self.patience
 
-    def suggestion(self, learning_rate: float) -> tuple[float, str]:
+    def suggestion(self, learning_rate: float, stability_limit=None) -> tuple[float, str]:
+        """A smaller η and the reason for it.
+
+        When the objective knows its stability limit 2/L (L bounds the curvature of J),
+        the suggestion is at most η = 1/L = limit/2, the classic step that lowers an
+        L-smooth loss at every step.
+        """
         if self.growing >= self.patience and self.ratios:
             rho = float(np.exp(np.mean(np.log(self.ratios[-self.patience:]))))
             eta = learning_rate / (1.0 + math.sqrt(rho))
             why = (
                 f"the loss grew ×{rho:.3g} per step, which means η={learning_rate:g} is about "
-                f"{(1 + math.sqrt(rho)) / 2:.3g}× the largest stable step; try learning_rate ≤ {eta:.3g}"
+                f"{(1 + math.sqrt(rho)) / 2:.3g}× the largest stable step"
             )
         elif self.above >= self.patience:
             eta = learning_rate / 10.0
             why = (
                 f"the loss stayed above {self.BLOWUP:g}× its starting value {self.start:.4g} for "
-                f"{self.above} steps (now {self.previous:.4g}): each step throws θ across the valley; "
-                f"try learning_rate ≤ {eta:.3g} (η/10)"
+                f"{self.above} steps (now {self.previous:.4g}): each step throws θ across the valley"
             )
         else:
             eta = learning_rate / 10.0
-            why = f"the loss overflowed to inf/NaN; try learning_rate ≤ {eta:.3g} (η/10)"
-        return eta, why
+            why = "the loss overflowed to inf/NaN"
+        how = "" if self.growing >= self.patience and self.ratios else " (η/10)"
+        if stability_limit is not None and eta > stability_limit / 2:
+            eta, how = stability_limit / 2, " (half the stability limit)"
+        return eta, f"{why}; try learning_rate ≤ {eta:.3g}{how}"
 
 
 class GradientDescent(Strategy):
@@ -408,10 +416,10 @@ class _DescentLoop:
                     f"from {old:.6g} to {old / 2:.6g} (recovery {self.recoveries} of {s.max_recoveries})"
                 )
                 return "rolled_back"
-            suggested, why = self.guard.suggestion(self.last_eta if math.isfinite(self.last_eta)
-                                                   else float(s.learning_rate))
-            message = f"diverged at step {row}: {why}"
             limit = self.stability_limit()
+            suggested, why = self.guard.suggestion(self.last_eta if math.isfinite(self.last_eta)
+                                                   else float(s.learning_rate), limit)
+            message = f"diverged at step {row}: {why}"
             extra = {"suggested_learning_rate": suggested}
             if limit is not None:
                 extra["info"] = {"stability_limit": limit}

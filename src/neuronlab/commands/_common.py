@@ -1,10 +1,13 @@
-"""Pieces the data commands share: JSON output, tables, output paths, CSV writing."""
+"""Pieces the data commands share: argparse types for option values, JSON output, tables,
+output paths, CSV writing."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io as _io
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -13,20 +16,67 @@ import numpy as np
 
 MODEL_HELP = "model file written by 'neuronlab train --out'"
 DATA_HELP = "CSV/TSV/Parquet file (.gz ok) or built-in data set name"
+SEED_MAX = 2**32 - 1  # the largest seed numpy's legacy seeding takes; default_rng takes these too
 
+
+# --- argparse types: a bad value is a usage error naming the option, one line, exit 2 ------------
+def _checked(text, kind, ok, rule):
+    """``kind(text)`` when it parses and passes ``ok``; else argparse's error 'must be <rule>'."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+    return value
+
+
+def seed_type(text) -> int:
+    """A --seed: a whole number 0 … 2**32 − 1 (what numpy's generators accept)."""
+    return _checked(text, int, lambda v: 0 <= v <= SEED_MAX, f"a whole number from 0 to {SEED_MAX}")
+
+
+def positive_int(text) -> int:
+    """A count such as --steps: a whole number ≥ 1."""
+    return _checked(text, int, lambda v: v >= 1, "a whole number ≥ 1")
+
+
+def positive_float(text) -> float:
+    """A size such as --lr (η): a finite number > 0."""
+    return _checked(text, float, lambda v: math.isfinite(v) and v > 0, "a number > 0")
+
+
+def non_negative_float(text) -> float:
+    """A strength or tolerance such as --alpha, --tol: a finite number ≥ 0."""
+    return _checked(text, float, lambda v: math.isfinite(v) and v >= 0, "a number ≥ 0")
+
+
+def share_type(text) -> float:
+    """--val-split: the share of rows held back, 0 ≤ x < 1 (0 holds back none)."""
+    return _checked(text, float, lambda v: 0 <= v < 1, "a share 0 ≤ x < 1 of the rows")
+
+
+def feature_list(text) -> list[str]:
+    """--features A,B,…: the column names, which must name at least one column."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"named no columns ({text!r}); give them as --features A,B or leave --features out to learn "
+            "from every column but the target")
+    return names
 
 
 def add_data_arguments(parser) -> None:
     """DATA, --target and --features: how every training command names its data."""
     parser.add_argument("data", metavar="DATA", help=DATA_HELP)
     parser.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs)")
-    parser.add_argument("--features", metavar="A,B,...", help="feature columns (default: every other column)")
+    parser.add_argument("--features", metavar="A,B,...", type=feature_list,
+                        help="feature columns (default: every other column)")
+
 
 def add_command(subparsers, name, summary, module_doc, examples):
     """A sub-command parser: one-line ``summary`` for ``neuronlab --help``, the module
     docstring's second paragraph as its description, and its examples below the options."""
-    import argparse
-
     return subparsers.add_parser(
         name, help=summary, description=module_doc.split("\n\n")[1], epilog=examples,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -103,13 +153,7 @@ def model_metrics(model, X, y) -> dict:
 
     if model.task == "regress":
         return metrics.regression_report(y, model.predict(X))
-    labels = model.labels
-    unknown = sorted({str(v) for v in np.unique(y)} - {str(v) for v in labels})
-    if unknown:
-        raise ValueError(
-            f"the data has label(s) {', '.join(unknown)} that the model does not know; its classes are "
-            f"{', '.join(map(str, labels))}"
-        )
+    labels = model.labels  # y holds only these: load_dataset(..., labels=model.labels) checked it
     positive = np.asarray(y).astype(str) == str(labels[1])
     predicted = np.asarray(model.predict(X)).astype(str) == str(labels[1])
     # predict_proba exists only for a sigmoid neuron (the attribute raises otherwise)

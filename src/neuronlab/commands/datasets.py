@@ -22,7 +22,9 @@ def run(args) -> int:
     from . import _common
 
     if args.name is None:
-        rows = [[d.name, d.target, d.task, d.description] for d in datasets.DATASETS.values()]
+        rows = [[d.name, d.target, d.task,
+                 d.description + ("" if datasets.available(d.name) else f" (needs {d.needs[1]})")]
+                for d in datasets.DATASETS.values()]
         _common.print_table("built-in data sets (neuronlab datasets NAME tells more)",
                             ["name", "target", "task", "description"], rows)
         return 0

@@ -34,9 +34,10 @@ def register(subparsers):
     p = _common.add_command(subparsers, "demo", "watch the three acts: guess, correct, descend",
                             __doc__, EXAMPLES)
     p.add_argument("--out", metavar="DIR", default="neuronlab-report",
-                   help="folder for index.html and the figures (default neuronlab-report)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the random guesses and the random starting weights (default 0)")
+                   help="folder for index.html and the figures, made if missing; its parent must exist "
+                   "(default neuronlab-report)")
+    p.add_argument("--seed", type=_common.seed_type, default=0,
+                   help="seed of the random guesses and the random starting weights, 0 … 2**32−1 (default 0)")
     p.set_defaults(run=run)
 
 
@@ -349,7 +350,11 @@ def run(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: is a file; give a folder for the report")
-    out.mkdir(parents=True, exist_ok=True)
+    # only the report folder itself is made: a missing parent is more likely a typo than a wish
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {parent} does not exist; create it first or choose another")
+    out.mkdir(exist_ok=True)
     started = time.perf_counter()
     print("neuronlab demo — how a neuron learns: z = w·x + b, ŷ = f(z), θ ← θ − η·∇J(θ)")
     acts = [act_equation(out, args.seed)]

@@ -20,7 +20,7 @@ def register(subparsers):
     p = _common.add_command(subparsers, "evaluate", "score a saved model on data with known targets", __doc__, EXAMPLES)
     p.add_argument("model", metavar="MODEL", help=_common.MODEL_HELP)
     p.add_argument("data", metavar="DATA", help=_common.DATA_HELP + ", with the target column")
-    p.add_argument("--drop-missing", action="store_true", help="drop rows with missing values (and say how many)")
+    p.add_argument("--drop-missing", action="store_true", help="drop rows with missing or infinite values (and say how many)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(run=run)
 
@@ -32,7 +32,10 @@ def run(args) -> int:
     model = load(args.model)
     if model.target is None:
         raise ValueError(f"{args.model}: the model does not name its target column, so the data's truth is unknown")
+    # the model's labels, not the two-class check of training: a test set may hold one class
+    # (its ROC AUC is then undefined: null in JSON, — in the table)
     dataset = load_dataset(args.data, model.target, model.feature_names, task=model.task,
+                           labels=model.labels if model.task == "classify" else None,
                            drop_missing=args.drop_missing)
     report = _common.model_metrics(model, dataset.X, dataset.y)
     if args.json:
@@ -48,5 +51,5 @@ def run(args) -> int:
         _common.print_table("confusion matrix (rows: true, columns: predicted)", ["", negative, positive],
                             [[negative, tn, fp], [positive, fn, tp]])
     if dataset.n_dropped:
-        print(f"dropped {dataset.n_dropped} row(s) with missing values")
+        print(f"dropped {dataset.n_dropped} row(s) with missing or infinite values")
     return 0

@@ -30,12 +30,14 @@ def register(subparsers):
     p.add_argument("--task", choices=("classify", "regress"), help="as for train")
     p.add_argument("--activation", help="f in ŷ = f(z) (as for train)")
     p.add_argument("--loss", help="J (as for train)")
-    p.add_argument("--alpha", type=float, default=0.0, help="L2 penalty strength α ≥ 0 (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and starting weights (default 0)")
-    p.add_argument("--val-split", type=float, default=0.2, help="share of rows held back, as for train (default 0.2)")
-    p.add_argument("--min-lr", type=float, default=1e-4, help="first η of the range (default 1e-4)")
-    p.add_argument("--max-lr", type=float, default=1e3, help="last η of the range (default 1e3)")
-    p.add_argument("--steps", type=int, default=100, help="steps of the range test (default 100)")
+    p.add_argument("--alpha", type=_common.non_negative_float, default=0.0, help="L2 penalty strength α ≥ 0 (default 0)")
+    p.add_argument("--seed", type=_common.seed_type, default=0,
+                   help="seed of the split and starting weights, 0 … 2**32−1 (default 0)")
+    p.add_argument("--val-split", type=_common.share_type, default=0.2,
+                   help="share of rows held back, as for train, 0 ≤ x < 1 (default 0.2)")
+    p.add_argument("--min-lr", type=_common.positive_float, default=1e-4, help="first η > 0 of the range (default 1e-4)")
+    p.add_argument("--max-lr", type=_common.positive_float, default=1e3, help="last η of the range (default 1e3)")
+    p.add_argument("--steps", type=_common.positive_int, default=100, help="steps of the range test (default 100)")
     p.add_argument("--rule", choices=RULES, default="auto",
                    help="how to read the curve (default auto: curvature, else before_rise, else steepest)")
     p.add_argument("--plot", metavar="FILE", help="draw the loss against η to FILE (.png or .svg)")
@@ -58,8 +60,7 @@ def run(args) -> int:
         check_output_path(args.plot, FIGURE_FORMATS, "--plot")
     if args.target is None and not datasets.is_builtin(args.data):
         raise ValueError("--target COL is required: name the column to learn")
-    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
-    dataset = load_dataset(args.data, args.target, features, task=args.task)
+    dataset = load_dataset(args.data, args.target, args.features, task=args.task)
     train_rows, _ = split_rows(dataset.n_rows, args.val_split, args.seed)
     X, y = dataset.X[train_rows], dataset.y[train_rows]
     X = Standardizer().fit(X).transform(X)

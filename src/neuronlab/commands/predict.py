@@ -67,7 +67,7 @@ def run(args) -> int:
         raise ValueError("--proba needs a classifier with activation 'sigmoid' (only then is ŷ a probability)")
     source = "--row" if args.row else args.data
     table = as_table(parse_row(args.row, model.feature_names) if args.row else args.data)
-    X = prepare(table, None, model.feature_names, require_target=False, source=source).X
+    X = prepare(table, None, model.feature_names, require_target=False, can_drop=False, source=source).X
     header, columns = ["prediction"], [model.predict(X)]
     if args.proba:
         proba = model.predict_proba(X)

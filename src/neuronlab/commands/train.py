@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from ..estimators import NEURON_SOLVERS
 from . import _common
 from ._visuals import (TrainTrace, add_visual_options, check_train_visuals, check_visual_paths, train_visuals,
                        training_objective)
@@ -50,17 +51,21 @@ def register(subparsers):
                    "(default sigmoid to classify, identity to regress)")
     p.add_argument("--loss", help="J: log_loss, squared_error, absolute_error, huber, hinge "
                    "(default log_loss to classify, squared_error to regress)")
-    p.add_argument("--lr", type=float, help=f"learning rate η (default {DEFAULTS['lr']})")
-    p.add_argument("--steps", type=int, help=f"step budget T, counted over resumed runs too (default {DEFAULTS['steps']})")
-    p.add_argument("--strategy", help="how to minimise J: gradient_descent (gd), monte_carlo, error_driven, … "
-                   "(any name in neuronlab.STRATEGIES)")
-    p.add_argument("--seed", type=int, help="seed of the validation split and the starting weights (default 0)")
-    p.add_argument("--val-split", type=float, help="share of rows held back for validation (default 0.2)")
-    p.add_argument("--tol", type=float, help="stop when ‖∇J‖ ≤ tol or J changes by ≤ tol·max(1, |J|); 0 runs every step (default 1e-6)")
-    p.add_argument("--alpha", type=float, help="L2 penalty strength α ≥ 0 (default 0)")
+    p.add_argument("--lr", type=_common.positive_float, help=f"learning rate η > 0 (default {DEFAULTS['lr']})")
+    p.add_argument("--steps", type=_common.positive_int,
+                   help=f"step budget T ≥ 1, counted over resumed runs too (default {DEFAULTS['steps']})")
+    p.add_argument("--strategy", help=f"how to minimise J: {', '.join(NEURON_SOLVERS)} (gd is short for "
+                   "gradient_descent; default gradient_descent)")
+    p.add_argument("--seed", type=_common.seed_type,
+                   help="seed of the validation split and the starting weights, 0 … 2**32−1 (default 0)")
+    p.add_argument("--val-split", type=_common.share_type,
+                   help="share of rows held back for validation, 0 ≤ x < 1 (default 0.2)")
+    p.add_argument("--tol", type=_common.non_negative_float,
+                   help="stop when ‖∇J‖ ≤ tol or J changes by ≤ tol·max(1, |J|); 0 runs every step (default 1e-6)")
+    p.add_argument("--alpha", type=_common.non_negative_float, help="L2 penalty strength α ≥ 0 (default 0)")
     p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                    help="rescale features to mean 0, sd 1 on the training rows (default: on for gradient strategies)")
-    p.add_argument("--drop-missing", action="store_true", default=None, help="drop rows with missing values (and say how many)")
+    p.add_argument("--drop-missing", action="store_true", default=None, help="drop rows with missing or infinite values (and say how many)")
     p.add_argument("--out", metavar="MODEL.json", help="where to save the model (written atomically)")
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
@@ -83,15 +88,17 @@ def _settings(args, previous) -> dict:
             settings[key] = saved[keys.get(key, key)]
         else:
             settings[key] = default
-    if isinstance(settings["features"], str):
-        settings["features"] = [f.strip() for f in settings["features"].split(",") if f.strip()]
     return settings
 
 
 def _strategy_class(name):
+    """The strategy class named ``name``, refused early when it cannot train a neuron."""
     from ..strategies import get_strategy
 
-    return type(get_strategy(name))
+    strategy_cls = type(get_strategy(name))
+    if strategy_cls.name not in NEURON_SOLVERS:
+        raise ValueError(f"--strategy {name} cannot train a neuron; choose one of: {', '.join(NEURON_SOLVERS)}")
+    return strategy_cls
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -170,7 +177,7 @@ def run(args) -> int:
         raise ValueError("--target COL is required: name the column to learn")
     dataset = load_dataset(args.data, s["target"], s["features"], task=s["task"], drop_missing=bool(s["drop_missing"]))
     if dataset.n_dropped and not args.quiet:
-        print(f"dropped {dataset.n_dropped} row(s) with missing values", file=sys.stderr)
+        print(f"dropped {dataset.n_dropped} row(s) with missing or infinite values", file=sys.stderr)
     if previous is not None:
         _check_same_problem(previous, dataset)
     check_train_visuals(args, strategy_cls.name, dataset.X.shape[1])
