@@ -92,6 +92,9 @@ HOSTILE = [
     [COURSE, "--tol", "-1"],
     [COURSE, "--start", "x"],
     [COURSE, "--method", "newton"],
+    [COURSE, "--seed", "-1"],
+    [COURSE, "--seed", str(2 ** 32)],
+    [COURSE, "--seed", "1.5"],
 ]
 
 
@@ -102,6 +105,16 @@ def test_bad_or_hostile_input_is_one_line_on_stderr_and_exit_2(capsys, argv):
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("neuronlab")
     assert "Traceback" not in err
+
+
+def test_seed_accepts_the_whole_range_numpy_takes_and_names_itself_when_refused(capsys):
+    for seed in ("0", str(2 ** 32 - 1)):
+        status, out, err = run_cli(capsys, "x + y = 1", "--method", "monte-carlo", "--seed",
+                                   seed, "--tol", "0.5", "--budget", "50", "--json")
+        assert status in (0, 1) and err == "" and json.loads(out)["runs"][0]["evaluations"] >= 1
+    status, out, err = run_cli(capsys, COURSE, "--seed", str(2 ** 32))
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "--seed" in err and "0 to 4294967295" in err
 
 
 def test_a_search_box_wider_than_the_float_range_is_a_usage_error(capsys):

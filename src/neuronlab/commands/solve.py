@@ -12,6 +12,7 @@ import json
 import re
 import sys
 
+from ._common import seed_type
 from ._visuals import add_visual_options, check_visual_paths, solve_visuals
 
 EXIT_NOT_SOLVED = 1
@@ -40,7 +41,8 @@ def register(subparsers):
                    help="stop when |LHS − RHS| ≤ tol (default 1e-6)")
     p.add_argument("--budget", type=int, default=10_000,
                    help="evaluations each method may spend (default 10000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the guesses (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0,
+                   help="random seed of the guesses, 0 … 2**32−1 (default 0)")
     p.add_argument("--range", action="append", default=[], metavar="[NAME=]LOW:HIGH",
                    help="search box: LOW:HIGH for every unknown (default -100:100), "
                         "NAME=LOW:HIGH for one; repeat as needed")
