@@ -671,8 +671,7 @@ class _Tape:
         naming the first operation (children first) whose value is not finite.
         """
         point = _point(theta, self.names, True)
-        with np.errstate(**_OVERFLOW_IS_INF):
-            out = self._forward(theta)
+        out = self._forward(theta)
         for node in self.nodes:
             if not np.all(np.isfinite(out[self.slot[id(node)]])):
                 return _domain_error(_OVERFLOW, node, point, "cannot be computed")
