@@ -161,3 +161,17 @@ def test_the_console_script_never_shows_a_traceback():
                            "--budget", "200", "--start", "x=3"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr == ""
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--budget", "0", "--budget: must be a whole number ≥ 1"),
+    ("--budget", "2.5", "--budget: must be a whole number ≥ 1"),
+    ("--tol", "-1", "--tol: must be a number ≥ 0"),
+    ("--step", "nan", "--step: must be a number > 0"),
+])
+def test_numeric_options_are_checked_by_name(capsys, option, value, message):
+    from neuronlab.cli import main
+
+    assert main(["solve", "x = 1", option, value]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err and captured.err.count("\n") == 1

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 
-from ._common import seed_type
+from ._common import non_negative_float, positive_float, positive_int, seed_type
 from ._visuals import add_visual_options, check_visual_paths, solve_visuals
 
 EXIT_NOT_SOLVED = 1
@@ -37,9 +37,9 @@ def register(subparsers):
     p.add_argument("--lr", default="auto", metavar="η",
                    help="learning rate η of gradient descent, or 'auto' for the automatic "
                         "(Gauss–Newton) step (default auto)")
-    p.add_argument("--tol", type=float, default=1e-6,
+    p.add_argument("--tol", type=non_negative_float, default=1e-6,
                    help="stop when |LHS − RHS| ≤ tol (default 1e-6)")
-    p.add_argument("--budget", type=int, default=10_000,
+    p.add_argument("--budget", type=positive_int, default=10_000,
                    help="evaluations each method may spend (default 10000)")
     p.add_argument("--seed", type=seed_type, default=0,
                    help="random seed of the guesses, 0 … 2**32−1 (default 0)")
@@ -51,7 +51,7 @@ def register(subparsers):
     p.add_argument("--step-rule", choices=STEP_RULES, default="proportional",
                    help="error-driven step: fixed h, or proportional to the error h = step·|r| "
                         "(default proportional)")
-    p.add_argument("--step", type=float, default=1.0,
+    p.add_argument("--step", type=positive_float, default=1.0,
                    help="error-driven step h (fixed) or gain (proportional) (default 1)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document on stdout instead of the table")
