@@ -241,12 +241,14 @@ def describe_solutions(objective: EquationObjective, start) -> tuple[str, Option
     n, m = objective.n_params, objective.n_equations
     start = np.asarray(start, dtype=np.float64)
     point = ", ".join(f"{k} = {v:.8g}" for k, v in zip(names, start))
+    equations = "1 equation" if m == 1 else f"{m} equations"
+    unknowns = "1 unknown" if n == 1 else f"{n} unknowns"
     if not objective.is_linear:
         if m < n:
-            return (f"{m} nonlinear equation(s) in {n} unknowns: in general infinitely many "
+            return (f"{equations.replace('equation', 'nonlinear equation')} in {unknowns}: in general infinitely many "
                     "solutions (a curve or surface); each method stops at the first one it "
                     "reaches."), None
-        return (f"{m} nonlinear equation(s) in {n} unknowns: isolated solutions; which one a "
+        return (f"{equations.replace('equation', 'nonlinear equation')} in {unknowns}: isolated solutions; which one a "
                 "method finds depends on where it starts (or, for Monte-Carlo, on the "
                 "seed)."), None
     A, c = objective.linear_system()
@@ -260,7 +262,7 @@ def describe_solutions(objective: EquationObjective, start) -> tuple[str, Option
     if rank == n:
         return f"exactly one solution: {found}.", nearest
     shape = {1: "a line", 2: "a plane"}.get(n - rank, f"a {n - rank}-dimensional flat")
-    return (f"{m} linear equation(s) in {n} unknowns: infinitely many solutions ({shape}). "
+    return (f"{equations.replace('equation', 'linear equation')} in {unknowns}: infinitely many solutions ({shape}). "
             f"Gradient descent moves only along ∇J = Aᵀr, perpendicular to the solutions, so "
             f"from the start ({point}) it reaches the solution nearest the start, the "
             f"projection {found}; Monte-Carlo and error-driven search stop at whichever "
