@@ -210,6 +210,18 @@ def test_points_where_the_equation_is_undefined_are_rejected_not_fatal():
     assert "outside where the equation is defined" in run.note and "log of a number ≤ 0" in run.note
 
 
+def test_monte_carlo_rejects_and_counts_every_undefined_guess():
+    report = solve("log(x) + y = 3", method="monte-carlo", budget=3000, ranges={"x": (-10, 10)},
+                   start={"x": 1.0, "y": 0.0}, random_state=2)
+    run = report.runs[0]
+    guesses = run.result.history.params
+    undefined = int(np.sum(guesses[:, 0] <= 0))  # log(x) needs x > 0
+    assert len(guesses) == 3000 and 1000 < undefined < 2000
+    assert f"{undefined} point(s) tried were outside where the equation is defined" in run.note
+    assert np.all(np.isinf(run.result.history.loss[guesses[:, 0] <= 0]))
+    assert np.all(np.isfinite(run.result.history.loss[guesses[:, 0] > 0]))
+
+
 def test_a_start_where_the_equation_is_undefined_is_an_error():
     with pytest.raises(ValueError, match=r"log of a number ≤ 0 in log\(x\) at x = 0"):
         solve("log(x) = 1")

@@ -233,3 +233,19 @@ def test_gradient_descent_stops_at_a_target_loss():
         quadratic(), [0.0])
     assert result.status == "converged" and result.n_steps == 8 and "target_loss" in result.message
     assert 18 * 0.36**8 <= 0.01 < 18 * 0.36**7
+
+
+@pytest.mark.parametrize("target", [None, 0.5 * 30.0**2])
+def test_monte_carlo_in_chunks_guesses_exactly_as_one_at_a_time(target):
+    from neuronlab import EquationObjective
+
+    equation = EquationObjective("256x + 212y = 1492")  # has losses(): evaluated in chunks
+    one_at_a_time = FunctionObjective(equation.loss, 2)  # only loss(): one guess per call
+    search = MonteCarloSearch(low=-100, high=100, budget=1300, target_loss=target, random_state=5)
+    chunked, single = search.minimize(equation, [0.0, 0.0]), search.minimize(one_at_a_time, [0.0, 0.0])
+    np.testing.assert_array_equal(chunked.history.params, single.history.params)
+    np.testing.assert_allclose(chunked.history.loss, single.history.loss, rtol=1e-12)
+    assert (chunked.status, chunked.n_evals) == (single.status, single.n_evals)
+    np.testing.assert_array_equal(chunked.history.evaluations, np.arange(1, single.n_evals + 1))
+    if target is not None:
+        assert chunked.status == "converged" and chunked.n_evals < 1300

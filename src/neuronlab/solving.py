@@ -298,6 +298,22 @@ class _UndefinedIsInfinite(Objective):
             self._undefined(error)
             return math.inf
 
+    def losses(self, thetas):
+        """J at the rows of ``thetas``; an undefined row (inf/NaN) scores inf and is counted."""
+        try:
+            values = np.asarray(self.objective.losses(thetas), dtype=np.float64)
+        except DomainError:  # some row is undefined: score the rows one by one
+            return np.array([self.loss(theta) for theta in thetas])
+        bad = ~np.isfinite(values)
+        if bad.any():
+            if not self.first:  # the message of the first undefined point, as loss() keeps it
+                counted = self.outside
+                self.loss(thetas[np.argmax(bad)])
+                self.outside = counted
+            self.outside += int(bad.sum())
+            values[bad] = math.inf
+        return values
+
     def loss_and_grad(self, theta):
         try:
             return self.objective.loss_and_grad(theta)

@@ -583,7 +583,13 @@ class MonteCarloSearch(Strategy):
     θ0 only fixes the number of parameters: every guess comes from the box.  Stops
     when a guess reaches loss ≤ ``target_loss`` (``converged``) or after ``budget``
     guesses (``max_steps``).  Row k of the History is the k-th guess.
+
+    An objective with a method ``losses(thetas)`` (J at the rows of a (k, n) array,
+    as EquationObjective has) is evaluated ``CHUNK`` guesses at a time; the guesses,
+    their order and the count of evaluations used are the same as one at a time.
     """
+
+    CHUNK = 512
 
     name = "monte_carlo"
 
@@ -603,12 +609,23 @@ class MonteCarloSearch(Strategy):
         low, high = _box(self.low, self.high, theta0.shape[0])
         rng = np.random.default_rng(self.random_state)
         target = -math.inf if self.target_loss is None else float(self.target_loss)
-        for k in range(self.budget):
-            theta = rng.uniform(low, high)
-            loss = run.loss(theta)
-            run.record(theta, loss)
-            if loss <= target:
-                return "converged", f"guess {k + 1} reached loss {loss:.3g} ≤ {target:g}", {}
+        batch = getattr(run.objective, "losses", None)
+        k = 0
+        while k < self.budget:
+            if batch is None:
+                guesses = rng.uniform(low, high)[None, :]
+                losses = [run.loss(guesses[0])]
+            else:
+                # numpy draws a (m, n) block in the same order as m draws of n
+                guesses = rng.uniform(low, high, size=(min(self.CHUNK, self.budget - k), low.shape[0]))
+                losses = batch(guesses)
+            for theta, loss in zip(guesses, losses):
+                if batch is not None:
+                    run.evaluations += 1
+                k += 1
+                run.record(theta, loss)
+                if loss <= target:
+                    return "converged", f"guess {k} reached loss {loss:.3g} ≤ {target:g}", {}
         return "max_steps", (
             f"budget of {self.budget} guesses spent; best loss {run.best_loss:.6g}"
         ), {}
