@@ -190,18 +190,21 @@ def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
     sigma = np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
     ref_loss, ref_dz = np.logaddexp(0.0, z) - y * z, sigma - y
     no_weights, no_rows = np.empty(0), np.empty(0, dtype=np.int64)
-    scratch, scale_bits = np.empty((2, z.size)), np.empty(2 * z.size, dtype=np.int64)
+    logistic, scale_bits = np.empty((2, z.size)), np.empty(2 * z.size, dtype=np.int64)
+
+    def block(zbuf, start):  # the compiled per-block step for sigmoid (1) + log loss (3)
+        _kernel_numba._logistic_parts(zbuf, zbuf.size, logistic, scale_bits)
+        return _kernel_numba._per_sample_block(zbuf, zbuf.size, y, no_weights, no_rows, start, 1, 3, logistic)
 
     dz = z.copy()
-    total, count = _kernel_numba._log_loss_block(dz, z.size, y, no_weights, no_rows, 0, scratch, scale_bits)
+    total, count = block(dz, 0)
     np.testing.assert_allclose(dz, ref_dz, rtol=4e-16, atol=1e-300)
     assert count == z.size
     assert total == pytest.approx(ref_loss.sum(), rel=1e-14)
     for k in range(0, z.size, 7):  # one sample at a time: no error hides in the sum
-        one = z[k:k + 1].copy()
-        value, _ = _kernel_numba._log_loss_block(one, 1, y, no_weights, no_rows, k, scratch, scale_bits)
+        value, _ = block(z[k:k + 1].copy(), k)
         assert value == pytest.approx(ref_loss[k], rel=4e-16, abs=4e-16 * abs(z[k])), z[k]
 
     nan = np.array([np.nan])
-    value, _ = _kernel_numba._log_loss_block(nan, 1, y, no_weights, no_rows, 0, scratch, scale_bits)
+    value, _ = block(nan, 0)
     assert np.isnan(value) and np.isnan(nan[0])

@@ -11,9 +11,9 @@ Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
 (∂L/∂z = z: the gradient is then X̃ᵀX̃v, used for power iteration).
 z = X·w and the block's δᵀX run in X's dtype (through BLAS for contiguous rows); the
 per-sample math and every sum across rows and blocks run in float64.  The logistic case
-(sigmoid + log loss, the one the optimisers' benchmarks time) has its own block function whose
-exp and log1p are polynomials LLVM vectorises: with libm's scalar calls they took a third of
-the pass.
+(sigmoid + log loss, the one the optimisers' benchmarks time) gets e^−|z|, ln(1 + e^z) and
+σ(z) for the whole block first, by polynomials for exp and log1p that LLVM vectorises: with
+libm's scalar calls they took a third of the pass.
 """
 
 import math
@@ -123,11 +123,10 @@ def _log1p_unit(e):
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _log_loss_block(zbuf, m, y, weights, rows, start, scratch, scale_bits):
-    """:func:`_per_sample_block` for sigmoid + log loss, as three loops of which the first
-    two (the exponentials and logarithms, reading and writing contiguous buffers only)
-    vectorise: e = e^−|z|, then ln(1 + e^z) = max(z, 0) + ln(1 + e) and σ(z), then
-    L = ln(1 + e^z) − y·z and δ = σ(z) − y with the targets and weights."""
+def _logistic_parts(zbuf, m, scratch, scale_bits):
+    """scratch[0, k] = ln(1 + e^zₖ) = max(zₖ, 0) + ln(1 + e) and scratch[1, k] = σ(zₖ), with
+    e = e^−|zₖ|, for the block's z in zbuf[:m]: two loops over contiguous buffers only, so
+    that both vectorise (the first computes e as q·2^k₁·2^k₂, the second the rest)."""
     softplus = scratch[0]
     sigma = scratch[1]
     for k in range(m):
@@ -140,30 +139,14 @@ def _log_loss_block(zbuf, m, y, weights, rows, start, scratch, scale_bits):
         e = softplus[k] * scales[2 * k] * scales[2 * k + 1]
         sigma[k] = (1.0 if z >= 0 else e) / (1.0 + e)
         softplus[k] = (z if z > 0 else 0.0) + _log1p_unit(e)
-    use_rows = rows.shape[0] > 0
-    weighted = weights.shape[0] > 0
-    loss_sum = 0.0
-    weight_sum = 0.0
-    for k in range(m):
-        i = rows[start + k] if use_rows else start + k
-        target = float(y[i])
-        value = softplus[k] - target * float(zbuf[k])
-        dz = sigma[k] - target
-        if weighted:
-            s = float(weights[i])
-            value *= s
-            dz *= s
-            weight_sum += s
-        loss_sum += value
-        zbuf[k] = dz
-    if not weighted:
-        weight_sum = float(m)
-    return loss_sum, weight_sum
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
-def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss):
-    """Turn zbuf[:m] (the block's z) into its δᵢ = sᵢ·∂Lᵢ/∂z in place; return (Σ sᵢLᵢ, Σ sᵢ)."""
+def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic):
+    """Turn zbuf[:m] (the block's z) into its δᵢ = sᵢ·∂Lᵢ/∂z in place; return (Σ sᵢLᵢ, Σ sᵢ).
+
+    For sigmoid + log loss, ``logistic`` holds :func:`_logistic_parts` of the block, and
+    L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
     loss_sum = 0.0
@@ -171,7 +154,10 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss):
     for k in range(m):
         i = rows[start + k] if use_rows else start + k
         target = float(y[i]) if loss != 5 else 0.0  # the gram pass has no targets
-        value, dz = sample_loss_and_dz(float(zbuf[k]), target, act, loss)
+        if loss == 3:
+            value, dz = logistic[0, k] - target * float(zbuf[k]), logistic[1, k] - target
+        else:
+            value, dz = sample_loss_and_dz(float(zbuf[k]), target, act, loss)
         if weighted:
             s = float(weights[i])
             value *= s
@@ -199,7 +185,7 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zb
     block = zbuf.shape[0]
     loss_sum = 0.0
     weight_sum = 0.0
-    scratch = np.empty((2, block))
+    logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
     for start in range(lo, hi, block):
         m = min(block, hi - start)
@@ -217,9 +203,8 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zb
             for k in range(m):
                 z[k] += b
         if loss == 3:
-            block_loss, block_weight = _log_loss_block(zbuf, m, y, weights, rows, start, scratch, scale_bits)
-        else:
-            block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss)
+            _logistic_parts(zbuf, m, logistic, scale_bits)
+        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic)
         loss_sum += block_loss
         weight_sum += block_weight
         if want_grad:
