@@ -174,3 +174,37 @@ def test_stability_limit_is_two_over_the_largest_curvature(engine):
     logistic = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine=engine)
     assert logistic.stability_limit() == pytest.approx(2.0 / (lam / 4.0), rel=1e-4)
     assert NeuronObjective(Neuron(5, "tanh"), X, y, "huber").stability_limit() is None
+
+
+@pytest.mark.skipif(not kernel.numba_available(), reason="numba is not installed")
+def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
+    """The compiled logistic block computes e^−|z| and ln(1 + e) by its own polynomials (so
+    they vectorise): each sample's L = ln(1 + e^z) − y·z and ∂L/∂z = σ(z) − y against NumPy's
+    libm, from z = ±1e-300 to ±800 (beyond e^−745 underflow), and NaN stays NaN."""
+    from neuronlab import _kernel_numba
+
+    magnitudes = np.concatenate([np.logspace(-300, np.log10(800), 3000), np.linspace(0, 800, 3001),
+                                 [0.5, 1.0, 36.7, 708.4, 709.8, 744.4, 745.2, 746.0]])
+    z = np.concatenate([magnitudes, -magnitudes])
+    y = (np.arange(z.size) % 2).astype(np.float64)
+    sigma = np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
+    ref_loss, ref_dz = np.logaddexp(0.0, z) - y * z, sigma - y
+    no_weights, no_rows = np.empty(0), np.empty(0, dtype=np.int64)
+    logistic, scale_bits = np.empty((2, z.size)), np.empty(2 * z.size, dtype=np.int64)
+
+    def block(zbuf, start):  # the compiled per-block step for sigmoid (1) + log loss (3)
+        _kernel_numba._logistic_parts(zbuf, zbuf.size, logistic, scale_bits)
+        return _kernel_numba._per_sample_block(zbuf, zbuf.size, y, no_weights, no_rows, start, 1, 3, logistic)
+
+    dz = z.copy()
+    total, count = block(dz, 0)
+    np.testing.assert_allclose(dz, ref_dz, rtol=4e-16, atol=1e-300)
+    assert count == z.size
+    assert total == pytest.approx(ref_loss.sum(), rel=1e-14)
+    for k in range(0, z.size, 7):  # one sample at a time: no error hides in the sum
+        value, _ = block(z[k:k + 1].copy(), k)
+        assert value == pytest.approx(ref_loss[k], rel=4e-16, abs=4e-16 * abs(z[k])), z[k]
+
+    nan = np.array([np.nan])
+    value, _ = block(nan, 0)
+    assert np.isnan(value) and np.isnan(nan[0])
