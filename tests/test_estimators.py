@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-sklearn = pytest.importorskip("sklearn")
+import sklearn  # noqa: F401  (the test extra: a missing install fails loudly)
 from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import cross_val_score  # noqa: E402

@@ -7,7 +7,7 @@ import pytest
 
 from neuronlab import NeuronClassifier, NeuronRegressor
 
-sklearn = pytest.importorskip("sklearn")
+import sklearn  # noqa: F401  (the test extra: a missing install fails loudly)
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 

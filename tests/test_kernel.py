@@ -20,7 +20,11 @@ PAIRS = [
     and ACTIVATIONS[a].output_range[0] >= LOSSES[l].needs_output_in[0]
     and ACTIVATIONS[a].output_range[1] <= LOSSES[l].needs_output_in[1]
 ]
-ENGINES = ["numpy"] + (["numba"] if kernel.numba_available() else [])
+ENGINES = ["numpy", "numba"]  # numba is a run-time dependency: its engine is always tested
+
+
+def test_the_compiled_engine_is_available():
+    assert kernel.numba_available()
 
 
 def _data(n=300, p=5, seed=0, dtype=np.float64):
@@ -77,8 +81,6 @@ def test_float32_path_within_float32_tolerance(engine):
 
 
 def test_parallel_chunks_equal_the_plain_formulas(monkeypatch):
-    if "numba" not in ENGINES:
-        pytest.skip("numba not installed")
     monkeypatch.setattr(kernel, "PARALLEL_MIN_ELEMENTS", 0)
     X, y, s, theta = _data(n=3000)  # more rows than one thread's share: the threaded path
     objective = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine="numba")
@@ -145,8 +147,6 @@ def test_finite_check_is_blocked_and_names_the_first_bad_value(monkeypatch):
 
 
 def test_numba_constants_match_the_numpy_modules():
-    if "numba" not in ENGINES:
-        pytest.skip("numba not installed")
     from neuronlab import _kernel_numba
 
     assert _kernel_numba.HUBER_DELTA == losses.HUBER_DELTA
@@ -157,10 +157,9 @@ def test_engine_choice_is_checked():
     X, y, _, _ = _data()
     with pytest.raises(ValueError, match="engine must be one of"):
         NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", engine="fortran")
-    if "numba" in ENGINES:
-        with pytest.raises(ValueError, match="C-contiguous"):
-            NeuronObjective(Neuron(5, "sigmoid"), np.asfortranarray(X), y, "log_loss",
-                            engine="numba").loss(np.zeros(6))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        NeuronObjective(Neuron(5, "sigmoid"), np.asfortranarray(X), y, "log_loss",
+                        engine="numba").loss(np.zeros(6))
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -8,7 +8,7 @@ import pytest
 from neuronlab import STRATEGIES, FunctionObjective, Neuron, NeuronObjective, get_strategy, minimize
 from neuronlab.optim import chain, clip_by_global_norm, scale_by_adam
 
-sklearn = pytest.importorskip("sklearn")
+import sklearn  # noqa: F401  (the test extra: a missing install fails loudly)
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 NEW = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "line_search", "lbfgs")

@@ -171,7 +171,7 @@ def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
         y = history.loss.copy()
         if best_so_far:
             y = np.minimum.accumulate(np.where(np.isfinite(y), y, np.inf))
-            y[np.isinf(y) & ~np.isfinite(history.loss)] = np.nan
+            y[~np.isfinite(history.loss)] = np.nan  # a diverged run's curve ends where J did
         if value is not None:
             y = np.asarray(value(y), dtype=np.float64)
         curves[label] = (history.step if x == "step" else history.evaluations, y)
