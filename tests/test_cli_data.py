@@ -164,13 +164,6 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     assert result.stderr.count("\n") == 1 and "no such file" in result.stderr
 
 
-def test_drop_missing_says_how_many(capsys, tmp_path):
-    path = tmp_path / "nan.csv"
-    path.write_text("a,b,y\n1,,0\n2,3,1\n4,5,0\n5,1,1\n6,2,0\n7,,1\n")
-    code, out, err = run_cli(capsys, "train", path, "--target", "y", "--drop-missing", "--val-split", "0", "--steps", "5")
-    assert code == 0 and "dropped 2 row(s)" in err
-
-
 # --- Ctrl-C ---------------------------------------------------------------------------------------
 def test_sigint_saves_an_interrupted_model_and_resume_finishes(tmp_path):
     out = tmp_path / "m.json"
@@ -226,10 +219,3 @@ def test_datasets_lists_the_built_ins(capsys):
 def test_row_with_a_missing_feature_names_it(obesity_model, capsys):
     code, out, err = run_cli(capsys, "predict", obesity_model, "--row", "height=4")
     assert code == 2 and "weight" in err and out == ""
-
-
-def test_import_neuronlab_stays_light():
-    code = ("import sys, neuronlab; heavy = {'pyarrow', 'rich', 'pandas', 'sklearn'} & set(sys.modules); "
-            "print(sorted(heavy))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"

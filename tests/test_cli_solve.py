@@ -7,6 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from neuronlab.cli import main
@@ -108,10 +109,15 @@ def test_bad_or_hostile_input_is_one_line_on_stderr_and_exit_2(capsys, argv):
 
 
 def test_seed_accepts_the_whole_range_numpy_takes_and_names_itself_when_refused(capsys):
-    for seed in ("0", str(2 ** 32 - 1)):
+    for seed in (0, 2 ** 32 - 1):
         status, out, err = run_cli(capsys, "x + y = 1", "--method", "monte-carlo", "--seed",
-                                   seed, "--tol", "0.5", "--budget", "50", "--json")
-        assert status in (0, 1) and err == "" and json.loads(out)["runs"][0]["evaluations"] >= 1
+                                   str(seed), "--range", "-1:1", "--tol", "0.5", "--budget", "50",
+                                   "--json")
+        run = json.loads(out)["runs"][0]
+        # the guesses are numpy's from that seed: the first one inside |x + y − 1| ≤ 0.5 stops it
+        guesses = np.random.default_rng(seed).uniform(-1, 1, size=(50, 2))
+        first = int(np.argmax(np.abs(guesses.sum(axis=1) - 1) <= 0.5)) + 1
+        assert status == 0 and err == "" and run["evaluations"] == first
     status, out, err = run_cli(capsys, COURSE, "--seed", str(2 ** 32))
     assert status == 2 and out == "" and err.count("\n") == 1
     assert "--seed" in err and "0 to 4294967295" in err

@@ -23,6 +23,20 @@ def test_train_obesity_writes_every_visual(tmp_path, capsys):
     grad0 = np.array(list(records[0]["gradient"].values()))
     theta1 = np.array(list(records[1]["params"].values()))
     np.testing.assert_allclose(theta1, theta0 - 0.5 * grad0, rtol=1e-12)
+    # … and it is ∇J(θ₀) itself, computed here from the CSV by hand: the training rows are those
+    # after the first round(0.2·n) of default_rng(0).permutation(n), standardised with their own
+    # mean and (population) standard deviation; ∇J = (1/n)·X̃ᵀ(σ(X̃θ) − y), X̃ = [x′, 1]
+    import pandas as pd
+    from importlib.resources import files
+
+    frame = pd.read_csv(files("neuronlab") / "data" / "obesity.csv")
+    train = np.sort(np.random.default_rng(0).permutation(len(frame))[round(0.2 * len(frame)):])
+    x = frame[["height", "weight"]].to_numpy(dtype=float)[train]
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    y = (frame["condition"].to_numpy()[train] == "Obese").astype(float)
+    X1 = np.column_stack([x, np.ones(len(x))])
+    expected = X1.T @ (1 / (1 + np.exp(-(X1 @ theta0))) - y) / len(x)
+    np.testing.assert_allclose(grad0, expected, rtol=1e-10)
     assert "Training, step by step" in out and "w₁ ← w₁ − η·∂J/∂w₁" in out
 
 
