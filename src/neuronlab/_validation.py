@@ -73,10 +73,12 @@ def feature_names_of(X):
     return None
 
 
-def check_X(X, name="X", dtype_float32_ok=True, ensure_min_samples=1):
-    """Return X as a 2-D float array (float32 kept, everything else float64).
+def check_X(X, name="X", ensure_min_samples=1, dtype=None):
+    """Return X as a 2-D float array (float32 kept, everything else float64), or as
+    ``dtype`` when given; values are checked finite after that one conversion (a
+    float64 1e300 becomes inf in float32).
 
-    No copy is made when X already is a float64 (or float32) array.
+    No copy is made when X already is a float array of the dtype wanted.
     """
     if X is None:
         raise ValueError(f"{name} is None; pass a 2-D array of shape (n_samples, n_features)")
@@ -121,7 +123,9 @@ def check_X(X, name="X", dtype_float32_ok=True, ensure_min_samples=1):
             f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
             f"{name} has no columns"
         )
-    if not (X.dtype == np.float64 or (dtype_float32_ok and X.dtype == np.float32)):
+    if dtype is not None:
+        X = X.astype(dtype, copy=False)
+    elif X.dtype not in (np.float64, np.float32):
         X = X.astype(np.float64)
     _check_finite(X, name)
     return X

@@ -249,9 +249,7 @@ class _NeuronEstimator:
 
     def _check_input(self, X, reset):
         names = feature_names_of(X)
-        X = check_X(X)
-        if reset and self.dtype is not None:
-            X = X.astype(_training_dtype(self.dtype), copy=False)  # no copy when it already is
+        X = check_X(X, dtype=_training_dtype(self.dtype) if reset else None)
         if reset:
             self.n_features_in_ = X.shape[1]
             if names is not None:
