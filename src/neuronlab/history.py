@@ -32,7 +32,8 @@ _COLUMNS = ("loss", "grad_norm", "step_size", "learning_rate", "evaluations", "e
 class Step:
     """One row of a History, as handed to callbacks while a run is going on.
 
-    ``theta`` is the strategy's own array: read it (or copy it), do not change it.
+    ``theta`` (and ``gradient``, ∇J(θ_t) when the strategy computed it there, else
+    None) are the strategy's own arrays: read them (or copy them), do not change them.
     """
 
     step: int
@@ -43,6 +44,7 @@ class Step:
     evaluations: int
     elapsed: float
     theta: np.ndarray
+    gradient: Optional[np.ndarray] = None
 
 
 class History:

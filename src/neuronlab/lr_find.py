@@ -85,13 +85,13 @@ class LearningRateRangeTest(Strategy):
     def _iterate(self, run, theta0):
         theta = theta0
         loss, grad = run.loss_and_grad(theta)
-        run.record(theta, loss, float(np.linalg.norm(grad)))
+        run.record(theta, loss, float(np.linalg.norm(grad)), grad=grad)
         best = loss
         for t, eta in enumerate(self.schedule()):
             step = eta * grad
             theta = theta - step
             loss, grad = run.loss_and_grad(theta)
-            run.record(theta, loss, float(np.linalg.norm(grad)), float(np.linalg.norm(step)), eta)
+            run.record(theta, loss, float(np.linalg.norm(grad)), float(np.linalg.norm(step)), eta, grad)
             if not math.isfinite(loss):
                 return "diverged", f"the loss became inf/NaN at η = {eta:.3g}", {}
             best = min(best, loss)

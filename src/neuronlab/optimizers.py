@@ -185,7 +185,7 @@ class LineSearch(Strategy):
         theta = theta0
         loss, grad = run.loss_and_grad(theta)
         gnorm = float(np.linalg.norm(grad))
-        run.record(theta, loss, gnorm)
+        run.record(theta, loss, gnorm, grad=grad)
         guard.update(loss)
         if not math.isfinite(loss):
             return "diverged", "the loss at the starting point is inf/NaN", {}
@@ -215,7 +215,7 @@ class LineSearch(Strategy):
             previous, step_size = loss, eta * gnorm
             theta, loss, grad = trial, trial_loss, trial_grad
             gnorm = float(np.linalg.norm(grad))
-            run.record(theta, loss, gnorm, step_size, eta)
+            run.record(theta, loss, gnorm, step_size, eta, grad)
             if guard.update(loss):
                 return "diverged", f"diverged at step {t + 1}", {}
             if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
@@ -271,7 +271,7 @@ class LBFGS(Strategy):
             return loss, grad
 
         loss, grad = fun(theta0.copy())
-        run.record(theta0, loss, float(np.linalg.norm(grad)))
+        run.record(theta0, loss, float(np.linalg.norm(grad)), grad=grad)
         guard.update(loss)
         if not math.isfinite(loss):
             return "diverged", "the loss at the starting point is inf/NaN", {}
@@ -287,7 +287,7 @@ class LBFGS(Strategy):
             gnorm = float(np.linalg.norm(grad))
             step = float(np.linalg.norm(theta - previous["theta"]))
             eta = step / previous["gnorm"] if previous["gnorm"] > 0 else math.nan
-            run.record(theta.copy(), loss, gnorm, step, eta)
+            run.record(theta.copy(), loss, gnorm, step, eta, grad)
             previous.update(theta=theta.copy(), gnorm=gnorm)
             if guard.update(loss):
                 diverged.append(len(run.history) - 1)

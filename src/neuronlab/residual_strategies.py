@@ -79,7 +79,7 @@ class GaussNewton(Strategy):
         theta = theta0
         r, jac, loss = self._evaluate(run, theta)
         grad = jac.T @ r
-        run.record(theta, loss, float(np.linalg.norm(grad)))
+        run.record(theta, loss, float(np.linalg.norm(grad)), grad=grad)
         if not math.isfinite(loss):
             return "diverged", "the residual at the starting point is inf/NaN", {}
         while True:
@@ -115,7 +115,7 @@ class GaussNewton(Strategy):
             step = float(np.linalg.norm(alpha * direction))
             theta, r, jac, loss = trial, trial_r, trial_jac, trial_loss
             grad = jac.T @ r
-            run.record(theta, loss, float(np.linalg.norm(grad)), step, alpha)
+            run.record(theta, loss, float(np.linalg.norm(grad)), step, alpha, grad)
 
 
 STRATEGIES[GaussNewton.name] = GaussNewton

@@ -70,7 +70,7 @@ class Run:
         self.evaluations += 1
         return self.objective.loss_and_grad(theta)
 
-    def record(self, theta, loss, grad_norm=math.nan, step_size=0.0, learning_rate=math.nan):
+    def record(self, theta, loss, grad_norm=math.nan, step_size=0.0, learning_rate=math.nan, grad=None):
         """Append a History row for the point ``theta``; keep it if it is the best so far."""
         loss = float(loss)
         self.theta = theta
@@ -82,7 +82,7 @@ class Run:
         if self.callback is not None:
             stop = self.callback(
                 Step(len(self.history) - 1, loss, float(grad_norm), float(step_size),
-                     float(learning_rate), self.evaluations, elapsed, theta)
+                     float(learning_rate), self.evaluations, elapsed, theta, grad)
             )
             if stop:
                 raise _StopRequested
@@ -503,7 +503,7 @@ class _DescentLoop:
         tol = float(s.tol)
         loss, grad = run.loss_and_grad(self.theta)
         gnorm = float(np.linalg.norm(grad))
-        run.record(self.theta, loss, gnorm)
+        run.record(self.theta, loss, gnorm, grad=grad)
         stop = self.first_row(loss, grad)
         if stop is not None:
             return stop
@@ -514,7 +514,7 @@ class _DescentLoop:
             previous = loss
             loss, grad = run.loss_and_grad(self.theta)
             gnorm = float(np.linalg.norm(grad))
-            run.record(self.theta, loss, gnorm, float(np.linalg.norm(step)), self.last_eta)
+            run.record(self.theta, loss, gnorm, float(np.linalg.norm(step)), self.last_eta, grad)
             stop = self.end_of_row(previous, loss, grad, f"{t + 1} steps")
             if stop == "rolled_back":
                 _, loss, grad = self.good

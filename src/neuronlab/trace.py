@@ -8,7 +8,7 @@ seconds and the parameters θ_t by name.  Non-finite numbers are written as null
 place when the run ends, so an error never leaves a half-written trace.
 
     with TraceWriter("run.jsonl", objective) as trace:
-        result = minimize(trace.objective, theta0, callback=trace)
+        result = minimize(objective, theta0, callback=trace)
 
 or, after the runs, from their Histories (θ_t recorded): ``write_trace(path, runs, objective)``.
 """
@@ -23,7 +23,6 @@ from typing import Optional
 import numpy as np
 
 from ._atomic import atomic_output, check_output_path
-from .objective import Objective
 
 __all__ = ["TraceWriter", "read_trace", "write_trace"]
 
@@ -82,43 +81,19 @@ def write_trace(path, runs, objective) -> int:
     return lines
 
 
-class _GradientTap(Objective):
-    """The objective, unchanged, but remembering the last gradient it returned."""
-
-    def __init__(self, objective):
-        self._inner = objective
-        self.n_params = objective.n_params
-        self.param_names = list(objective.param_names)
-        self.has_gradient = objective.has_gradient
-        self.last_theta: Optional[np.ndarray] = None
-        self.last_grad: Optional[np.ndarray] = None
-
-    def loss(self, theta):
-        return self._inner.loss(theta)
-
-    def loss_and_grad(self, theta):
-        value, grad = self._inner.loss_and_grad(theta)
-        self.last_theta = np.array(theta, dtype=np.float64, copy=True)
-        self.last_grad = np.array(grad, dtype=np.float64, copy=True)
-        return value, grad
-
-    def __getattr__(self, name):  # residual(), X, neuron, … of the wrapped objective
-        return getattr(self._inner, name)
-
-
 class TraceWriter:
     """A callback that writes each step of a run to a JSON-lines file (see module doc).
 
-    Use it as a context manager; pass ``trace.objective`` (not the bare objective) to
-    the strategy so the gradient at each θ_t can be written without computing it twice.
-    When the strategy cannot be handed ``trace.objective`` (an estimator builds its own),
-    ``recompute_gradient=True`` evaluates ∇J(θ_t) on ``objective`` for each line instead.
+    Use it as a context manager.  The gradient written is the one the strategy hands
+    the callback with each step (``Step.gradient``), so nothing is computed twice; for a
+    strategy that computes none (the searches), ``recompute_gradient=True`` evaluates
+    ∇J(θ_t) on ``objective`` for each line instead of writing null.
     """
 
     def __init__(self, path, objective, recompute_gradient: bool = False):
         self.path = check_output_path(path, (".jsonl",), "trace file")
         self.recompute_gradient = recompute_gradient
-        self.objective = _GradientTap(objective)
+        self.objective = objective
         self._names = list(objective.param_names)
         self._stack: Optional[contextlib.ExitStack] = None
         self._file = None
@@ -137,12 +112,9 @@ class TraceWriter:
     def __call__(self, step) -> bool:
         if self._file is None:
             raise RuntimeError("use TraceWriter as a context manager: with TraceWriter(...) as trace")
-        tap = self.objective
-        grad = None
-        if tap.last_theta is not None and np.array_equal(tap.last_theta, step.theta):
-            grad = tap.last_grad
-        elif self.recompute_gradient:
-            grad = _gradient_at(tap._inner, step.theta)
+        grad = step.gradient
+        if grad is None and self.recompute_gradient:
+            grad = _gradient_at(self.objective, step.theta)
         self._file.write(_record(self._names, step.step, step.loss, step.grad_norm, step.step_size,
                                  step.learning_rate, step.evaluations, step.elapsed, step.theta, grad))
         self.lines += 1

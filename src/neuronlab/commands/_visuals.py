@@ -113,7 +113,7 @@ class TrainTrace:
         from ..trace import TraceWriter
 
         self.then = then
-        self.writer = TraceWriter(args.trace, objective, recompute_gradient=True) if args.trace else None
+        self.writer = TraceWriter(args.trace, objective) if args.trace else None
 
     def __enter__(self):
         if self.writer is not None:
