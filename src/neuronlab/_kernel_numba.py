@@ -38,11 +38,10 @@ def _sigmoid(z):
 
 @nb.njit(cache=True, fastmath=FASTMATH)
 def sample_loss_and_dz(z, y, act, loss):
-    """(L(ŷ, y), ∂L/∂z) for one sample with ŷ = f(z): the chain rule ∂L/∂ŷ · f′(z)."""
-    if loss == 3:  # sigmoid + log loss, logit form: L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y
-        e = math.exp(-abs(z))  # one exp serves both: ln(1 + e^z) = max(z, 0) + ln(1 + e^−|z|)
-        sigma = 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
-        return max(z, 0.0) + math.log1p(e) - y * z, sigma - y
+    """(L(ŷ, y), ∂L/∂z) for one sample with ŷ = f(z): the chain rule ∂L/∂ŷ · f′(z).
+
+    Sigmoid + log loss (code 3) is not handled here: ``_logistic_parts`` computes its
+    logit form for a whole block at once, vectorised."""
     if loss == 5:
         return 0.5 * z * z, z
     if act == 0:

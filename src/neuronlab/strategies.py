@@ -479,7 +479,7 @@ class _DescentLoop:
 
     def stability_limit(self):
         limit = getattr(self.run.objective, "stability_limit", None)
-        if limit is None or self.s.transform is not None or type(self.s) is not GradientDescent:
+        if limit is None or self.overshoots:
             return None  # the bound is for plain fixed-η descent on a neuron
         return limit()
 
