@@ -202,7 +202,7 @@ def run(args) -> int:
         raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
                          f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
     estimator = estimator_cls(max_steps=remaining, **options)
-    estimator._validate_params()
+    activation, loss = estimator._validate_params()
     if previous is not None:
         estimator.set_params(warm_start=True)
         estimator.coef_ = previous.estimator.coef_.copy()
@@ -210,18 +210,18 @@ def run(args) -> int:
 
     validation = None
     if len(val_rows):
-        activation, loss = estimator._validate_params()
         target_val = (y_val == dataset.labels[1]).astype(float) if dataset.task == "classify" else y_val
         validation = NeuronObjective(Neuron(X_val.shape[1], activation), scaled(X_val), target_val, loss)
     started = time.perf_counter()
+    X_fit = scaled(X_train)  # what the neuron sees; the model file's scaler maps raw rows to it
     objective = None
     if args.trace or args.explain or args.animate:
         positive = dataset.labels[1] if dataset.task == "classify" else None
-        objective = training_objective(estimator, scaled(X_train), y_train, positive)
+        objective = training_objective(estimator, X_fit, y_train, positive)
     with Progress(remaining, steps_done, validation, args.quiet) as progress, warnings.catch_warnings(), \
             TrainTrace(args, objective, progress) as callback:
         warnings.simplefilter("ignore")  # the summary says how the run ended
-        estimator.fit(scaled(X_train), y_train, callback=callback)
+        estimator.fit(X_fit, y_train, callback=callback)
     seconds = time.perf_counter() - started + (float(previous.training.get("time_seconds", 0.0)) if previous else 0.0)
     steps_done += int(estimator.n_iter_)
     if validation is not None:
