@@ -6,7 +6,7 @@ Every strategy minimises an :class:`Objective`; it never needs to know whether
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 

@@ -28,9 +28,9 @@ def run(args) -> int:
         _common.print_table("built-in data sets (neuronlab datasets NAME tells more)",
                             ["name", "target", "task", "description"], rows)
         return 0
-    datasets.info(args.name)
+    info = datasets.info(args.name)  # an unknown name fails here, with the names listed
     print(datasets.card(args.name).rstrip())
-    print(f"source: {datasets.info(args.name).source}")
+    print(f"source: {info.source}")
     table = datasets.load_table(args.name)
     print(f"\n{table.num_rows} rows; first rows:")
     head = table.slice(0, 5).to_pydict()

@@ -142,12 +142,13 @@ class ObesityProblem:
     person: np.ndarray  # the course's person, standardised
 
     def predict(self, theta, X_raw):
-        from ..activations import sigmoid
-
-        return sigmoid(self.scaler.transform(np.atleast_2d(X_raw)) @ theta[:2] + theta[2])
+        """ŷ for raw (height, weight) rows: the neuron's own forward pass on standardised x′."""
+        return self.objective.neuron.forward(self.scaler.transform(np.atleast_2d(X_raw)), theta)[1]
 
     def accuracy(self, theta) -> float:
-        return float(np.mean((self.predict(theta, self.X) >= 0.5) == (self.y == 1)))
+        from ..metrics import accuracy
+
+        return accuracy(self.y == 1, self.predict(theta, self.X) >= 0.5)
 
 
 def obesity_problem(seed: int) -> ObesityProblem:
@@ -163,12 +164,8 @@ def obesity_problem(seed: int) -> ObesityProblem:
     return ObesityProblem(data.X, y, scaler, objective, theta0, scaler.transform([PERSON])[0])
 
 
-def _boundary(problem, theta):
-    return lambda P: problem.predict(theta, P)
-
-
-def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: float) -> tuple[Act, dict]:
-    from ..plots import new_figure, plot_decision_boundary, plot_runs, plot_surface, save_figure
+def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: float) -> Act:
+    from ..plots import new_figure, plot_decision_boundary, plot_runs, plot_surface
     from ..strategies import GradientDescent, MonteCarloSearch
 
     theta0 = problem.theta0
@@ -217,23 +214,22 @@ def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: fl
     fig, axes = new_figure(17.0, 5.0, ncols=3)
     for ax, (label, result) in zip(axes, runs.items()):
         theta = theta0 if result is None else result.theta
-        plot_decision_boundary(_boundary(problem, theta), problem.X, problem.y, ax=ax,
+        plot_decision_boundary(lambda P, theta=theta: problem.predict(theta, P), problem.X, problem.y, ax=ax,
                                feature_names=("height (ft)", "weight (kg)"),
                                class_names=("Not Obese", "Obese"), title=label)
         ax.plot(*PERSON, marker="*", markersize=16, color="gold", markeredgecolor="black",
                 linestyle="none", label="the course's person")
         ax.legend(fontsize="x-small", loc="upper left")
     fig.suptitle("Decision boundary ŷ = ½ over the 401 people (★: 4 ft, 80 kg)")
-    save_figure(fig, out / "act2-boundaries.png")
-    act.figures.append((out / "act2-boundaries.png",
-                        "What each set of weights says about every height and weight: grey is the "
-                        "probability of Obese, the dashed line ŷ = ½."))
+    _figure(out, "act2-boundaries.png", fig, act,
+            "What each set of weights says about every height and weight: grey is the "
+            "probability of Obese, the dashed line ŷ = ½.")
     _figure(out, "act2-surface.png",
             plot_surface(problem.objective, paths={"gradient descent": gradient.history},
                          params=("w1", "w2"), title="J over (w₁, w₂), b held at its final value",
                          units="per standard deviation"),
             act, "The loss surface over the two weights and the path gradient descent took.")
-    return act, {"random search": random_search, "gradient descent": gradient}
+    return act
 
 
 # --- act 3 -------------------------------------------------------------------------------------------------
@@ -361,7 +357,7 @@ def run(args) -> int:
     _print_act(acts[0])
     problem = obesity_problem(args.seed)
     found = lr_find(problem.objective, problem.theta0)
-    act2, _ = act_obesity(out, args.seed, problem, found.suggestion)
+    act2 = act_obesity(out, args.seed, problem, found.suggestion)
     _print_act(act2)
     acts.append(act2)
     acts.append(act_learning_rates(out, problem, found))
