@@ -10,11 +10,12 @@ web page read these rows; nothing re-runs training to draw a curve.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
+
+from ._json import jsonable
 
 __all__ = ["History", "Result", "Step", "STATUSES"]
 
@@ -128,13 +129,9 @@ class History:
 
     def as_dict(self) -> dict[str, list]:
         """Columns as plain lists (for JSON); NaN becomes None."""
-
-        def clean(v):
-            return None if isinstance(v, float) and not math.isfinite(v) else v
-
         out: dict[str, list] = {"step": list(range(len(self)))}
         for name in _COLUMNS:
-            out[name] = [clean(v) for v in self._columns[name]]
+            out[name] = jsonable(self._columns[name])
         if self.events:
             out["events"] = [list(e) for e in self.events]
         return out

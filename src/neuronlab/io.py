@@ -27,6 +27,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ._atomic import atomic_output, check_output_folder
+from ._json import jsonable
 from .activations import get_activation
 from .data import Standardizer
 from .estimators import NeuronClassifier, NeuronRegressor
@@ -128,10 +129,10 @@ class TrainedModel:
             "activation": get_activation(est.activation).name,
             "loss": get_loss(est.loss).name,
             "parameters": {"coef": [float(v) for v in est.coef_], "intercept": float(est.intercept_)},
-            "estimator_params": {k: _jsonable(v) for k, v in est.get_params().items()},
-            "training": _jsonable(self.training),
-            "metrics": _jsonable(self.metrics),
-            "history": _jsonable(self.history),
+            "estimator_params": {k: jsonable(v) for k, v in est.get_params().items()},
+            "training": jsonable(self.training),
+            "metrics": jsonable(self.metrics),
+            "history": jsonable(self.history),
         }
 
     def __repr__(self) -> str:
@@ -157,25 +158,6 @@ def summarize_history(estimator, validation_loss: Optional[dict] = None) -> dict
         points.append(point)
     return {"n_steps": len(h) - 1, "loss_start": float(h.loss[0]), "loss_end": float(h.loss[-1]),
             "loss_best": float(np.nanmin(h.loss)) if np.isfinite(h.loss).any() else None, "points": points}
-
-
-def _jsonable(value):
-    """Plain JSON values: numpy scalars/arrays to Python, NaN/inf to None, others to None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if value is None or isinstance(value, str):
-        return value
-    return None  # e.g. a numpy Generator as random_state: not reproducible from a file
 
 
 def save(model, path) -> None:

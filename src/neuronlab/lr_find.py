@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._json import jsonable
 from .history import History
 from .strategies import Strategy, _check_positive
 
@@ -119,19 +120,16 @@ class LRFindResult:
     status: str
 
     def as_dict(self) -> dict:
-        def clean(v):
-            return float(v) if math.isfinite(v) else None
-
         return {
-            "suggested_learning_rate": clean(self.suggestion),
+            "suggested_learning_rate": jsonable(self.suggestion),
             "rule": self.rule,
             "reason": self.reason,
-            "largest_lr_still_falling": clean(self.before_rise),
-            "steepest_lr": clean(self.steepest),
-            "curvature_min": clean(self.curvature[0]),
-            "curvature_max": clean(self.curvature[1]),
-            "learning_rates": [clean(v) for v in self.learning_rates],
-            "losses": [clean(v) for v in self.losses],
+            "largest_lr_still_falling": jsonable(self.before_rise),
+            "steepest_lr": jsonable(self.steepest),
+            "curvature_min": jsonable(self.curvature[0]),
+            "curvature_max": jsonable(self.curvature[1]),
+            "learning_rates": [jsonable(v) for v in self.learning_rates],
+            "losses": [jsonable(v) for v in self.losses],
         }
 
 

@@ -24,6 +24,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
+from ._json import jsonable
 from .equation import MAX_EXACT_UNKNOWNS, DomainError, EquationObjective, expected_guesses
 from .history import Result
 from .objective import Objective
@@ -129,7 +130,7 @@ class SolveReport:
 
     def to_dict(self) -> dict:
         """A JSON-ready summary (NaN/inf become None)."""
-        return _clean({
+        return jsonable({
             "equations": [str(e) for e in self.objective.equations],
             "unknowns": self.unknowns,
             "tol": self.tol,
@@ -159,16 +160,6 @@ class SolveReport:
     def __repr__(self) -> str:
         runs = ", ".join(f"{r.method}: {r.status}" for r in self.runs)
         return f"SolveReport({[str(e) for e in self.objective.equations]}, {runs})"
-
-
-def _clean(value):
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _format_time(seconds: float) -> str:

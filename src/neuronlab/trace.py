@@ -17,19 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from typing import Optional
 
 import numpy as np
 
+from ._json import jsonable
 from ._atomic import atomic_output, check_output_path
 
 __all__ = ["TraceWriter", "read_trace", "write_trace"]
-
-
-def _clean(value):
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _record(names, step, loss, grad_norm, step_size, learning_rate, evaluations, elapsed, theta,
@@ -37,14 +32,14 @@ def _record(names, step, loss, grad_norm, step_size, learning_rate, evaluations,
     record = dict(extra or {})
     record.update({
         "step": int(step),
-        "loss": _clean(loss),
-        "grad_norm": _clean(grad_norm),
-        "step_size": _clean(step_size),
-        "learning_rate": _clean(learning_rate),
+        "loss": jsonable(loss),
+        "grad_norm": jsonable(grad_norm),
+        "step_size": jsonable(step_size),
+        "learning_rate": jsonable(learning_rate),
         "evaluations": int(evaluations),
         "elapsed": round(float(elapsed), 6),
-        "params": dict(zip(names, map(_clean, theta))),
-        "gradient": None if grad is None else dict(zip(names, map(_clean, grad))),
+        "params": dict(zip(names, map(jsonable, theta))),
+        "gradient": None if grad is None else dict(zip(names, map(jsonable, grad))),
     })
     return json.dumps(record, ensure_ascii=False) + "\n"
 

@@ -85,9 +85,9 @@ def add_command(subparsers, name, summary, module_doc, examples):
 
 def emit_json(document) -> None:
     """Exactly one JSON document on stdout."""
-    from ..io import _jsonable
+    from .._json import jsonable
 
-    sys.stdout.write(json.dumps(_jsonable(document), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(jsonable(document), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 
