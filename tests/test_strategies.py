@@ -249,3 +249,18 @@ def test_monte_carlo_in_chunks_guesses_exactly_as_one_at_a_time(target):
     np.testing.assert_array_equal(chunked.history.evaluations, np.arange(1, single.n_evals + 1))
     if target is not None:
         assert chunked.status == "converged" and chunked.n_evals < 1300
+
+
+def test_perceptron_rule_keeps_to_the_objectives_rows_and_refuses_weights():
+    from neuronlab import PerceptronRule
+
+    # rows 0–1 are separable by x > 0; row 2 contradicts row 1 and is not among the rows
+    X = np.array([[-1.0], [1.0], [1.0]])
+    y = np.array([0.0, 1.0, 0.0])
+    result = PerceptronRule().minimize(
+        NeuronObjective(Neuron(1, "step"), X, y, "squared_error", rows=np.array([0, 1])), np.zeros(2))
+    assert result.status == "converged"
+    with pytest.raises(ValueError, match="no sample weights"):
+        PerceptronRule().minimize(
+            NeuronObjective(Neuron(1, "step"), X, y, "squared_error", sample_weight=[1.0, 2.0, 1.0]),
+            np.zeros(2))

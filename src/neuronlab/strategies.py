@@ -750,6 +750,12 @@ class PerceptronRule(Strategy):
     def _iterate(self, run, theta0):
         objective = run.objective
         X, y = getattr(objective, "X", None), getattr(objective, "y", None)
+        if getattr(objective, "_weight", None) is not None:
+            raise ValueError("the perceptron rule takes every row once per pass and has no sample "
+                             "weights; drop sample_weight or use gradient descent")
+        rows = getattr(objective, "rows", None)
+        if rows is not None and X is not None and y is not None:
+            X, y = X[rows], y[rows]  # the rows the objective is over (e.g. a training split)
         if X is None or y is None or not np.all((y == 0) | (y == 1)):
             raise ValueError(
                 "the perceptron rule needs a neuron objective with 0/1 targets (a classifier)"
