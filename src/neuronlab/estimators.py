@@ -30,7 +30,7 @@ from ._validation import (
     feature_names_of,
 )
 from .optim import get_schedule
-from .strategies import get_strategy
+from .strategies import _check_tol, get_strategy
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError"]
 
@@ -195,8 +195,7 @@ class _NeuronEstimator:
             raise TypeError(f"max_steps must be a whole number, got {self.max_steps!r}")
         if self.max_steps < 1:
             raise ValueError(f"max_steps must be ≥ 1, got {self.max_steps!r}")
-        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not self.tol >= 0:
-            raise ValueError(f"tol must be a number ≥ 0, got {self.tol!r}")
+        _check_tol(self.tol)
         if self.penalty not in PENALTIES:
             raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}")
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (

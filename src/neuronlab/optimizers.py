@@ -22,6 +22,7 @@ from .strategies import (
     GradientDescent,
     Strategy,
     _check_positive,
+    _check_tol,
 )
 
 __all__ = [
@@ -130,11 +131,6 @@ class Adam(_Transformed):
 
     def _direction(self):
         return scale_by_adam(self.beta1, self.beta2, self.eps)
-
-
-def _check_tol(tol):
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
-        raise ValueError(f"tol must be a number ≥ 0, got {tol!r}")
 
 
 class LineSearch(Strategy):

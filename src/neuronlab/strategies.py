@@ -113,6 +113,12 @@ def _check_positive(name, value, integer=False):
         raise ValueError(f"{name} must be > 0, got {value!r}")
 
 
+def _check_tol(tol):
+    # `not tol >= 0` also refuses NaN
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+        raise ValueError(f"tol must be a number ≥ 0, got {tol!r}")
+
+
 class Strategy:
     """Base class: validates θ0, runs ``_iterate`` and turns its ending into a Result."""
 
@@ -307,8 +313,7 @@ class GradientDescent(Strategy):
         _check_positive("learning_rate", self.learning_rate)
         _check_positive("max_steps", self.max_steps, integer=True)
         _check_positive("divergence_patience", self.divergence_patience, integer=True)
-        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or self.tol < 0:
-            raise ValueError(f"tol must be a number ≥ 0, got {self.tol!r}")
+        _check_tol(self.tol)
         if self.batch_size is not None:
             _check_positive("batch_size", self.batch_size, integer=True)
         _check_positive("patience", self.patience, integer=True)
