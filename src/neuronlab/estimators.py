@@ -30,7 +30,7 @@ from ._validation import (
     feature_names_of,
 )
 from .optim import get_schedule
-from .strategies import _check_tol, get_strategy
+from .strategies import _check_tol, get_strategy, strategy_name
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError"]
 
@@ -57,7 +57,7 @@ def _training_dtype(dtype):
 
 def _solver_options(est, rng):
     """Translate the estimator's settings into the options of its solver (strategy)."""
-    name = get_strategy_name(est.solver)
+    name = strategy_name(est.solver)
     if name in DESCENT_SOLVERS:
         options = dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol,
                        schedule=est.schedule, random_state=rng)
@@ -75,11 +75,6 @@ def _solver_options(est, rng):
     if name == "perceptron":
         return dict(learning_rate=est.learning_rate, max_steps=est.max_steps)
     raise AssertionError(f"NEURON_SOLVERS lists {name!r} but _solver_options has no settings for it")
-
-
-def get_strategy_name(solver: str) -> str:
-    """The canonical name of a solver ('gd' → 'gradient_descent'); ValueError if unknown."""
-    return type(get_strategy(solver)).name
 
 
 SEPARABILITY_LP_MAX_SIZE = 2_000_000  # rows × columns; beyond this the LP costs more than the fit
@@ -183,7 +178,7 @@ class _NeuronEstimator:
         check_compatible(activation, loss)
         if not isinstance(self.solver, str):
             raise TypeError(f"solver must be a name such as 'gradient_descent', got {self.solver!r}")
-        get_strategy_name(self.solver)
+        strategy_name(self.solver)
         if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)):
             raise TypeError(f"learning_rate must be a number, got {self.learning_rate!r}")
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
@@ -206,7 +201,7 @@ class _NeuronEstimator:
             raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
         if self.init not in INITIALIZERS:
             raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITIALIZERS)}")
-        solver = get_strategy_name(self.solver)
+        solver = strategy_name(self.solver)
         if solver not in NEURON_SOLVERS:
             raise ValueError(
                 f"solver {self.solver!r} cannot train a neuron (it needs more than a loss J, e.g. the "

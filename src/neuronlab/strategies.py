@@ -37,6 +37,7 @@ __all__ = [
     "Run",
     "STRATEGIES",
     "get_strategy",
+    "strategy_name",
     "minimize",
 ]
 
@@ -802,6 +803,11 @@ def get_strategy(name: str, **options) -> Strategy:
         if options:
             raise TypeError("options go to the strategy's constructor, not with an instance")
         return name
+    return STRATEGIES[strategy_name(name)](**options)
+
+
+def strategy_name(name: str) -> str:
+    """The registered name of a strategy ('gd' → 'gradient_descent', dashes → underscores)."""
     if not isinstance(name, str):
         raise TypeError(f"strategy must be a name such as 'gradient_descent', got {name!r}")
     key = name.replace("-", "_")
@@ -810,7 +816,7 @@ def get_strategy(name: str, **options) -> Strategy:
         raise ValueError(
             f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)} (or 'gd')"
         )
-    return STRATEGIES[key](**options)
+    return key
 
 
 def minimize(objective: Objective, theta0, strategy="gradient_descent", callback=None,
