@@ -124,7 +124,8 @@ def check_X(X, name="X", ensure_min_samples=1, dtype=None):
             f"{name} has no columns"
         )
     if dtype is not None:
-        X = X.astype(dtype, copy=False)
+        with np.errstate(over="ignore"):  # an overflow becomes inf, which the check below names
+            X = X.astype(dtype, copy=False)
     elif X.dtype not in (np.float64, np.float32):
         X = X.astype(np.float64)
     _check_finite(X, name)
