@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from neuronlab import FunctionObjective, minimize
+from neuronlab import FunctionObjective, Neuron, NeuronObjective, minimize
 from neuronlab.optim import (
     Constant,
     CosineDecay,
@@ -107,3 +107,33 @@ def test_clipping_and_chains():
     np.testing.assert_allclose(d2, 0.5 * np.array([0.6, 0.8]) + [0.0, 0.5])
     with pytest.raises(ValueError, match="momentum must be a number in"):
         trace(1.5)
+
+
+def test_mini_batch_history_lists_every_update_with_its_eta_and_batch_loss():
+    # 10 rows in batches of 4 → 3 updates per epoch (4, 4, 2 rows), 2 epochs: the step
+    # decay halves η every 2 updates, across epoch boundaries: t = 0…5 → 0.4 0.4 0.2 0.2 0.1 0.1
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 2))
+    y = X @ np.array([1.0, -2.0]) + 0.5
+    objective = NeuronObjective(Neuron(2, "identity"), X, y, "squared_error")
+    result = minimize(objective, np.zeros(3), "sgd", batch_size=4, shuffle=False, max_steps=2, tol=0,
+                      schedule=StepDecay(0.4, drop=0.5, every=2))
+    updates = result.history.updates
+    np.testing.assert_array_equal(updates.row, [1, 1, 1, 2, 2, 2])
+    np.testing.assert_allclose(updates.learning_rate, [0.4, 0.4, 0.2, 0.2, 0.1, 0.1])
+    # replay the updates by hand: J_B = mean of ½(θ·x̃ − y)² over the batch, θ ← θ − η∇J_B
+    X1 = np.column_stack([X, np.ones(10)])
+    theta, losses = np.zeros(3), []
+    for eta in [0.4, 0.4, 0.2, 0.2, 0.1, 0.1]:
+        t = len(losses) % 3
+        rows = slice(4 * t, min(10, 4 * t + 4))
+        r = X1[rows] @ theta - y[rows]
+        losses.append(0.5 * np.mean(r ** 2))
+        theta = theta - eta * X1[rows].T @ r / len(r)
+    np.testing.assert_allclose(updates.loss, losses, rtol=1e-12)
+    np.testing.assert_allclose(result.theta_last, theta, rtol=1e-12)
+    # each epoch row holds the η of its last update; a full-batch run has no separate updates
+    np.testing.assert_allclose(result.history.learning_rate[1:], [0.2, 0.1])
+    assert result.history.as_dict()["updates"]["row"] == [1, 1, 1, 2, 2, 2]
+    full = minimize(objective, np.zeros(3), "gd", learning_rate=0.1, max_steps=3, tol=0)
+    assert len(full.history.updates.row) == 0 and "updates" not in full.history.as_dict()

@@ -6,18 +6,23 @@ size of the move that reached it ‖θ_t − θ_{t−1}‖ (0 when the step was 
 the learning rate η used for that move, the evaluations of J spent so far and the
 wall time.  Row 0 is the starting point.  Plots, reports, progress bars and the
 web page read these rows; nothing re-runs training to draw a curve.
+
+With mini-batches a row is an epoch (one pass over the data), and ``History.updates``
+also lists every update inside it: the epoch row it leads to, the batch loss J_B(θ)
+before the update and the η it used.  Without mini-batches each row is an update and
+``updates`` is empty.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
 from ._json import jsonable
 
-__all__ = ["History", "Result", "Step", "STATUSES"]
+__all__ = ["History", "Result", "Step", "Updates", "STATUSES"]
 
 #: converged: a stopping rule on the loss or gradient was met; max_steps: the step or
 #: evaluation budget ran out first; diverged: the loss became inf/NaN or kept growing;
@@ -27,6 +32,16 @@ __all__ = ["History", "Result", "Step", "STATUSES"]
 STATUSES = ("converged", "max_steps", "diverged", "interrupted", "stalled")
 
 _COLUMNS = ("loss", "grad_norm", "step_size", "learning_rate", "evaluations", "elapsed")
+_UPDATE_COLUMNS = ("row", "loss", "learning_rate")
+
+
+class Updates(NamedTuple):
+    """The mini-batch updates of a run, one entry each: ``row`` is the History row (epoch)
+    the update leads to, ``loss`` the batch loss J_B(θ) before it, ``learning_rate`` its η."""
+
+    row: np.ndarray
+    loss: np.ndarray
+    learning_rate: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,8 @@ class History:
         self.record_params = record_params
         self._columns: dict[str, list[float]] = {c: [] for c in _COLUMNS}
         self._params: list[np.ndarray] = []
-        self._cache: dict[str, np.ndarray] = {}
+        self._updates: dict[str, list[float]] = {c: [] for c in _UPDATE_COLUMNS}
+        self._cache: dict[str, Any] = {}
         self.events: list[tuple[int, str]] = []
 
     def append(self, theta, loss, grad_norm, step_size, learning_rate, evaluations, elapsed):
@@ -74,6 +90,24 @@ class History:
         if self.record_params:
             self._params.append(np.array(theta, dtype=np.float64, copy=True))
         self._cache.clear()
+
+    def append_update(self, batch_loss, learning_rate):
+        """Record a mini-batch update made on the way to the next row (see ``updates``)."""
+        u = self._updates
+        u["row"].append(len(self))
+        u["loss"].append(float(batch_loss))
+        u["learning_rate"].append(float(learning_rate))
+        self._cache.pop("updates", None)
+
+    @property
+    def updates(self) -> Updates:
+        """Every mini-batch update (empty when each row is itself an update)."""
+        if "updates" not in self._cache:
+            u = self._updates
+            self._cache["updates"] = Updates(np.asarray(u["row"], dtype=np.int64),
+                                             np.asarray(u["loss"], dtype=np.float64),
+                                             np.asarray(u["learning_rate"], dtype=np.float64))
+        return self._cache["updates"]
 
     def note(self, message: str) -> None:
         """Attach ``message`` to the latest step."""
@@ -132,6 +166,8 @@ class History:
         out: dict[str, list] = {"step": list(range(len(self)))}
         for name in _COLUMNS:
             out[name] = jsonable(self._columns[name])
+        if self._updates["row"]:
+            out["updates"] = {name: jsonable(values) for name, values in self._updates.items()}
         if self.events:
             out["events"] = [list(e) for e in self.events]
         return out

@@ -60,6 +60,7 @@ class Run:
         self.evaluations = 0
         self.best_loss = math.inf
         self.best_theta = np.array(theta0, dtype=np.float64, copy=True)
+        self.best_row = -1  # the History row of best_theta
         self.theta = self.best_theta.copy()
         self.start = time.perf_counter()
 
@@ -78,6 +79,7 @@ class Run:
         if loss < self.best_loss:  # NaN never compares smaller: a NaN point is never kept
             self.best_loss = loss
             self.best_theta = np.array(theta, dtype=np.float64, copy=True)
+            self.best_row = len(self.history)
         elapsed = time.perf_counter() - self.start
         self.history.append(theta, loss, grad_norm, step_size, learning_rate, self.evaluations, elapsed)
         if self.callback is not None:
@@ -255,8 +257,9 @@ class GradientDescent(Strategy):
     ``batch_size`` (for an objective over rows, such as NeuronObjective): each
     update uses the gradient of one mini-batch of rows, shuffled afresh every epoch
     from ``random_state``; one History row per epoch (pass over the data), holding
-    the mean batch loss of that epoch and the η of its last update.  Without it,
-    one History row per update.
+    the mean batch loss of that epoch and the η of its last update, and every
+    update's batch loss and η in ``History.updates``.  Without it, one History row
+    per update.
 
     Stops after ``max_steps`` = T updates (epochs with ``batch_size``), or earlier
     when ‖∇J(θ)‖ ≤ ``tol`` or |J(θ(t+1)) − J(θ(t))| ≤ ``tol``·max(1, |J|) (status
@@ -363,7 +366,8 @@ class _DescentLoop:
         self.updates = 0  # t of the schedule
         self.guard = DivergenceGuard(strategy.divergence_patience)
         self.recoveries = 0
-        self.good = None  # (θ, loss, grad) of the best point: where a recovery rolls back to
+        self.start_loss = math.nan  # J(θ0)
+        self.best_grad = None  # ∇J at run.best_theta (full batch): where a recovery resumes
         self.best_validation = (math.inf, -1, None)  # (loss, row, θ)
         self.validation_losses: list[float] = []
         self.stale = 0  # History rows since the validation loss last improved
@@ -401,24 +405,25 @@ class _DescentLoop:
         Returns (status, message, extra) to stop, or None to go on."""
         s, run = self.s, self.run
         row = len(run.history) - 1
-        if math.isfinite(loss) and (self.good is None or loss < self.good[1]):
-            self.good = (self.theta.copy(), loss, None if grad is None else grad.copy())
+        if run.best_row == row and grad is not None:
+            self.best_grad = grad.copy()
         diverging = self.guard.update(loss)
-        if diverging and self.overshoots and math.isfinite(loss) and loss <= run.history.loss[0]:
+        if diverging and self.overshoots and math.isfinite(loss) and loss <= self.start_loss:
             # momentum and adaptive steps may raise the loss for a while on their way
             # down: only a rise above the starting loss is a divergence for them
             diverging = False
         if diverging:
-            if s.recover and self.recoveries < s.max_recoveries and self.good is not None:
+            if s.recover and self.recoveries < s.max_recoveries:
+                # the first row's loss is finite (first_row), so there is a best θ to go back to
                 self.recoveries += 1
                 old = self.eta_scale * float(self.schedule(self.updates))
                 self.eta_scale *= 0.5
-                self.theta = self.good[0].copy()
+                self.theta = run.best_theta.copy()
                 self.state = self.transform.init(self.theta)
                 self.guard = DivergenceGuard(s.divergence_patience)
-                self.guard.update(self.good[1])
+                self.guard.update(run.best_loss)
                 run.history.note(
-                    f"diverged: rolled back to the best θ (loss {self.good[1]:.6g}) and halved η "
+                    f"diverged: rolled back to the best θ (loss {run.best_loss:.6g}) and halved η "
                     f"from {old:.6g} to {old / 2:.6g} (recovery {self.recoveries} of {s.max_recoveries})"
                 )
                 return "rolled_back"
@@ -466,6 +471,7 @@ class _DescentLoop:
         """After the starting point's row: a finished (status, message, extra), or None."""
         if not math.isfinite(loss):
             return self.finish("diverged", "the loss at the starting point is inf/NaN", {})
+        self.start_loss = loss
         stop = self.after_row(loss, grad)
         return self.finish(*stop) if isinstance(stop, tuple) else None
 
@@ -523,7 +529,7 @@ class _DescentLoop:
             run.record(self.theta, loss, gnorm, float(np.linalg.norm(step)), self.last_eta, grad)
             stop = self.end_of_row(previous, loss, grad, f"{t + 1} steps")
             if stop == "rolled_back":
-                _, loss, grad = self.good
+                loss, grad = self.run.best_loss, self.best_grad
                 gnorm = float(np.linalg.norm(grad))
             elif stop is not None:
                 return stop
@@ -561,12 +567,13 @@ class _DescentLoop:
                 if not math.isfinite(batch_loss):
                     break
                 self.step(grad)
+                run.history.append_update(batch_loss, self.last_eta)
             previous, loss = loss, total / n
             run.record(self.theta, loss, math.nan, float(np.linalg.norm(self.theta - start_theta)),
                        self.last_eta)
             stop = self.end_of_row(previous, loss, None, f"{epoch + 1} epochs")
             if stop == "rolled_back":
-                loss = self.good[1]
+                loss = run.best_loss
             elif stop is not None:
                 return stop
         return self.finish("max_steps", (
