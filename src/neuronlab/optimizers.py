@@ -23,6 +23,9 @@ from .strategies import (
     Strategy,
     _check_positive,
     _check_tol,
+    gradient_vanished,
+    loss_settled,
+    start_not_finite,
 )
 
 __all__ = [
@@ -180,12 +183,12 @@ class LineSearch(Strategy):
         loss, grad = run.loss_and_grad(theta)
         gnorm = float(np.linalg.norm(grad))
         run.record(theta, loss, gnorm, grad=grad)
-        if not math.isfinite(loss):
-            return "diverged", "the loss at the starting point is inf/NaN", {}
+        if message := start_not_finite(loss):
+            return "diverged", message, {}
         eta = float(self.learning_rate) / self.grow
         for t in range(self.max_steps):
-            if gnorm <= tol:
-                return "converged", f"‖∇J‖ = {gnorm:.3g} ≤ tol = {tol:g} after {t} steps", {}
+            if message := gradient_vanished(gnorm, tol, t):
+                return "converged", message, {}
             eta *= self.grow
             while True:
                 trial = theta - eta * grad
@@ -210,11 +213,8 @@ class LineSearch(Strategy):
             gnorm = float(np.linalg.norm(grad))
             run.record(theta, loss, gnorm, step_size, eta, grad)
             # every accepted step lowered J (Armijo), so this run cannot diverge
-            if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
-                return "converged", (
-                    f"the loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) "
-                    f"after {t + 1} steps"
-                ), {}
+            if message := loss_settled(previous, loss, tol, f"{t + 1} steps"):
+                return "converged", message, {}
         return "max_steps", (
             f"stopped after max_steps = {self.max_steps} steps with ‖∇J‖ = {gnorm:.3g} (tol {tol:g})"
         ), {}
@@ -265,8 +265,8 @@ class LBFGS(Strategy):
         loss, grad = fun(theta0.copy())
         run.record(theta0, loss, float(np.linalg.norm(grad)), grad=grad)
         guard.update(loss)
-        if not math.isfinite(loss):
-            return "diverged", "the loss at the starting point is inf/NaN", {}
+        if message := start_not_finite(loss):
+            return "diverged", message, {}
         previous = {"theta": theta0.copy(), "gnorm": float(np.linalg.norm(grad))}
         diverged = []
 

@@ -122,6 +122,24 @@ def _check_tol(tol):
         raise ValueError(f"tol must be a number ≥ 0, got {tol!r}")
 
 
+# The stopping rules that every gradient strategy states the same way: each returns the
+# message of a finished run, or None to go on.
+def start_not_finite(loss):
+    return None if math.isfinite(loss) else "the loss at the starting point is inf/NaN"
+
+
+def gradient_vanished(gnorm, tol, steps):
+    return f"‖∇J‖ = {gnorm:.3g} ≤ tol = {tol:g} after {steps} steps" if gnorm <= tol else None
+
+
+def loss_settled(previous, loss, tol, done):
+    """|J(θ(t+1)) − J(θ(t))| ≤ tol·max(1, |J|), ``tol`` > 0; ``done`` says how far it got."""
+    change = abs(previous - loss)
+    if tol > 0 and change <= tol * max(1.0, abs(loss)):
+        return f"the loss changed by {change:.3g} ≤ tol·max(1, |J|) after {done}"
+    return None
+
+
 class Strategy:
     """Base class: validates θ0, runs ``_iterate`` and turns its ending into a Result."""
 
@@ -469,8 +487,8 @@ class _DescentLoop:
 
     def first_row(self, loss, grad):
         """After the starting point's row: a finished (status, message, extra), or None."""
-        if not math.isfinite(loss):
-            return self.finish("diverged", "the loss at the starting point is inf/NaN", {})
+        if message := start_not_finite(loss):
+            return self.finish("diverged", message, {})
         self.start_loss = loss
         stop = self.after_row(loss, grad)
         return self.finish(*stop) if isinstance(stop, tuple) else None
@@ -482,11 +500,8 @@ class _DescentLoop:
             return stop
         if stop is not None:
             return self.finish(*stop)
-        tol = float(self.s.tol)
-        if tol > 0 and abs(previous - loss) <= tol * max(1.0, abs(loss)):
-            return self.finish("converged", (
-                f"the loss changed by {abs(previous - loss):.3g} ≤ tol·max(1, |J|) after {done}"
-            ), {})
+        if message := loss_settled(previous, loss, float(self.s.tol), done):
+            return self.finish("converged", message, {})
         return None
 
     def stability_limit(self):
@@ -520,8 +535,8 @@ class _DescentLoop:
         if stop is not None:
             return stop
         for t in range(s.max_steps):
-            if gnorm <= tol:
-                return self.finish("converged", f"‖∇J‖ = {gnorm:.3g} ≤ tol = {tol:g} after {t} steps", {})
+            if message := gradient_vanished(gnorm, tol, t):
+                return self.finish("converged", message, {})
             step = self.step(grad)
             previous = loss
             loss, grad = run.loss_and_grad(self.theta)
