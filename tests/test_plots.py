@@ -204,3 +204,18 @@ def test_surface_grid_uses_many_point_losses_when_offered():
     a, b, J = plots.surface_grid(obj, bounds=((0, 2), (-1, 1)), resolution=7)
     assert Vectorised.calls == 1
     assert J[2, 5] == pytest.approx(0.5 * (256 * a[5] + 212 * b[2] - 1492) ** 2)
+
+
+def test_mini_batch_loss_curve_draws_each_update_within_its_epoch(tmp_path):
+    X, y = two_clouds(n=5)  # 10 rows in batches of 4: updates of 4, 4 and 2 rows per epoch
+    obj = NeuronObjective(Neuron(2, "sigmoid"), X, y, loss="log_loss")
+    result = minimize(obj, [0.0, 0.0, 0.0], "sgd", batch_size=4, learning_rate=0.5, max_steps=2, tol=0,
+                      random_state=0)
+    out = tmp_path / "sgd.png"
+    fig = plots.plot_loss(result.history, out)
+    assert_picture(out, size=(700, 450))
+    ax = fig.axes[0]
+    batch = next(line for line in ax.get_lines() if line.get_label().startswith("batch loss"))
+    np.testing.assert_allclose(batch.get_xdata(), [1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
+    np.testing.assert_allclose(batch.get_ydata(), result.history.updates.loss)
+    assert ax.get_xlabel().startswith("epoch")

@@ -109,6 +109,8 @@ def plot_loss(history: History, path=None, *, validation_loss=None,
     on held-out data is drawn beside it.
 
     A rising validation curve while the training loss still falls is over-fitting.
+    For a mini-batch run (rows are epochs) every update's batch loss J_B is drawn too,
+    faintly, at its place within its epoch: the noise that mini-batches trade for speed.
     """
     history = _check_history(history)
     own_figure = ax is None
@@ -118,6 +120,14 @@ def plot_loss(history: History, path=None, *, validation_loss=None,
         fig = ax.figure
     steps = history.step
     mark_every = max(1, len(steps) // 20)
+    updates = history.updates
+    if len(updates.row):
+        # update k of the m leading to row e sits at e − 1 + (k + 1)/m
+        rows, first, counts = np.unique(updates.row, return_index=True, return_counts=True)
+        within = np.arange(len(updates.row)) - np.repeat(first, counts)
+        position = updates.row - 1 + (within + 1) / np.repeat(counts, counts)
+        ax.plot(position, _positive_for_log(updates.loss), color="0.6", linewidth=0.6, alpha=0.6,
+                label="batch loss J_B (each update)", zorder=1)
     ax.plot(steps, _positive_for_log(history.loss), label=loss_label, markevery=mark_every,
             markersize=4, **line_style(0))
     if validation_loss is not None:
@@ -135,7 +145,7 @@ def plot_loss(history: History, path=None, *, validation_loss=None,
         ax.plot(val_steps, _positive_for_log(values), label="loss J (validation)",
                 markevery=max(1, len(val_steps) // 20), markersize=4, **line_style(1))
     ax.set_yscale("log")
-    ax.set_xlabel("step t (parameter updates)")
+    ax.set_xlabel("epoch (passes over the data)" if len(updates.row) else "step t (parameter updates)")
     ax.set_ylabel("loss J (log scale)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
