@@ -286,8 +286,35 @@ class _NeuronEstimator:
         return X
 
     # --- fitting ------------------------------------------------------------------
-    def _fit(self, X, target, sample_weight, activation, loss, callback=None):
-        """Minimise the neuron's objective on (X, target); set the fitted attributes.
+    def _objective(self, X, target, sample_weight=None, *, rows=None, penalised=True):
+        """The objective J(θ) this estimator minimises, on features X and the neuron's target.
+
+            z = X·w + b,  ŷ = f(z),
+            J(θ) = Σᵢ sᵢ·L(ŷᵢ, yᵢ) / Σᵢ sᵢ  +  α·(1 − ρ)/2·‖w‖²  +  α·ρ·‖w‖₁
+
+        with the estimator's activation f, loss L, penalty (ρ = 0 for 'l2', 1 for 'l1',
+        ``l1_ratio`` for 'elasticnet'; α = 0 for None) and the precision of ``dtype``.
+        ``target`` is what the neuron learns: 0/1 (1 for the second class) for a
+        classifier, y itself for a regressor.  ``rows`` restricts J to those row numbers
+        of X; ``penalised=False`` leaves the penalty out (the loss a validation split
+        reports).  ``fit`` minimises exactly this; the CLI builds its trace, animation,
+        validation loss and range test from it, so they all see the same J.
+        """
+        activation, loss = self._validate_params()
+        X = np.asarray(X)
+        dtype = _training_dtype(self.dtype) or (X.dtype.type if X.dtype in (np.float32, np.float64)
+                                                else np.float64)
+        X = X.astype(dtype, copy=False)  # no copy when fit has already made X this dtype
+        alpha, l1_ratio = 0.0, 0.0
+        if penalised and self.penalty is not None:
+            alpha = float(self.alpha)
+            l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": float(self.l1_ratio)}[self.penalty]
+        return NeuronObjective(Neuron(X.shape[1], activation), X, target, loss, sample_weight=sample_weight,
+                               alpha=alpha, l1_ratio=l1_ratio, rows=rows)
+
+    def _fit(self, X, target, sample_weight, callback=None):
+        """Minimise the neuron's objective (``_objective``) on (X, target); set the fitted
+        attributes.
 
         ``callback(step)`` is called after every step with a :class:`~neuronlab.history.Step`
         (progress bars, validation curves); returning True stops the run (status
@@ -295,9 +322,6 @@ class _NeuronEstimator:
         """
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
-        neuron = Neuron(n_features, activation)
-        alpha = 0.0 if self.penalty is None else float(self.alpha)
-        l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
         options = _solver_options(self, rng)
         train_rows = None
         if self.early_stopping:
@@ -310,20 +334,16 @@ class _NeuronEstimator:
                     f"got {X.shape[0]}"
                 )
             train_rows = np.sort(order[n_validation:])
-            options.update(patience=self.n_iter_no_change, validation=NeuronObjective(
-                neuron, X, target, loss, sample_weight=sample_weight, rows=np.sort(order[:n_validation])
-            ))
-        objective = NeuronObjective(
-            neuron, X, target, loss, sample_weight=sample_weight, alpha=alpha, l1_ratio=l1_ratio,
-            rows=train_rows,
-        )
+            options.update(patience=self.n_iter_no_change, validation=self._objective(
+                X, target, sample_weight, rows=np.sort(order[:n_validation]), penalised=False))
+        objective = self._objective(X, target, sample_weight, rows=train_rows)
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
             theta0 = np.append(self.coef_, self.intercept_)
         else:
             theta0 = init_params(n_features, self.init, rng)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
-        neuron.theta = result.theta
+        objective.neuron.theta = result.theta
         self.coef_ = result.theta[:-1].copy()
         self.intercept_ = float(result.theta[-1])
         self.history_ = result.history
@@ -421,7 +441,7 @@ class NeuronClassifier(_NeuronEstimator):
 
         ``callback(step)``, if given, is called after every step (see ``_fit``).
         """
-        activation, loss = self._validate_params()
+        self._validate_params()
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=False)
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
@@ -433,7 +453,7 @@ class NeuronClassifier(_NeuronEstimator):
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         target = (y == classes[1]).astype(X.dtype)
-        objective = self._fit(X, target, sample_weight, activation, loss, callback)
+        objective = self._fit(X, target, sample_weight, callback)
         self._diagnose_separable(X, target, objective)
         return self
 
@@ -543,7 +563,7 @@ class NeuronRegressor(_NeuronEstimator):
 
         ``callback(step)``, if given, is called after every step (see ``_fit``).
         """
-        activation, loss = self._validate_params()
+        _, loss = self._validate_params()
         if loss.targets == "binary":
             raise ValueError(
                 f"loss {loss.name!r} is for classification; NeuronRegressor takes "
@@ -552,7 +572,7 @@ class NeuronRegressor(_NeuronEstimator):
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        self._fit(X, y, sample_weight, activation, loss, callback)
+        self._fit(X, y, sample_weight, callback)
         return self
 
     def predict(self, X):

@@ -124,6 +124,7 @@ class LRFindResult:
             "suggested_learning_rate": jsonable(self.suggestion),
             "rule": self.rule,
             "reason": self.reason,
+            "initial_loss": jsonable(self.initial_loss),
             "largest_lr_still_falling": jsonable(self.before_rise),
             "steepest_lr": jsonable(self.steepest),
             "curvature_min": jsonable(self.curvature[0]),

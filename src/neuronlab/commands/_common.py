@@ -1,5 +1,5 @@
-"""Pieces the data commands share: argparse types for option values, JSON output, tables,
-output paths, CSV writing."""
+"""Pieces the data commands share: argparse types for option values, the preparation of the
+training rows, JSON output, tables, output paths, CSV writing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import io as _io
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -72,6 +74,108 @@ def add_data_arguments(parser) -> None:
     parser.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs)")
     parser.add_argument("--features", metavar="A,B,...", type=feature_list,
                         help="feature columns (default: every other column)")
+
+
+#: defaults of the options that say how DATA becomes the rows a neuron trains on (train, lr-find)
+PREPARATION_DEFAULTS = dict(task=None, seed=0, val_split=0.2, standardize=None, drop_missing=False)
+
+
+def add_preparation_arguments(parser, *, resumable=False) -> None:
+    """--task, --seed, --val-split, --standardize, --drop-missing: how a training command turns
+    DATA into the rows its neuron sees (see ``training_data``).  With ``resumable`` every default
+    is None, "not given", so that ``train --resume`` can take the saved value instead."""
+    def default(key):
+        return None if resumable else PREPARATION_DEFAULTS[key]
+
+    parser.add_argument("--task", choices=("classify", "regress"), default=default("task"),
+                        help="default: classify a text target or one with two values, else regress")
+    parser.add_argument("--seed", type=seed_type, default=default("seed"),
+                        help="seed of the validation split and the starting weights, 0 … 2**32−1 (default 0)")
+    parser.add_argument("--val-split", type=share_type, default=default("val_split"),
+                        help="share of rows held back for validation, 0 ≤ x < 1 (default 0.2)")
+    parser.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=default("standardize"),
+                        help="rescale features to mean 0, sd 1 on the training rows "
+                        "(default: on for gradient strategies)")
+    parser.add_argument("--drop-missing", action="store_true", default=default("drop_missing"),
+                        help="drop rows with missing or infinite values (and say how many)")
+
+
+@dataclass
+class TrainingData:
+    """The rows a training command's neuron sees: the data set, its training/validation split
+    (raw features and targets) and the scaling x′ = (x − μ)/σ fitted on the training rows
+    (``scaler`` None when the features stay as they are).  ``X_fit`` is the scaled training X."""
+
+    dataset: object  # neuronlab.data.Dataset
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    scaler: Optional[object]  # neuronlab.data.Standardizer
+    X_fit: np.ndarray
+
+    def scaled(self, X) -> np.ndarray:
+        """Raw feature rows as the neuron sees them."""
+        return X if self.scaler is None else self.scaler.transform(X)
+
+    def target(self, y) -> np.ndarray:
+        """What the neuron learns from y: 1.0 for the second class ``labels[1]`` and 0.0 for the
+        first (classify, as the classifier's ``fit`` encodes them), y itself (regress)."""
+        if self.dataset.task == "classify":
+            return (np.asarray(y) == self.dataset.labels[1]).astype(float)
+        return y
+
+    def estimator(self, **options):
+        """A NeuronClassifier or NeuronRegressor, by the data's task, with these settings."""
+        from ..estimators import NeuronClassifier, NeuronRegressor
+
+        return (NeuronClassifier if self.dataset.task == "classify" else NeuronRegressor)(**options)
+
+    def training_objective(self, estimator):
+        """The J(θ) ``estimator.fit(X_fit, y_train)`` minimises (penalty included)."""
+        return estimator._objective(self.X_fit, self.target(self.y_train))
+
+    def validation_objective(self, estimator):
+        """The loss on the validation rows (no penalty), or None when none were held back."""
+        if not len(self.val_rows):
+            return None
+        return estimator._objective(self.scaled(self.X_val), self.target(self.y_val), penalised=False)
+
+
+def training_data(data, target=None, features=None, *, task=None, seed=0, val_split=0.2, standardize=None,
+                  drop_missing=False, needs_gradient=True, previous=None, quiet=False) -> TrainingData:
+    """Read DATA and make the rows a neuron trains on — the one preparation every training
+    command uses, so that the same options give the same X:
+
+    1. load the table and take the ``target`` column and the ``features`` (a built-in data set
+       knows its target); ``drop_missing`` drops rows with missing or infinite values (said on
+       stderr unless ``quiet``);
+    2. hold back a random ``val_split`` share of the rows for validation, drawn from ``seed``;
+    3. standardise x′ = (x − μ)/σ with μ and σ of the training rows when ``standardize`` is
+       True, or — when it is None — when the strategy ``needs_gradient`` (a gradient step is
+       only as even as the scales of the features).  A resumed model (``previous``) keeps the
+       scaling it learned with (or its lack of one).
+    """
+    from .. import datasets
+    from ..data import Standardizer, load_dataset, split_rows
+
+    if target is None and not datasets.is_builtin(data):
+        raise ValueError("--target COL is required: name the column to learn")
+    dataset = load_dataset(data, target, features, task=task, drop_missing=bool(drop_missing))
+    if dataset.n_dropped and not quiet:
+        print(f"dropped {dataset.n_dropped} row(s) with missing or infinite values", file=sys.stderr)
+    train_rows, val_rows = split_rows(dataset.n_rows, val_split, seed)
+    X_train = dataset.X[train_rows]
+    if previous is not None:
+        scaler = previous.scaler
+    elif standardize if standardize is not None else needs_gradient:
+        scaler = Standardizer().fit(X_train)
+    else:
+        scaler = None
+    return TrainingData(dataset, train_rows, val_rows, X_train, dataset.y[train_rows], dataset.X[val_rows],
+                        dataset.y[val_rows], scaler, X_train if scaler is None else scaler.transform(X_train))
 
 
 def add_command(subparsers, name, summary, module_doc, examples):

@@ -92,20 +92,6 @@ def solve_visuals(args, report) -> None:
         _note(f"animation of {frames} frames written to {args.animate}", quiet)
 
 
-def training_objective(estimator, X_scaled, y, positive_label=None):
-    """The objective the estimator minimises: its neuron, loss and penalty on the training
-    rows, with y = 1 for ``positive_label`` (a classifier) or y as it is (a regressor)."""
-    from ..neuron import Neuron
-    from ..objective import NeuronObjective
-
-    activation, loss = estimator._validate_params()
-    target = (np.asarray(y) == positive_label).astype(float) if positive_label is not None else y
-    alpha = 0.0 if estimator.penalty is None else float(estimator.alpha)
-    l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": estimator.l1_ratio, None: 0.0}[estimator.penalty]
-    return NeuronObjective(Neuron(X_scaled.shape[1], activation), np.asarray(X_scaled, dtype=float),
-                           target, loss, alpha=alpha, l1_ratio=l1_ratio)
-
-
 class TrainTrace:
     """The --trace of ``train``: a live TraceWriter (or nothing) chained after another callback."""
 

@@ -12,7 +12,6 @@ status 'interrupted', and --resume MODEL continues from it.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -22,8 +21,7 @@ import numpy as np
 
 from ..estimators import NEURON_SOLVERS
 from . import _common
-from ._visuals import (TrainTrace, add_visual_options, check_train_visuals, check_visual_paths, train_visuals,
-                       training_objective)
+from ._visuals import TrainTrace, add_visual_options, check_train_visuals, check_visual_paths, train_visuals
 
 EXAMPLES = """examples:
   neuronlab train obesity --out m.json
@@ -35,9 +33,8 @@ EXAMPLES = """examples:
 
 #: defaults of the options (None on the command line means "not given", so that
 #: --resume can take the saved value instead)
-DEFAULTS = dict(task=None, activation=None, loss=None, lr=0.5, steps=1000, strategy="gradient_descent",
-                seed=0, val_split=0.2, alpha=0.0, tol=1e-6, standardize=None, drop_missing=False, features=None,
-                target=None)
+DEFAULTS = dict(activation=None, loss=None, lr=0.5, steps=1000, strategy="gradient_descent", alpha=0.0, tol=1e-6,
+                features=None, target=None, **_common.PREPARATION_DEFAULTS)
 PLAIN_LINES = 10  # progress lines when the output is not a terminal
 
 
@@ -45,8 +42,7 @@ def register(subparsers):
     p = _common.add_command(subparsers, "train", "train a neuron on a data file or built-in data set, save the model",
                             __doc__, EXAMPLES)
     _common.add_data_arguments(p)
-    p.add_argument("--task", choices=("classify", "regress"),
-                   help="default: classify a text target or one with two values, else regress")
+    _common.add_preparation_arguments(p, resumable=True)
     p.add_argument("--activation", help="f in ŷ = f(z): sigmoid, tanh, identity, relu, … "
                    "(default sigmoid to classify, identity to regress)")
     p.add_argument("--loss", help="J: log_loss, squared_error, absolute_error, huber, hinge "
@@ -56,16 +52,9 @@ def register(subparsers):
                    help=f"step budget T ≥ 1, counted over resumed runs too (default {DEFAULTS['steps']})")
     p.add_argument("--strategy", help=f"how to minimise J: {', '.join(NEURON_SOLVERS)} (gd is short for "
                    "gradient_descent; default gradient_descent)")
-    p.add_argument("--seed", type=_common.seed_type,
-                   help="seed of the validation split and the starting weights, 0 … 2**32−1 (default 0)")
-    p.add_argument("--val-split", type=_common.share_type,
-                   help="share of rows held back for validation, 0 ≤ x < 1 (default 0.2)")
     p.add_argument("--tol", type=_common.non_negative_float,
                    help="stop when ‖∇J‖ ≤ tol or J changes by ≤ tol·max(1, |J|); 0 runs every step (default 1e-6)")
     p.add_argument("--alpha", type=_common.non_negative_float, help="L2 penalty strength α ≥ 0 (default 0)")
-    p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
-                   help="rescale features to mean 0, sd 1 on the training rows (default: on for gradient strategies)")
-    p.add_argument("--drop-missing", action="store_true", default=None, help="drop rows with missing or infinite values (and say how many)")
     p.add_argument("--out", metavar="MODEL.json", help="where to save the model (written atomically)")
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
@@ -159,12 +148,7 @@ class Progress:
 
 # --- the command --------------------------------------------------------------------------------
 def run(args) -> int:
-    from .. import datasets
-    from ..data import Standardizer, load_dataset, split_rows
-    from ..estimators import NeuronClassifier, NeuronRegressor
     from ..io import TrainedModel, load, save, summarize_history
-    from ..neuron import Neuron
-    from ..objective import NeuronObjective
 
     previous = load(args.resume) if args.resume else None
     out = args.out or args.resume
@@ -173,27 +157,15 @@ def run(args) -> int:
     check_visual_paths(args)
     s = _settings(args, previous)
     strategy_cls = _strategy_class(s["strategy"])
-    if s["target"] is None and not (datasets.is_builtin(args.data)):
-        raise ValueError("--target COL is required: name the column to learn")
-    dataset = load_dataset(args.data, s["target"], s["features"], task=s["task"], drop_missing=bool(s["drop_missing"]))
-    if dataset.n_dropped and not args.quiet:
-        print(f"dropped {dataset.n_dropped} row(s) with missing or infinite values", file=sys.stderr)
+    data = _common.training_data(
+        args.data, s["target"], s["features"], task=s["task"], seed=s["seed"], val_split=s["val_split"],
+        standardize=s["standardize"], drop_missing=s["drop_missing"], needs_gradient=strategy_cls.needs_gradient,
+        previous=previous, quiet=args.quiet)
+    dataset, train_rows, val_rows = data.dataset, data.train_rows, data.val_rows
+    X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
     if previous is not None:
         _check_same_problem(previous, dataset)
     check_train_visuals(args, strategy_cls.name, dataset.X.shape[1])
-    train_rows, val_rows = split_rows(dataset.n_rows, s["val_split"], s["seed"])
-    X_train, X_val = dataset.X[train_rows], dataset.X[val_rows]
-    y_train, y_val = dataset.y[train_rows], dataset.y[val_rows]
-    standardize = s["standardize"] if s["standardize"] is not None else bool(strategy_cls.needs_gradient)
-    if previous is not None:
-        scaler = previous.scaler
-    else:
-        scaler = Standardizer().fit(X_train) if standardize else None
-
-    def scaled(X):
-        return X if scaler is None else scaler.transform(X)
-
-    estimator_cls = NeuronClassifier if dataset.task == "classify" else NeuronRegressor
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
     options.update({k: s[k] for k in ("activation", "loss") if s[k] is not None})
     steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
@@ -201,27 +173,20 @@ def run(args) -> int:
     if remaining < 1:
         raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
                          f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
-    estimator = estimator_cls(max_steps=remaining, **options)
-    activation, loss = estimator._validate_params()
+    estimator = data.estimator(max_steps=remaining, **options)
+    estimator._validate_params()  # a bad --activation/--loss is refused before any work
     if previous is not None:
         estimator.set_params(warm_start=True)
         estimator.coef_ = previous.estimator.coef_.copy()
         estimator.intercept_ = previous.estimator.intercept_
 
-    validation = None
-    if len(val_rows):
-        target_val = (y_val == dataset.labels[1]).astype(float) if dataset.task == "classify" else y_val
-        validation = NeuronObjective(Neuron(X_val.shape[1], activation), scaled(X_val), target_val, loss)
+    validation = data.validation_objective(estimator)
     started = time.perf_counter()
-    X_fit = scaled(X_train)  # what the neuron sees; the model file's scaler maps raw rows to it
-    objective = None
-    if args.trace or args.explain or args.animate:
-        positive = dataset.labels[1] if dataset.task == "classify" else None
-        objective = training_objective(estimator, X_fit, y_train, positive)
+    objective = data.training_objective(estimator) if args.trace or args.explain or args.animate else None
     with Progress(remaining, steps_done, validation, args.quiet) as progress, warnings.catch_warnings(), \
             TrainTrace(args, objective, progress) as callback:
         warnings.simplefilter("ignore")  # the summary says how the run ended
-        estimator.fit(X_fit, y_train, callback=callback)
+        estimator.fit(data.X_fit, y_train, callback=callback)  # the model file's scaler maps raw rows to X_fit
     seconds = time.perf_counter() - started + (float(previous.training.get("time_seconds", 0.0)) if previous else 0.0)
     steps_done += int(estimator.n_iter_)
     if validation is not None:
@@ -231,13 +196,13 @@ def run(args) -> int:
         "data": args.data, "target": dataset.target, "features": dataset.feature_names, "task": dataset.task,
         "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
         "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
-        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "standardize": scaler is not None,
+        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "standardize": data.scaler is not None,
         "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
         "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
         "message": estimator.result_.message, "time_seconds": seconds,
         "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
     }
-    model = TrainedModel(estimator, dataset.feature_names, scaler, target=dataset.target, training=training,
+    model = TrainedModel(estimator, dataset.feature_names, data.scaler, target=dataset.target, training=training,
                          history=summarize_history(estimator, progress.val_loss))
     model.metrics = {"train": _common.model_metrics(model, X_train, y_train),
                      "validation": _common.model_metrics(model, X_val, y_val) if len(val_rows) else None}
