@@ -103,6 +103,31 @@ def test_train_on_breast_cancer_matches_the_api_exactly(capsys, tmp_path):
     np.testing.assert_array_equal(model.predict_proba(X), api.predict_proba((X - mean) / sd))
 
 
+def test_mini_batches_schedule_and_float32_match_the_api_exactly(capsys, tmp_path):
+    from sklearn.datasets import load_breast_cancer
+
+    out = tmp_path / "bc.json"
+    code, stdout, _ = run_cli(capsys, "train", "breast_cancer", "--target", "diagnosis", "--strategy", "sgd",
+                              "--batch-size", "16", "--schedule", "cosine", "--dtype", "float32", "--lr", "0.2",
+                              "--steps", "5", "--seed", "4", "--out", out, "--json", "--quiet")
+    doc = json.loads(stdout)
+    assert code == 0 and doc["training"]["batch_size"] == 16 and doc["training"]["schedule"] == "cosine"
+    bunch = load_breast_cancer()
+    X, y = bunch.data, bunch.target_names[bunch.target]
+    val = np.random.default_rng(4).permutation(len(y))[: round(0.2 * len(y))]
+    train = np.setdiff1d(np.arange(len(y)), val)
+    mean, sd = X[train].mean(axis=0), X[train].std(axis=0)
+    api = NeuronClassifier(solver="sgd", batch_size=16, schedule="cosine", dtype="float32", learning_rate=0.2,
+                           max_steps=5, random_state=4)
+    with pytest.warns(neuronlab.ConvergenceWarning):
+        api.fit((X[train] - mean) / sd, y[train])
+    np.testing.assert_array_equal(neuronlab.load(out).estimator.coef_, api.coef_)
+    # 5 epochs of ⌈455/16⌉ = 29 updates; the cosine schedule falls from 0.2 towards 0 over all 145
+    updates = api.history_.updates
+    assert len(updates.row) == 5 * 29 and updates.learning_rate[0] == 0.2
+    assert updates.learning_rate[-1] == pytest.approx(0.2 * 0.5 * (1 + np.cos(np.pi * 144 / 145)))
+
+
 def test_regression_on_diabetes(capsys):
     code, out, _ = run_cli(capsys, "train", "diabetes", "--json", "--quiet", "--lr", "0.1", "--steps", "2000")
     doc = json.loads(out)
@@ -133,6 +158,9 @@ def bad_inputs(tmp_path):
         "unknown task": ["train", tmp_path / "good.csv", "--target", "y", "--task", "cluster"],
         "bad learning rate": ["train", tmp_path / "good.csv", "--target", "y", "--lr", "-1"],
         "missing feature": ["train", tmp_path / "good.csv", "--target", "y", "--features", "a,zz"],
+        "unknown schedule": ["train", tmp_path / "good.csv", "--target", "y", "--schedule", "sometimes"],
+        "mini-batches for L-BFGS": ["train", tmp_path / "good.csv", "--target", "y", "--strategy", "lbfgs",
+                                    "--batch-size", "2"],
         "predict missing column": ["predict", "MODEL", tmp_path / "header.csv"],
         "bad model file": ["predict", tmp_path / "good.csv", tmp_path / "good.csv"],
     }
@@ -140,7 +168,8 @@ def bad_inputs(tmp_path):
 
 BAD_INPUT_CASES = ["missing file", "unreadable file", "a folder", "empty file", "header only", "missing target",
                    "non-numeric feature", "NaN", "one class", "unknown activation", "unknown strategy",
-                   "unknown task", "bad learning rate", "missing feature", "predict missing column", "bad model file"]
+                   "unknown task", "bad learning rate", "missing feature", "unknown schedule", "mini-batches for L-BFGS",
+                   "predict missing column", "bad model file"]
 
 
 @pytest.mark.parametrize("case", BAD_INPUT_CASES)

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from ..estimators import NEURON_SOLVERS
+from ..optim import SCHEDULES
 from . import _common
 from ._visuals import TrainTrace, add_visual_options, check_train_visuals, check_visual_paths, train_visuals
 
@@ -34,7 +35,8 @@ EXAMPLES = """examples:
 #: defaults of the options (None on the command line means "not given", so that
 #: --resume can take the saved value instead)
 DEFAULTS = dict(activation=None, loss=None, lr=0.5, steps=1000, strategy="gradient_descent", alpha=0.0, tol=1e-6,
-                features=None, target=None, **_common.PREPARATION_DEFAULTS)
+                batch_size=None, schedule=None, dtype=None, features=None, target=None,
+                **_common.PREPARATION_DEFAULTS)
 PLAIN_LINES = 10  # progress lines when the output is not a terminal
 
 
@@ -55,6 +57,13 @@ def register(subparsers):
     p.add_argument("--tol", type=_common.non_negative_float,
                    help="stop when ‖∇J‖ ≤ tol or J changes by ≤ tol·max(1, |J|); 0 runs every step (default 1e-6)")
     p.add_argument("--alpha", type=_common.non_negative_float, help="L2 penalty strength α ≥ 0 (default 0)")
+    p.add_argument("--batch-size", type=_common.positive_int, metavar="N",
+                   help="mini-batches of N rows, reshuffled every epoch from --seed; --steps then counts "
+                   "epochs (gradient strategies; default: all rows per step, 32 for sgd)")
+    p.add_argument("--schedule", help=f"learning-rate schedule η_t: {', '.join(SCHEDULES)} "
+                   "(gradient strategies; default constant)")
+    p.add_argument("--dtype", choices=("float32", "float64"),
+                   help="precision of the passes over the data (default float64)")
     p.add_argument("--out", metavar="MODEL.json", help="where to save the model (written atomically)")
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
@@ -167,7 +176,7 @@ def run(args) -> int:
         _check_same_problem(previous, dataset)
     check_train_visuals(args, strategy_cls.name, dataset.X.shape[1])
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
-    options.update({k: s[k] for k in ("activation", "loss") if s[k] is not None})
+    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] is not None})
     steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
     remaining = s["steps"] - steps_done
     if remaining < 1:
@@ -196,7 +205,8 @@ def run(args) -> int:
         "data": args.data, "target": dataset.target, "features": dataset.feature_names, "task": dataset.task,
         "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
         "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
-        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "standardize": data.scaler is not None,
+        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
+        "schedule": s["schedule"], "dtype": s["dtype"], "standardize": data.scaler is not None,
         "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
         "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
         "message": estimator.result_.message, "time_seconds": seconds,
