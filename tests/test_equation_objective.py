@@ -88,13 +88,38 @@ def test_expression_gradient_by_hand():
 
 @pytest.mark.parametrize("text, theta, words", [
     ("log(x) = 1", [-2.0], "log of a number ≤ 0 in log(x) at x = -2"),
+    ("log(x) = 1", [0.0], "log of a number ≤ 0 in log(x) at x = 0"),
     ("1/(x - 2) = 1", [2.0], "division by zero in 1 / (x - 2) at x = 2"),
     ("sqrt(x) = 2", [-4.0], "square root of a negative number in sqrt(x) at x = -4"),
-    ("x^0.5 + y = 2", [-1.0, 3.0], "a negative number to a fractional power"),
+    ("x^0.5 + y = 2", [-1.0, 3.0], "a negative number to a fractional power in x ^ 0.5 at x = -1, y = 3"),
+    ("(x - 1)^y = 2", [1.0, -2.0], "zero to a negative power (division by zero) in (x - 1) ^ y at x = 1, y = -2"),
 ])
 def test_domain_errors_name_the_operation_and_the_point(text, theta, words):
-    with pytest.raises(DomainError, match=words.replace("(", r"\(").replace(")", r"\)")):
-        EquationObjective(text).loss(np.array(theta))
+    # the same rule and words at one point (the quick path of a search: loss), through the
+    # array path at one point (loss_and_grad) and on a grid whose first bad point is θ
+    objective = EquationObjective(text)
+    grid = np.array([[1.5] * len(theta), theta])  # 1.5: every operation is defined there
+    for evaluate, at in ((objective.loss, theta), (objective.loss_and_grad, theta),
+                         (objective.residuals, grid)):
+        with pytest.raises(DomainError, match=re.escape(words)) as info:
+            evaluate(np.array(at))
+        assert info.value.operation == words.split(" in ")[0]
+
+
+@pytest.mark.parametrize("text, theta, lhs_by_hand", [
+    ("(x - 2)^y = 1", [1.0, 2.0], 1.0),        # a negative number to a whole power: (−1)² = 1
+    ("(x - 2)^y = 1", [1.0, 1e300], 1.0),      # every float this large is whole (and even)
+    ("(x - 2)^y = 1", [1.0, -1.0], -1.0),
+    ("x^y = 1", [0.0, 0.0], 1.0),              # 0⁰ = 1, as in NumPy
+    ("x^y = 1", [0.0, 0.5], 0.0),
+    ("1/(x - 2) + sqrt(y) + log(y) = 1", [1.0, 1e-300], -1.0 + 1e-150 + math.log(1e-300)),
+])
+def test_operations_just_inside_their_domain_are_defined(text, theta, lhs_by_hand):
+    # at one point (the quick path) and on a grid (the array path): a value, no DomainError
+    objective = EquationObjective(text)
+    assert objective.residuals(np.array(theta))[0] == pytest.approx(lhs_by_hand - 1.0, rel=1e-12)
+    grid = np.array([theta, theta])
+    assert objective.residuals(grid)[:, 0] == pytest.approx([lhs_by_hand - 1.0] * 2, rel=1e-12)
 
 
 def test_domain_error_on_a_grid_names_the_first_bad_point():

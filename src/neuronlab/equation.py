@@ -28,6 +28,7 @@ sin cos tan exp log (natural) sqrt abs.  Unknowns are ordered alphabetically.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from dataclasses import dataclass, field, fields
 from typing import Iterable, Mapping, Sequence, Union
@@ -61,8 +62,38 @@ MAX_DEPTH = 100
 MAX_EXACT_UNKNOWNS = 20
 
 FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs")
-_NUMPY_FUNCTIONS = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
-                    "sqrt": np.sqrt, "abs": np.abs}
+#: each function and binary operator by its name in the tree; functions and powers are
+#: NumPy's ufuncs so that on Python floats too an overflow gives inf (not OverflowError)
+_OPERATIONS = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
+               "sqrt": np.sqrt, "abs": np.abs, "+": operator.add, "-": operator.sub,
+               "*": operator.mul, "/": operator.truediv, "^": np.power}
+
+
+def _fractional(b):
+    """b is not a whole number; ±inf counts as whole (rounding keeps it), NaN does not.
+
+    With % rather than np.round so that on a float it stays a Python bool: a Python
+    bool & a NumPy bool costs a microsecond, and the one-point path is hot.
+    """
+    return (b % 1 != 0) & (abs(b) != math.inf)
+
+
+#: where an operation is undefined: (what the DomainError names, test of the operands).
+#: The tests take Python floats (one point) and arrays (many points) alike; the only
+#: place these rules are written
+_DOMAIN_RULES = {
+    "log": (("log of a number ≤ 0", lambda u: u <= 0),),
+    "sqrt": (("square root of a negative number", lambda u: u < 0),),
+    "/": (("division by zero", lambda a, b: b == 0),),
+    "^": (("zero to a negative power (division by zero)", lambda a, b: (a == 0) & (b < 0)),
+          ("a negative number to a fractional power",
+           lambda a, b: (a < 0) & _fractional(b))),
+}
+
+
+def _operation_name(node) -> str:
+    """The key of a function call or a binary operation in _OPERATIONS and _DOMAIN_RULES."""
+    return node.func if isinstance(node, Call) else node.op
 
 
 class ParseError(ValueError):
@@ -594,6 +625,13 @@ class _Tape:
         self.nodes = _postorder(*self.roots)
         self.slot = {id(n): i for i, n in enumerate(self.nodes)}
         self.column = {n: j for j, n in enumerate(self.names)}
+        #: per node: its function or operator with that one's domain rules (None for a
+        #: number, a name or a sign), and the slots of its operands; looked up once here
+        #: for the many evaluations of a search
+        self.operation = [None if isinstance(n, (Num, Var, Neg)) else (
+            _OPERATIONS[_operation_name(n)], _DOMAIN_RULES.get(_operation_name(n), ()))
+            for n in self.nodes]
+        self.operand_slots = [tuple(self.slot[id(c)] for c in _children(n)) for n in self.nodes]
         #: id(node) → True when the node's value does not depend on θ
         self.constant = {}
         for node in self.nodes:  # children first
@@ -603,8 +641,8 @@ class _Tape:
     def _forward(self, theta):
         out = []
         with np.errstate(**_OVERFLOW_IS_INF):
-            for node in self.nodes:
-                out.append(self._apply(node, out, theta))
+            for i, node in enumerate(self.nodes):
+                out.append(self._apply(i, node, out, theta))
         return out
 
     def values(self, theta) -> list:
@@ -614,51 +652,30 @@ class _Tape:
     def point_values(self, theta: np.ndarray) -> list[float]:
         """``values`` at one point θ (shape (n,)), on Python floats.
 
-        The same operations without NumPy's per-call cost on 0-d arrays: a search that
-        evaluates one guess at a time spends its time here.  Functions and powers still
-        go through NumPy's ufuncs so that overflow gives inf, as on arrays.
+        The same operations and domain rules (``_OPERATIONS``, ``_DOMAIN_RULES``)
+        without NumPy's per-call cost on 0-d arrays: a search that evaluates one guess
+        at a time spends its time here.  Functions and powers still go through NumPy's
+        ufuncs so that overflow gives inf, as on arrays.
         """
         with np.errstate(**_OVERFLOW_IS_INF):
             return self._point_values([float(v) for v in theta], theta)
 
     def _point_values(self, point: list, theta: np.ndarray) -> list[float]:
         out: list = []
-        for node in self.nodes:
-            if isinstance(node, Num):
+        for node, operation, slots in zip(self.nodes, self.operation, self.operand_slots):
+            if operation is not None:
+                function, rules = operation
+                operands = [out[k] for k in slots]
+                if rules:
+                    self._check_domain(node, rules, operands, theta)
+                out.append(float(function(*operands)))
+            elif isinstance(node, Num):
                 out.append(node.value)
             elif isinstance(node, Var):
                 out.append(point[self.column[node.name]])
-            elif isinstance(node, Neg):
-                out.append(-out[self.slot[id(node.operand)]])
-            elif isinstance(node, Call):
-                u = out[self.slot[id(node.arg)]]
-                if (node.func == "log" and u <= 0) or (node.func == "sqrt" and u < 0):
-                    return self._roots_by_arrays(theta)  # raises the DomainError
-                out.append(float(_NUMPY_FUNCTIONS[node.func](u)))
-            else:
-                a, b = out[self.slot[id(node.left)]], out[self.slot[id(node.right)]]
-                if node.op == "+":
-                    out.append(a + b)
-                elif node.op == "-":
-                    out.append(a - b)
-                elif node.op == "*":
-                    out.append(a * b)
-                elif node.op == "/":
-                    if b == 0:
-                        return self._roots_by_arrays(theta)
-                    out.append(a / b)
-                else:
-                    if (a == 0 and b < 0) or (a < 0 and b != np.round(b)):
-                        return self._roots_by_arrays(theta)
-                    out.append(float(np.power(a, b)))
+            else:  # a sign
+                out.append(-out[slots[0]])
         return [out[self.slot[id(r)]] for r in self.roots]
-
-    def _roots_by_arrays(self, theta: np.ndarray) -> list[float]:
-        """The array path at a point the fast path suspects: it raises the DomainError."""
-        return [float(v) for v in self.values(theta)]
-
-    def _operand(self, out, node):
-        return [out[self.slot[id(c)]] for c in _children(node)]
 
     def _domain(self, message, bad, theta, node):
         raise _domain_error(message, node, _point(theta, self.names, bad))
@@ -680,40 +697,27 @@ class _Tape:
         error.operation = _OVERFLOW
         return error
 
-    def _apply(self, node, out, theta):
-        shape = theta.shape[:-1]
+    def _apply(self, i, node, out, theta):
+        """The value of ``node``, the i-th in evaluation order, on arrays of points."""
+        operands = [out[k] for k in self.operand_slots[i]]
+        if self.operation[i] is not None:
+            function, rules = self.operation[i]
+            self._check_domain(node, rules, operands, theta)
+            return function(*operands)
         if isinstance(node, Num):
-            return np.full(shape, node.value)
+            return np.full(theta.shape[:-1], node.value)
         if isinstance(node, Var):
             return theta[..., self.column[node.name]]
-        args = self._operand(out, node)
-        if isinstance(node, Neg):
-            return -args[0]
-        if isinstance(node, Call):
-            u = args[0]
-            if node.func == "log" and np.any(u <= 0):
-                self._domain("log of a number ≤ 0", u <= 0, theta, node)
-            if node.func == "sqrt" and np.any(u < 0):
-                self._domain("square root of a negative number", u < 0, theta, node)
-            return _NUMPY_FUNCTIONS[node.func](u)
-        a, b = args
-        if node.op == "+":
-            return a + b
-        if node.op == "-":
-            return a - b
-        if node.op == "*":
-            return a * b
-        if node.op == "/":
-            if np.any(b == 0):
-                self._domain("division by zero", b == 0, theta, node)
-            return a / b
-        if np.any((a == 0) & (b < 0)):
-            self._domain("zero to a negative power (division by zero)", (a == 0) & (b < 0),
-                         theta, node)
-        fractional = (a < 0) & (b != np.round(b))
-        if np.any(fractional):
-            self._domain("a negative number to a fractional power", fractional, theta, node)
-        return np.power(a, b)
+        return -operands[0]  # a sign
+
+    def _check_domain(self, node, rules, operands, theta):
+        """Raise the DomainError of the first of ``node``'s domain rules that its operands
+        (floats at one point, or arrays) break, naming the first point where they do."""
+        for message, undefined in rules:
+            bad = undefined(*operands)
+            # at one point a bool (is False: the quick common case), on arrays an array
+            if bad is not False and (bad.any() if isinstance(bad, np.ndarray) else bad):
+                self._domain(message, bad, theta, node)
 
     def values_and_jacobian(self, theta):
         """Values of the roots, shape (..., m), and ∂root_i/∂θ_j, shape (..., m, n)."""
