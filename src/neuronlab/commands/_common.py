@@ -252,16 +252,25 @@ def metric_rows(task, reports: dict):
 
 
 def model_metrics(model, X, y) -> dict:
-    """Scores of a TrainedModel on raw features X with true targets y (see neuronlab.metrics)."""
+    """Scores of a TrainedModel on raw features X with true targets y (see neuronlab.metrics).
+
+    One pass over X, through the estimator's own methods: a regressor's ŷ = f(z); a
+    classifier's decision score s (z = w·x′ + b for the sigmoid, ŷ − threshold
+    otherwise), from which its ``predict`` takes the class — classes_[1] where s > 0 —
+    and its ``predict_proba`` takes P(y = classes_[1]) = σ(z).  Both are derived here
+    from s the same way, rather than by two more passes.
+    """
     from .. import metrics
 
     if model.task == "regress":
         return metrics.regression_report(y, model.predict(X))
+    from ..activations import sigmoid
+
     labels = model.labels  # y holds only these: load_dataset(..., labels=model.labels) checked it
     positive = np.asarray(y).astype(str) == str(labels[1])
-    predicted = np.asarray(model.predict(X)).astype(str) == str(labels[1])
-    # predict_proba exists only for a sigmoid neuron (the attribute raises otherwise)
-    proba = model.predict_proba(X)[:, 1] if hasattr(model.estimator, "predict_proba") else None
-    return metrics.classification_report(positive.astype(int), predicted.astype(int), proba=proba,
-                                         score=model.decision_function(X))
-
+    score = model.decision_function(X)
+    # predict_proba exists only for a sigmoid neuron (the attribute raises otherwise), whose
+    # decision score is z
+    proba = sigmoid(score) if hasattr(model.estimator, "predict_proba") else None
+    return metrics.classification_report(positive.astype(int), (score > 0).astype(int), proba=proba,
+                                         score=score)
