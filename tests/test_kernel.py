@@ -69,6 +69,23 @@ def test_kernel_equals_the_plain_formulas_and_finite_differences(activation, los
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("activation, loss", [("sigmoid", "log_loss"), ("tanh", "huber"),
+                                              ("identity", "mse")])  # mse: an alias
+def test_neuron_sums_by_names_equals_the_plain_formulas(activation, loss, engine):
+    # the function for callers without an objective (which keeps a NeuronKernel): names in,
+    # the unnormalised sums out
+    X, y, s, theta = _data()
+    loss_sum, weight_sum, grad = kernel.neuron_sums(X, y, s, theta, activation, loss, engine=engine)
+    ref_value, ref_grad = _naive(X, y, s, theta, activation, losses.get_loss(loss).name)
+    assert weight_sum == pytest.approx(s.sum(), rel=1e-13)
+    assert loss_sum / weight_sum == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad / weight_sum, ref_grad, rtol=1e-11,
+                               atol=1e-14 * np.abs(ref_grad).max())
+    assert kernel.neuron_sums(X, y, s, theta, activation, loss, want_grad=False,
+                              engine=engine)[2] is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_float32_path_within_float32_tolerance(engine):
     X, y, s, theta = _data(dtype=np.float32)
     for activation, loss in [("sigmoid", "log_loss"), ("identity", "squared_error"), ("tanh", "huber")]:

@@ -41,6 +41,7 @@ __all__ = [
     "ACTIVATION_CODES",
     "LOSS_CODES",
     "ENGINES",
+    "NeuronKernel",
     "neuron_sums",
     "gram_max_eigenvalue",
     "numba_available",
@@ -107,36 +108,53 @@ def neuron_sums(X, y, weights, theta, activation, loss, rows=None, lo=0, hi=None
     ``weights`` is None for sᵢ = 1.  The third value is the length-(p + 1) array
     (Σ δᵢxᵢ, Σ δᵢ) — None when ``want_grad`` is False.  ``gram=True`` replaces the
     loss by ½z², so that the "gradient" at θ = v is X̃ᵀSX̃v with X̃ = [X, 1].
+    A caller that asks for the same pair many times keeps a :class:`NeuronKernel`.
     """
-    activation, loss = get_activation(activation), get_loss(loss)
-    hi = X.shape[0] if hi is None else hi
-    theta = np.asarray(theta, dtype=np.float64)
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    codes = (ACTIVATION_CODES["identity"], GRAM) if gram else _codes(activation, loss)
-    suitable = (
-        codes is not None
-        and isinstance(X, np.ndarray)
-        and X.dtype in (np.float64, np.float32)
-        and X.flags.c_contiguous
-        and isinstance(y, np.ndarray)
-    )
-    if engine == "numba" and not suitable:
-        raise ValueError(
-            "engine='numba' needs a C-contiguous float32/float64 X and a differentiable "
-            f"activation/loss pair it knows; got {activation.name}/{loss.name}, X dtype "
-            f"{getattr(X, 'dtype', type(X).__name__)}; use engine='auto'"
+    return NeuronKernel(activation, loss, gram).sums(X, y, weights, theta, rows, lo, hi,
+                                                     want_grad, engine)
+
+
+class NeuronKernel:
+    """``neuron_sums`` for one activation/loss pair, resolved once: the activation and
+    loss objects and the compiled loop's codes for them (an objective evaluated at
+    every step of a run keeps one rather than looking them up at each call)."""
+
+    def __init__(self, activation, loss, gram=False):
+        self.activation, self.loss = get_activation(activation), get_loss(loss)
+        self.gram = gram
+        self.codes = (ACTIVATION_CODES["identity"], GRAM) if gram else _codes(self.activation, self.loss)
+
+    def sums(self, X, y, weights, theta, rows=None, lo=0, hi=None, want_grad=True, engine="auto"):
+        """:func:`neuron_sums` with this kernel's activation, loss and ``gram``."""
+        activation, loss, codes = self.activation, self.loss, self.codes
+        hi = X.shape[0] if hi is None else hi
+        theta = np.asarray(theta, dtype=np.float64)
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        suitable = (
+            codes is not None
+            and isinstance(X, np.ndarray)
+            and X.dtype in (np.float64, np.float32)
+            and X.flags.c_contiguous
+            and isinstance(y, np.ndarray)
         )
-    # the size of X, not of the batch, decides: mini-batches of a large X are many small
-    # passes, where NumPy's per-call overhead would dominate
-    big = X.shape[0] * X.shape[1] >= COMPILED_MIN_ELEMENTS
-    if suitable and (engine == "numba" or (engine == "auto" and big)):
-        compiled = _compiled()
-        if compiled is not None:
-            return _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad)
-        if engine == "numba":
-            raise ValueError("engine='numba' needs numba installed (pip install numba)")
-    return _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad, gram)
+        if engine == "numba" and not suitable:
+            raise ValueError(
+                "engine='numba' needs a C-contiguous float32/float64 X and a differentiable "
+                f"activation/loss pair it knows; got {activation.name}/{loss.name}, X dtype "
+                f"{getattr(X, 'dtype', type(X).__name__)}; use engine='auto'"
+            )
+        # the size of X, not of the batch, decides: mini-batches of a large X are many small
+        # passes, where NumPy's per-call overhead would dominate
+        big = X.shape[0] * X.shape[1] >= COMPILED_MIN_ELEMENTS
+        if suitable and (engine == "numba" or (engine == "auto" and big)):
+            compiled = _compiled()
+            if compiled is not None:
+                return _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad)
+            if engine == "numba":
+                raise ValueError("engine='numba' needs numba installed (pip install numba)")
+        return _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
+                           self.gram)
 
 
 def _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad):
@@ -216,9 +234,9 @@ def gram_max_eigenvalue(X, weights=None, rows=None, iterations=100, rtol=1e-6, s
     v /= np.linalg.norm(v)
     estimate = 0.0
     empty_y = np.zeros(0)
+    gram = NeuronKernel("identity", "squared_error", gram=True)
     for _ in range(iterations):
-        _, total, hv = neuron_sums(X, empty_y, weights, v, "identity", "squared_error",
-                                   rows=rows, gram=True)
+        _, total, hv = gram.sums(X, empty_y, weights, v, rows=rows)
         hv /= total
         previous, estimate = estimate, float(v @ hv)
         norm = float(np.linalg.norm(hv))

@@ -12,7 +12,7 @@ import numpy as np
 
 from .activations import get_activation
 from .losses import check_compatible, get_loss
-from .kernel import ENGINES, gram_max_eigenvalue, neuron_sums
+from .kernel import ENGINES, NeuronKernel, gram_max_eigenvalue
 from .neuron import Neuron
 
 __all__ = ["Objective", "FunctionObjective", "NeuronObjective", "NotDifferentiableError"]
@@ -102,6 +102,7 @@ class NeuronObjective(Objective):
         self.activation = get_activation(neuron.activation)
         self.loss_fn = get_loss(loss)
         check_compatible(self.activation, self.loss_fn)
+        self._kernel = NeuronKernel(self.activation, self.loss_fn)  # its codes looked up once
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         self.engine = engine
@@ -169,8 +170,8 @@ class NeuronObjective(Objective):
         elif batch is not None:
             batch = np.asarray(batch, dtype=np.int64)
             rows = batch if rows is None else rows[batch]
-        return neuron_sums(self.X, self.y, self._weight, theta, self.activation, self.loss_fn,
-                           rows=rows, lo=lo, hi=hi, want_grad=want_grad, engine=self.engine)
+        return self._kernel.sums(self.X, self.y, self._weight, theta, rows=rows, lo=lo, hi=hi,
+                                 want_grad=want_grad, engine=self.engine)
 
     def _refuse_gradient(self):
         if not self.has_gradient:
