@@ -15,17 +15,10 @@ import neuronlab
 from neuronlab.cli import main
 from neuronlab.data import load_dataset
 
+from cli_helpers import run_cli
+
 #: a tiny classification set: two clouds in (a, b), labels yes/no
 TINY = "a,b,y\n0,0,no\n1,0,no\n0,1,no\n1,1,no\n4,4,yes\n5,4,yes\n4,5,yes\n5,5,yes\n"
-
-
-def run_cli(capsys, *argv):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert [str(w.message) for w in caught] == []  # e.g. no RuntimeWarning from arithmetic on inf
-    return code, out, err
 
 
 def assert_one_line_error(code, out, err, *phrases):

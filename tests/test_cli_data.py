@@ -14,13 +14,9 @@ import neuronlab
 from neuronlab import NeuronClassifier
 from neuronlab.cli import main
 
+from cli_helpers import run_cli
+
 FOOT = 0.3048
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -4,25 +4,18 @@ import json
 import math
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from neuronlab.cli import main
+from cli_helpers import run_cli
 
 COURSE = "256x + 212y = 1492"
 
 
-def run_cli(capsys, *argv):
-    status = main(["solve", *argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 def test_the_table_compares_the_three_methods(capsys):
-    status, out, err = run_cli(capsys, COURSE, "--budget", "1000")
+    status, out, err = run_cli(capsys, "solve", COURSE, "--budget", "1000")
     assert status == 0 and err == ""
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("method"))
@@ -38,7 +31,7 @@ def test_the_table_compares_the_three_methods(capsys):
 
 
 def test_json_is_one_document_and_nothing_else(capsys):
-    status, out, err = run_cli(capsys, COURSE, "--json", "--method", "gradient")
+    status, out, err = run_cli(capsys, "solve", COURSE, "--json", "--method", "gradient")
     assert status == 0 and err == ""
     data = json.loads(out)
     run = data["runs"][0]
@@ -48,22 +41,22 @@ def test_json_is_one_document_and_nothing_else(capsys):
 
 
 def test_diverged_learning_rate_names_a_better_one(capsys):
-    status, out, _ = run_cli(capsys, COURSE, "--method", "gradient", "--lr", "1e-4")
+    status, out, _ = run_cli(capsys, "solve", COURSE, "--method", "gradient", "--lr", "1e-4")
     assert status == 1
     assert "diverged" in out and "try --lr" in out
     suggested = float(out.split("try --lr ")[1].split()[0])
-    status, out, _ = run_cli(capsys, COURSE, "--method", "gradient", "--lr", str(suggested))
+    status, out, _ = run_cli(capsys, "solve", COURSE, "--method", "gradient", "--lr", str(suggested))
     assert status == 0 and "converged" in out
 
 
 def test_too_small_learning_rate_reports_the_remaining_error(capsys):
-    status, out, _ = run_cli(capsys, COURSE, "--method", "gradient", "--lr", "1e-9",
+    status, out, _ = run_cli(capsys, "solve", COURSE, "--method", "gradient", "--lr", "1e-9",
                              "--budget", "100")
     assert status == 1 and "max_steps" in out and "remains" in out
 
 
 def test_ranges_start_step_rule_and_systems(capsys):
-    status, out, _ = run_cli(capsys, "x^2 + y^2 = 25", "x - y = 1", "--range", "-10:10",
+    status, out, _ = run_cli(capsys, "solve", "x^2 + y^2 = 25", "x - y = 1", "--range", "-10:10",
                              "--range", "x=0:10", "--start", "x=1,y=0", "--tol", "1e-9",
                              "--method", "gradient", "--json")
     data = json.loads(out)
@@ -72,7 +65,7 @@ def test_ranges_start_step_rule_and_systems(capsys):
     solution = data["runs"][0]["solution"]
     assert math.isclose(solution["x"], 4.0, abs_tol=1e-9)
     assert math.isclose(solution["y"], 3.0, abs_tol=1e-9)
-    status, out, _ = run_cli(capsys, COURSE, "--method", "error-driven", "--step-rule", "fixed",
+    status, out, _ = run_cli(capsys, "solve", COURSE, "--method", "error-driven", "--step-rule", "fixed",
                              "--budget", "200")
     assert status == 1 and "overshoots" in out
 
@@ -101,7 +94,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("argv", HOSTILE, ids=lambda a: a[0][:20] + " " + " ".join(a[1:]))
 def test_bad_or_hostile_input_is_one_line_on_stderr_and_exit_2(capsys, argv):
-    status, out, err = run_cli(capsys, *argv)
+    status, out, err = run_cli(capsys, "solve", *argv)
     assert status == 2
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("neuronlab")
@@ -110,7 +103,7 @@ def test_bad_or_hostile_input_is_one_line_on_stderr_and_exit_2(capsys, argv):
 
 def test_seed_accepts_the_whole_range_numpy_takes_and_names_itself_when_refused(capsys):
     for seed in (0, 2 ** 32 - 1):
-        status, out, err = run_cli(capsys, "x + y = 1", "--method", "monte-carlo", "--seed",
+        status, out, err = run_cli(capsys, "solve", "x + y = 1", "--method", "monte-carlo", "--seed",
                                    str(seed), "--range", "-1:1", "--tol", "0.5", "--budget", "50",
                                    "--json")
         run = json.loads(out)["runs"][0]
@@ -118,30 +111,27 @@ def test_seed_accepts_the_whole_range_numpy_takes_and_names_itself_when_refused(
         guesses = np.random.default_rng(seed).uniform(-1, 1, size=(50, 2))
         first = int(np.argmax(np.abs(guesses.sum(axis=1) - 1) <= 0.5)) + 1
         assert status == 0 and err == "" and run["evaluations"] == first
-    status, out, err = run_cli(capsys, COURSE, "--seed", str(2 ** 32))
+    status, out, err = run_cli(capsys, "solve", COURSE, "--seed", str(2 ** 32))
     assert status == 2 and out == "" and err.count("\n") == 1
     assert "--seed" in err and "0 to 4294967295" in err
 
 
 def test_a_search_box_wider_than_the_float_range_is_a_usage_error(capsys):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        status, out, err = run_cli(capsys, "x=1", "--range=-1e308:1e308")
-        assert status == 2 and out == "" and err.count("\n") == 1
-        assert "search range of x" in err and "--range x=" in err and "too wide" in err
-        status, out, err = run_cli(capsys, "x + y = 1", "--range=y=-1e308:1.7e308")
-        assert status == 2 and err.count("\n") == 1 and "search range of y" in err
-    assert caught == []
+    # (run_cli also asserts that no warning is raised on the way)
+    status, out, err = run_cli(capsys, "solve", "x=1", "--range=-1e308:1e308")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "search range of x" in err and "--range x=" in err and "too wide" in err
+    status, out, err = run_cli(capsys, "solve", "x + y = 1", "--range=y=-1e308:1.7e308")
+    assert status == 2 and err.count("\n") == 1 and "search range of y" in err
 
 
 @pytest.mark.parametrize("equation", ["x=1", "x^2 + y = 4", "1e10x + y = 1", "x*x - x*x + x = 1"])
 def test_huge_search_boxes_run_without_warnings(capsys, equation):
     # guesses up to 1e300 overflow x², 1e10·x and x·x − x·x: such points are rejected
     # like undefined ones, and the expected-guesses formula stays in the float range
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        status, out, err = run_cli(capsys, equation, "--range=-1e300:1e300", "--budget", "200")
-    assert caught == [] and err == ""
+    # (run_cli asserts that no warning is raised on the way)
+    status, out, err = run_cli(capsys, "solve", equation, "--range=-1e300:1e300", "--budget", "200")
+    assert err == ""
     assert status == 0  # the automatic step solves each from the start 0
     if "x^2" in equation or "x*x" in equation:
         assert "overflow" in out and "rejected" in out
@@ -176,8 +166,5 @@ def test_the_console_script_never_shows_a_traceback():
     ("--step", "nan", "--step: must be a number > 0"),
 ])
 def test_numeric_options_are_checked_by_name(capsys, option, value, message):
-    from neuronlab.cli import main
-
-    assert main(["solve", "x = 1", option, value]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == "" and message in captured.err and captured.err.count("\n") == 1
+    status, out, err = run_cli(capsys, "solve", "x = 1", option, value)
+    assert status == 2 and out == "" and message in err and err.count("\n") == 1
