@@ -1,6 +1,11 @@
-"""Helpers the command-line tests share: run ``neuronlab`` in-process."""
+"""Helpers the command-line tests share: run ``neuronlab`` in-process, read a child's output
+with a deadline."""
 
+import queue
+import threading
 import warnings
+
+import pytest
 
 from neuronlab.cli import main
 
@@ -18,3 +23,14 @@ def run_cli(capsys, *argv):
     assert [str(w.message) for w in caught] == []
     return status, out, err
 
+
+def readline_within(stream, seconds: float) -> str:
+    """The next line of a child process's ``stream``, failing the test if none comes within
+    ``seconds``: a hung child must fail the test, not hang the test run.  (The caller kills
+    the child, which ends the reading thread.)"""
+    lines = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=seconds)
+    except queue.Empty:
+        pytest.fail(f"no line from the child process within {seconds} s")

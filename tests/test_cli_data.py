@@ -14,7 +14,7 @@ import neuronlab
 from neuronlab import NeuronClassifier
 from neuronlab.cli import main
 
-from cli_helpers import run_cli
+from cli_helpers import readline_within, run_cli
 
 FOOT = 0.3048
 
@@ -200,7 +200,7 @@ def test_sigint_saves_an_interrupted_model_and_resume_finishes(tmp_path):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        first = proc.stderr.readline()  # the first progress line: training is under way
+        first = readline_within(proc.stderr, 60)  # the first progress line: training is under way
         assert first.startswith("step 0/100000000")
         time.sleep(0.5)  # let it take some steps (each is a few microseconds)
         proc.send_signal(signal.SIGINT)
