@@ -192,6 +192,35 @@ def test_stability_limit_is_two_over_the_largest_curvature(engine):
     assert NeuronObjective(Neuron(5, "tanh"), X, y, "huber").stability_limit() is None
 
 
+def test_power_iteration_for_wide_data_agrees_with_the_exact_largest_eigenvalue(monkeypatch):
+    # a well-separated top eigenvalue (the bias column adds one), so power iteration converges
+    X, _, s, _ = _data(n=400)
+    rows = np.arange(0, 400, 3)
+    X_tilde = np.column_stack([X, np.ones(len(X))])[rows]
+    lam = np.linalg.eigvalsh(X_tilde.T @ (s[rows, None] * X_tilde) / s[rows].sum()).max()
+    assert kernel.gram_max_eigenvalue(X, s, rows) == pytest.approx(lam, rel=1e-12)  # formed whole
+    monkeypatch.setattr(kernel, "GRAM_EXACT_UP_TO", 3)  # as if X had thousands of columns
+    estimate = kernel.gram_max_eigenvalue(X, s, rows, iterations=500, rtol=1e-12)
+    assert estimate == pytest.approx(lam, rel=1e-6) and estimate <= lam * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pair", [("identity", "squared_error"), ("sigmoid", "log_loss")])
+def test_hessian_matches_finite_differences_of_the_gradient(pair, dtype):
+    X, y, s, theta = _data(dtype=dtype)
+    rows = np.arange(1, 300, 2)
+    objective = NeuronObjective(Neuron(5, pair[0]), X, y, pair[1], sample_weight=s, alpha=0.3,
+                                l1_ratio=0.25, rows=rows)
+    theta = theta + 0.05  # no wᵢ at 0, where the L1 part has its kink
+    H = objective.hessian(theta)
+    eps = 1e-5
+    columns = [(objective.loss_and_grad(theta + eps * e)[1] - objective.loss_and_grad(theta - eps * e)[1])
+               / (2 * eps) for e in np.eye(6)]
+    np.testing.assert_allclose(H, np.column_stack(columns), rtol=1e-5 if dtype is np.float64 else 1e-3,
+                               atol=1e-7 if dtype is np.float64 else 1e-4)
+    assert NeuronObjective(Neuron(5, "tanh"), X, y, "huber").hessian(theta) is None
+
+
 @pytest.mark.skipif(not kernel.numba_available(), reason="numba is not installed")
 def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
     """The compiled logistic block computes e^−|z| and ln(1 + e) by its own polynomials (so

@@ -43,6 +43,7 @@ __all__ = [
     "ENGINES",
     "NeuronKernel",
     "neuron_sums",
+    "gram_matrix",
     "gram_max_eigenvalue",
     "numba_available",
 ]
@@ -63,6 +64,12 @@ PARALLEL_MIN_ELEMENTS = 4_000_000
 COMPILED_CHUNKS = 16
 #: bytes of X per block in the NumPy engine
 NUMPY_BLOCK_BYTES = 1 << 20
+#: up to this many parameters (p + 1) the curvature matrix X̃ᵀDX̃ is formed whole, in one
+#: BLAS pass (n·(p + 1)² multiply-adds), and its eigenvalues are exact; above it, λ_max
+#: comes from power iteration, one pass over X per iteration
+GRAM_EXACT_UP_TO = 2048
+#: rows per block when the curvature matrix is formed (each block a float64 copy)
+GRAM_BLOCK_ROWS = 4096
 
 _numba_module = None
 _numba_missing = False
@@ -221,15 +228,51 @@ def _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
     return loss_sum, weight_sum, grad
 
 
-def gram_max_eigenvalue(X, weights=None, rows=None, iterations=100, rtol=1e-6, seed=0):
-    """λ_max of H = X̃ᵀSX̃ / Σs with X̃ = [X, 1], by power iteration.
+def gram_matrix(X, weights=None, rows=None, row_factor=None):
+    """H = X̃ᵀDX̃ / Σsᵢ with X̃ = [X, 1] and D = diag(sᵢ·cᵢ), over the chosen rows of X.
 
-    H is the Hessian of J for a linear neuron with squared error L = ½(ŷ − y)²
-    (and 4× a bound on it for sigmoid + log loss).  Each iteration is one
-    ``neuron_sums`` pass (v ← Hv / ‖Hv‖); it stops when the estimate changes by
-    less than ``rtol`` relative.  From below: the estimate never exceeds λ_max.
+    cᵢ = 1 by default: H is then the Hessian of J for a linear neuron with squared
+    error.  ``row_factor`` maps a block of rows X_B (float64) to its cᵢ — σ(zᵢ)(1 − σ(zᵢ))
+    makes H the Hessian of sigmoid + log loss at θ.  One pass over X in blocks of
+    ``GRAM_BLOCK_ROWS`` rows (each a float64 copy); the (p + 1)² matrix is the only
+    other memory.
     """
     p = X.shape[1]
+    count = X.shape[0] if rows is None else rows.shape[0]
+    H = np.zeros((p + 1, p + 1))
+    total = 0.0
+    for start in range(0, count, GRAM_BLOCK_ROWS):
+        index = slice(start, start + GRAM_BLOCK_ROWS) if rows is None else rows[start:start + GRAM_BLOCK_ROWS]
+        Xb = np.asarray(X[index], dtype=np.float64)
+        s = None if weights is None else np.asarray(weights[index], dtype=np.float64)
+        total += Xb.shape[0] if s is None else float(s.sum())
+        d = s if row_factor is None else (row_factor(Xb) if s is None else row_factor(Xb) * s)
+        if d is None:
+            H[:p, :p] += Xb.T @ Xb  # NumPy hands Aᵀ·A to BLAS's symmetric product
+            H[:p, p] += Xb.sum(axis=0)
+            H[p, p] += Xb.shape[0]
+        else:
+            Xd = Xb * d[:, None]
+            H[:p, :p] += Xd.T @ Xb
+            H[:p, p] += Xd.sum(axis=0)
+            H[p, p] += float(d.sum())
+    H[p, :p] = H[:p, p]
+    return H / total
+
+
+def gram_max_eigenvalue(X, weights=None, rows=None, iterations=100, rtol=1e-6, seed=0):
+    """λ_max of H = X̃ᵀSX̃ / Σs with X̃ = [X, 1].
+
+    H is the Hessian of J for a linear neuron with squared error L = ½(ŷ − y)²
+    (and 4× a bound on it for sigmoid + log loss).  Up to ``GRAM_EXACT_UP_TO``
+    parameters H is formed (:func:`gram_matrix`) and λ_max is exact.  Above that, by
+    power iteration: each iteration is one ``neuron_sums`` pass (v ← Hv / ‖Hv‖); it
+    stops when the estimate changes by less than ``rtol`` relative.  From below: the
+    estimate never exceeds λ_max (and converges slowly when the top eigenvalues are close).
+    """
+    p = X.shape[1]
+    if p + 1 <= GRAM_EXACT_UP_TO:
+        return float(np.linalg.eigvalsh(gram_matrix(X, weights, rows))[-1])
     v = np.random.default_rng(seed).standard_normal(p + 1)
     v /= np.linalg.norm(v)
     estimate = 0.0

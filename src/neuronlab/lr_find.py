@@ -213,7 +213,8 @@ def lr_find(objective, theta0, *, min_lr: float = 1e-4, max_lr: float = 1e3, ste
 
 
 def curvatures(objective, theta) -> tuple[float, float]:
-    """(λ_min, λ_max) of the Hessian ∇²J(θ), from central differences of ∇J.
+    """(λ_min, λ_max) of the Hessian ∇²J(θ): the objective's own ``hessian(θ)`` when it
+    has one (a neuron: exact, one pass over X), else from central differences of ∇J.
 
     Column i of the Hessian is (∇J(θ + εeᵢ) − ∇J(θ − εeᵢ)) / 2ε (2n gradients).  Above
     ``HESSIAN_UP_TO`` parameters only λ_max is estimated, by power iteration on
@@ -223,6 +224,12 @@ def curvatures(objective, theta) -> tuple[float, float]:
     n = theta.shape[0]
     if not getattr(objective, "has_gradient", True):
         return math.nan, math.nan
+    exact = objective.hessian(theta) if hasattr(objective, "hessian") else None
+    if exact is not None:
+        if not np.all(np.isfinite(exact)):
+            return math.nan, math.nan
+        eigenvalues = np.linalg.eigvalsh(exact)
+        return float(eigenvalues[0]), float(eigenvalues[-1])
 
     def grad(t):
         return np.asarray(objective.loss_and_grad(t)[1], dtype=np.float64)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .activations import get_activation
 from .losses import check_compatible, get_loss
-from .kernel import ENGINES, NeuronKernel, gram_max_eigenvalue
+from .kernel import ENGINES, NeuronKernel, gram_matrix, gram_max_eigenvalue
 from .neuron import Neuron
 
 __all__ = ["Objective", "FunctionObjective", "NeuronObjective", "NotDifferentiableError"]
@@ -219,6 +219,30 @@ class NeuronObjective(Objective):
             lam /= 4.0
         lam += self.alpha * (1.0 - self.l1_ratio)
         return 2.0 / lam if lam > 0 else None
+
+    def hessian(self, theta):
+        """∇²J(θ) exactly, in one pass over X, or None for pairs other than the two below.
+
+            ∇²J = X̃ᵀDX̃ / Σs + α(1 − ρ)·diag(1, …, 1, 0),   X̃ = [X, 1],   D = diag(sᵢ·cᵢ)
+
+        with cᵢ = 1 for a linear neuron with squared error and cᵢ = σ(zᵢ)(1 − σ(zᵢ))
+        for sigmoid + log loss (∂²L/∂z² of its logit form).  The L1 part adds no
+        curvature away from wᵢ = 0; the bias is not penalised.
+        """
+        pair = (self.activation.name, self.loss_fn.name)
+        if pair not in (("identity", "squared_error"), ("sigmoid", "log_loss")):
+            return None
+        theta = np.asarray(theta, dtype=np.float64)
+        w, b = theta[:-1], theta[-1]
+
+        def logistic_curvature(Xb):
+            sigma = 0.5 * (1.0 + np.tanh(0.5 * (Xb @ w + b)))  # σ(z) without overflow
+            return sigma * (1.0 - sigma)
+
+        H = gram_matrix(self.X, self._weight, self.rows,
+                        logistic_curvature if pair[0] == "sigmoid" else None)
+        H[np.arange(len(w)), np.arange(len(w))] += self.alpha * (1.0 - self.l1_ratio)
+        return H
 
     # --- Objective interface ------------------------------------------------------
     def loss(self, theta) -> float:
