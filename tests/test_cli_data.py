@@ -124,6 +124,16 @@ def test_mini_batches_schedule_and_float32_match_the_api_exactly(capsys, tmp_pat
     assert updates.learning_rate[-1] == pytest.approx(0.2 * 0.5 * (1 + np.cos(np.pi * 144 / 145)))
 
 
+def test_recover_turns_a_diverging_run_into_a_converged_one(capsys):
+    argv = ("train", "diabetes", "--lr", "5", "--steps", "3000", "--json", "--quiet")
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0 and json.loads(out)["status"] == "diverged"
+    code, out, _ = run_cli(capsys, *argv, "--recover")
+    doc = json.loads(out)
+    assert code == 0 and doc["status"] == "converged" and doc["training"]["recover"] is True
+    assert "recovered from divergence" in doc["message"]
+
+
 def test_regression_on_diabetes(capsys):
     code, out, _ = run_cli(capsys, "train", "diabetes", "--json", "--quiet", "--lr", "0.1", "--steps", "2000")
     doc = json.loads(out)

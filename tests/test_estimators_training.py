@@ -65,6 +65,25 @@ def test_float32_training_matches_float64(classes):
     np.testing.assert_allclose(regressor.coef_, [1.0, 2.0, 0.0, -1.0], atol=1e-3)
 
 
+def test_recover_halves_a_diverging_eta_until_the_fit_reaches_least_squares():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 3)) * [1.0, 3.0, 0.5]
+    y = X @ [2.0, -1.0, 0.5] + 0.3 + 0.01 * rng.standard_normal(200)
+    reference = np.linalg.lstsq(np.column_stack([X, np.ones(200)]), y, rcond=None)[0]
+    X_tilde = np.column_stack([X, np.ones(200)])
+    limit = 2.0 / np.linalg.eigvalsh(X_tilde.T @ X_tilde / 200).max()  # η beyond this diverges
+    options = dict(learning_rate=3 * limit, max_steps=5000, tol=1e-14, penalty=None, random_state=0)
+    with pytest.warns(UserWarning, match="diverged"):
+        diverged = NeuronRegressor(**options).fit(X, y)
+    assert diverged.status_ == "diverged"
+    model = NeuronRegressor(recover=True, **options).fit(X, y)
+    assert model.status_ == "converged"
+    np.testing.assert_allclose(np.append(model.coef_, model.intercept_), reference, atol=1e-5)
+    halvings = [note for _, note in model.history_.events if "halved η" in note]
+    # 3·limit → 1.5·limit → 0.75·limit: two halvings reach a stable η, none more
+    assert len(halvings) == 2 and model.result_.info["recoveries"] == 2
+
+
 @pytest.mark.parametrize("params, message", [
     (dict(solver="lbfgs", batch_size=10), "batch_size works with the solvers"),
     (dict(batch_size=0), "batch_size must be a whole number"),
@@ -73,6 +92,8 @@ def test_float32_training_matches_float64(classes):
     (dict(n_iter_no_change=0), "n_iter_no_change must be a whole number"),
     (dict(schedule="bogus"), "unknown learning-rate schedule"),
     (dict(dtype="int8"), "dtype must be None, 'float32' or 'float64'"),
+    (dict(recover="yes"), "recover must be True or False"),
+    (dict(solver="lbfgs", recover=True), "recover works with the solvers"),
     (dict(solver="adamw"), "unknown strategy 'adamw'"),
 ])
 def test_bad_training_options(params, message, classes):

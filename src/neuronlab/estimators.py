@@ -60,7 +60,7 @@ def _solver_options(est, rng):
     name = strategy_name(est.solver)
     if name in DESCENT_SOLVERS:
         options = dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol,
-                       schedule=est.schedule, random_state=rng)
+                       schedule=est.schedule, random_state=rng, recover=est.recover)
         if est.batch_size is not None or name != "sgd":
             options["batch_size"] = est.batch_size
         return options
@@ -105,7 +105,7 @@ class _NeuronEstimator:
                  max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0, l1_ratio=0.15,
                  init="xavier", warm_start=False, random_state=None, schedule=None,
                  batch_size=None, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, dtype=None):
+                 n_iter_no_change=10, dtype=None, recover=False):
         self.activation = activation
         self.loss = loss
         self.solver = solver
@@ -124,6 +124,7 @@ class _NeuronEstimator:
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.dtype = dtype
+        self.recover = recover
 
     # --- scikit-learn parameter protocol (no scikit-learn import needed) -----------
     @classmethod
@@ -216,8 +217,11 @@ class _NeuronEstimator:
                 raise ValueError(
                     f"batch_size works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}"
                 )
-        if self.early_stopping not in (True, False):
-            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        for flag in ("early_stopping", "recover"):
+            if getattr(self, flag) not in (True, False):
+                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        if self.recover and not descent:
+            raise ValueError(f"recover works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}")
         if self.early_stopping and not descent:
             raise ValueError(
                 f"early_stopping works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}"
@@ -402,6 +406,8 @@ class NeuronClassifier(_NeuronEstimator):
         the θ with the lowest validation loss
     dtype : None (float32 X stays float32, other X becomes float64), 'float32' or 'float64':
         the precision of the training passes over X
+    recover : bool, on divergence roll back to the best θ, halve η and go on (gradient-descent
+        solvers; each halving is noted in ``history_.events``)
 
     Attributes
     ----------
@@ -417,13 +423,13 @@ class NeuronClassifier(_NeuronEstimator):
                  learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
                  l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
                  schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, dtype=None):
+                 n_iter_no_change=10, dtype=None, recover=False):
         super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
                          max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
                          l1_ratio=l1_ratio, init=init, warm_start=warm_start,
                          random_state=random_state, schedule=schedule, batch_size=batch_size,
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         n_iter_no_change=n_iter_no_change, dtype=dtype)
+                         n_iter_no_change=n_iter_no_change, dtype=dtype, recover=recover)
 
     def __sklearn_tags__(self):
         from sklearn.utils import ClassifierTags
@@ -543,13 +549,13 @@ class NeuronRegressor(_NeuronEstimator):
                  learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
                  l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
                  schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, dtype=None):
+                 n_iter_no_change=10, dtype=None, recover=False):
         super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
                          max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
                          l1_ratio=l1_ratio, init=init, warm_start=warm_start,
                          random_state=random_state, schedule=schedule, batch_size=batch_size,
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         n_iter_no_change=n_iter_no_change, dtype=dtype)
+                         n_iter_no_change=n_iter_no_change, dtype=dtype, recover=recover)
 
     def __sklearn_tags__(self):
         from sklearn.utils import RegressorTags

@@ -522,6 +522,8 @@ class _DescentLoop:
                 message += f"; restored θ of step {row} (best validation loss {best:.6g})"
         if self.recoveries:
             extra.setdefault("info", {})["recoveries"] = self.recoveries
+            message += (f"; recovered from divergence {self.recoveries}× by halving η, to "
+                        f"{self.eta_scale * float(self.schedule(self.updates)):.6g}")
         return status, message, extra
 
     # --- the two loops ------------------------------------------------------------------

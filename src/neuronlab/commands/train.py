@@ -35,7 +35,7 @@ EXAMPLES = """examples:
 #: defaults of the options (None on the command line means "not given", so that
 #: --resume can take the saved value instead)
 DEFAULTS = dict(activation=None, loss=None, lr=0.5, steps=1000, strategy="gradient_descent", alpha=0.0, tol=1e-6,
-                batch_size=None, schedule=None, dtype=None, features=None, target=None,
+                batch_size=None, schedule=None, dtype=None, recover=False, features=None, target=None,
                 **_common.PREPARATION_DEFAULTS)
 PLAIN_LINES = 10  # progress lines when the output is not a terminal
 
@@ -64,6 +64,8 @@ def register(subparsers):
                    "(gradient strategies; default constant)")
     p.add_argument("--dtype", choices=("float32", "float64"),
                    help="precision of the passes over the data (default float64)")
+    p.add_argument("--recover", action="store_true", default=None,
+                   help="on divergence roll back to the best θ, halve η and go on (gradient strategies)")
     p.add_argument("--out", metavar="MODEL.json", help="where to save the model (written atomically)")
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
@@ -176,7 +178,8 @@ def run(args) -> int:
         _check_same_problem(previous, dataset)
     check_train_visuals(args, strategy_cls.name, dataset.X.shape[1])
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
-    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] is not None})
+    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] is not None},
+                   recover=bool(s["recover"]))
     steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
     remaining = s["steps"] - steps_done
     if remaining < 1:
@@ -206,7 +209,8 @@ def run(args) -> int:
         "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
         "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
         "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
-        "schedule": s["schedule"], "dtype": s["dtype"], "standardize": data.scaler is not None,
+        "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
+        "standardize": data.scaler is not None,
         "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
         "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
         "message": estimator.result_.message, "time_seconds": seconds,
