@@ -2,6 +2,7 @@
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/bench_training.py [--rows 1000000] [--cols 100] [--repeat 7]
+                                             [--only evaluation|target|epoch|memory ...]
 
 Prints tables of medians and ratios (Markdown, pasted into BENCHMARKS.md).  The routes of
 each table run in turn, round after round, so that a shared machine's changing load falls on
@@ -325,23 +326,31 @@ def environment():
             f"{json.dumps(flags)}")
 
 
+TABLES = ("evaluation", "target", "epoch", "memory")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--only", choices=TABLES, action="append",
+                        help="run only this table (repeat the option for several; default: all)")
     args = parser.parse_args(argv)
+    tables = args.only or TABLES
     X, y = make_data(args.rows, args.cols)
     print(environment())
     print(f"\nX: {args.rows:,} × {args.cols} float64 = {X.nbytes / 1e6:.0f} MB\n")
-    print("### One loss-and-gradient evaluation (logistic neuron)\n")
-    print(bench_loss_and_grad(X, y, args.repeat), flush=True)
-    print("\n### Time to a mean log loss within 1e-4 of the optimum\n")
-    print(bench_time_to_target(X, y), flush=True)
-    print("\n### One epoch of mini-batch SGD\n")
-    print(bench_epoch(X, y, args.repeat), flush=True)
-    if not args.skip_memory:
+    if "evaluation" in tables:
+        print("### One loss-and-gradient evaluation (logistic neuron)\n")
+        print(bench_loss_and_grad(X, y, args.repeat), flush=True)
+    if "target" in tables:
+        print("\n### Time to a mean log loss within 1e-4 of the optimum\n")
+        print(bench_time_to_target(X, y), flush=True)
+    if "epoch" in tables:
+        print("\n### One epoch of mini-batch SGD\n")
+        print(bench_epoch(X, y, args.repeat), flush=True)
+    if "memory" in tables:
         print("\n### Peak memory of NeuronClassifier(solver='lbfgs').fit on the float64 X\n")
         print(bench_memory(args.rows, args.cols), flush=True)
 
