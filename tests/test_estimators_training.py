@@ -65,6 +65,20 @@ def test_float32_training_matches_float64(classes):
     np.testing.assert_allclose(regressor.coef_, [1.0, 2.0, 0.0, -1.0], atol=1e-3)
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_fit_starts_from_the_seeds_first_draw_with_or_without_early_stopping(early_stopping, classes):
+    from neuronlab import init_params
+
+    X, y = classes
+    model = NeuronClassifier(early_stopping=early_stopping, max_steps=3, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    # lr-find draws θ0 the same way, from a fresh generator of the same seed
+    expected = init_params(X.shape[1], "xavier", np.random.default_rng(7))
+    np.testing.assert_array_equal(model.history_.params[0], expected)
+
+
 def test_recover_halves_a_diverging_eta_until_the_fit_reaches_least_squares():
     rng = np.random.default_rng(5)
     X = rng.standard_normal((200, 3)) * [1.0, 3.0, 0.5]

@@ -316,6 +316,12 @@ class _NeuronEstimator:
         return NeuronObjective(Neuron(X.shape[1], activation), X, target, loss, sample_weight=sample_weight,
                                alpha=alpha, l1_ratio=l1_ratio, rows=rows)
 
+    def _initial_theta(self, n_features, rng):
+        """θ0 = (w, b) drawn by ``init`` from ``rng``, the first thing ``fit`` draws from
+        ``random_state``: the same seed gives the same θ0 to anything that starts where
+        fit starts (lr-find)."""
+        return init_params(n_features, self.init, rng)
+
     def _fit(self, X, target, sample_weight, callback=None):
         """Minimise the neuron's objective (``_objective``) on (X, target); set the fitted
         attributes.
@@ -326,6 +332,10 @@ class _NeuronEstimator:
         """
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
+            theta0 = np.append(self.coef_, self.intercept_)
+        else:
+            theta0 = self._initial_theta(n_features, rng)
         options = _solver_options(self, rng)
         train_rows = None
         if self.early_stopping:
@@ -341,10 +351,6 @@ class _NeuronEstimator:
             options.update(patience=self.n_iter_no_change, validation=self._objective(
                 X, target, sample_weight, rows=np.sort(order[:n_validation]), penalised=False))
         objective = self._objective(X, target, sample_weight, rows=train_rows)
-        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
-            theta0 = np.append(self.coef_, self.intercept_)
-        else:
-            theta0 = init_params(n_features, self.init, rng)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
         objective.neuron.theta = result.theta

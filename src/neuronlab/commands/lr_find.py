@@ -46,7 +46,6 @@ def run(args) -> int:
     from .._atomic import check_output_path
     from .._validation import check_random_state
     from ..lr_find import LearningRateRangeTest, lr_find, plot_lr_find
-    from ..neuron import init_params
     from ..plots import FIGURE_FORMATS
 
     if args.plot:
@@ -60,7 +59,7 @@ def run(args) -> int:
     options = {k: getattr(args, k) for k in ("activation", "loss") if getattr(args, k) is not None}
     estimator = data.estimator(alpha=args.alpha, random_state=args.seed, **options)
     objective = data.training_objective(estimator)
-    theta0 = init_params(data.X_fit.shape[1], estimator.init, check_random_state(args.seed))
+    theta0 = estimator._initial_theta(data.X_fit.shape[1], check_random_state(args.seed))  # as train's fit
     found = lr_find(objective, theta0, min_lr=args.min_lr, max_lr=args.max_lr, steps=args.steps,
                     rule=args.rule)
     if args.plot:
