@@ -15,6 +15,7 @@ before the update and the η it used.  Without mini-batches each row is an updat
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
@@ -32,7 +33,9 @@ __all__ = ["History", "Result", "Step", "Updates", "STATUSES"]
 STATUSES = ("converged", "max_steps", "diverged", "interrupted", "stalled")
 
 _COLUMNS = ("loss", "grad_norm", "step_size", "learning_rate", "evaluations", "elapsed")
-_UPDATE_COLUMNS = ("row", "loss", "learning_rate")
+#: the updates' columns and their array typecodes: 24 bytes an update (a list of Python
+#: floats would take about 100), since a long mini-batch run makes millions of updates
+_UPDATE_COLUMNS = {"row": "q", "loss": "d", "learning_rate": "d"}
 
 
 class Updates(NamedTuple):
@@ -75,7 +78,7 @@ class History:
         self.record_params = record_params
         self._columns: dict[str, list[float]] = {c: [] for c in _COLUMNS}
         self._params: list[np.ndarray] = []
-        self._updates: dict[str, list[float]] = {c: [] for c in _UPDATE_COLUMNS}
+        self._updates = {name: array(code) for name, code in _UPDATE_COLUMNS.items()}
         self._cache: dict[str, Any] = {}
         self.events: list[tuple[int, str]] = []
 
@@ -104,9 +107,7 @@ class History:
         """Every mini-batch update (empty when each row is itself an update)."""
         if "updates" not in self._cache:
             u = self._updates
-            self._cache["updates"] = Updates(np.asarray(u["row"], dtype=np.int64),
-                                             np.asarray(u["loss"], dtype=np.float64),
-                                             np.asarray(u["learning_rate"], dtype=np.float64))
+            self._cache["updates"] = Updates(*(np.array(u[name]) for name in _UPDATE_COLUMNS))
         return self._cache["updates"]
 
     def note(self, message: str) -> None:
@@ -166,8 +167,8 @@ class History:
         out: dict[str, list] = {"step": list(range(len(self)))}
         for name in _COLUMNS:
             out[name] = jsonable(self._columns[name])
-        if self._updates["row"]:
-            out["updates"] = {name: jsonable(values) for name, values in self._updates.items()}
+        if len(self._updates["row"]):
+            out["updates"] = {name: jsonable(values.tolist()) for name, values in self._updates.items()}
         if self.events:
             out["events"] = [list(e) for e in self.events]
         return out
