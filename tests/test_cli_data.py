@@ -134,6 +134,21 @@ def test_recover_turns_a_diverging_run_into_a_converged_one(capsys):
     assert "recovered from divergence" in doc["message"]
 
 
+def test_resume_keeps_mini_batch_settings_and_says_how_to_turn_them_off(capsys, tmp_path):
+    out = tmp_path / "m.json"
+    code, _, _ = run_cli(capsys, "train", "obesity", "--steps", "3", "--batch-size", "64", "--recover",
+                         "--out", out, "--quiet")
+    assert code == 0
+    code, stdout, stderr = run_cli(capsys, "train", "obesity", "--steps", "6", "--resume", out,
+                                   "--strategy", "lbfgs", "--quiet")
+    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
+    assert "--batch-size 64 (kept from the resumed model)" in stderr and "--batch-size all" in stderr
+    code, stdout, _ = run_cli(capsys, "train", "obesity", "--steps", "6", "--resume", out, "--strategy", "lbfgs",
+                              "--batch-size", "all", "--no-recover", "--json", "--quiet")
+    training = json.loads(stdout)["training"]
+    assert code == 0 and training["batch_size"] == "all" and training["recover"] is False
+
+
 def test_regression_on_diabetes(capsys):
     code, out, _ = run_cli(capsys, "train", "diabetes", "--json", "--quiet", "--lr", "0.1", "--steps", "2000")
     doc = json.loads(out)

@@ -87,6 +87,35 @@ def test_curvatures_of_a_known_hessian():
     assert (lo, hi) == (pytest.approx(0.5, rel=1e-6), pytest.approx(3.0, rel=1e-6))
 
 
+def test_a_neurons_curvatures_are_exact_and_wide_ones_are_not_formed_whole(monkeypatch):
+    from neuronlab import kernel
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((200, 3)) * [1.0, 2.0, 0.5]
+    y = (X[:, 0] + rng.standard_normal(200) > 0).astype(float)
+    theta = np.array([0.3, -0.2, 0.1, 0.05])
+
+    class Counting(NeuronObjective):
+        formed = 0
+
+        def hessian(self, t):
+            Counting.formed += 1
+            return super().hessian(t)
+
+    objective = Counting(Neuron(3, "sigmoid"), X, y, "log_loss")
+    # ∇²J = X̃ᵀ diag(σ(1 − σ)) X̃ / n, written out
+    X_tilde = np.column_stack([X, np.ones(200)])
+    sigma = 1 / (1 + np.exp(-(X_tilde @ theta)))
+    by_hand = np.linalg.eigvalsh(X_tilde.T @ ((sigma * (1 - sigma))[:, None] * X_tilde) / 200)
+    lo, hi = curvatures(objective, theta)
+    assert Counting.formed == 1 and (lo, hi) == (pytest.approx(by_hand[0], rel=1e-12),
+                                                 pytest.approx(by_hand[-1], rel=1e-12))
+    monkeypatch.setattr(kernel, "GRAM_EXACT_UP_TO", 3)  # as if the neuron had thousands of weights
+    lo, hi = curvatures(objective, theta)
+    assert Counting.formed == 1  # not formed again: central differences of ∇J instead
+    assert (lo, hi) == (pytest.approx(by_hand[0], rel=1e-5), pytest.approx(by_hand[-1], rel=1e-5))
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(min_lr=1.0, max_lr=0.1), "below max_lr"),
     (dict(steps=3), "steps must be"),

@@ -134,6 +134,56 @@ def test_recovery_from_divergence_halves_eta_and_converges(least_squares):
     np.testing.assert_allclose(result.theta, theta_ref, atol=1e-5)
 
 
+def test_recovery_rolls_back_to_the_best_theta_met_later_in_the_run(least_squares):
+    # a linear warm-up walks η up past the stability limit: the loss falls for a while, then
+    # diverges; the roll-back must go to the lowest point met (not to θ0), and the next row
+    # is one step of the halved η from there, with ∇J at that point
+    objective, theta_ref, _ = least_squares
+    limit = objective.stability_limit()
+    result = minimize(objective, np.zeros(4), "gd", learning_rate=4 * limit, warmup_steps=40, max_steps=400,
+                      tol=1e-13, recover=True, record_params=True)
+    history = result.history
+    row = history.events[0][0]
+    best = int(np.argmin(history.loss[:row + 1]))
+    assert 0 < best < row
+    theta_best = history.params[best]
+    eta = history.learning_rate[row + 1]
+    expected = theta_best - eta * objective.loss_and_grad(theta_best)[1]
+    np.testing.assert_allclose(history.params[row + 1], expected, rtol=1e-12, atol=1e-12)
+    assert result.status == "converged"
+    np.testing.assert_allclose(result.theta, theta_ref, atol=1e-5)
+
+
+def test_mini_batch_recovery_and_an_interrupt_inside_an_epoch(least_squares):
+    objective, theta_ref, _ = least_squares
+    result = minimize(objective, np.zeros(4), "sgd", batch_size=50, learning_rate=0.6, max_steps=40, tol=0,
+                      recover=True, random_state=1)
+    assert result.info["recoveries"] >= 1
+    rolled = result.history.events[0][0]
+    updates = result.history.updates
+    # every epoch row, the rolled-back one too, has its 6 updates (300 rows / 50)
+    np.testing.assert_array_equal(np.bincount(updates.row)[1:], np.full(len(result.history) - 1, 6))
+    halved = updates.learning_rate[updates.row > rolled]
+    assert np.all(halved <= 0.3)  # after the roll-back every update uses the halved η (or less)
+    # constant-η SGD ends in a noise ball around the optimum: J within 5 % of J*
+    np.testing.assert_allclose(objective.loss(result.theta_last), objective.loss(theta_ref), rtol=0.05)
+
+    class StopsInsideTheThirdEpoch(NeuronObjective):
+        calls = 0
+
+        def loss_and_grad_batch(self, theta, batch):
+            StopsInsideTheThirdEpoch.calls += 1
+            if StopsInsideTheThirdEpoch.calls == 15:  # the 3rd of epoch 3's 6 updates
+                raise KeyboardInterrupt
+            return super().loss_and_grad_batch(theta, batch)
+
+    stopped = minimize(StopsInsideTheThirdEpoch(Neuron(3, "identity"), objective.X, objective.y, "squared_error"),
+                       np.zeros(4), "sgd", batch_size=50, learning_rate=0.01, max_steps=10, tol=0)
+    assert stopped.status == "interrupted" and len(stopped.history) == 3  # rows 0, 1, 2
+    # the two updates made inside epoch 3 are forgotten with it: θ_last is row 2's θ
+    np.testing.assert_array_equal(stopped.history.updates.row, [1] * 6 + [2] * 6)
+
+
 def test_divergence_reports_the_stability_limit(least_squares):
     objective, _, _ = least_squares
     X = objective.X

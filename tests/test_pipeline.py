@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neuronlab import NeuronClassifier, NeuronRegressor, init_params
-from neuronlab.cli import main
+from cli_helpers import run_cli
 
 RHO = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.15, None: 0.0}  # l1_ratio 0.15 is the default
 
@@ -90,8 +90,9 @@ def features_seen(X, flag):
 
 
 def run_json(capsys, *argv):
-    assert main([str(a) for a in argv]) == 0
-    return json.loads(capsys.readouterr().out)
+    status, out, _ = run_cli(capsys, *argv)
+    assert status == 0
+    return json.loads(out)
 
 
 @pytest.mark.parametrize("flag", [None, "--standardize", "--no-standardize"])
@@ -121,17 +122,17 @@ def test_train_and_lr_find_see_the_same_rows_and_objective(table, flag, target, 
 def test_lr_find_drops_missing_rows_as_train_does(tmp_path, capsys):
     path = tmp_path / "gaps.csv"
     path.write_text("a,y\n" + "".join(f"{k},{2 * k + 1}\n" for k in range(9)) + "4,\n")
-    assert main(["lr-find", str(path), "--target", "y", "--json"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--drop-missing" in err
+    status, _, err = run_cli(capsys, "lr-find", path, "--target", "y", "--json")
+    assert status == 2 and err.count("\n") == 1 and "--drop-missing" in err
     found = run_json(capsys, "lr-find", path, "--target", "y", "--val-split", 0, "--drop-missing", "--json")
     assert found["train_rows"] == 9
 
 
 def test_lr_find_suggests_the_train_command_with_the_same_rows(table, capsys):
     path = table[0]
-    assert main(["lr-find", str(path), "--target", "y", "--no-standardize", "--val-split", "0.1",
-                 "--features", "a,b"]) == 0
-    line = [text for text in capsys.readouterr().out.splitlines() if text.startswith("try: ")][0]
+    status, out, _ = run_cli(capsys, "lr-find", path, "--target", "y", "--no-standardize", "--val-split", "0.1",
+                             "--features", "a,b")
+    assert status == 0
+    line = [text for text in out.splitlines() if text.startswith("try: ")][0]
     assert line.startswith(f"try: neuronlab train {path} --target y --features a,b --val-split 0.1 "
                            "--no-standardize --lr ")

@@ -216,6 +216,26 @@ def test_mini_batch_loss_curve_draws_each_update_within_its_epoch(tmp_path):
     assert_picture(out, size=(700, 450))
     ax = fig.axes[0]
     batch = next(line for line in ax.get_lines() if line.get_label().startswith("batch loss"))
-    np.testing.assert_allclose(batch.get_xdata(), [1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
+    # the first update's J_B is measured at the epoch's starting θ, as row 0 is: at x = 0
+    np.testing.assert_allclose(batch.get_xdata(), [0, 1 / 3, 2 / 3, 1, 4 / 3, 5 / 3])
     np.testing.assert_allclose(batch.get_ydata(), result.history.updates.loss)
     assert ax.get_xlabel().startswith("epoch")
+
+
+def test_an_epoch_cut_short_keeps_its_updates_where_they_happened(tmp_path):
+    class NaNAtTheFifthBatch(NeuronObjective):
+        calls = 0
+
+        def loss_and_grad_batch(self, theta, batch):
+            NaNAtTheFifthBatch.calls += 1
+            loss, grad = super().loss_and_grad_batch(theta, batch)
+            return (np.nan, grad) if NaNAtTheFifthBatch.calls == 5 else (loss, grad)
+
+    X, y = two_clouds(n=5)  # 10 rows in batches of 2: 5 updates per epoch; the 5th one is NaN
+    obj = NaNAtTheFifthBatch(Neuron(2, "sigmoid"), X, y, loss="log_loss")
+    result = minimize(obj, [0.0, 0.0, 0.0], "sgd", batch_size=2, shuffle=False, learning_rate=0.1, max_steps=2,
+                      tol=0)
+    fig = plots.plot_loss(result.history)
+    batch = next(line for line in fig.axes[0].get_lines() if line.get_label().startswith("batch loss"))
+    # epoch 1 stopped at its NaN batch after 4 updates: they stay at 0, 0.2, 0.4, 0.6 of the epoch
+    np.testing.assert_allclose(batch.get_xdata()[:4], [0.0, 0.2, 0.4, 0.6])

@@ -79,6 +79,7 @@ class History:
         self._columns: dict[str, list[float]] = {c: [] for c in _COLUMNS}
         self._params: list[np.ndarray] = []
         self._updates = {name: array(code) for name, code in _UPDATE_COLUMNS.items()}
+        self.updates_per_epoch: Optional[int] = None  # set by a mini-batch run
         self._cache: dict[str, Any] = {}
         self.events: list[tuple[int, str]] = []
 
@@ -100,6 +101,14 @@ class History:
         u["row"].append(len(self))
         u["loss"].append(float(batch_loss))
         u["learning_rate"].append(float(learning_rate))
+        self._cache.pop("updates", None)
+
+    def drop_unfinished_updates(self) -> None:
+        """Forget the updates of an epoch that never got its row (a run stopped inside it):
+        the run's result stands on the last row's θ, as if they had not been made."""
+        keep = int(np.searchsorted(np.asarray(self._updates["row"]), len(self)))
+        for values in self._updates.values():
+            del values[keep:]
         self._cache.pop("updates", None)
 
     @property
@@ -169,6 +178,7 @@ class History:
             out[name] = jsonable(self._columns[name])
         if len(self._updates["row"]):
             out["updates"] = {name: jsonable(values.tolist()) for name, values in self._updates.items()}
+            out["updates_per_epoch"] = self.updates_per_epoch
         if self.events:
             out["events"] = [list(e) for e in self.events]
         return out

@@ -234,8 +234,8 @@ def gram_matrix(X, weights=None, rows=None, row_factor=None):
     cᵢ = 1 by default: H is then the Hessian of J for a linear neuron with squared
     error.  ``row_factor`` maps a block of rows X_B (float64) to its cᵢ — σ(zᵢ)(1 − σ(zᵢ))
     makes H the Hessian of sigmoid + log loss at θ.  One pass over X in blocks of
-    ``GRAM_BLOCK_ROWS`` rows (each a float64 copy); the (p + 1)² matrix is the only
-    other memory.
+    ``GRAM_BLOCK_ROWS`` rows; the memory is a float64 copy of one block and two
+    (p + 1)² matrices (H and one block's product).
     """
     p = X.shape[1]
     count = X.shape[0] if rows is None else rows.shape[0]
@@ -257,7 +257,8 @@ def gram_matrix(X, weights=None, rows=None, row_factor=None):
             H[:p, p] += Xd.sum(axis=0)
             H[p, p] += float(d.sum())
     H[p, :p] = H[:p, p]
-    return H / total
+    H /= total
+    return H
 
 
 def gram_max_eigenvalue(X, weights=None, rows=None, iterations=100, rtol=1e-6, seed=0):

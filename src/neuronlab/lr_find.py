@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernel
 from ._json import jsonable
 from .history import History
 from .strategies import Strategy, _check_positive
@@ -213,18 +214,19 @@ def lr_find(objective, theta0, *, min_lr: float = 1e-4, max_lr: float = 1e3, ste
 
 
 def curvatures(objective, theta) -> tuple[float, float]:
-    """(λ_min, λ_max) of the Hessian ∇²J(θ): the objective's own ``hessian(θ)`` when it
-    has one (a neuron: exact, one pass over X), else from central differences of ∇J.
+    """(λ_min, λ_max) of the Hessian ∇²J(θ).
 
-    Column i of the Hessian is (∇J(θ + εeᵢ) − ∇J(θ − εeᵢ)) / 2ε (2n gradients).  Above
-    ``HESSIAN_UP_TO`` parameters only λ_max is estimated, by power iteration on
-    Hessian-vector products, and λ_min is returned as NaN.
+    A neuron (an objective with ``hessian(θ)``) of at most ``kernel.GRAM_EXACT_UP_TO``
+    parameters: its exact Hessian, formed in one pass over X.  Any other objective of
+    at most ``HESSIAN_UP_TO`` parameters: column i of the Hessian is
+    (∇J(θ + εeᵢ) − ∇J(θ − εeᵢ)) / 2ε (2n gradients).  Above those sizes only λ_max is
+    estimated, by power iteration on Hessian-vector products, and λ_min is NaN.
     """
     theta = np.asarray(theta, dtype=np.float64)
     n = theta.shape[0]
     if not getattr(objective, "has_gradient", True):
         return math.nan, math.nan
-    exact = objective.hessian(theta) if hasattr(objective, "hessian") else None
+    exact = objective.hessian(theta) if hasattr(objective, "hessian") and n <= kernel.GRAM_EXACT_UP_TO else None
     if exact is not None:
         if not np.all(np.isfinite(exact)):
             return math.nan, math.nan

@@ -208,7 +208,8 @@ class NeuronObjective(Objective):
         Hessian H = X̃ᵀSX̃/Σs (+ α for an L2 penalty), X̃ = [X, 1]; fixed-η descent is
         stable exactly when η < 2/λ_max(H).  For sigmoid + log loss the Hessian is
         at most H/4, so η < 8/λ_max(H) = 2/(λ_max/4) guarantees stability.
-        λ_max comes from a few power iterations over the data (one pass each).
+        λ_max is exact (H formed in one pass, see ``kernel.gram_max_eigenvalue``) up
+        to ``kernel.GRAM_EXACT_UP_TO`` parameters, from power iteration above.
         None for other activation/loss pairs.
         """
         pair = (self.activation.name, self.loss_fn.name)
@@ -227,7 +228,8 @@ class NeuronObjective(Objective):
 
         with cᵢ = 1 for a linear neuron with squared error and cᵢ = σ(zᵢ)(1 − σ(zᵢ))
         for sigmoid + log loss (∂²L/∂z² of its logit form).  The L1 part adds no
-        curvature away from wᵢ = 0; the bias is not penalised.
+        curvature away from wᵢ = 0; the bias is not penalised.  The matrix has
+        (p + 1)² entries: callers with many parameters use Hessian-vector products.
         """
         pair = (self.activation.name, self.loss_fn.name)
         if pair not in (("identity", "squared_error"), ("sigmoid", "log_loss")):

@@ -110,7 +110,8 @@ def plot_loss(history: History, path=None, *, validation_loss=None,
 
     A rising validation curve while the training loss still falls is over-fitting.
     For a mini-batch run (rows are epochs) every update's batch loss J_B is drawn too,
-    faintly, at its place within its epoch: the noise that mini-batches trade for speed.
+    faintly, at the point of the epoch where it was measured (update k of an epoch of m
+    updates, before it moves θ, at k/m): the noise that mini-batches trade for speed.
     """
     history = _check_history(history)
     own_figure = ax is None
@@ -122,10 +123,11 @@ def plot_loss(history: History, path=None, *, validation_loss=None,
     mark_every = max(1, len(steps) // 20)
     updates = history.updates
     if len(updates.row):
-        # update k of the m leading to row e sits at e − 1 + (k + 1)/m
+        # update k (from 0) of the epoch leading to row e sits at e − 1 + k/m, m the updates of
+        # a whole epoch (an epoch cut short by a NaN batch has fewer)
         rows, first, counts = np.unique(updates.row, return_index=True, return_counts=True)
         within = np.arange(len(updates.row)) - np.repeat(first, counts)
-        position = updates.row - 1 + (within + 1) / np.repeat(counts, counts)
+        position = updates.row - 1 + within / (history.updates_per_epoch or counts.max())
         ax.plot(position, _positive_for_log(updates.loss), color="0.6", linewidth=0.6, alpha=0.6,
                 label="batch loss J_B (each update)", zorder=1)
     ax.plot(steps, _positive_for_log(history.loss), label=loss_label, markevery=mark_every,

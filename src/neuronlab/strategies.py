@@ -91,6 +91,7 @@ class Run:
                 raise _StopRequested
 
     def result(self, status, message, strategy, **extra) -> Result:
+        self.history.drop_unfinished_updates()
         if not math.isfinite(self.best_loss):
             # never saw a finite loss: nothing better to return than where it started
             self.best_theta = np.array(self.theta, dtype=np.float64, copy=True)
@@ -565,6 +566,7 @@ class _DescentLoop:
             )
         n = objective.n_samples
         size = min(int(s.batch_size), n)
+        run.history.updates_per_epoch = math.ceil(n / size)
         rng = np.random.default_rng(s.random_state)
         loss = run.loss(self.theta)
         run.record(self.theta, loss)

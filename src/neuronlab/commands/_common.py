@@ -43,6 +43,13 @@ def positive_int(text) -> int:
     return _checked(text, int, lambda v: v >= 1, "a whole number ≥ 1")
 
 
+def batch_size_type(text):
+    """--batch-size: a whole number ≥ 1, or 'all' (every row in each step)."""
+    if text == "all":
+        return text
+    return _checked(text, int, lambda v: v >= 1, "a whole number ≥ 1 or 'all'")
+
+
 def positive_float(text) -> float:
     """A size such as --lr (η): a finite number > 0."""
     return _checked(text, float, lambda v: math.isfinite(v) and v > 0, "a number > 0")

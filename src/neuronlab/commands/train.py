@@ -12,6 +12,7 @@ status 'interrupted', and --resume MODEL continues from it.
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -19,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ..estimators import NEURON_SOLVERS
+from ..estimators import DESCENT_SOLVERS, NEURON_SOLVERS
 from ..optim import SCHEDULES
 from . import _common
 from ._visuals import TrainTrace, add_visual_options, check_train_visuals, check_visual_paths, train_visuals
@@ -57,15 +58,16 @@ def register(subparsers):
     p.add_argument("--tol", type=_common.non_negative_float,
                    help="stop when ‖∇J‖ ≤ tol or J changes by ≤ tol·max(1, |J|); 0 runs every step (default 1e-6)")
     p.add_argument("--alpha", type=_common.non_negative_float, help="L2 penalty strength α ≥ 0 (default 0)")
-    p.add_argument("--batch-size", type=_common.positive_int, metavar="N",
+    p.add_argument("--batch-size", type=_common.batch_size_type, metavar="N|all",
                    help="mini-batches of N rows, reshuffled every epoch from --seed; --steps then counts "
-                   "epochs (gradient strategies; default: all rows per step, 32 for sgd)")
+                   "epochs (gradient strategies; default all: every row in each step, but 32 for sgd)")
     p.add_argument("--schedule", help=f"learning-rate schedule η_t: {', '.join(SCHEDULES)} "
                    "(gradient strategies; default constant)")
     p.add_argument("--dtype", choices=("float32", "float64"),
                    help="precision of the passes over the data (default float64)")
-    p.add_argument("--recover", action="store_true", default=None,
-                   help="on divergence roll back to the best θ, halve η and go on (gradient strategies)")
+    p.add_argument("--recover", action=argparse.BooleanOptionalAction, default=None,
+                   help="on divergence roll back to the best θ, halve η and go on (gradient strategies; "
+                   "default off)")
     p.add_argument("--out", metavar="MODEL.json", help="where to save the model (written atomically)")
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
@@ -89,6 +91,26 @@ def _settings(args, previous) -> dict:
         else:
             settings[key] = default
     return settings
+
+
+#: settings only the gradient-descent strategies take, with the flag that turns each off
+DESCENT_ONLY = {"batch_size": ("--batch-size", "--batch-size all"), "schedule": ("--schedule", "--schedule constant"),
+                "recover": ("--recover", "--no-recover")}
+
+
+def _check_descent_only(args, settings, strategy_name):
+    """Refuse a mini-batch/schedule/recovery setting for a strategy that has none, naming where
+    it came from (the command line or the resumed model) and how to turn it off."""
+    if strategy_name in DESCENT_SOLVERS:
+        return
+    for key, (flag, off) in DESCENT_ONLY.items():
+        value = settings[key]
+        if value in (None, False, "all") or (key == "schedule" and value == "constant"):
+            continue
+        given = flag if value is True else f"{flag} {value}"
+        origin = "" if getattr(args, key) is not None else " (kept from the resumed model)"
+        raise ValueError(f"{given}{origin} works only with the gradient strategies "
+                         f"({', '.join(DESCENT_SOLVERS)}), not {strategy_name}; turn it off with {off}")
 
 
 def _strategy_class(name):
@@ -168,6 +190,7 @@ def run(args) -> int:
     check_visual_paths(args)
     s = _settings(args, previous)
     strategy_cls = _strategy_class(s["strategy"])
+    _check_descent_only(args, s, strategy_cls.name)
     data = _common.training_data(
         args.data, s["target"], s["features"], task=s["task"], seed=s["seed"], val_split=s["val_split"],
         standardize=s["standardize"], drop_missing=s["drop_missing"], needs_gradient=strategy_cls.needs_gradient,
@@ -178,7 +201,7 @@ def run(args) -> int:
         _check_same_problem(previous, dataset)
     check_train_visuals(args, strategy_cls.name, dataset.X.shape[1])
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
-    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] is not None},
+    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] not in (None, "all")},
                    recover=bool(s["recover"]))
     steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
     remaining = s["steps"] - steps_done
