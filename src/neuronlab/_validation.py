@@ -8,6 +8,7 @@ importing scikit-learn (it is not a run-time dependency).
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import sys
 import warnings
@@ -25,7 +26,25 @@ __all__ = [
     "check_sample_weight",
     "check_random_state",
     "feature_names_of",
+    "check_positive",
+    "check_tol",
 ]
+
+
+def check_positive(name, value, integer=False):
+    """A setting that must be a finite number > 0 (a whole one with ``integer``): η, a budget,
+    a patience, ε…  TypeError for a non-number, ValueError for one out of range."""
+    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {'whole ' if integer else ''}number, got {value!r}")
+    if not (value > 0) or not math.isfinite(value):
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def check_tol(tol):
+    """A stopping tolerance: a number ≥ 0 (``not tol >= 0`` also refuses NaN)."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+        raise ValueError(f"tol must be a number ≥ 0, got {tol!r}")
 
 
 class DataConversionWarning(UserWarning):

@@ -25,12 +25,13 @@ from ._validation import (
     sklearn_flavoured,
     check_random_state,
     check_sample_weight,
+    check_tol,
     check_X,
     check_y,
     feature_names_of,
 )
 from .optim import get_schedule
-from .strategies import _check_tol, get_strategy, strategy_name
+from .strategies import get_strategy, strategy_name
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError"]
 
@@ -191,7 +192,7 @@ class _NeuronEstimator:
             raise TypeError(f"max_steps must be a whole number, got {self.max_steps!r}")
         if self.max_steps < 1:
             raise ValueError(f"max_steps must be ≥ 1, got {self.max_steps!r}")
-        _check_tol(self.tol)
+        check_tol(self.tol)
         if self.penalty not in PENALTIES:
             raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}")
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (

@@ -44,8 +44,9 @@ import numpy as np
 
 from . import kernel
 from ._json import jsonable
+from ._validation import check_positive
 from .history import History
-from .strategies import Strategy, _check_positive
+from .strategies import Strategy
 
 __all__ = ["LearningRateRangeTest", "LRFindResult", "lr_find", "plot_lr_find", "RULES"]
 
@@ -71,10 +72,10 @@ class LearningRateRangeTest(Strategy):
         self.stop_factor = stop_factor
 
     def validate(self):
-        _check_positive("min_lr", self.min_lr)
-        _check_positive("max_lr", self.max_lr)
-        _check_positive("steps", self.steps, integer=True)
-        _check_positive("stop_factor", self.stop_factor)
+        check_positive("min_lr", self.min_lr)
+        check_positive("max_lr", self.max_lr)
+        check_positive("steps", self.steps, integer=True)
+        check_positive("stop_factor", self.stop_factor)
         if not self.min_lr < self.max_lr:
             raise ValueError(f"min_lr ({self.min_lr:g}) must be below max_lr ({self.max_lr:g})")
         if self.steps < 5:

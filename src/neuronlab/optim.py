@@ -13,7 +13,7 @@ Adam.  Gradient descent is the empty chain (d = g).
 Schedules are functions of the step t = 0, 1, 2, … returning η_t; they are small
 classes so that they print themselves and compare equal by their settings.
 
-This module is part of the core: it imports numpy only.
+This module is part of the core: it imports numpy only (and neuronlab's own checks).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import math
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
+
+from ._validation import check_positive
 
 __all__ = [
     "GradientTransformation",
@@ -81,13 +83,6 @@ def _check_fraction(name, value, inclusive_zero=True):
         raise ValueError(f"{name} must be a number in {'[0' if inclusive_zero else '(0'}, 1), got {value!r}")
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        value > 0 and math.isfinite(value)
-    ):
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-
-
 def trace(decay: float = 0.9, nesterov: bool = False) -> GradientTransformation:
     """Momentum (heavy ball): v ← μ·v + g, d = v; Nesterov: d = g + μ·v.
 
@@ -110,7 +105,7 @@ def trace(decay: float = 0.9, nesterov: bool = False) -> GradientTransformation:
 def scale_by_adagrad(eps: float = 1e-10, initial: float = 0.0) -> GradientTransformation:
     """Adagrad: G ← G + g², d = g / (√G + ε) — each parameter's step shrinks with
     the total size of its past gradients."""
-    _check_positive("eps", eps)
+    check_positive("eps", eps)
 
     def init(theta):
         return np.full_like(theta, initial)
@@ -125,7 +120,7 @@ def scale_by_adagrad(eps: float = 1e-10, initial: float = 0.0) -> GradientTransf
 def scale_by_rms(decay: float = 0.9, eps: float = 1e-8) -> GradientTransformation:
     """RMSProp: s ← ρ·s + (1 − ρ)·g², d = g / (√s + ε) — like Adagrad, but it forgets."""
     _check_fraction("rho", decay, inclusive_zero=False)
-    _check_positive("eps", eps)
+    check_positive("eps", eps)
 
     def init(theta):
         return np.zeros_like(theta)
@@ -142,7 +137,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ) at update t = 1, 2, …:  d = m̂ / (√v̂ + ε)."""
     _check_fraction("beta1", b1)
     _check_fraction("beta2", b2)
-    _check_positive("eps", eps)
+    check_positive("eps", eps)
 
     def init(theta):
         return (0, np.zeros_like(theta), np.zeros_like(theta))
@@ -161,7 +156,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
 
 def clip(max_delta: float) -> GradientTransformation:
     """Clip each component of g to [−max_delta, max_delta]."""
-    _check_positive("max_delta", max_delta)
+    check_positive("max_delta", max_delta)
     return GradientTransformation(
         lambda theta: (), lambda g, state, theta: (np.clip(g, -max_delta, max_delta), state)
     )
@@ -169,7 +164,7 @@ def clip(max_delta: float) -> GradientTransformation:
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     """g ← g·min(1, max_norm/‖g‖): the direction kept, the length at most max_norm."""
-    _check_positive("max_norm", max_norm)
+    check_positive("max_norm", max_norm)
 
     def update(g, state, theta):
         norm = float(np.linalg.norm(g))
@@ -194,16 +189,11 @@ class Schedule:
         return type(self) is type(other) and vars(self) == vars(other)
 
 
-def _check_steps(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
-
-
 class Constant(Schedule):
     """η_t = η."""
 
     def __init__(self, learning_rate: float):
-        _check_positive("learning_rate", learning_rate)
+        check_positive("learning_rate", learning_rate)
         self.learning_rate = learning_rate
 
     def __call__(self, t):
@@ -214,9 +204,9 @@ class StepDecay(Schedule):
     """η_t = η·γ^⌊t/k⌋: multiply by γ (``drop``) every k (``every``) steps."""
 
     def __init__(self, learning_rate: float, drop: float = 0.5, every: int = 100):
-        _check_positive("learning_rate", learning_rate)
+        check_positive("learning_rate", learning_rate)
         _check_fraction("drop", drop, inclusive_zero=False)
-        _check_steps("every", every)
+        check_positive("every", every, integer=True)
         self.learning_rate, self.drop, self.every = learning_rate, drop, every
 
     def __call__(self, t):
@@ -227,9 +217,9 @@ class ExponentialDecay(Schedule):
     """η_t = η·γ^(t/k): smoothly, a factor γ (``rate``) every k (``decay_steps``) steps."""
 
     def __init__(self, learning_rate: float, rate: float = 0.5, decay_steps: int = 100):
-        _check_positive("learning_rate", learning_rate)
+        check_positive("learning_rate", learning_rate)
         _check_fraction("rate", rate, inclusive_zero=False)
-        _check_steps("decay_steps", decay_steps)
+        check_positive("decay_steps", decay_steps, integer=True)
         self.learning_rate, self.rate, self.decay_steps = learning_rate, rate, decay_steps
 
     def __call__(self, t):
@@ -241,9 +231,9 @@ class InverseTimeDecay(Schedule):
     stochastic gradient descent converges."""
 
     def __init__(self, learning_rate: float, rate: float = 1.0, decay_steps: int = 100):
-        _check_positive("learning_rate", learning_rate)
-        _check_positive("rate", rate)
-        _check_steps("decay_steps", decay_steps)
+        check_positive("learning_rate", learning_rate)
+        check_positive("rate", rate)
+        check_positive("decay_steps", decay_steps, integer=True)
         self.learning_rate, self.rate, self.decay_steps = learning_rate, rate, decay_steps
 
     def __call__(self, t):
@@ -255,8 +245,8 @@ class CosineDecay(Schedule):
     (= ``final_fraction``·η) over T (``decay_steps``) steps, then flat."""
 
     def __init__(self, learning_rate: float, decay_steps: int = 1000, final_fraction: float = 0.0):
-        _check_positive("learning_rate", learning_rate)
-        _check_steps("decay_steps", decay_steps)
+        check_positive("learning_rate", learning_rate)
+        check_positive("decay_steps", decay_steps, integer=True)
         _check_fraction("final_fraction", final_fraction)
         self.learning_rate, self.decay_steps, self.final_fraction = (
             learning_rate, decay_steps, final_fraction
@@ -278,7 +268,7 @@ class LinearWarmup(Schedule):
     def __init__(self, then: Schedule, warmup_steps: int = 100):
         if not callable(then):
             raise TypeError(f"then must be a schedule (a function of t), got {then!r}")
-        _check_steps("warmup_steps", warmup_steps)
+        check_positive("warmup_steps", warmup_steps, integer=True)
         self.then, self.warmup_steps = then, warmup_steps
 
     def __call__(self, t):

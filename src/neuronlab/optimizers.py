@@ -15,14 +15,13 @@ import math
 
 import numpy as np
 
+from ._validation import check_positive, check_tol
 from .optim import chain, clip_by_global_norm, scale_by_adagrad, scale_by_adam, scale_by_rms, trace
 from .strategies import (
     STRATEGIES,
     DivergenceGuard,
     GradientDescent,
     Strategy,
-    _check_positive,
-    _check_tol,
     gradient_vanished,
     loss_settled,
     start_not_finite,
@@ -166,10 +165,10 @@ class LineSearch(Strategy):
         self.min_learning_rate = min_learning_rate
 
     def validate(self):
-        _check_positive("learning_rate", self.learning_rate)
-        _check_positive("max_steps", self.max_steps, integer=True)
-        _check_positive("min_learning_rate", self.min_learning_rate)
-        _check_tol(self.tol)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("max_steps", self.max_steps, integer=True)
+        check_positive("min_learning_rate", self.min_learning_rate)
+        check_tol(self.tol)
         if not (isinstance(self.c, (int, float)) and 0 < self.c < 1):
             raise ValueError(f"c must be in (0, 1), got {self.c!r}")
         if not (isinstance(self.shrink, (int, float)) and 0 < self.shrink < 1):
@@ -244,9 +243,9 @@ class LBFGS(Strategy):
         self.divergence_patience = divergence_patience
 
     def validate(self):
-        _check_positive("max_steps", self.max_steps, integer=True)
-        _check_positive("memory", self.memory, integer=True)
-        _check_tol(self.tol)
+        check_positive("max_steps", self.max_steps, integer=True)
+        check_positive("memory", self.memory, integer=True)
+        check_tol(self.tol)
 
     def _iterate(self, run, theta0):
         from scipy.optimize import minimize as scipy_minimize  # scipy only when L-BFGS runs

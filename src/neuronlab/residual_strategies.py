@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from .objective import Objective
-from .strategies import STRATEGIES, Strategy, _check_positive
+from ._validation import check_positive
+from .strategies import STRATEGIES, Strategy
 
 __all__ = ["GaussNewton"]
 
@@ -57,9 +58,9 @@ class GaussNewton(Strategy):
         self.gradient_tol = gradient_tol
 
     def validate(self):
-        _check_positive("tol", self.tol)
-        _check_positive("budget", self.budget, integer=True)
-        _check_positive("max_backtracks", self.max_backtracks, integer=True)
+        check_positive("tol", self.tol)
+        check_positive("budget", self.budget, integer=True)
+        check_positive("max_backtracks", self.max_backtracks, integer=True)
 
     def minimize(self, objective: Objective, theta0, callback=None):
         if not hasattr(objective, "residuals_and_jacobian"):

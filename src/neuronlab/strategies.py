@@ -23,6 +23,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ._validation import check_positive, check_tol
 from .history import History, Result, Step
 from .objective import NotDifferentiableError, Objective
 from .optim import GradientTransformation, get_schedule, identity
@@ -107,20 +108,6 @@ class Run:
             strategy=strategy,
             **extra,
         )
-
-
-def _check_positive(name, value, integer=False):
-    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be a {'whole ' if integer else ''}number, got {value!r}")
-    if not (value > 0) or not math.isfinite(value):
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-
-
-def _check_tol(tol):
-    # `not tol >= 0` also refuses NaN
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol must be a number ≥ 0, got {tol!r}")
 
 
 # The stopping rules that every gradient strategy states the same way: each returns the
@@ -333,20 +320,20 @@ class GradientDescent(Strategy):
         self.max_recoveries = max_recoveries
 
     def validate(self):
-        _check_positive("learning_rate", self.learning_rate)
-        _check_positive("max_steps", self.max_steps, integer=True)
-        _check_positive("divergence_patience", self.divergence_patience, integer=True)
-        _check_tol(self.tol)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("max_steps", self.max_steps, integer=True)
+        check_positive("divergence_patience", self.divergence_patience, integer=True)
+        check_tol(self.tol)
         if self.batch_size is not None:
-            _check_positive("batch_size", self.batch_size, integer=True)
-        _check_positive("patience", self.patience, integer=True)
+            check_positive("batch_size", self.batch_size, integer=True)
+        check_positive("patience", self.patience, integer=True)
         if self.plateau_patience is not None:
-            _check_positive("plateau_patience", self.plateau_patience, integer=True)
+            check_positive("plateau_patience", self.plateau_patience, integer=True)
         if not (isinstance(self.plateau_factor, (int, float)) and 0 < self.plateau_factor < 1):
             raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
-        _check_positive("max_recoveries", self.max_recoveries, integer=True)
+        check_positive("max_recoveries", self.max_recoveries, integer=True)
         if self.warmup_steps:
-            _check_positive("warmup_steps", self.warmup_steps, integer=True)
+            check_positive("warmup_steps", self.warmup_steps, integer=True)
         if self.transform is not None and not isinstance(self.transform, GradientTransformation):
             raise TypeError(
                 "transform must be a GradientTransformation (see neuronlab.optim), "
@@ -635,7 +622,7 @@ class MonteCarloSearch(Strategy):
         self.random_state = random_state
 
     def validate(self):
-        _check_positive("budget", self.budget, integer=True)
+        check_positive("budget", self.budget, integer=True)
 
     def _iterate(self, run, theta0):
         low, high = _box(self.low, self.high, theta0.shape[0])
@@ -696,8 +683,8 @@ class ErrorDrivenSearch(Strategy):
         self.min_step = min_step
 
     def validate(self):
-        _check_positive("step", self.step)
-        _check_positive("budget", self.budget, integer=True)
+        check_positive("step", self.step)
+        check_positive("budget", self.budget, integer=True)
         if self.step_rule not in ("adaptive", "fixed", "proportional"):
             raise ValueError(f"step_rule must be 'adaptive', 'fixed' or 'proportional', "
                              f"got {self.step_rule!r}")
@@ -776,8 +763,8 @@ class PerceptronRule(Strategy):
         self.max_steps = max_steps
 
     def validate(self):
-        _check_positive("learning_rate", self.learning_rate)
-        _check_positive("max_steps", self.max_steps, integer=True)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("max_steps", self.max_steps, integer=True)
 
     def _iterate(self, run, theta0):
         objective = run.objective
