@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from ._validation import check_positive, check_tol
-from .optim import chain, clip_by_global_norm, scale_by_adagrad, scale_by_adam, scale_by_rms, trace
+from .optim import (chain, clip_by_global_norm, identity, scale_by_adagrad, scale_by_adam, scale_by_rms,
+                    trace)
 from .strategies import (
     STRATEGIES,
     DivergenceGuard,
@@ -66,10 +67,8 @@ class StochasticGradientDescent(_Transformed):
     def __init__(self, learning_rate=0.01, max_steps=100, tol=1e-6, *, batch_size=32, **options):
         super().__init__(learning_rate, max_steps, tol, batch_size=batch_size, **options)
 
-    def make_transform(self):
-        if self.transform is not None:
-            return self.transform
-        return chain() if self.clip_norm is None else clip_by_global_norm(self.clip_norm)
+    def _direction(self):
+        return identity()  # d = ∇J_B: the plain gradient of the batch
 
 
 class Momentum(_Transformed):
