@@ -159,8 +159,7 @@ def lr_find(objective, theta0, *, min_lr: float = 1e-4, max_lr: float = 1e3, ste
     lrs, losses = lrs[finite], losses[finite]
     before_rise, rise_at = _before_rise(J0, losses, lrs)
     steepest = _steepest(J0, losses, lrs)
-    best_theta = h.params[int(np.nanargmin(h.loss))] if h.record_params else result.theta
-    lam_min, lam_max = curvatures(objective, best_theta)
+    lam_min, lam_max = curvatures(objective, result.theta)  # the θ of the lowest loss
     chosen = rule
     if rule == "auto":
         if lam_max > 0 and math.isfinite(lam_max):
