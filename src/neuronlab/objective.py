@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .activations import get_activation
+from .activations import get_activation, sigmoid
 from .losses import check_compatible, get_loss
 from .kernel import ENGINES, NeuronKernel, gram_matrix, gram_max_eigenvalue
 from .neuron import Neuron
@@ -120,20 +120,16 @@ class NeuronObjective(Objective):
         self.rows = rows
         if sample_weight is None:
             self._weight = None
-            self._total_weight = float(self.n_samples)
         else:
             self._weight = np.asarray(sample_weight, dtype=self.y.dtype)
             covered = self._weight if rows is None else self._weight[rows]
-            self._total_weight = float(covered.sum())
-            if not self._total_weight > 0:
+            if not float(covered.sum()) > 0:
                 raise ValueError("sample_weight must have a positive sum")
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)
         self.n_params = neuron.n_params
         self.param_names = neuron.param_names
         self.has_gradient = self.activation.differentiable
-        # sigmoid + log loss: use the logit form (stable, and one exp fewer)
-        self._fused = self.activation.name == "sigmoid" and self.loss_fn.from_logit is not None
 
     # --- pieces -----------------------------------------------------------------
     def _penalty(self, w) -> float:
@@ -145,13 +141,6 @@ class NeuronObjective(Objective):
 
     def _penalty_grad(self, w):
         return self.alpha * ((1.0 - self.l1_ratio) * w + self.l1_ratio * np.sign(w))
-
-    def per_sample_loss(self, theta) -> np.ndarray:
-        X, y = (self.X, self.y) if self.rows is None else (self.X[self.rows], self.y[self.rows])
-        z = X @ theta[:-1] + theta[-1]
-        if self._fused:
-            return self.loss_fn.from_logit(z, y)
-        return self.loss_fn.value(self.activation(z), y)
 
     @property
     def n_samples(self) -> int:
@@ -238,7 +227,7 @@ class NeuronObjective(Objective):
         w, b = theta[:-1], theta[-1]
 
         def logistic_curvature(Xb):
-            sigma = 0.5 * (1.0 + np.tanh(0.5 * (Xb @ w + b)))  # σ(z) without overflow
+            sigma = sigmoid(Xb @ w + b)
             return sigma * (1.0 - sigma)
 
         H = gram_matrix(self.X, self._weight, self.rows,
