@@ -103,10 +103,6 @@ def _codes(activation, loss):
     return act, code
 
 
-def _rows_count(rows, lo, hi):
-    return hi - lo if rows is None else rows.shape[0]
-
-
 def neuron_sums(X, y, weights, theta, activation, loss, rows=None, lo=0, hi=None,
                 want_grad=True, engine="auto", gram=False):
     """(Σ sᵢLᵢ, Σ sᵢ, ∇ sums) over the chosen rows of X in one pass.
@@ -205,7 +201,7 @@ def _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
     block = max(1, NUMPY_BLOCK_BYTES // (p * itemsize))
     grad = np.zeros(p + 1) if want_grad else None
     loss_sum = weight_sum = 0.0
-    count = _rows_count(rows, lo, hi)
+    count = hi - lo if rows is None else rows.shape[0]
     for start in range(0, count, block):
         stop = min(count, start + block)
         if rows is None:
