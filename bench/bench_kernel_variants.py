@@ -1,0 +1,242 @@
+"""Other ways to write the logistic loss-and-gradient pass, timed in turns with neuronlab's kernel.
+
+    .venv/bin/python bench/bench_kernel_variants.py [--rows 1000000] [--cols 100] [--repeat 9]
+
+BENCHMARKS.md says that none of these beat the kernel (BLAS z = X_B·w and δᵀX_B on blocks of
+256 rows, the per-row exp/log1p vectorised in between); this script is how that was measured.
+Each variant is checked against the kernel's J and ∇J before it is timed.  Variants:
+
+- the kernel with the loss alone (no gradient), and with blocks of 64 and 512 rows;
+- the kernel with OpenBLAS held to one thread inside numba's threads;
+- numba loops without BLAS: z for a block, the per-row math, then the gradient;
+- the same with 4-row register blocking of the dot products and the gradient update;
+- the same with a software prefetch (LLVM's llvm.prefetch) of the row 64 rows ahead;
+- a software pipeline: block k's gradient added while block k + 1's z is computed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numba as nb
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+import bench_training as bt
+from neuronlab import Neuron, NeuronObjective, kernel
+from neuronlab import _kernel_numba as K
+
+FM = K.FASTMATH
+
+
+@intrinsic
+def prefetch_row(typingctx, arr, i):
+    """Ask the CPU to fetch the first cache line of row i of a 2-D array (llvm.prefetch)."""
+    def codegen(context, builder, signature, args):
+        arr_v, i_v = args
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, arr_v)
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [i_v, zero], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        i32 = ir.IntType(32)
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return types.void(arr, i), codegen
+
+
+@nb.njit(fastmath=FM, error_model="numpy")
+def _dot_rows(X, w, b, start, m, zbuf, four, ahead):
+    """z of rows start … start + m − 1 into zbuf, one row or four rows at a time."""
+    p = X.shape[1]
+    k = 0
+    if four:
+        while k + 4 <= m:
+            i = start + k
+            z0 = 0.0
+            z1 = 0.0
+            z2 = 0.0
+            z3 = 0.0
+            for j in range(p):
+                wj = w[j]
+                z0 += X[i, j] * wj
+                z1 += X[i + 1, j] * wj
+                z2 += X[i + 2, j] * wj
+                z3 += X[i + 3, j] * wj
+            zbuf[k] = z0 + b
+            zbuf[k + 1] = z1 + b
+            zbuf[k + 2] = z2 + b
+            zbuf[k + 3] = z3 + b
+            k += 4
+    while k < m:
+        i = start + k
+        if ahead > 0 and i + ahead < X.shape[0]:
+            prefetch_row(X, i + ahead)
+        acc = 0.0
+        for j in range(p):
+            acc += X[i, j] * w[j]
+        zbuf[k] = acc + b
+        k += 1
+
+
+@nb.njit(fastmath=FM, error_model="numpy")
+def _logistic(zbuf, m, y, start, logistic, scale_bits):
+    """Σ L over the block; zbuf becomes δ = σ(z) − y (the kernel's own vectorised parts)."""
+    K._logistic_parts(zbuf, m, logistic, scale_bits)
+    total = 0.0
+    for k in range(m):
+        t = float(y[start + k])
+        total += logistic[0, k] - t * float(zbuf[k])
+        zbuf[k] = logistic[1, k] - t
+    return total
+
+
+@nb.njit(fastmath=FM, error_model="numpy")
+def _add_gradient(X, start, m, zbuf, grad, four):
+    p = X.shape[1]
+    k = 0
+    if four:
+        while k + 4 <= m:
+            i = start + k
+            d0, d1, d2, d3 = zbuf[k], zbuf[k + 1], zbuf[k + 2], zbuf[k + 3]
+            for j in range(p):
+                grad[j] += d0 * X[i, j] + d1 * X[i + 1, j] + d2 * X[i + 2, j] + d3 * X[i + 3, j]
+            grad[p] += d0 + d1 + d2 + d3
+            k += 4
+    while k < m:
+        i = start + k
+        d = zbuf[k]
+        for j in range(p):
+            grad[j] += d * X[i, j]
+        grad[p] += d
+        k += 1
+
+
+@nb.njit(fastmath=FM, error_model="numpy")
+def _chunk_loops(X, y, lo, hi, w, b, grad, block, four, ahead):
+    zbuf = np.empty(block)
+    logistic = np.empty((2, block))
+    scale_bits = np.empty(2 * block, dtype=np.int64)
+    total = 0.0
+    for start in range(lo, hi, block):
+        m = min(block, hi - start)
+        _dot_rows(X, w, b, start, m, zbuf, four, ahead)
+        total += _logistic(zbuf, m, y, start, logistic, scale_bits)
+        _add_gradient(X, start, m, zbuf, grad, four)
+    return total
+
+
+@nb.njit(fastmath=FM, error_model="numpy")
+def _chunk_pipelined(X, y, lo, hi, w, b, grad, block, four, ahead):
+    """Block k's gradient (rows in cache) and block k + 1's z (rows from memory) in one loop."""
+    p = X.shape[1]
+    current = np.empty(block)
+    following = np.empty(block)
+    logistic = np.empty((2, block))
+    scale_bits = np.empty(2 * block, dtype=np.int64)
+    total = 0.0
+    _dot_rows(X, w, b, lo, min(block, hi - lo), current, False, 0)
+    start = lo
+    while start < hi:
+        m = min(block, hi - start)
+        total += _logistic(current, m, y, start, logistic, scale_bits)
+        after = start + m
+        m_next = min(block, hi - after) if after < hi else 0
+        for r in range(m):
+            d = current[r]
+            for j in range(p):
+                grad[j] += d * X[start + r, j]
+            grad[p] += d
+            if r < m_next:
+                acc = 0.0
+                for j in range(p):
+                    acc += X[after + r, j] * w[j]
+                following[r] = acc + b
+        current, following = following, current
+        start = after
+    return total
+
+
+def _parallel(chunk):
+    @nb.njit(parallel=True)
+    def run(X, y, w, b, n_chunks, block, four, ahead):
+        n, p = X.shape
+        grads = np.zeros((n_chunks, p + 1))
+        losses = np.zeros(n_chunks)
+        size = (n + n_chunks - 1) // n_chunks
+        for c in nb.prange(n_chunks):
+            lo = c * size
+            hi = min(n, lo + size)
+            if lo < hi:
+                losses[c] = chunk(X, y, lo, hi, w, b, grads[c], block, four, ahead)
+        return losses.sum() / n, grads.sum(axis=0) / n
+    return run
+
+
+loops = _parallel(_chunk_loops)
+pipelined = _parallel(_chunk_pipelined)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--cols", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=9)
+    args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    X, y = bt.make_data(args.rows, args.cols)
+    p = X.shape[1]
+    theta = np.random.default_rng(1).standard_normal(p + 1) * 0.1
+    w, b = theta[:-1].copy(), float(theta[-1])
+    objective = NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss")
+    loss, grad = objective.loss_and_grad(theta)
+
+    def with_block(rows):
+        def run():
+            saved, kernel.COMPILED_BLOCK_ROWS = kernel.COMPILED_BLOCK_ROWS, rows
+            try:
+                return objective.loss_and_grad(theta)
+            finally:
+                kernel.COMPILED_BLOCK_ROWS = saved
+        return run
+
+    def one_blas_thread():
+        with threadpool_limits(1):
+            return objective.loss_and_grad(theta)
+
+    variants = {
+        "numba loops, no BLAS": lambda: loops(X, y, w, b, 16, 256, False, 0),
+        "numba loops, 4-row register blocking": lambda: loops(X, y, w, b, 16, 32, True, 0),
+        "numba loops, prefetch 64 rows ahead": lambda: loops(X, y, w, b, 16, 256, False, 64),
+        "software pipeline (gradient of block k with z of block k + 1)":
+            lambda: pipelined(X, y, w, b, 16, 128, False, 0),
+        "neuronlab kernel, blocks of 64 rows": with_block(64),
+        "neuronlab kernel, blocks of 512 rows": with_block(512),
+        "neuronlab kernel, OpenBLAS on 1 thread": one_blas_thread,
+    }
+    for name, run in variants.items():  # each computes the same J and ∇J before it is timed
+        got_loss, got_grad = run()
+        assert abs(got_loss - loss) <= 1e-12 * abs(loss), name
+        np.testing.assert_allclose(got_grad, grad, rtol=1e-9, atol=1e-15, err_msg=name)
+    routes = {
+        "one read of X (threaded column sum)": bt.one_read(X),
+        "neuronlab kernel, loss and gradient": lambda: objective.loss_and_grad(theta),
+        "neuronlab kernel, loss only": lambda: objective.loss(theta),
+        **variants,
+    }
+    timings = bt.medians_ms_interleaved(routes, args.repeat)
+    read = timings["one read of X (threaded column sum)"]
+    ours = timings["neuronlab kernel, loss and gradient"]
+    rows = [[name, f"{ms:.1f}", f"{ms / read:.2f}×", f"{ms / ours:.2f}×"] for name, ms in timings.items()]
+    print(f"X: {args.rows:,} × {args.cols} float64; medians of {args.repeat} rounds in turns\n")
+    print(bt.table(["route", "median ms", "÷ one read", "÷ kernel"], rows))
+
+
+if __name__ == "__main__":
+    main()
