@@ -410,8 +410,9 @@ class _Parser:
             raise self.error(f"expected {what}, found {self._describe(self.token)}")
         self.index += 1
 
-    def enter(self, token: _Token) -> None:
-        """One more level of nesting, and of recursion in the parser (bounded: no RecursionError).
+    def nested(self, token: _Token, parse):
+        """``parse()`` one level deeper in nesting, and in the parser's recursion (bounded:
+        no RecursionError); ``token`` opened the level.
 
         Only nesting counts: a chain ``a + b + …`` or ``a·b·…`` is read by a loop and
         stored as a left-deep chain of nodes that every later walk handles with a stack.
@@ -421,6 +422,9 @@ class _Parser:
             raise self.error(
                 f"expression nested more than {MAX_DEPTH} levels deep (parentheses, functions, "
                 "signs or powers); simplify it", token)
+        tree = parse()
+        self.level -= 1
+        return tree
 
     # --- grammar ------------------------------------------------------------------
     def equation(self) -> tuple[Expr, Expr]:
@@ -480,9 +484,7 @@ class _Parser:
         token = self.token
         if token.text in ("-", "+"):
             self.index += 1
-            self.enter(token)
-            operand = self.unary()
-            self.level -= 1
+            operand = self.nested(token, self.unary)
             return operand if token.text == "+" else Neg(operand)
         return self.power()
 
@@ -491,9 +493,7 @@ class _Parser:
         token = self.token
         if token.text in ("^", "**"):
             self.index += 1
-            self.enter(token)
-            exponent = self.unary()
-            self.level -= 1
+            exponent = self.nested(token, self.unary)
             return BinOp("^", base, exponent)
         return base
 
@@ -513,10 +513,8 @@ class _Parser:
                         f"unknown function {token.text!r}: the functions are "
                         f"{', '.join(FUNCTIONS)}; to multiply write {token.text}*(…)", token)
                 self.index += 1
-                self.enter(token)
-                arg = self.expr()
+                arg = self.nested(token, self.expr)
                 self.expect(")", f"')' to close {token.text}(")
-                self.level -= 1
                 return Call(token.text, arg)
             if token.text in FUNCTIONS:
                 raise self.error(f"function {token.text} needs its argument in parentheses: "
@@ -524,10 +522,8 @@ class _Parser:
             return Var(token.text)
         if token.text == "(":
             self.index += 1
-            self.enter(token)
-            inner = self.expr()
-            self.expect(")", "')' to close the '(' at column " f"{token.position + 1}")
-            self.level -= 1
+            inner = self.nested(token, self.expr)
+            self.expect(")", f"')' to close the '(' at column {token.position + 1}")
             return inner
         raise self.error(f"expected {_OPERAND}, found {self._describe(token)}")
 
