@@ -33,6 +33,21 @@ def test_residual_loss_and_gradient_of_the_course_equation_by_hand():
     np.testing.assert_array_equal(c, [1492.0])
 
 
+@pytest.mark.parametrize("equations, linear", [
+    ("2(x + 1) - y/4 = 3", True),
+    ("-(x - y)/2 + x^1 = sin(1)*y", True),      # constants may be any expression
+    (["x + y = 1", "x - 2y = 0"], True),
+    (["x + y = 1", "x*y = 2"], False),          # one nonlinear equation makes the system so
+    ("x*y = 1", False),
+    ("1/x = 2", False),
+    ("x^2 - x^2 + x = 0", False),               # judged from the shape, not simplified
+    ("2^x = 4", False),
+    ("abs(x) = 1", False),
+])
+def test_linearity_is_read_from_the_shape_of_the_equations(equations, linear):
+    assert EquationObjective(equations).is_linear is linear
+
+
 def test_unknowns_are_sorted_by_name():
     assert EquationObjective("y = 2x + 1").param_names == ["x", "y"]
 

@@ -806,24 +806,21 @@ def _check_constant_parts(tape: "_Tape") -> None:
                     "equation") from None
 
 
-def _is_affine(root: Expr) -> bool:
-    """True when the tree is a + Σ cᵢ·θᵢ for constants a, cᵢ (checked from its shape).
+def _is_affine(tape: "_Tape") -> bool:
+    """True when every root of the tape is a + Σ cᵢ·θᵢ for constants a, cᵢ (from its shape).
 
-    Bottom-up over the nodes (children first), so a chain of any length is fine.
+    Over the tape's nodes, children first, so a chain of any length is fine; whether a
+    node depends on the unknowns at all is the tape's ``constant``.
     """
-    affine, has_names = {}, {}
-    for node in _postorder(root):
-        children = _children(node)
-        names = isinstance(node, Var) or any(has_names[id(c)] for c in children)
-        has_names[id(node)] = names
-        if not names or isinstance(node, Var):
+    constant, affine = tape.constant, {}
+    for node in tape.nodes:
+        if constant[id(node)] or isinstance(node, Var):
             affine[id(node)] = True
         elif isinstance(node, Neg):
             affine[id(node)] = affine[id(node.operand)]
         elif isinstance(node, BinOp):
             left_affine, right_affine = affine[id(node.left)], affine[id(node.right)]
-            left_constant = not has_names[id(node.left)]
-            right_constant = not has_names[id(node.right)]
+            left_constant, right_constant = constant[id(node.left)], constant[id(node.right)]
             if node.op in "+-":
                 affine[id(node)] = left_affine and right_affine
             elif node.op == "*":
@@ -836,7 +833,7 @@ def _is_affine(root: Expr) -> bool:
                                     and left_affine)
         else:  # a function of the unknowns
             affine[id(node)] = False
-    return affine[id(root)]
+    return all(affine[id(root)] for root in tape.roots)
 
 
 # --------------------------------------------------------------------------------------
@@ -875,10 +872,9 @@ class EquationObjective(Objective):
         self.param_names = names
         self.n_params = len(names)
         self.n_equations = len(parsed)
-        self._residual_trees = [BinOp("-", e.lhs, e.rhs) for e in parsed]
-        self._tape = _Tape(self._residual_trees, names)
+        self._tape = _Tape([BinOp("-", e.lhs, e.rhs) for e in parsed], names)
         _check_constant_parts(self._tape)
-        self.is_linear = all(_is_affine(t) for t in self._residual_trees)
+        self.is_linear = _is_affine(self._tape)
 
     def _theta(self, theta) -> np.ndarray:
         theta = np.asarray(theta, dtype=np.float64)
