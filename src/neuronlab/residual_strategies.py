@@ -15,7 +15,7 @@ import numpy as np
 
 from .objective import Objective
 from ._validation import check_positive
-from .strategies import STRATEGIES, Strategy
+from .strategies import STRATEGIES, Strategy, start_not_finite
 
 __all__ = ["GaussNewton"]
 
@@ -80,15 +80,15 @@ class GaussNewton(Strategy):
         theta = theta0
         r, jac, loss = self._evaluate(run, theta)
         grad = jac.T @ r
-        run.record(theta, loss, float(np.linalg.norm(grad)), grad=grad)
-        if not math.isfinite(loss):
-            return "diverged", "the residual at the starting point is inf/NaN", {}
+        grad_norm = float(np.linalg.norm(grad))
+        run.record(theta, loss, grad_norm, grad=grad)
+        if message := start_not_finite(loss):
+            return "diverged", message, {}
         while True:
             norm_r = math.sqrt(2.0 * loss)
             if norm_r <= tol:
                 return "converged", (
                     f"‖r‖ = {norm_r:.3g} ≤ tol = {tol:g} after {run.evaluations} evaluations"), {}
-            grad_norm = float(np.linalg.norm(grad))
             if grad_norm <= self.gradient_tol * max(float(np.linalg.norm(jac)), 1e-300) * norm_r:
                 return "stalled", (
                     f"stuck at a stationary point of ½‖r‖² (∇J = Dᵀr ≈ 0) with ‖r‖ = "
@@ -116,7 +116,8 @@ class GaussNewton(Strategy):
             step = float(np.linalg.norm(alpha * direction))
             theta, r, jac, loss = trial, trial_r, trial_jac, trial_loss
             grad = jac.T @ r
-            run.record(theta, loss, float(np.linalg.norm(grad)), step, alpha, grad)
+            grad_norm = float(np.linalg.norm(grad))
+            run.record(theta, loss, grad_norm, step, alpha, grad)
 
 
 STRATEGIES[GaussNewton.name] = GaussNewton
