@@ -49,10 +49,20 @@ class MethodRun:
     method: str
     label: str
     result: Result
-    residual_norm: float
     solved: bool
     note: str
     expected_guesses: Optional[float] = None
+
+    @property
+    def residual_norm(self) -> float:
+        """‖r‖ at the best point found (|r| for one equation)."""
+        return _residual_norm(self.result)
+
+    @property
+    def seconds(self) -> float:
+        """Wall-clock time of the run, to its last History row."""
+        elapsed = self.result.history.elapsed
+        return float(elapsed[-1]) if len(elapsed) else 0.0
 
     @property
     def status(self) -> str:
@@ -84,19 +94,12 @@ class SolveReport:
     def unknowns(self) -> list[str]:
         return list(self.objective.param_names)
 
-    @property
-    def results(self) -> dict[str, Result]:
-        return {run.method: run.result for run in self.runs}
-
-    def _point(self, theta) -> str:
-        return ", ".join(f"{n} = {v:.8g}" for n, v in zip(self.unknowns, theta))
-
     def header(self) -> str:
         eqs = "; ".join(str(e) for e in self.objective.equations)
         box = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, lo, hi in zip(self.unknowns, self.low,
                                                                        self.high))
         return (f"{eqs}\nunknowns {', '.join(self.unknowns)}; tol {self.tol:g} on "
-                f"{self.error_name}; search box {box}; start {self._point(self.start)}")
+                f"{self.error_name}; search box {box}; start {_format_point(self.unknowns, self.start)}")
 
     @property
     def error_name(self) -> str:
@@ -107,12 +110,11 @@ class SolveReport:
         columns = ["method", "evaluations", *self.unknowns, self.error_name, "time", "status"]
         rows = []
         for run in self.runs:
-            elapsed = run.result.history.elapsed
             rows.append([
                 run.label, str(run.result.n_evals),
                 *(f"{v:.8g}" for v in run.result.theta),
                 f"{run.residual_norm:.3g}",
-                _format_time(float(elapsed[-1]) if len(elapsed) else 0.0),
+                _format_time(run.seconds),
                 run.status,
             ])
         widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
@@ -148,8 +150,7 @@ class SolveReport:
                 "evaluations": run.result.n_evals,
                 "solution": dict(zip(self.unknowns, map(float, run.result.theta))),
                 "residual_norm": run.residual_norm,
-                "time_seconds": float(run.result.history.elapsed[-1])
-                if len(run.result.history) else 0.0,
+                "time_seconds": run.seconds,
                 "message": run.result.message,
                 "note": run.note,
                 "suggested_learning_rate": run.result.suggested_learning_rate,
@@ -160,6 +161,15 @@ class SolveReport:
     def __repr__(self) -> str:
         runs = ", ".join(f"{r.method}: {r.status}" for r in self.runs)
         return f"SolveReport({[str(e) for e in self.objective.equations]}, {runs})"
+
+
+def _residual_norm(result: Result) -> float:
+    """‖r‖ = √(2J) at the Result's best point, J = ½‖r‖²."""
+    return math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
+
+
+def _format_point(names, theta) -> str:
+    return ", ".join(f"{n} = {v:.8g}" for n, v in zip(names, theta))
 
 
 def _format_time(seconds: float) -> str:
@@ -325,7 +335,7 @@ def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, exp
     strategy = MonteCarloSearch(low=low, high=high, budget=budget, target_loss=0.5 * tol * tol,
                                 random_state=random_state)
     result = strategy.minimize(objective, start)
-    best = math.sqrt(2.0 * result.loss)
+    best = _residual_norm(result)
     if best <= tol:
         note = f"guess {result.n_evals} reached |r| = {best:.3g} ≤ tol"
     else:
@@ -333,14 +343,14 @@ def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, exp
     if expected is not None:
         note += (f"; expected guesses for this tol in this box: 1/p = {expected:.3g} (p = chance "
                  "that a uniform guess lands in the slab |a·θ − c| ≤ tol)")
-    return "monte-carlo", result, note, expected
+    return result, note
 
 
 def _run_error_driven(objective, start, tol, budget, step, step_rule):
     strategy = ErrorDrivenSearch(step=step, step_rule=step_rule, budget=budget,
                                  target_loss=0.5 * tol * tol)
     result = strategy.minimize(objective, start)
-    best = math.sqrt(2.0 * result.loss)
+    best = _residual_norm(result)
     if best <= tol:
         note = f"reached |r| = {best:.3g} ≤ tol in {result.n_evals} evaluations"
     elif step_rule == "fixed":
@@ -353,23 +363,23 @@ def _run_error_driven(objective, start, tol, budget, step, step_rule):
                     f"|r| = {best:.3g}; use a larger --step or --step-rule proportional")
     else:
         note = f"stopped at |r| = {best:.3g} > tol: {result.message}"
-    return "error-driven", result, note, None
+    return result, note
 
 
 def _run_gradient(objective, start, tol, budget, learning_rate):
     if learning_rate == "auto":
         result = GaussNewton(tol=tol, budget=budget).minimize(objective, start)
-        best = math.sqrt(2.0 * result.loss)
+        best = _residual_norm(result)
         if best <= tol:
             note = (f"automatic step (Gauss–Newton; for one equation θ ← θ − r·∇r/‖∇r‖²) "
                     f"reached |r| = {best:.3g} in {result.n_evals} evaluations")
         else:
             note = result.message
-        return "gradient", result, note, None
-    eta = _number("learning_rate", learning_rate, positive=True)
+        return result, note
+    eta = learning_rate  # checked by solve, before any method runs
     result = GradientDescent(learning_rate=eta, max_steps=max(budget - 1, 1), tol=0.0,
                              target_loss=0.5 * tol * tol).minimize(objective, start)
-    best = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
+    best = _residual_norm(result)
     if best <= tol:
         note = f"η = {eta:g} reached |r| = {best:.3g} in {result.n_evals} evaluations"
     elif result.status == "diverged":
@@ -381,7 +391,7 @@ def _run_gradient(objective, start, tol, budget, learning_rate):
                 f"and |r| = {best:.3g} remains (tol {tol:g}); try a larger --lr or --lr auto")
     else:
         note = result.message
-    return "gradient", result, note, None
+    return result, note
 
 
 def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
@@ -428,30 +438,28 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
     chosen = METHODS if method == "all" else (method,)
     for name in chosen:
         guarded = _UndefinedIsInfinite(objective)
+        expected = None
         if name == "monte-carlo":
             label = "monte-carlo"
-            expected = None
             if (objective.n_equations == 1 and objective.is_linear
                     and objective.n_params <= MAX_EXACT_UNKNOWNS):
                 expected = expected_guesses(objective, low, high, tol)
-            outcome = _run_monte_carlo(guarded, theta0, low, high, tol, budget, random_state,
-                                       expected)
+            result, note = _run_monte_carlo(guarded, theta0, low, high, tol, budget,
+                                            random_state, expected)
         elif name == "error-driven":
             label = f"error-driven ({step_rule})"
-            outcome = _run_error_driven(guarded, theta0, tol, budget, step, step_rule)
+            result, note = _run_error_driven(guarded, theta0, tol, budget, step, step_rule)
         else:
             label = "gradient (auto step)" if learning_rate == "auto" else (
                 f"gradient (η={learning_rate:g})")
-            outcome = _run_gradient(guarded, theta0, tol, budget, learning_rate)
-        method_name, result, note, expected = outcome
+            result, note = _run_gradient(guarded, theta0, tol, budget, learning_rate)
         if guarded.outside:
             note += (f"; {guarded.outside} point(s) tried were outside where the equation is "
                      f"defined and were rejected (first: {guarded.first})")
-        norm = math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
-        if method_name == "gradient" and norm <= tol and nearest is not None:
+        solved = _residual_norm(result) <= tol
+        if name == "gradient" and solved and nearest is not None:
             distance = float(np.linalg.norm(result.theta - nearest))
             note += (f"; it is the solution nearest the start (distance {distance:.2g} from the "
                      "projection), as gradient descent must find")
-        report.runs.append(MethodRun(method_name, label, result, norm, norm <= tol, note,
-                                     expected))
+        report.runs.append(MethodRun(name, label, result, solved, note, expected))
     return report
