@@ -241,17 +241,15 @@ def describe_solutions(objective: EquationObjective, start) -> tuple[str, Option
     names = objective.param_names
     n, m = objective.n_params, objective.n_equations
     start = np.asarray(start, dtype=np.float64)
-    point = ", ".join(f"{k} = {v:.8g}" for k, v in zip(names, start))
-    equations = "1 equation" if m == 1 else f"{m} equations"
+    kind = "linear" if objective.is_linear else "nonlinear"
+    equations = f"1 {kind} equation" if m == 1 else f"{m} {kind} equations"
     unknowns = "1 unknown" if n == 1 else f"{n} unknowns"
     if not objective.is_linear:
         if m < n:
-            return (f"{equations.replace('equation', 'nonlinear equation')} in {unknowns}: in general infinitely many "
-                    "solutions (a curve or surface); each method stops at the first one it "
-                    "reaches."), None
-        return (f"{equations.replace('equation', 'nonlinear equation')} in {unknowns}: isolated solutions; which one a "
-                "method finds depends on where it starts (or, for Monte-Carlo, on the "
-                "seed)."), None
+            return (f"{equations} in {unknowns}: in general infinitely many solutions (a curve "
+                    "or surface); each method stops at the first one it reaches."), None
+        return (f"{equations} in {unknowns}: isolated solutions; which one a method finds "
+                "depends on where it starts (or, for Monte-Carlo, on the seed)."), None
     A, c = objective.linear_system()
     rank = int(np.linalg.matrix_rank(A))
     rank_augmented = int(np.linalg.matrix_rank(np.column_stack([A, c])))
@@ -259,13 +257,13 @@ def describe_solutions(objective: EquationObjective, start) -> tuple[str, Option
         return ("the linear equations contradict each other: no exact solution; the best any "
                 "method can do is the least-squares compromise."), None
     nearest = start - np.linalg.pinv(A) @ (A @ start - c)
-    found = ", ".join(f"{k} = {v:.8g}" for k, v in zip(names, nearest))
+    found = _format_point(names, nearest)
     if rank == n:
         return f"exactly one solution: {found}.", nearest
     shape = {1: "a line", 2: "a plane"}.get(n - rank, f"a {n - rank}-dimensional flat")
-    return (f"{equations.replace('equation', 'linear equation')} in {unknowns}: infinitely many solutions ({shape}). "
-            f"Gradient descent moves only along ∇J = Aᵀr, perpendicular to the solutions, so "
-            f"from the start ({point}) it reaches the solution nearest the start, the "
+    return (f"{equations} in {unknowns}: infinitely many solutions ({shape}). Gradient descent "
+            f"moves only along ∇J = Aᵀr, perpendicular to the solutions, so from the start "
+            f"({_format_point(names, start)}) it reaches the solution nearest the start, the "
             f"projection {found}; Monte-Carlo and error-driven search stop at whichever "
             "solution they reach first."), nearest
 
