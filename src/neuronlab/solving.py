@@ -305,11 +305,12 @@ class _UndefinedIsInfinite(Objective):
             return np.array([self.loss(theta) for theta in thetas])
         bad = ~np.isfinite(values)
         if bad.any():
-            if not self.first:  # the message of the first undefined point, as loss() keeps it
-                counted = self.outside
-                self.loss(thetas[np.argmax(bad)])
-                self.outside = counted
             self.outside += int(bad.sum())
+            if not self.first:  # the message of the first undefined point, as loss() keeps it
+                try:
+                    self.objective.loss(thetas[np.argmax(bad)])
+                except DomainError as error:
+                    self.first = str(error)
             values[bad] = math.inf
         return values
 
