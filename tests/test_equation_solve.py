@@ -1,7 +1,10 @@
 """neuronlab.solve: the three methods side by side, and what they say about the equation."""
 
 import dataclasses
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -50,7 +53,8 @@ def test_one_equation_in_two_unknowns_has_infinitely_many_solutions_and_says_whi
 
 
 def test_fixed_learning_rate_converges_to_the_same_nearest_solution():
-    # J = ½(a·θ − c)² has curvature λ = ‖a‖² = 110480 along a: η = 1/λ is one exact step
+    # J = ½(a·θ − c)² has curvature λ = ‖a‖² = 110480 along a: η = 1/λ would be one exact
+    # step; η = 0.8/λ leaves 1 − 0.8 = 1/5 of the error each step, along a only
     report = solve(COURSE, method="gradient", learning_rate=0.8 / (A @ A))
     run = report.runs[0]
     assert run.solved and run.status == "converged"
@@ -189,8 +193,13 @@ def test_bad_settings_are_clear_errors(kwargs, words):
 def test_report_as_json_ready_dict_and_table():
     report = solve(COURSE, budget=100)
     data = report.to_dict()
+    assert json.loads(json.dumps(data, allow_nan=False)) == data  # plain JSON, no NaN/inf
     assert data["unknowns"] == ["x", "y"] and len(data["runs"]) == 3
     assert data["runs"][0]["expected_guesses"] == pytest.approx(2.56e10)
+    for run in data["runs"]:  # the error of the point it reports, by the formula
+        point = (run["solution"]["x"], run["solution"]["y"])
+        assert run["residual_norm"] == pytest.approx(residual(point), rel=1e-9, abs=1e-9)
+        assert run["solved"] is (run["residual_norm"] <= 1e-6)
     table = report.table().splitlines()
     assert table[0].split()[:4] == ["method", "evaluations", "x", "y"]
     assert len(table) == 4
@@ -198,6 +207,14 @@ def test_report_as_json_ready_dict_and_table():
 
 def test_solve_is_exported_lightly():
     assert neuronlab.solve is solve
+    # solving (all three methods, the report and its JSON) imports no heavy library
+    code = (
+        "import sys, neuronlab; neuronlab.solve('x + y = 1', budget=50).to_dict(); "
+        "print(','.join(m for m in ('matplotlib', 'pandas', 'sklearn', 'scipy', 'pyarrow', "
+        "'rich', 'numba', 'torch') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
 
 
 def test_points_where_the_equation_is_undefined_are_rejected_not_fatal():
