@@ -242,3 +242,11 @@ def test_monte_carlo_rejects_and_counts_every_undefined_guess():
 def test_a_start_where_the_equation_is_undefined_is_an_error():
     with pytest.raises(ValueError, match=r"log of a number ≤ 0 in log\(x\) at x = 0"):
         solve("log(x) = 1")
+
+
+def test_a_guess_whose_squared_error_overflows_is_not_called_undefined():
+    # x = 1 is defined everywhere; in a box of ±1e300 the guesses have finite |r| ≈ 1e299 but
+    # J = ½r² beyond the float range: bad guesses, not points outside the equation's domain
+    report = solve("x = 1", "monte-carlo", box=(-1e300, 1e300), budget=50)
+    run = report.runs[0]
+    assert run.result.n_evals == 50 and "outside where the equation is defined" not in run.note

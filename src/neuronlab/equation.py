@@ -789,6 +789,12 @@ def _half_sum_of_squares(values) -> float:
     return 0.5 * sum(v * v for v in values)
 
 
+def losses_of_residuals(r) -> np.ndarray:
+    """J = ½·Σ rᵢ² along the last axis of residuals r (..., m); beyond the float range, inf."""
+    with np.errstate(over="ignore"):
+        return 0.5 * np.sum(r * r, axis=-1)
+
+
 def _check_constant_parts(tape: "_Tape") -> None:
     """Evaluate each largest part without unknowns once: ``1/0`` is undefined everywhere."""
     constant = tape.constant
@@ -925,8 +931,7 @@ class EquationObjective(Objective):
 
     def losses(self, theta) -> np.ndarray:
         """J at many points at once, shape (...,) for θ of shape (..., n) (e.g. a grid)."""
-        r = self.residuals(theta)
-        return 0.5 * np.sum(r * r, axis=-1)
+        return losses_of_residuals(self.residuals(theta))
 
     def loss_and_grad(self, theta) -> tuple[float, np.ndarray]:
         r, jac = self.residuals_and_jacobian(theta)

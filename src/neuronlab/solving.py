@@ -25,7 +25,7 @@ from typing import Iterable, Mapping, Optional, Union
 import numpy as np
 
 from ._json import jsonable
-from .equation import MAX_EXACT_UNKNOWNS, DomainError, EquationObjective, expected_guesses
+from .equation import MAX_EXACT_UNKNOWNS, DomainError, EquationObjective, expected_guesses, losses_of_residuals
 from .history import Result
 from .objective import Objective
 from .residual_strategies import GaussNewton
@@ -298,12 +298,15 @@ class _UndefinedIsInfinite(Objective):
             return math.inf
 
     def losses(self, thetas):
-        """J at the rows of ``thetas``; an undefined row (inf/NaN) scores inf and is counted."""
+        """J at the rows of ``thetas``; a row whose residuals are not finite is undefined: it
+        scores inf and is counted.  (Finite residuals whose ½r² overflows score inf too, as
+        one point at a time, but they are defined.)"""
         try:
-            values = np.asarray(self.objective.losses(thetas), dtype=np.float64)
+            r = np.asarray(self.objective.residuals(thetas), dtype=np.float64)
         except DomainError:  # some row is undefined: score the rows one by one
             return np.array([self.loss(theta) for theta in thetas])
-        bad = ~np.isfinite(values)
+        values = losses_of_residuals(r)
+        bad = ~np.all(np.isfinite(r), axis=-1)
         if bad.any():
             self.outside += int(bad.sum())
             if not self.first:  # the message of the first undefined point, as loss() keeps it
