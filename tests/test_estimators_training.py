@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from numeric_checks import largest_curvature
 
 from neuronlab import NeuronClassifier, NeuronRegressor
 
@@ -84,8 +85,7 @@ def test_recover_halves_a_diverging_eta_until_the_fit_reaches_least_squares():
     X = rng.standard_normal((200, 3)) * [1.0, 3.0, 0.5]
     y = X @ [2.0, -1.0, 0.5] + 0.3 + 0.01 * rng.standard_normal(200)
     reference = np.linalg.lstsq(np.column_stack([X, np.ones(200)]), y, rcond=None)[0]
-    X_tilde = np.column_stack([X, np.ones(200)])
-    limit = 2.0 / np.linalg.eigvalsh(X_tilde.T @ X_tilde / 200).max()  # η beyond this diverges
+    limit = 2.0 / largest_curvature(X)  # η beyond this diverges
     options = dict(learning_rate=3 * limit, max_steps=5000, tol=1e-14, penalty=None, random_state=0)
     with pytest.warns(UserWarning, match="diverged"):
         diverged = NeuronRegressor(**options).fit(X, y)

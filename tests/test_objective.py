@@ -1,14 +1,13 @@
 """The neuron's objective: forward pass by hand, and ∇J against central finite differences
 for every activation × loss pair, with sample weights and penalties."""
 
-import itertools
 import zlib
 
 import numpy as np
 import pytest
+from numeric_checks import TRAINABLE_PAIRS as PAIRS, central_differences
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, NotDifferentiableError
-from neuronlab.activations import ACTIVATIONS
 from neuronlab.losses import LOSSES
 from neuronlab.neuron import init_params
 
@@ -39,20 +38,6 @@ def test_init_is_seeded_and_shaped():
         init_params(5, "gaussian", 0)
 
 
-def _pairs():
-    for act, loss in itertools.product(ACTIVATIONS, LOSSES):
-        a, l = ACTIVATIONS[act], LOSSES[loss]
-        if not a.differentiable:
-            continue
-        lo, hi = l.needs_output_in
-        if a.output_range[0] < lo or a.output_range[1] > hi:
-            continue
-        yield act, loss
-
-
-PAIRS = list(_pairs())
-
-
 def test_every_differentiable_activation_meets_every_loss_it_can():
     assert len(PAIRS) == 6 * 4 + 1  # log loss only with the sigmoid
 
@@ -71,11 +56,7 @@ def test_gradient_matches_finite_differences(activation, loss, weighted, penalty
     theta = rng.normal(size=p + 1) * 0.7
     value, grad = objective.loss_and_grad(theta)
     assert value == pytest.approx(objective.loss(theta), rel=1e-14)
-    h = 1e-6
-    numeric = np.array([
-        (objective.loss(theta + h * e) - objective.loss(theta - h * e)) / (2 * h)
-        for e in np.eye(p + 1)
-    ])
+    numeric = central_differences(objective.loss, theta)
     rel = np.linalg.norm(grad - numeric) / max(np.linalg.norm(numeric), 1e-12)
     assert rel < 1e-6, (grad, numeric)
 

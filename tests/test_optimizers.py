@@ -4,6 +4,7 @@ the stability limit, mini-batch determinism, and the strategies' names."""
 
 import numpy as np
 import pytest
+from numeric_checks import largest_curvature
 
 from neuronlab import STRATEGIES, FunctionObjective, Neuron, NeuronObjective, get_strategy, minimize
 from neuronlab.optim import chain, clip_by_global_norm, scale_by_adam
@@ -186,9 +187,7 @@ def test_mini_batch_recovery_and_an_interrupt_inside_an_epoch(least_squares):
 
 def test_divergence_reports_the_stability_limit(least_squares):
     objective, _, _ = least_squares
-    X = objective.X
-    X_tilde = np.column_stack([X, np.ones(len(X))])
-    limit = 2.0 / np.linalg.eigvalsh(X_tilde.T @ X_tilde / len(X)).max()
+    limit = 2.0 / largest_curvature(objective.X)
     result = minimize(objective, np.zeros(4), "gd", learning_rate=0.5, max_steps=500)
     assert result.status == "diverged"
     assert f"stable only for η < {limit:.4g}" in result.message and "you used η = 0.5" in result.message

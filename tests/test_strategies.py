@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from numeric_checks import largest_curvature
 
 from neuronlab import (
     ErrorDrivenSearch,
@@ -219,8 +220,7 @@ def test_a_bounded_loss_thrown_across_the_valley_is_diverged():
     np.testing.assert_array_equal(result.theta, start)  # nothing was better than the start
     # the suggestion respects the stability limit 8/λ_max(X̃ᵀX̃/n) of log loss (X̃ = [X, 1]),
     # computed here independently: η = half of it
-    X1 = np.column_stack([X, np.ones(len(X))])
-    limit = 8.0 / np.linalg.eigvalsh(X1.T @ X1 / len(X))[-1]
+    limit = 8.0 / largest_curvature(X)
     assert result.suggested_learning_rate == pytest.approx(limit / 2, rel=1e-3)
     assert f"try learning_rate ≤ {limit / 2:.3g}" in result.message
     calm = GradientDescent(learning_rate=result.suggested_learning_rate, max_steps=500).minimize(objective, start)
