@@ -232,3 +232,37 @@ def test_line_search_stops_when_no_step_lowers_the_loss():
     assert result.status == "stalled" and result.n_steps == 0
     assert "no step η ≥ 1e-06 lowers the loss" in result.message and "gradient is wrong" in result.message
     assert np.array_equal(result.theta, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("name, options, first, second", [
+    # J = ½θ² (∇J = θ) from θ0 = 1 with η = 0.1; each rule worked by hand, with settings other
+    # than the defaults so that a setting handed to the wrong place shows
+    ("momentum", dict(momentum=0.5), 0.9, 0.9 - 0.1 * (0.5 * 1.0 + 0.9)),  # v = μ·v + g
+    ("nesterov", dict(momentum=0.5), 1 - 0.1 * 1.5,  # d = g + μ·v = 1 + 0.5·1
+     0.85 - 0.1 * (0.85 + 0.5 * (0.5 * 1.0 + 0.85))),  # v = 0.5 + 0.85, d = g + μ·v
+    ("adagrad", dict(eps=1e-300), 0.9, 0.9 - 0.1 * 0.9 / np.sqrt(1.0 + 0.81)),  # G = Σ g²
+    # RMSProp, ρ = 0.5: s₁ = ½·1, d₁ = 1/√½; s₂ = ½·s₁ + ½·θ₁², d₂ = θ₁/√s₂
+    ("rmsprop", dict(rho=0.5, eps=1e-300), 1 - 0.1 * np.sqrt(2.0),
+     (1 - 0.1 * np.sqrt(2.0)) * (1 - 0.1 / np.sqrt(0.25 + 0.5 * (1 - 0.1 * np.sqrt(2.0)) ** 2))),
+    # Adam, β₁ = ½, β₂ = ¾: step 1 moves by η (m̂₁ = g₁, v̂₁ = g₁²); step 2 with g₂ = 0.9:
+    # m₂ = ½·½ + ½·0.9 = 0.7, v₂ = ¾·¼ + ¼·0.81 = 0.39, m̂₂ = 0.7/(1 − ¼), v̂₂ = 0.39/(1 − 9/16)
+    ("adam", dict(beta1=0.5, beta2=0.75, eps=1e-300), 0.9,
+     0.9 - 0.1 * (0.7 / 0.75) / np.sqrt(0.39 / (1 - 0.5625))),
+])
+def test_each_optimiser_takes_its_first_two_steps_by_its_own_rule(name, options, first, second):
+    result = minimize(_quadratic(0.0), [1.0], name, learning_rate=0.1, max_steps=2, tol=0, **options)
+    np.testing.assert_allclose(result.history.params[1:, 0], [first, second], rtol=1e-12)
+    np.testing.assert_allclose(result.history.learning_rate[1:], 0.1)
+
+
+def test_line_search_backtracks_by_armijo_and_grows_the_next_trial():
+    # J = ½θ² from θ0 = 1, first trial η = 0.3, then 2× the last accepted η; accept when
+    # J(θ − η∇J) ≤ J(θ) − c·η·‖∇J‖², else halve.  θ ← (1 − η)·θ:
+    #   η = 0.3 → 0.7;  η = 0.6 → 0.28;  η = 1.2 → −0.056;
+    #   η = 2.4 → 0.0784, J = 0.00307 > J = 0.00157: refused, η = 1.2 → 0.0112
+    result = minimize(_quadratic(0.0), [1.0], "line_search", learning_rate=0.3, max_steps=4, tol=0)
+    assert result.status == "max_steps"
+    np.testing.assert_allclose(result.history.learning_rate[1:], [0.3, 0.6, 1.2, 1.2])
+    np.testing.assert_allclose(result.history.params[:, 0], [1.0, 0.7, 0.28, -0.056, 0.0112], rtol=1e-12)
+    # one evaluation per accepted trial, two for the step with the refused one
+    np.testing.assert_array_equal(result.history.evaluations, [1, 2, 3, 4, 6])
