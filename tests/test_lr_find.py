@@ -76,10 +76,25 @@ def test_the_range_test_schedule_and_the_rise_reading():
 
 def test_steepest_reading_is_where_the_curve_falls_fastest():
     found = lr_find(quadratic([4.0]), [1.0], min_lr=1e-3, max_lr=10.0, steps=60, rule="steepest")
-    k = list(found.learning_rates).index(found.steepest)
-    end = int(np.argmin(found.losses)) + 1
-    slopes = np.gradient(found.losses[:end], np.log(found.learning_rates[:end]))
-    assert slopes[k] == slopes.min() and slopes[k] < 0
+    # the curve in closed form: η_t = 10⁻³·(10⁴)^(t/59), θ ← (1 − 4η_t)·θ, J = 2θ², until J
+    # exceeds 4× its lowest value (stop_factor)
+    theta, lowest, etas, losses = 1.0, 2.0, [], []
+    for t in range(60):
+        eta = 1e-3 * 1e4 ** (t / 59)
+        theta *= 1 - 4 * eta
+        etas.append(eta)
+        losses.append(2 * theta**2)
+        lowest = min(lowest, losses[-1])
+        if losses[-1] > 4 * lowest:
+            break
+    np.testing.assert_allclose(found.learning_rates, etas, rtol=1e-12)
+    np.testing.assert_allclose(found.losses, losses, rtol=1e-9)
+    # the steepest fall of J against ln η, up to the lowest point of that curve
+    end = int(np.argmin(losses)) + 1
+    slopes = np.gradient(losses[:end], np.log(etas[:end]))
+    assert slopes.min() < 0
+    assert found.steepest == pytest.approx(etas[int(np.argmin(slopes))], rel=1e-12)
+    assert found.rule == "steepest" and found.suggestion == found.steepest
 
 
 def test_curvatures_of_a_known_hessian():
