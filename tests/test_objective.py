@@ -38,6 +38,23 @@ def test_init_is_seeded_and_shaped():
         init_params(5, "gaussian", 0)
 
 
+@pytest.mark.parametrize("method, weight_std, bias_std", [
+    ("normal", 1.0, 1.0),                     # wᵢ, b ~ N(0, 1)
+    ("uniform", 1 / np.sqrt(3), 1 / np.sqrt(3)),  # U(−1, 1) has variance 2²/12
+    ("xavier", np.sqrt(2 / 4), 0.0),          # N(0, 2/(n + 1)) with n = 3, b = 0
+    ("he", np.sqrt(2 / 3), 0.0),              # N(0, 2/n), b = 0
+])
+def test_init_draws_from_the_stated_distribution(method, weight_std, bias_std):
+    rng = np.random.default_rng(0)  # one generator: 4000 draws of θ for a neuron with 3 inputs
+    thetas = np.array([init_params(3, method, rng) for _ in range(4000)])
+    # 12 000 weights: the sample standard deviation has a standard error of about 0.65 %
+    assert thetas[:, :-1].std() == pytest.approx(weight_std, rel=0.04)
+    assert abs(thetas[:, :-1].mean()) < 0.04 * weight_std
+    assert thetas[:, -1].std() == pytest.approx(bias_std, rel=0.06)
+    if method == "uniform":
+        assert thetas.min() >= -1.0 and thetas.max() < 1.0
+
+
 def test_every_differentiable_activation_meets_every_loss_it_can():
     assert len(PAIRS) == 6 * 4 + 1  # log loss only with the sigmoid
 
