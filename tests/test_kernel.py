@@ -206,7 +206,6 @@ def test_hessian_matches_finite_differences_of_the_gradient(pair, dtype):
     assert NeuronObjective(Neuron(5, "tanh"), X, y, "huber").hessian(theta) is None
 
 
-@pytest.mark.skipif(not kernel.numba_available(), reason="numba is not installed")
 def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
     """The compiled logistic block computes e^−|z| and ln(1 + e) by its own polynomials (so
     they vectorise): each sample's L = ln(1 + e^z) − y·z and ∂L/∂z = σ(z) − y against NumPy's
