@@ -108,8 +108,9 @@ def test_batches_and_row_subsets_read_the_right_rows(engine):
     assert value == pytest.approx(ref_value + 0.15 * theta[:-1] @ theta[:-1], rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad + penalty_grad, rtol=1e-11)
     value, grad = full.loss_and_grad_batch(theta, slice(10, 60))
-    ref_value, _ = _naive(X[10:60], y[10:60], s[10:60], theta, "sigmoid", "log_loss")
+    ref_value, ref_grad = _naive(X[10:60], y[10:60], s[10:60], theta, "sigmoid", "log_loss")
     assert value == pytest.approx(ref_value + 0.15 * theta[:-1] @ theta[:-1], rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad + penalty_grad, rtol=1e-11)
     rows = np.arange(100, 300, 2)
     part = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, rows=rows,
                            engine=engine)
