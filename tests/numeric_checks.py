@@ -35,3 +35,19 @@ def largest_curvature(X, weights=None):
     X_tilde = np.column_stack([np.asarray(X, dtype=np.float64), np.ones(len(X))])
     s = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=np.float64)
     return float(np.linalg.eigvalsh(X_tilde.T @ (s[:, None] * X_tilde) / s.sum())[-1])
+
+
+def bowl(curvatures, center=0.0):
+    """J(θ) = ½·Σᵢ λᵢ(θᵢ − cᵢ)², with ∇J = λ·(θ − c) from the same call: its Hessian is diag(λ),
+    so the minimum θ = c, gradient descent's iterates θ_t − c = (1 − ηλ)^t·(θ_0 − c) and its
+    stability limit η < 2/λ_max are known in closed form."""
+    from neuronlab import FunctionObjective
+
+    lams = np.asarray(curvatures, dtype=np.float64)
+    center = np.broadcast_to(np.asarray(center, dtype=np.float64), lams.shape)
+
+    def loss_and_grad(theta):
+        r = theta - center
+        return 0.5 * float(lams @ (r * r)), lams * r
+
+    return FunctionObjective(loss_and_grad, lams.size, grad=True)

@@ -4,7 +4,7 @@ the stability limit, mini-batch determinism, and the strategies' names."""
 
 import numpy as np
 import pytest
-from numeric_checks import largest_curvature
+from numeric_checks import bowl, largest_curvature
 
 from neuronlab import STRATEGIES, FunctionObjective, Neuron, NeuronObjective, get_strategy, minimize
 from neuronlab.optim import chain, clip_by_global_norm, scale_by_adam
@@ -86,29 +86,25 @@ def test_mini_batch_sgd_reaches_the_optimum_and_is_seeded(logistic):
     assert result.history.learning_rate[-1] == pytest.approx(0.5 * 0.5 * (1 + np.cos(np.pi * 1199 / 1200)),
                                                              rel=1e-9)
     with pytest.raises(TypeError, match="batch_size needs an objective over rows"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 2, grad=True), [1.0, 1.0], "sgd")
-
-
-def _quadratic(center):
-    return FunctionObjective(lambda t: (0.5 * (t[0] - center) ** 2, t - center), 1, grad=True)
+        minimize(bowl([1.0, 1.0]), [1.0, 1.0], "sgd")
 
 
 def test_early_stopping_restores_the_best_theta():
     # training pulls θ to 4 along θ_t = 4(1 − ½ᵗ) = 0, 2, 3, 3.5, …; the validation loss
     # ½(θ − 2)² is lowest at step 1 (θ = 2), so that θ comes back
-    result = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=100, tol=0,
-                      validation=_quadratic(2.0), patience=3)
+    result = minimize(bowl([1.0], 4.0), [0.0], "gd", learning_rate=0.5, max_steps=100, tol=0,
+                      validation=bowl([1.0], 2.0), patience=3)
     assert result.status == "converged" and "early stopping" in result.message
     assert len(result.history) == 5  # steps 2, 3, 4 did not improve on step 1
     assert result.theta[0] == pytest.approx(2.0)
     assert result.loss == pytest.approx(0.5 * 2.0**2)  # the training loss at that θ
     np.testing.assert_allclose(result.info["validation_loss"], [2.0, 0.0, 0.5, 1.125, 1.53125])
     # restore-best also when training ends for another reason (here the budget)
-    result = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
-                      validation=_quadratic(2.0), patience=10)
+    result = minimize(bowl([1.0], 4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
+                      validation=bowl([1.0], 2.0), patience=10)
     assert result.status == "max_steps" and result.theta[0] == pytest.approx(2.0)
-    keep_last = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
-                         validation=_quadratic(2.0), restore_best=False)
+    keep_last = minimize(bowl([1.0], 4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
+                         validation=bowl([1.0], 2.0), restore_best=False)
     assert keep_last.theta[0] == pytest.approx(3.5)
 
 
@@ -222,11 +218,11 @@ def test_new_strategies_are_registered_and_check_their_settings():
     with pytest.raises(ValueError, match="batch_size must be > 0"):
         get_strategy("sgd", batch_size=0).validate()
     with pytest.raises(ValueError, match="beta1 must be a number in"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "adam", beta1=1.0)
+        minimize(bowl([1.0]), [1.0], "adam", beta1=1.0)
     with pytest.raises(ValueError, match="c must be in"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "line_search", c=2)
+        minimize(bowl([1.0]), [1.0], "line_search", c=2)
     with pytest.raises(TypeError, match="transform must be a GradientTransformation"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "gd", transform="adam")
+        minimize(bowl([1.0]), [1.0], "gd", transform="adam")
 
 
 def test_line_search_stops_when_no_step_lowers_the_loss():
@@ -254,7 +250,7 @@ def test_line_search_stops_when_no_step_lowers_the_loss():
      0.9 - 0.1 * (0.7 / 0.75) / np.sqrt(0.39 / (1 - 0.5625))),
 ])
 def test_each_optimiser_takes_its_first_two_steps_by_its_own_rule(name, options, first, second):
-    result = minimize(_quadratic(0.0), [1.0], name, learning_rate=0.1, max_steps=2, tol=0, **options)
+    result = minimize(bowl([1.0], 0.0), [1.0], name, learning_rate=0.1, max_steps=2, tol=0, **options)
     np.testing.assert_allclose(result.history.params[1:, 0], [first, second], rtol=1e-12)
     np.testing.assert_allclose(result.history.learning_rate[1:], 0.1)
 
@@ -264,7 +260,7 @@ def test_line_search_backtracks_by_armijo_and_grows_the_next_trial():
     # J(θ − η∇J) ≤ J(θ) − c·η·‖∇J‖², else halve.  θ ← (1 − η)·θ:
     #   η = 0.3 → 0.7;  η = 0.6 → 0.28;  η = 1.2 → −0.056;
     #   η = 2.4 → 0.0784, J = 0.00307 > J = 0.00157: refused, η = 1.2 → 0.0112
-    result = minimize(_quadratic(0.0), [1.0], "line_search", learning_rate=0.3, max_steps=4, tol=0)
+    result = minimize(bowl([1.0], 0.0), [1.0], "line_search", learning_rate=0.3, max_steps=4, tol=0)
     assert result.status == "max_steps"
     np.testing.assert_allclose(result.history.learning_rate[1:], [0.3, 0.6, 1.2, 1.2])
     np.testing.assert_allclose(result.history.params[:, 0], [1.0, 0.7, 0.28, -0.056, 0.0112], rtol=1e-12)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from numeric_checks import largest_curvature
+from numeric_checks import bowl, largest_curvature
 
 from neuronlab import (
     ErrorDrivenSearch,
@@ -22,9 +22,7 @@ LAMBDA = 4.0  # curvature of the test quadratic J(θ) = ½·λ·(θ − 3)²
 
 
 def quadratic():
-    return FunctionObjective(
-        lambda t: 0.5 * LAMBDA * float((t[0] - 3.0) ** 2), 1, grad=lambda t: LAMBDA * (t - 3.0)
-    )
+    return bowl([LAMBDA], center=3.0)
 
 
 def test_gradient_descent_follows_the_closed_form_iterates():
