@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from numeric_checks import largest_curvature
 
 import sklearn  # noqa: F401  (the test extra: a missing install fails loudly)
 from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification  # noqa: E402
@@ -163,11 +164,21 @@ def test_search_solvers_train_a_neuron():
 
 def test_divergence_warns_and_keeps_the_best_weights():
     X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
     model = NeuronRegressor(learning_rate=5.0, max_steps=500, random_state=0)
     with pytest.warns(ConvergenceWarning, match="diverged.*try learning_rate ≤"):
-        model.fit(StandardScaler().fit_transform(X), y)
+        model.fit(X, y)
     assert model.status_ == "diverged" and np.all(np.isfinite(model.coef_))
-    assert model.result_.suggested_learning_rate < 5.0
+    # fixed-η descent on this linear neuron is stable for η < 2/λ_max (numpy's λ_max of the
+    # data's curvature); the suggestion is at most half of that, and it does not diverge
+    lam = largest_curvature(X)
+    assert model.result_.info["stability_limit"] == pytest.approx(2.0 / lam, rel=1e-9)
+    suggested = model.result_.suggested_learning_rate
+    assert 0 < suggested <= (1.0 / lam) * (1 + 1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        calm = NeuronRegressor(learning_rate=suggested, max_steps=500, random_state=0).fit(X, y)
+    assert calm.status_ != "diverged"
 
 
 X_OK = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])

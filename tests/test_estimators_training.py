@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from numeric_checks import largest_curvature
 
 from neuronlab import NeuronClassifier, NeuronRegressor
 
@@ -28,8 +29,8 @@ def classes():
 def test_solvers_fit_logistic_regression(solver, options, classes):
     X, y = classes
     ref = LogisticRegression(C=1.0 / (0.01 * len(X)), tol=1e-10, max_iter=1000).fit(X, y)
-    model = NeuronClassifier(solver=solver, alpha=0.01, tol=1e-10, max_steps=options.pop("max_steps", 3000),
-                             random_state=0, **options)
+    options = {"max_steps": 3000, **options}  # a copy: the parameter's dict is shared across runs
+    model = NeuronClassifier(solver=solver, alpha=0.01, tol=1e-10, random_state=0, **options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)
@@ -50,6 +51,17 @@ def test_early_stopping_keeps_the_best_validation_theta(classes):
     assert len(validation) == len(model.history_)
     best = int(np.argmin(validation))
     np.testing.assert_array_equal(model.history_.params[best], np.append(model.coef_, model.intercept_))
+    # it stopped because the validation loss did not improve for n_iter_no_change = 5 rows
+    assert model.status_ == "converged" and "early stopping" in model.result_.message
+    assert len(validation) == best + 1 + 5
+    # ⌈0.2·300⌉ = 60 rows are held out and 240 trained on (no penalty: α = 0), so at every row
+    # 240·J_train + 60·J_validation = 300·J over all rows, J the log loss written out here
+    params = model.history_.params
+    z = X @ params[:, :-1].T + params[:, -1]
+    target = (y == "yes")[:, None]
+    whole = np.mean(np.logaddexp(0.0, z) - target * z, axis=0)
+    np.testing.assert_allclose(240 * model.history_.loss + 60 * validation, 300 * whole, rtol=1e-10)
+    assert np.abs(validation - model.history_.loss).max() > 1e-3  # two different sets of rows
 
 
 def test_float32_training_matches_float64(classes):
@@ -84,8 +96,7 @@ def test_recover_halves_a_diverging_eta_until_the_fit_reaches_least_squares():
     X = rng.standard_normal((200, 3)) * [1.0, 3.0, 0.5]
     y = X @ [2.0, -1.0, 0.5] + 0.3 + 0.01 * rng.standard_normal(200)
     reference = np.linalg.lstsq(np.column_stack([X, np.ones(200)]), y, rcond=None)[0]
-    X_tilde = np.column_stack([X, np.ones(200)])
-    limit = 2.0 / np.linalg.eigvalsh(X_tilde.T @ X_tilde / 200).max()  # η beyond this diverges
+    limit = 2.0 / largest_curvature(X)  # η beyond this diverges
     options = dict(learning_rate=3 * limit, max_steps=5000, tol=1e-14, penalty=None, random_state=0)
     with pytest.warns(UserWarning, match="diverged"):
         diverged = NeuronRegressor(**options).fit(X, y)

@@ -6,20 +6,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from numeric_checks import TRAINABLE_PAIRS as PAIRS, central_differences, largest_curvature
 
 from neuronlab import Neuron, NeuronObjective
 from neuronlab import _validation, activations, kernel, losses
 from neuronlab.activations import ACTIVATIONS
 from neuronlab.losses import LOSSES
-
-PAIRS = [
-    (a, l)
-    for a in ACTIVATIONS
-    for l in LOSSES
-    if ACTIVATIONS[a].differentiable
-    and ACTIVATIONS[a].output_range[0] >= LOSSES[l].needs_output_in[0]
-    and ACTIVATIONS[a].output_range[1] <= LOSSES[l].needs_output_in[1]
-]
 ENGINES = ["numpy", "numba"]  # numba is a run-time dependency: its engine is always tested
 
 
@@ -62,10 +54,7 @@ def test_kernel_equals_the_plain_formulas_and_finite_differences(activation, los
     assert value == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-11, atol=1e-14 * np.abs(ref_grad).max())
     assert objective.loss(theta) == pytest.approx(ref_value, rel=1e-12)
-    h = 1e-6
-    fd = [(objective.loss(theta + h * e) - objective.loss(theta - h * e)) / (2 * h)
-          for e in np.eye(theta.size)]
-    np.testing.assert_allclose(grad, fd, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad, central_differences(objective.loss, theta), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -119,8 +108,9 @@ def test_batches_and_row_subsets_read_the_right_rows(engine):
     assert value == pytest.approx(ref_value + 0.15 * theta[:-1] @ theta[:-1], rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad + penalty_grad, rtol=1e-11)
     value, grad = full.loss_and_grad_batch(theta, slice(10, 60))
-    ref_value, _ = _naive(X[10:60], y[10:60], s[10:60], theta, "sigmoid", "log_loss")
+    ref_value, ref_grad = _naive(X[10:60], y[10:60], s[10:60], theta, "sigmoid", "log_loss")
     assert value == pytest.approx(ref_value + 0.15 * theta[:-1] @ theta[:-1], rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad + penalty_grad, rtol=1e-11)
     rows = np.arange(100, 300, 2)
     part = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, rows=rows,
                            engine=engine)
@@ -182,8 +172,7 @@ def test_engine_choice_is_checked():
 @pytest.mark.parametrize("engine", ENGINES)
 def test_stability_limit_is_two_over_the_largest_curvature(engine):
     X, y, s, _ = _data()
-    X_tilde = np.column_stack([X, np.ones(len(X))])
-    lam = np.linalg.eigvalsh(X_tilde.T @ (s[:, None] * X_tilde) / s.sum()).max()
+    lam = largest_curvature(X, s)
     linear = NeuronObjective(Neuron(5, "identity"), X, y, "squared_error", sample_weight=s,
                              engine=engine)
     assert linear.stability_limit() == pytest.approx(2.0 / lam, rel=1e-4)
@@ -196,8 +185,7 @@ def test_power_iteration_for_wide_data_agrees_with_the_exact_largest_eigenvalue(
     # a well-separated top eigenvalue (the bias column adds one), so power iteration converges
     X, _, s, _ = _data(n=400)
     rows = np.arange(0, 400, 3)
-    X_tilde = np.column_stack([X, np.ones(len(X))])[rows]
-    lam = np.linalg.eigvalsh(X_tilde.T @ (s[rows, None] * X_tilde) / s[rows].sum()).max()
+    lam = largest_curvature(X[rows], s[rows])
     assert kernel.gram_max_eigenvalue(X, s, rows) == pytest.approx(lam, rel=1e-12)  # formed whole
     monkeypatch.setattr(kernel, "GRAM_EXACT_UP_TO", 3)  # as if X had thousands of columns
     estimate = kernel.gram_max_eigenvalue(X, s, rows, iterations=500, rtol=1e-12)
@@ -213,15 +201,12 @@ def test_hessian_matches_finite_differences_of_the_gradient(pair, dtype):
                                 l1_ratio=0.25, rows=rows)
     theta = theta + 0.05  # no wᵢ at 0, where the L1 part has its kink
     H = objective.hessian(theta)
-    eps = 1e-5
-    columns = [(objective.loss_and_grad(theta + eps * e)[1] - objective.loss_and_grad(theta - eps * e)[1])
-               / (2 * eps) for e in np.eye(6)]
-    np.testing.assert_allclose(H, np.column_stack(columns), rtol=1e-5 if dtype is np.float64 else 1e-3,
+    numeric = central_differences(lambda t: objective.loss_and_grad(t)[1], theta, h=1e-5)
+    np.testing.assert_allclose(H, numeric, rtol=1e-5 if dtype is np.float64 else 1e-3,
                                atol=1e-7 if dtype is np.float64 else 1e-4)
     assert NeuronObjective(Neuron(5, "tanh"), X, y, "huber").hessian(theta) is None
 
 
-@pytest.mark.skipif(not kernel.numba_available(), reason="numba is not installed")
 def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
     """The compiled logistic block computes e^−|z| and ln(1 + e) by its own polynomials (so
     they vectorise): each sample's L = ln(1 + e^z) − y·z and ∂L/∂z = σ(z) − y against NumPy's

@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 from image_checks import assert_picture
+from numeric_checks import bowl
 
-from neuronlab import FunctionObjective, Neuron, NeuronObjective, init_params, minimize
+from neuronlab import Neuron, NeuronObjective, init_params, minimize
 from neuronlab.lr_find import LearningRateRangeTest, curvatures, lr_find, plot_lr_find
 
 
@@ -49,14 +50,8 @@ def test_suggestion_is_as_good_as_the_best_of_a_grid(seed):
     assert found.rule == "curvature" and "λ_max" in found.reason
 
 
-def quadratic(lams):
-    """J(θ) = ½ Σ λᵢ θᵢ²: Hessian diag(λ), so λ_min, λ_max and the edge 2/λ_max are known."""
-    lams = np.asarray(lams, dtype=float)
-    return FunctionObjective(lambda t: (0.5 * float(lams @ (t * t)), lams * t), len(lams), grad=True)
-
-
 def test_curvature_reading_on_a_quadratic_bowl():
-    found = lr_find(quadratic([1.0, 4.0]), [1.0, 1.0])
+    found = lr_find(bowl([1.0, 4.0]), [1.0, 1.0])
     assert found.curvature == pytest.approx((1.0, 4.0), rel=1e-6)
     assert found.suggestion == pytest.approx(0.9 * 2 / 5, rel=1e-6)  # 0.9 · 2/(λ_max + λ_min)
 
@@ -66,7 +61,7 @@ def test_the_range_test_schedule_and_the_rise_reading():
     test = LearningRateRangeTest(min_lr=1e-3, max_lr=10.0, steps=50)
     np.testing.assert_allclose(test.schedule()[[0, -1]], [1e-3, 10.0])
     assert np.allclose(np.diff(np.log(test.schedule())), math.log(1e4) / 49)
-    found = lr_find(quadratic([4.0]), [1.0], min_lr=1e-3, max_lr=10.0, steps=40, rule="before_rise")
+    found = lr_find(bowl([4.0]), [1.0], min_lr=1e-3, max_lr=10.0, steps=40, rule="before_rise")
     # the first step that raised J used η ≥ 0.5; the one before used η < 0.5 (the loss was still falling)
     ratio = (10.0 / 1e-3) ** (1 / 39)
     assert found.before_rise < 0.5 <= found.before_rise * ratio
@@ -75,15 +70,30 @@ def test_the_range_test_schedule_and_the_rise_reading():
 
 
 def test_steepest_reading_is_where_the_curve_falls_fastest():
-    found = lr_find(quadratic([4.0]), [1.0], min_lr=1e-3, max_lr=10.0, steps=60, rule="steepest")
-    k = list(found.learning_rates).index(found.steepest)
-    end = int(np.argmin(found.losses)) + 1
-    slopes = np.gradient(found.losses[:end], np.log(found.learning_rates[:end]))
-    assert slopes[k] == slopes.min() and slopes[k] < 0
+    found = lr_find(bowl([4.0]), [1.0], min_lr=1e-3, max_lr=10.0, steps=60, rule="steepest")
+    # the curve in closed form: η_t = 10⁻³·(10⁴)^(t/59), θ ← (1 − 4η_t)·θ, J = 2θ², until J
+    # exceeds 4× its lowest value (stop_factor)
+    theta, lowest, etas, losses = 1.0, 2.0, [], []
+    for t in range(60):
+        eta = 1e-3 * 1e4 ** (t / 59)
+        theta *= 1 - 4 * eta
+        etas.append(eta)
+        losses.append(2 * theta**2)
+        lowest = min(lowest, losses[-1])
+        if losses[-1] > 4 * lowest:
+            break
+    np.testing.assert_allclose(found.learning_rates, etas, rtol=1e-12)
+    np.testing.assert_allclose(found.losses, losses, rtol=1e-9)
+    # the steepest fall of J against ln η, up to the lowest point of that curve
+    end = int(np.argmin(losses)) + 1
+    slopes = np.gradient(losses[:end], np.log(etas[:end]))
+    assert slopes.min() < 0
+    assert found.steepest == pytest.approx(etas[int(np.argmin(slopes))], rel=1e-12)
+    assert found.rule == "steepest" and found.suggestion == found.steepest
 
 
 def test_curvatures_of_a_known_hessian():
-    lo, hi = curvatures(quadratic([0.5, 2.0, 3.0]), np.array([0.3, -1.0, 2.0]))
+    lo, hi = curvatures(bowl([0.5, 2.0, 3.0]), np.array([0.3, -1.0, 2.0]))
     assert (lo, hi) == (pytest.approx(0.5, rel=1e-6), pytest.approx(3.0, rel=1e-6))
 
 
@@ -124,11 +134,11 @@ def test_a_neurons_curvatures_are_exact_and_wide_ones_are_not_formed_whole(monke
 ])
 def test_bad_options(options, message):
     with pytest.raises(ValueError, match=message):
-        lr_find(quadratic([1.0]), [1.0], **options)
+        lr_find(bowl([1.0]), [1.0], **options)
 
 
 def test_plot(tmp_path):
-    found = lr_find(quadratic([1.0, 4.0]), [1.0, 1.0])
+    found = lr_find(bowl([1.0, 4.0]), [1.0, 1.0])
     out = tmp_path / "lr.png"
     fig = plot_lr_find(found, out)
     assert_picture(out, size=(700, 450))

@@ -1,14 +1,13 @@
 """The neuron's objective: forward pass by hand, and ∇J against central finite differences
 for every activation × loss pair, with sample weights and penalties."""
 
-import itertools
 import zlib
 
 import numpy as np
 import pytest
+from numeric_checks import TRAINABLE_PAIRS as PAIRS, central_differences
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, NotDifferentiableError
-from neuronlab.activations import ACTIVATIONS
 from neuronlab.losses import LOSSES
 from neuronlab.neuron import init_params
 
@@ -39,18 +38,21 @@ def test_init_is_seeded_and_shaped():
         init_params(5, "gaussian", 0)
 
 
-def _pairs():
-    for act, loss in itertools.product(ACTIVATIONS, LOSSES):
-        a, l = ACTIVATIONS[act], LOSSES[loss]
-        if not a.differentiable:
-            continue
-        lo, hi = l.needs_output_in
-        if a.output_range[0] < lo or a.output_range[1] > hi:
-            continue
-        yield act, loss
-
-
-PAIRS = list(_pairs())
+@pytest.mark.parametrize("method, weight_std, bias_std", [
+    ("normal", 1.0, 1.0),                     # wᵢ, b ~ N(0, 1)
+    ("uniform", 1 / np.sqrt(3), 1 / np.sqrt(3)),  # U(−1, 1) has variance 2²/12
+    ("xavier", np.sqrt(2 / 4), 0.0),          # N(0, 2/(n + 1)) with n = 3, b = 0
+    ("he", np.sqrt(2 / 3), 0.0),              # N(0, 2/n), b = 0
+])
+def test_init_draws_from_the_stated_distribution(method, weight_std, bias_std):
+    rng = np.random.default_rng(0)  # one generator: 4000 draws of θ for a neuron with 3 inputs
+    thetas = np.array([init_params(3, method, rng) for _ in range(4000)])
+    # 12 000 weights: the sample standard deviation has a standard error of about 0.65 %
+    assert thetas[:, :-1].std() == pytest.approx(weight_std, rel=0.04)
+    assert abs(thetas[:, :-1].mean()) < 0.04 * weight_std
+    assert thetas[:, -1].std() == pytest.approx(bias_std, rel=0.06)
+    if method == "uniform":
+        assert thetas.min() >= -1.0 and thetas.max() < 1.0
 
 
 def test_every_differentiable_activation_meets_every_loss_it_can():
@@ -71,11 +73,7 @@ def test_gradient_matches_finite_differences(activation, loss, weighted, penalty
     theta = rng.normal(size=p + 1) * 0.7
     value, grad = objective.loss_and_grad(theta)
     assert value == pytest.approx(objective.loss(theta), rel=1e-14)
-    h = 1e-6
-    numeric = np.array([
-        (objective.loss(theta + h * e) - objective.loss(theta - h * e)) / (2 * h)
-        for e in np.eye(p + 1)
-    ])
+    numeric = central_differences(objective.loss, theta)
     rel = np.linalg.norm(grad - numeric) / max(np.linalg.norm(numeric), 1e-12)
     assert rel < 1e-6, (grad, numeric)
 

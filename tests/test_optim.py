@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from numeric_checks import bowl
 
-from neuronlab import FunctionObjective, Neuron, NeuronObjective, minimize
+from neuronlab import Neuron, NeuronObjective, minimize
 from neuronlab.optim import (
     Constant,
     CosineDecay,
@@ -53,8 +54,7 @@ def test_get_schedule_names_objects_and_mistakes():
 
 
 def test_the_history_shows_the_scheduled_learning_rate():
-    quadratic = FunctionObjective(lambda t: (0.5 * t[0] ** 2, t.copy()), 1, grad=True)
-    result = minimize(quadratic, [1.0], "gd", learning_rate=0.4, max_steps=6, tol=0,
+    result = minimize(bowl([1.0]), [1.0], "gd", learning_rate=0.4, max_steps=6, tol=0,
                       schedule=StepDecay(0.4, drop=0.5, every=2))
     assert np.isnan(result.history.learning_rate[0])
     np.testing.assert_allclose(result.history.learning_rate[1:], [0.4, 0.4, 0.2, 0.2, 0.1, 0.1])

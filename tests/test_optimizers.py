@@ -4,6 +4,7 @@ the stability limit, mini-batch determinism, and the strategies' names."""
 
 import numpy as np
 import pytest
+from numeric_checks import bowl, largest_curvature
 
 from neuronlab import STRATEGIES, FunctionObjective, Neuron, NeuronObjective, get_strategy, minimize
 from neuronlab.optim import chain, clip_by_global_norm, scale_by_adam
@@ -80,32 +81,30 @@ def test_mini_batch_sgd_reaches_the_optimum_and_is_seeded(logistic):
     other = minimize(objective, np.zeros(4), "sgd", random_state=4, **options)
     assert np.array_equal(again.theta_last, result.theta_last)
     assert not np.array_equal(other.theta_last, result.theta_last)
-    # the cosine schedule ran over all 60 × 20 updates: the last η is nearly 0
-    assert result.history.learning_rate[-1] < 1e-5
+    # the cosine schedule ran over all T = 60 × 20 updates: the last, t = T − 1, used
+    # η_t = η·½(1 + cos(π·t/T)), nearly 0
+    assert result.history.learning_rate[-1] == pytest.approx(0.5 * 0.5 * (1 + np.cos(np.pi * 1199 / 1200)),
+                                                             rel=1e-9)
     with pytest.raises(TypeError, match="batch_size needs an objective over rows"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 2, grad=True), [1.0, 1.0], "sgd")
-
-
-def _quadratic(center):
-    return FunctionObjective(lambda t: (0.5 * (t[0] - center) ** 2, t - center), 1, grad=True)
+        minimize(bowl([1.0, 1.0]), [1.0, 1.0], "sgd")
 
 
 def test_early_stopping_restores_the_best_theta():
     # training pulls θ to 4 along θ_t = 4(1 − ½ᵗ) = 0, 2, 3, 3.5, …; the validation loss
     # ½(θ − 2)² is lowest at step 1 (θ = 2), so that θ comes back
-    result = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=100, tol=0,
-                      validation=_quadratic(2.0), patience=3)
+    result = minimize(bowl([1.0], 4.0), [0.0], "gd", learning_rate=0.5, max_steps=100, tol=0,
+                      validation=bowl([1.0], 2.0), patience=3)
     assert result.status == "converged" and "early stopping" in result.message
     assert len(result.history) == 5  # steps 2, 3, 4 did not improve on step 1
     assert result.theta[0] == pytest.approx(2.0)
     assert result.loss == pytest.approx(0.5 * 2.0**2)  # the training loss at that θ
     np.testing.assert_allclose(result.info["validation_loss"], [2.0, 0.0, 0.5, 1.125, 1.53125])
     # restore-best also when training ends for another reason (here the budget)
-    result = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
-                      validation=_quadratic(2.0), patience=10)
+    result = minimize(bowl([1.0], 4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
+                      validation=bowl([1.0], 2.0), patience=10)
     assert result.status == "max_steps" and result.theta[0] == pytest.approx(2.0)
-    keep_last = minimize(_quadratic(4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
-                         validation=_quadratic(2.0), restore_best=False)
+    keep_last = minimize(bowl([1.0], 4.0), [0.0], "gd", learning_rate=0.5, max_steps=3, tol=0,
+                         validation=bowl([1.0], 2.0), restore_best=False)
     assert keep_last.theta[0] == pytest.approx(3.5)
 
 
@@ -121,7 +120,7 @@ def test_reduce_on_plateau_lowers_eta_and_notes_it():
 
 def test_recovery_from_divergence_halves_eta_and_converges(least_squares):
     objective, theta_ref, _ = least_squares
-    limit = objective.stability_limit()  # ≈ 0.215 for this X
+    limit = 2.0 / largest_curvature(objective.X)  # ≈ 0.215 for this X
     assert 0.125 < limit < 0.25
     result = minimize(objective, np.zeros(4), "gd", learning_rate=0.5, max_steps=2000, tol=1e-13,
                       recover=True)
@@ -182,13 +181,13 @@ def test_mini_batch_recovery_and_an_interrupt_inside_an_epoch(least_squares):
     assert stopped.status == "interrupted" and len(stopped.history) == 3  # rows 0, 1, 2
     # the two updates made inside epoch 3 are forgotten with it: θ_last is row 2's θ
     np.testing.assert_array_equal(stopped.history.updates.row, [1] * 6 + [2] * 6)
+    np.testing.assert_array_equal(stopped.theta_last, stopped.history.params[2])
+    assert not np.array_equal(stopped.history.params[2], stopped.history.params[1])
 
 
 def test_divergence_reports_the_stability_limit(least_squares):
     objective, _, _ = least_squares
-    X = objective.X
-    X_tilde = np.column_stack([X, np.ones(len(X))])
-    limit = 2.0 / np.linalg.eigvalsh(X_tilde.T @ X_tilde / len(X)).max()
+    limit = 2.0 / largest_curvature(objective.X)
     result = minimize(objective, np.zeros(4), "gd", learning_rate=0.5, max_steps=500)
     assert result.status == "diverged"
     assert f"stable only for η < {limit:.4g}" in result.message and "you used η = 0.5" in result.message
@@ -219,11 +218,11 @@ def test_new_strategies_are_registered_and_check_their_settings():
     with pytest.raises(ValueError, match="batch_size must be > 0"):
         get_strategy("sgd", batch_size=0).validate()
     with pytest.raises(ValueError, match="beta1 must be a number in"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "adam", beta1=1.0)
+        minimize(bowl([1.0]), [1.0], "adam", beta1=1.0)
     with pytest.raises(ValueError, match="c must be in"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "line_search", c=2)
+        minimize(bowl([1.0]), [1.0], "line_search", c=2)
     with pytest.raises(TypeError, match="transform must be a GradientTransformation"):
-        minimize(FunctionObjective(lambda t: (t @ t, 2 * t), 1, grad=True), [1.0], "gd", transform="adam")
+        minimize(bowl([1.0]), [1.0], "gd", transform="adam")
 
 
 def test_line_search_stops_when_no_step_lowers_the_loss():
@@ -233,3 +232,37 @@ def test_line_search_stops_when_no_step_lowers_the_loss():
     assert result.status == "stalled" and result.n_steps == 0
     assert "no step η ≥ 1e-06 lowers the loss" in result.message and "gradient is wrong" in result.message
     assert np.array_equal(result.theta, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("name, options, first, second", [
+    # J = ½θ² (∇J = θ) from θ0 = 1 with η = 0.1; each rule worked by hand, with settings other
+    # than the defaults so that a setting handed to the wrong place shows
+    ("momentum", dict(momentum=0.5), 0.9, 0.9 - 0.1 * (0.5 * 1.0 + 0.9)),  # v = μ·v + g
+    ("nesterov", dict(momentum=0.5), 1 - 0.1 * 1.5,  # d = g + μ·v = 1 + 0.5·1
+     0.85 - 0.1 * (0.85 + 0.5 * (0.5 * 1.0 + 0.85))),  # v = 0.5 + 0.85, d = g + μ·v
+    ("adagrad", dict(eps=1e-300), 0.9, 0.9 - 0.1 * 0.9 / np.sqrt(1.0 + 0.81)),  # G = Σ g²
+    # RMSProp, ρ = 0.5: s₁ = ½·1, d₁ = 1/√½; s₂ = ½·s₁ + ½·θ₁², d₂ = θ₁/√s₂
+    ("rmsprop", dict(rho=0.5, eps=1e-300), 1 - 0.1 * np.sqrt(2.0),
+     (1 - 0.1 * np.sqrt(2.0)) * (1 - 0.1 / np.sqrt(0.25 + 0.5 * (1 - 0.1 * np.sqrt(2.0)) ** 2))),
+    # Adam, β₁ = ½, β₂ = ¾: step 1 moves by η (m̂₁ = g₁, v̂₁ = g₁²); step 2 with g₂ = 0.9:
+    # m₂ = ½·½ + ½·0.9 = 0.7, v₂ = ¾·¼ + ¼·0.81 = 0.39, m̂₂ = 0.7/(1 − ¼), v̂₂ = 0.39/(1 − 9/16)
+    ("adam", dict(beta1=0.5, beta2=0.75, eps=1e-300), 0.9,
+     0.9 - 0.1 * (0.7 / 0.75) / np.sqrt(0.39 / (1 - 0.5625))),
+])
+def test_each_optimiser_takes_its_first_two_steps_by_its_own_rule(name, options, first, second):
+    result = minimize(bowl([1.0], 0.0), [1.0], name, learning_rate=0.1, max_steps=2, tol=0, **options)
+    np.testing.assert_allclose(result.history.params[1:, 0], [first, second], rtol=1e-12)
+    np.testing.assert_allclose(result.history.learning_rate[1:], 0.1)
+
+
+def test_line_search_backtracks_by_armijo_and_grows_the_next_trial():
+    # J = ½θ² from θ0 = 1, first trial η = 0.3, then 2× the last accepted η; accept when
+    # J(θ − η∇J) ≤ J(θ) − c·η·‖∇J‖², else halve.  θ ← (1 − η)·θ:
+    #   η = 0.3 → 0.7;  η = 0.6 → 0.28;  η = 1.2 → −0.056;
+    #   η = 2.4 → 0.0784, J = 0.00307 > J = 0.00157: refused, η = 1.2 → 0.0112
+    result = minimize(bowl([1.0], 0.0), [1.0], "line_search", learning_rate=0.3, max_steps=4, tol=0)
+    assert result.status == "max_steps"
+    np.testing.assert_allclose(result.history.learning_rate[1:], [0.3, 0.6, 1.2, 1.2])
+    np.testing.assert_allclose(result.history.params[:, 0], [1.0, 0.7, 0.28, -0.056, 0.0112], rtol=1e-12)
+    # one evaluation per accepted trial, two for the step with the refused one
+    np.testing.assert_array_equal(result.history.evaluations, [1, 2, 3, 4, 6])
