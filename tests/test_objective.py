@@ -118,3 +118,20 @@ def test_function_objective_forms():
     assert not plain.has_gradient
     with pytest.raises(NotDifferentiableError):
         plain.loss_and_grad(np.zeros(2))
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_inputs_of_the_wrong_length_or_shape_are_refused(engine):
+    X = np.arange(2000.0).reshape(1000, 2) / 1000
+    with pytest.raises(ValueError, match=r"y must hold one target per row of X \(1000\)"):
+        NeuronObjective(Neuron(2, "identity"), X, np.ones(10), engine=engine)
+    with pytest.raises(ValueError, match=r"sample_weight must hold one weight per row of X \(1000\)"):
+        NeuronObjective(Neuron(2, "identity"), X, np.ones(1000), sample_weight=np.ones(10), engine=engine)
+    with pytest.raises(ValueError, match="with 3 feature"):
+        NeuronObjective(Neuron(3, "identity"), X, np.ones(1000), engine=engine)
+
+
+def test_x_given_as_a_list_is_read_as_numbers():
+    # J = mean of ½(0·x + 0 − y)² = ½·(1 + 4)/2 at θ = 0
+    objective = NeuronObjective(Neuron(1, "identity"), [[1.0], [2.0]], [1.0, 2.0])
+    assert objective.loss(np.zeros(2)) == pytest.approx(1.25)

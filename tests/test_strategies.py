@@ -268,3 +268,11 @@ def test_perceptron_rule_keeps_to_the_objectives_rows_and_refuses_weights():
         PerceptronRule().minimize(
             NeuronObjective(Neuron(1, "step"), X, y, "squared_error", sample_weight=[1.0, 2.0, 1.0]),
             np.zeros(2))
+
+
+def test_numpy_numbers_are_accepted_as_tol():
+    # J = ½θ², ∇J = θ: with η = 0.5 each step halves θ, and J falls by ½(4θ² − θ²) = 1.5θ²
+    # onto θ; that is ≤ tol = 1e-3 first for θ = 2⁻⁶ (1.5·2⁻¹⁰ ≈ 1.5e-3 > 1e-3 at θ = 2⁻⁵)
+    quadratic = FunctionObjective(lambda t: (0.5 * float(t @ t), t.copy()), 1, grad=True)
+    result = minimize(quadratic, [1.0], "gd", learning_rate=0.5, max_steps=100, tol=np.float32(1e-3))
+    assert result.status == "converged" and result.theta_last[0] == 2.0 ** -6

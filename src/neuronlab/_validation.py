@@ -43,7 +43,7 @@ def check_positive(name, value, integer=False):
 
 def check_tol(tol):
     """A stopping tolerance: a number ≥ 0 (``not tol >= 0`` also refuses NaN)."""
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) or not tol >= 0:
         raise ValueError(f"tol must be a number ≥ 0, got {tol!r}")
 
 

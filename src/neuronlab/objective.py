@@ -106,8 +106,15 @@ class NeuronObjective(Objective):
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         self.engine = engine
+        # a float array is used as it is (never copied); anything else becomes float64
+        X = X if isinstance(X, np.ndarray) and X.dtype.kind == "f" else np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != neuron.n_inputs:
+            raise ValueError(f"X must be a 2-D array of rows with {neuron.n_inputs} feature(s) each "
+                             f"(the neuron's inputs), got shape {X.shape}")
         self.X = X
-        self.y = np.asarray(y, dtype=X.dtype if X.dtype.kind == "f" else np.float64)
+        self.y = np.asarray(y, dtype=X.dtype)
+        if self.y.shape != (X.shape[0],):
+            raise ValueError(f"y must hold one target per row of X ({X.shape[0]}), got shape {self.y.shape}")
         # rows: the objective covers only these rows of X (a validation split, say),
         # named by index so that X itself is never copied
         if rows is not None:
@@ -122,6 +129,9 @@ class NeuronObjective(Objective):
             self._weight = None
         else:
             self._weight = np.asarray(sample_weight, dtype=self.y.dtype)
+            if self._weight.shape != (X.shape[0],):
+                raise ValueError(f"sample_weight must hold one weight per row of X ({X.shape[0]}), "
+                                 f"got shape {self._weight.shape}")
             covered = self._weight if rows is None else self._weight[rows]
             if not float(covered.sum()) > 0:
                 raise ValueError("sample_weight must have a positive sum")
