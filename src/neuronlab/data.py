@@ -373,7 +373,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
             classes = binary_classes(
                 y, f"{source}: the target {target!r}", " — use --task regress for a number"
             )
-            labels = [c.item() if hasattr(c, "item") else c for c in classes]
+            labels = classes.tolist()  # plain Python values: "Obese", 0, 2.5
             if not target_is_text and all(float(c) == int(c) for c in labels):
                 labels = [int(c) for c in labels]
                 y = y.astype(np.int64)
