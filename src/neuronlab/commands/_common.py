@@ -10,7 +10,6 @@ import json
 import math
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -200,13 +199,6 @@ def emit_json(document) -> None:
 
     sys.stdout.write(json.dumps(jsonable(document), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
-
-
-def check_out_path(path, what="--out") -> Path:
-    """Fail before any work when the output folder does not exist (nothing is written yet)."""
-    from .._atomic import check_output_folder
-
-    return check_output_folder(path, what)
 
 
 def console(stderr=False):
