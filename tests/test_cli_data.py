@@ -62,13 +62,16 @@ def test_validation_accuracy_and_metrics_recomputed_from_predictions(obesity_mod
 
 def test_cli_predictions_equal_load_predictions(obesity_model, capsys, tmp_path):
     code, _, _ = run_cli(capsys, "predict", obesity_model, "obesity", "--proba", "--out", tmp_path / "p.csv")
-    import pandas as pd
+    import csv
 
-    cli = pd.read_csv(tmp_path / "p.csv")
+    with open(tmp_path / "p.csv", newline="") as f:
+        cli = list(csv.DictReader(f))
     model = neuronlab.load(obesity_model)
     frame = neuronlab.datasets.load_frame("obesity")
-    np.testing.assert_allclose(cli["p(Obese)"], model.predict_proba(frame)[:, 1], rtol=0, atol=1e-12)
-    assert list(cli["prediction"]) == list(model.predict(frame))
+    # bit for bit: the file's text is each float's shortest round-trip form, read back by float()
+    np.testing.assert_array_equal([float(r["p(Obese)"]) for r in cli], model.predict_proba(frame)[:, 1])
+    np.testing.assert_array_equal([float(r["p(Not Obese)"]) for r in cli], model.predict_proba(frame)[:, 0])
+    assert [r["prediction"] for r in cli] == list(model.predict(frame))
 
 
 def test_inspect_shows_weights_per_feature(obesity_model, capsys):

@@ -234,13 +234,12 @@ def _cell(value) -> str:
 
 
 def csv_text(header, columns) -> str:
-    """CSV text from column arrays; floats written with repr so they read back exactly."""
+    """CSV text from column arrays.  tolist() gives Python floats, which the csv module
+    writes with repr: they read back exactly."""
     buffer = _io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    converted = [[repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in np.asarray(c).tolist()]
-                 for c in columns]
-    writer.writerows(zip(*converted))
+    writer.writerows(zip(*[np.asarray(c).tolist() for c in columns]))
     return buffer.getvalue()
 
 
