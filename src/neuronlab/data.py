@@ -188,9 +188,9 @@ def as_table(data, feature_names: Optional[Sequence[str]] = None):
     if isinstance(data, pa.Table):
         return data
     if hasattr(data, "columns") and hasattr(data, "iloc"):  # pandas DataFrame
-        frame = data.copy()
-        frame.columns = [str(c) for c in frame.columns]
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        # names as str(c), set on the table rather than on a copy of the whole frame
+        table = pa.Table.from_pandas(data, preserve_index=False)
+        return table.rename_columns([str(c) for c in data.columns])
     if isinstance(data, dict):
         return pa.table({str(k): np.asarray(v) for k, v in data.items()})
     array = np.asarray(data)
