@@ -81,6 +81,16 @@ def test_inspect_shows_weights_per_feature(obesity_model, capsys):
     assert json.loads(out)["feature_names"] == ["height", "weight"]
 
 
+def test_inspect_of_a_run_whose_loss_overflowed(capsys, tmp_path):
+    out = tmp_path / "d.json"
+    code, _, _ = run_cli(capsys, "train", "diabetes", "--lr", "1e30", "--steps", "50", "--out", out, "--quiet")
+    history = json.loads(out.read_text())["history"]
+    assert code == 0 and history["loss_end"] is None  # the loss reached inf; JSON writes null
+    code, stdout, stderr = run_cli(capsys, "inspect", out)
+    assert code == 0 and stderr == ""
+    assert f"→ not finite over {history['n_steps']} steps" in stdout
+
+
 def test_train_on_breast_cancer_matches_the_api_exactly(capsys, tmp_path):
     from sklearn.datasets import load_breast_cancer
 
