@@ -127,7 +127,7 @@ def _blank(path: Path, limit: int = 1 << 16) -> bool:
     return not head.strip() and len(head) < limit
 
 
-def read_table(source, *, columns: Optional[Sequence[str]] = None):
+def read_table(source):
     """Read a CSV, TSV, gzip-compressed CSV/TSV or Parquet file — or a built-in data set
     by name (see ``neuronlab datasets``) — into a ``pyarrow.Table``.
 
@@ -154,16 +154,15 @@ def read_table(source, *, columns: Optional[Sequence[str]] = None):
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path, columns=list(columns) if columns is not None else None)
+            table = pq.read_table(path)
         else:
             import pyarrow.csv as pcsv
 
             if path.stat().st_size == 0:
                 raise ValueError(f"{source}: the file is empty; it needs a header line and rows")
             parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            convert = pcsv.ConvertOptions(include_columns=list(columns) if columns is not None else None)
             with pa.input_stream(str(path), compression="detect") as stream:
-                table = pcsv.read_csv(stream, parse_options=parse, convert_options=convert)
+                table = pcsv.read_csv(stream, parse_options=parse)
     except ValueError as e:  # pyarrow.ArrowInvalid is a ValueError
         # one line of printable text, even when pyarrow quotes a piece of a binary file
         message = " ".join("".join(c if c.isprintable() else " " for c in str(e)).split())

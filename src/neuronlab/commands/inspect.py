@@ -47,8 +47,7 @@ def run(args) -> int:
         _common.print_table("training", ["setting", "value"], [[k, t.get(k)] for k in settings if k in t])
         print(f"outcome: {t.get('message')}")
     if model.metrics:
-        reports = {k: v for k, v in model.metrics.items()}
-        _common.print_table("scores", ["metric"] + list(reports), _common.metric_rows(model.task, reports))
+        _common.print_table("scores", ["metric"] + list(model.metrics), _common.metric_rows(model.task, model.metrics))
     h = model.history
     if h.get("n_steps"):
         print(f"loss {_loss(h.get('loss_start'))} → {_loss(h.get('loss_end'))} over {h['n_steps']} steps "
