@@ -62,13 +62,16 @@ def test_validation_accuracy_and_metrics_recomputed_from_predictions(obesity_mod
 
 def test_cli_predictions_equal_load_predictions(obesity_model, capsys, tmp_path):
     code, _, _ = run_cli(capsys, "predict", obesity_model, "obesity", "--proba", "--out", tmp_path / "p.csv")
-    import pandas as pd
+    import csv
 
-    cli = pd.read_csv(tmp_path / "p.csv")
+    with open(tmp_path / "p.csv", newline="") as f:
+        cli = list(csv.DictReader(f))
     model = neuronlab.load(obesity_model)
     frame = neuronlab.datasets.load_frame("obesity")
-    np.testing.assert_allclose(cli["p(Obese)"], model.predict_proba(frame)[:, 1], rtol=0, atol=1e-12)
-    assert list(cli["prediction"]) == list(model.predict(frame))
+    # bit for bit: the file's text is each float's shortest round-trip form, read back by float()
+    np.testing.assert_array_equal([float(r["p(Obese)"]) for r in cli], model.predict_proba(frame)[:, 1])
+    np.testing.assert_array_equal([float(r["p(Not Obese)"]) for r in cli], model.predict_proba(frame)[:, 0])
+    assert [r["prediction"] for r in cli] == list(model.predict(frame))
 
 
 def test_inspect_shows_weights_per_feature(obesity_model, capsys):
@@ -76,6 +79,16 @@ def test_inspect_shows_weights_per_feature(obesity_model, capsys):
     assert code == 0 and "height" in out and "weight" in out and "gradient_descent" in out
     code, out, _ = run_cli(capsys, "inspect", obesity_model, "--json")
     assert json.loads(out)["feature_names"] == ["height", "weight"]
+
+
+def test_inspect_of_a_run_whose_loss_overflowed(capsys, tmp_path):
+    out = tmp_path / "d.json"
+    code, _, _ = run_cli(capsys, "train", "diabetes", "--lr", "1e30", "--steps", "50", "--out", out, "--quiet")
+    history = json.loads(out.read_text())["history"]
+    assert code == 0 and history["loss_end"] is None  # the loss reached inf; JSON writes null
+    code, stdout, stderr = run_cli(capsys, "inspect", out)
+    assert code == 0 and stderr == ""
+    assert f"→ not finite over {history['n_steps']} steps" in stdout
 
 
 def test_train_on_breast_cancer_matches_the_api_exactly(capsys, tmp_path):

@@ -56,6 +56,9 @@ def test_tsv_gzip_and_parquet_read_the_same_numbers(tmp_path):
         assert list(ds.y) == list(frame["label"])
     # a data frame and a numpy array through the API
     np.testing.assert_array_equal(load_dataset(frame, "label").X, expected)
+    numbered = load_dataset(frame.set_axis([0, 1, "label"], axis=1), "label")  # column names become text
+    assert numbered.feature_names == ["0", "1"] and frame.columns.tolist() == ["a", "b", "label"]
+    np.testing.assert_array_equal(numbered.X, expected)
     np.testing.assert_array_equal(prepare(as_table(expected), None, require_target=False).X, expected)
 
 

@@ -33,6 +33,9 @@ def test_round_trip_predicts_the_same_numbers(model, tmp_path):
     doc = json.loads((tmp_path / "m.json").read_text())
     z = (X - doc["scaler"]["mean"]) / doc["scaler"]["scale"] @ doc["parameters"]["coef"] + doc["parameters"]["intercept"]
     np.testing.assert_allclose(loaded.predict_proba(X)[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-12)
+    # the weights `inspect` shows in raw units act on raw x as w·(x − μ)/σ + b does
+    w_raw, b_raw = loaded.weights_in_original_units()
+    np.testing.assert_allclose(X @ w_raw + b_raw, z, rtol=0, atol=1e-9)
     assert doc["labels"] == ["Not Obese", "Obese"] and doc["feature_names"] == ["height", "weight"]
 
 

@@ -127,7 +127,7 @@ def _blank(path: Path, limit: int = 1 << 16) -> bool:
     return not head.strip() and len(head) < limit
 
 
-def read_table(source, *, columns: Optional[Sequence[str]] = None):
+def read_table(source):
     """Read a CSV, TSV, gzip-compressed CSV/TSV or Parquet file — or a built-in data set
     by name (see ``neuronlab datasets``) — into a ``pyarrow.Table``.
 
@@ -154,16 +154,15 @@ def read_table(source, *, columns: Optional[Sequence[str]] = None):
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path, columns=list(columns) if columns is not None else None)
+            table = pq.read_table(path)
         else:
             import pyarrow.csv as pcsv
 
             if path.stat().st_size == 0:
                 raise ValueError(f"{source}: the file is empty; it needs a header line and rows")
             parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            convert = pcsv.ConvertOptions(include_columns=list(columns) if columns is not None else None)
             with pa.input_stream(str(path), compression="detect") as stream:
-                table = pcsv.read_csv(stream, parse_options=parse, convert_options=convert)
+                table = pcsv.read_csv(stream, parse_options=parse)
     except ValueError as e:  # pyarrow.ArrowInvalid is a ValueError
         # one line of printable text, even when pyarrow quotes a piece of a binary file
         message = " ".join("".join(c if c.isprintable() else " " for c in str(e)).split())
@@ -188,9 +187,9 @@ def as_table(data, feature_names: Optional[Sequence[str]] = None):
     if isinstance(data, pa.Table):
         return data
     if hasattr(data, "columns") and hasattr(data, "iloc"):  # pandas DataFrame
-        frame = data.copy()
-        frame.columns = [str(c) for c in frame.columns]
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        # names as str(c), set on the table rather than on a copy of the whole frame
+        table = pa.Table.from_pandas(data, preserve_index=False)
+        return table.rename_columns([str(c) for c in data.columns])
     if isinstance(data, dict):
         return pa.table({str(k): np.asarray(v) for k, v in data.items()})
     array = np.asarray(data)
@@ -248,14 +247,17 @@ def _check_known_labels(y, labels, source, target):
     """(y, labels) for a classifier trained before: y must hold only its ``labels`` (one of
     them is enough, e.g. a test set of one class); a label it does not know is an error."""
     known = {_plain(label) for label in labels}
-    unknown = sorted({_plain(value) for value in np.unique(y)} - known)
+    # each distinct value written once (a per-row loop took seconds on a million rows)
+    values, row_value = np.unique(y, return_inverse=True)
+    written = [_plain(value) for value in values]
+    unknown = sorted(set(written) - known)
     if unknown:
         raise ValueError(
             f"{source}: the target {target!r} has label(s) {', '.join(unknown)} that the model does not "
             f"know; its classes are {', '.join(_plain(label) for label in labels)}"
         )
     if all(isinstance(label, str) for label in labels):
-        y = np.asarray([_plain(value) for value in y], dtype=str)
+        y = np.asarray(written, dtype=str)[row_value.ravel()]
     elif all(isinstance(label, (int, np.integer)) and not isinstance(label, bool) for label in labels):
         y = np.asarray(y, dtype=np.float64).astype(np.int64)
     return y, list(labels)
@@ -370,7 +372,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
             classes = binary_classes(
                 y, f"{source}: the target {target!r}", " — use --task regress for a number"
             )
-            labels = [c.item() if hasattr(c, "item") else c for c in classes]
+            labels = classes.tolist()  # plain Python values: "Obese", 0, 2.5
             if not target_is_text and all(float(c) == int(c) for c in labels):
                 labels = [int(c) for c in labels]
                 y = y.astype(np.int64)

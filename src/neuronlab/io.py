@@ -77,7 +77,7 @@ class TrainedModel:
 
     @property
     def labels(self):
-        return [c.item() if hasattr(c, "item") else c for c in self.estimator.classes_] if self.task == "classify" else None
+        return self.estimator.classes_.tolist() if self.task == "classify" else None
 
     def matrix(self, X) -> np.ndarray:
         """The model's input x′: columns picked by name (or taken in order) and standardised."""

@@ -59,19 +59,27 @@ def _ratio(numerator, denominator) -> float:
     return float(numerator / denominator) if denominator else 0.0
 
 
+def _scores(counts) -> dict:
+    """Accuracy, precision, recall and F1 from the confusion matrix [[TN, FP], [FN, TP]]."""
+    (tn, fp), (fn, tp) = counts
+    return {
+        "accuracy": _ratio(tn + tp, tn + fp + fn + tp),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),  # = 2PR/(P + R), and 0 when TP = 0
+    }
+
+
 def precision(y_true, y_pred) -> float:
-    (_, fp), (_, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(tp, tp + fp)
+    return _scores(confusion_matrix(y_true, y_pred))["precision"]
 
 
 def recall(y_true, y_pred) -> float:
-    (_, _), (fn, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(tp, tp + fn)
+    return _scores(confusion_matrix(y_true, y_pred))["recall"]
 
 
 def f1(y_true, y_pred) -> float:
-    (_, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(2 * tp, 2 * tp + fp + fn)  # = 2PR/(P + R), and 0 when TP = 0
+    return _scores(confusion_matrix(y_true, y_pred))["f1"]
 
 
 def log_loss(y_true, p) -> float:
@@ -126,19 +134,15 @@ def r2(y_true, y_pred) -> float:
 
 
 def classification_report(y_true, y_pred, proba=None, score=None) -> dict:
-    """Every classification metric above as a dict (log loss needs ``proba``, AUC a score)."""
-    report = {
-        "accuracy": accuracy(y_true, y_pred),
-        "precision": precision(y_true, y_pred),
-        "recall": recall(y_true, y_pred),
-        "f1": f1(y_true, y_pred),
-        "log_loss": None if proba is None else log_loss(y_true, proba),
-        "roc_auc": None,
-        "confusion_matrix": confusion_matrix(y_true, y_pred).tolist(),
-    }
+    """Every classification metric above as a dict (log loss needs ``proba``, AUC a score);
+    the counting ones all come from one confusion matrix."""
+    counts = confusion_matrix(y_true, y_pred)
+    report = _scores(counts)
+    report["log_loss"] = None if proba is None else log_loss(y_true, proba)
     ranking = proba if score is None else score
-    if ranking is not None and 0 < int(np.sum(y_true)) < len(y_true):
-        report["roc_auc"] = roc_auc(y_true, ranking)
+    both_classes = counts[0].sum() > 0 and counts[1].sum() > 0  # rows: the true class
+    report["roc_auc"] = roc_auc(y_true, ranking) if ranking is not None and both_classes else None
+    report["confusion_matrix"] = counts.tolist()
     return report
 
 

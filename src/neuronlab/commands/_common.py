@@ -10,7 +10,6 @@ import json
 import math
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -202,13 +201,6 @@ def emit_json(document) -> None:
     sys.stdout.flush()
 
 
-def check_out_path(path, what="--out") -> Path:
-    """Fail before any work when the output folder does not exist (nothing is written yet)."""
-    from .._atomic import check_output_folder
-
-    return check_output_folder(path, what)
-
-
 def console(stderr=False):
     from rich.console import Console
 
@@ -242,13 +234,12 @@ def _cell(value) -> str:
 
 
 def csv_text(header, columns) -> str:
-    """CSV text from column arrays; floats written with repr so they read back exactly."""
+    """CSV text from column arrays.  tolist() gives Python floats, which the csv module
+    writes with repr: they read back exactly."""
     buffer = _io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    converted = [[repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in np.asarray(c).tolist()]
-                 for c in columns]
-    writer.writerows(zip(*converted))
+    writer.writerows(zip(*[np.asarray(c).tolist() for c in columns]))
     return buffer.getvalue()
 
 

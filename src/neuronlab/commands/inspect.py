@@ -47,10 +47,14 @@ def run(args) -> int:
         _common.print_table("training", ["setting", "value"], [[k, t.get(k)] for k in settings if k in t])
         print(f"outcome: {t.get('message')}")
     if model.metrics:
-        reports = {k: v for k, v in model.metrics.items()}
-        _common.print_table("scores", ["metric"] + list(reports), _common.metric_rows(model.task, reports))
+        _common.print_table("scores", ["metric"] + list(model.metrics), _common.metric_rows(model.task, model.metrics))
     h = model.history
     if h.get("n_steps"):
-        print(f"loss {h.get('loss_start'):.6g} → {h.get('loss_end'):.6g} over {h['n_steps']} steps "
-              f"(best {h.get('loss_best'):.6g})")
+        print(f"loss {_loss(h.get('loss_start'))} → {_loss(h.get('loss_end'))} over {h['n_steps']} steps "
+              f"(best {_loss(h.get('loss_best'))})")
     return 0
+
+
+def _loss(value) -> str:
+    """A loss of the model file's history; null there stands for an infinite or NaN loss (a diverged run)."""
+    return "not finite" if value is None else f"{value:.6g}"

@@ -54,13 +54,14 @@ def parse_row(text: str, feature_names) -> dict:
 
 
 def run(args) -> int:
+    from .._atomic import check_output_folder
     from ..data import as_table, prepare
     from ..io import atomic_write_text, load
 
     if (args.data is None) == (args.row is None):
         raise ValueError("give either DATA or --row NAME=VALUE,… (one of them)")
     if args.out:
-        _common.check_out_path(args.out)
+        check_output_folder(args.out, "--out")
     model = load(args.model)
     if args.proba and (model.task != "classify" or not hasattr(model.estimator, "predict_proba")):
         raise ValueError("--proba needs a classifier with activation 'sigmoid' (only then is ŷ a probability)")

@@ -181,12 +181,13 @@ class Progress:
 
 # --- the command --------------------------------------------------------------------------------
 def run(args) -> int:
+    from .._atomic import check_output_folder
     from ..io import TrainedModel, load, save, summarize_history
 
     previous = load(args.resume) if args.resume else None
     out = args.out or args.resume
     if out:
-        _common.check_out_path(out)
+        check_output_folder(out, "--out")  # before any work: nothing is written yet
     check_visual_paths(args)
     s = _settings(args, previous)
     strategy_cls = _strategy_class(s["strategy"])
