@@ -127,7 +127,7 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
             f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
         if _is_neuron_objective(objective):
             step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows))
-        elif _residuals_of(objective) is not None:
+        elif hasattr(objective, "residuals_and_jacobian"):
             step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
         else:
             step.lines.append(f"  J(θ) = {format_number(step.loss)}")
@@ -174,15 +174,6 @@ def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
     )
 
 
-def _residuals_of(objective):
-    """The objective's r(θ) = LHS − RHS function, if it has one."""
-    for name in ("residuals", "residual"):
-        function = getattr(objective, name, None)
-        if callable(function):
-            return function
-    return None
-
-
 def _is_neuron_objective(objective) -> bool:
     return all(hasattr(objective, a) for a in ("neuron", "X", "y", "activation", "loss_fn"))
 
@@ -227,11 +218,11 @@ def _neuron_lines(objective, theta, loss, grad, rows):
 
 
 def _equation_lines(objective, theta, loss, grad, names):
-    """r = LHS − RHS, J = ½r², ∂J/∂x = r·∂r/∂x for an equation objective."""
-    r = np.atleast_1d(np.asarray(_residuals_of(objective)(theta), dtype=np.float64))
+    """r = LHS − RHS, J = ½r², ∂J/∂x = r·∂r/∂x for an equation objective (its own r and
+    Jacobian ∂r/∂x, the numbers its ∇J = Dᵀr was made of)."""
+    r, jacobian = objective.residuals_and_jacobian(theta)
     equations = getattr(objective, "equations", None)
-    text = "; ".join(map(str, equations)) if equations else getattr(objective, "text", None)
-    lines = [f"  equation: {text}"] if isinstance(text, str) else []
+    lines = [f"  equation: {'; '.join(e.text or str(e) for e in equations)}"] if equations else []
     if r.size != 1:
         lines.append("  r = LHS − RHS for each equation: "
                      + ", ".join(format_number(v) for v in r))
@@ -241,11 +232,8 @@ def _equation_lines(objective, theta, loss, grad, names):
     r0 = float(r[0])
     lines.append(f"  r = LHS − RHS = {format_number(r0)}")
     lines.append(f"  J = ½r² = ½·{_term(r0)}² = {format_number(loss)}")
-    for n, g in zip(names, grad):
-        if r0 != 0:
-            lines.append(f"  ∂J/∂{n} = r·∂r/∂{n} = {_term(r0)}·{_term(g / r0)} = {format_number(g)}")
-        else:
-            lines.append(f"  ∂J/∂{n} = r·∂r/∂{n} = 0 (r = 0: already solved)")
+    lines.extend(f"  ∂J/∂{n} = r·∂r/∂{n} = {_term(r0)}·{_term(slope)} = {format_number(g)}"
+                 for n, slope, g in zip(names, jacobian[0], grad))
     return lines
 
 
