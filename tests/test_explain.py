@@ -184,3 +184,18 @@ def test_explain_refuses_an_objective_the_run_did_not_minimise():
     result = minimize(run_on, [0.5, -1.0, 0.25], learning_rate=0.1, max_steps=2, tol=0)
     with pytest.raises(ValueError, match="not the one this run minimised"):
         explain(other, result)
+
+
+def test_an_objective_over_some_rows_writes_out_those_rows():
+    # the same two rows as above, the objective covering only the second: x = (−1, 3), y = 0
+    # z = −3.25, J = ½·3.25² = 5.28125, δ = −3.25, ∇J = δ·(−1, 3, 1) = (3.25, −9.75, −3.25)
+    X = np.array([[2.0, 1.0], [-1.0, 3.0]])
+    objective = NeuronObjective(Neuron(2, "identity"), X, np.array([1.0, 0.0]), rows=np.array([1]))
+    result = minimize(objective, [0.5, -1.0, 0.25], learning_rate=0.1, max_steps=1, tol=0)
+    explanation = explain(objective, result, rows=2)
+    np.testing.assert_allclose(explanation.steps[0].gradient, [3.25, -9.75, -3.25], atol=1e-12)
+    text = explanation.text()
+    assert "1 rows" in text and "other" not in text
+    assert "row 1: x = (−1, 3), y = 0" in text and "row 2" not in text
+    assert "z = w·x + b = 0.5·(−1) + (−1)·3 + 0.25 = −3.25" in text
+    assert "J = (1/n)·Σ L = 5.281" in text

@@ -26,6 +26,7 @@ from typing import Optional
 import numpy as np
 
 from .history import Result
+from .objective import NeuronObjective
 
 __all__ = ["Explanation", "ExplainedStep", "explain", "format_number", "pretty_name"]
 
@@ -125,8 +126,8 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
                              eta, theta_next.copy())
         step.lines.append(f"Step {t} → {t + 1}, at " + ", ".join(
             f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
-        if _is_neuron_objective(objective):
-            step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows))
+        if isinstance(objective, NeuronObjective):
+            step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows, names))
         elif hasattr(objective, "residuals_and_jacobian"):
             step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
         else:
@@ -174,39 +175,32 @@ def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
     )
 
 
-def _is_neuron_objective(objective) -> bool:
-    return all(hasattr(objective, a) for a in ("neuron", "X", "y", "activation", "loss_fn"))
-
-
-def _neuron_lines(objective, theta, loss, grad, rows):
+def _neuron_lines(objective, theta, loss, grad, rows, names):
     """z, ŷ, L and δ for the first ``rows`` data rows, then J and ∂J/∂θᵢ over all rows."""
-    X, y = np.asarray(objective.X, dtype=np.float64), np.asarray(objective.y, dtype=np.float64)
-    n = X.shape[0]
+    n = objective.n_samples
+    shown = slice(0, rows) if objective.rows is None else objective.rows[:rows]
+    X, y = np.asarray(objective.X[shown], dtype=np.float64), np.asarray(objective.y[shown], dtype=np.float64)
     f, L = objective.activation, objective.loss_fn
     w, b = theta[:-1], theta[-1]
-    names = [pretty_name(n) for n in objective.param_names]
-    weighted = getattr(objective, "_weight", None) is not None
+    z, y_hat = objective.neuron.forward(X, theta)
+    per_row = L.value(y_hat, y)
+    deltas = L.derivative(y_hat, y) * f.derivative(z, y_hat)
+    weighted = objective._weight is not None
     lines = [f"  f: {f.formula};  loss: {L.formula};  {n} rows"]
-    for k in range(min(rows, n)):
-        x = X[k]
-        z = float(x @ w + b)
-        y_hat = float(f(np.array([z]))[0])
-        per = float(L.value(np.array([y_hat]), np.array([y[k]]))[0])
-        dz = float((L.derivative(np.array([y_hat]), np.array([y[k]]))
-                    * f.derivative(np.array([z]), np.array([y_hat])))[0])
+    for k, x in enumerate(X):
         products = " + ".join(f"{_term(wi)}·{_term(xi)}" for wi, xi in zip(w, x))
         lines += [
             f"  row {k + 1}: x = ({', '.join(format_number(v) for v in x)}), y = {format_number(y[k])}",
-            f"    z = w·x + b = {products} + {_term(b)} = {format_number(z)}",
-            f"    ŷ = f(z) = {format_number(y_hat)}",
-            f"    L(ŷ, y) = {format_number(per)}",
-            f"    δ = ∂L/∂ŷ·f′(z) = {format_number(dz)}",
+            f"    z = w·x + b = {products} + {_term(b)} = {format_number(z[k])}",
+            f"    ŷ = f(z) = {format_number(y_hat[k])}",
+            f"    L(ŷ, y) = {format_number(per_row[k])}",
+            f"    δ = ∂L/∂ŷ·f′(z) = {format_number(deltas[k])}",
         ]
     if n > rows:
         lines.append(f"  … and the same for the other {n - rows} rows")
     mean = "Σ s·L / Σ s" if weighted else "(1/n)·Σ L"
     mean_delta = "Σ s·δ·{x} / Σ s" if weighted else "(1/n)·Σ δ·{x}"
-    penalty = " + penalty" if getattr(objective, "alpha", 0.0) else ""
+    penalty = " + penalty" if objective.alpha else ""
     lines.append(f"  J = {mean}{penalty} = {format_number(loss)}")
     for i, (name, g) in enumerate(zip(names, grad)):
         if i < len(names) - 1:
