@@ -199,3 +199,13 @@ def test_an_objective_over_some_rows_writes_out_those_rows():
     assert "row 1: x = (−1, 3), y = 0" in text and "row 2" not in text
     assert "z = w·x + b = 0.5·(−1) + (−1)·3 + 0.25 = −3.25" in text
     assert "J = (1/n)·Σ L = 5.281" in text
+
+
+def test_explain_refuses_a_mini_batch_run_and_says_why():
+    X = np.array([[2.0, 1.0], [-1.0, 3.0], [0.5, 0.5], [1.0, -2.0]])
+    objective = NeuronObjective(Neuron(2, "identity"), X, np.array([1.0, 0.0, 1.0, 0.0]))
+    result = minimize(objective, [0.5, -1.0, 0.25], batch_size=2, learning_rate=0.1, max_steps=2, tol=0)
+    # gradient descent by name, but each row is an epoch of two updates: not one θ ← θ − η·∇J
+    assert result.strategy == "gradient_descent" and len(result.history.updates.row) == 4
+    with pytest.raises(ValueError, match="mini-batch"):
+        explain(objective, result)

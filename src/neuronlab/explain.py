@@ -107,6 +107,11 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     history = result.history
     if not history.record_params:
         raise ValueError("explain needs θ_t of every step: run the strategy with record_params=True")
+    if len(history.updates.row):
+        raise ValueError(
+            "explain writes out full-batch steps θ ← θ − η·∇J; each row of this run is an epoch of "
+            "mini-batch updates (train without a batch size, e.g. --batch-size all, to see them)"
+        )
     for name, value in (("first", first), ("rows", rows)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
@@ -121,9 +126,9 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     for t in range(min(first, n_steps)):
         theta, theta_next = params[t], params[t + 1]
         loss, grad = objective.loss_and_grad(theta)
-        eta, automatic = _step_size(result, t, theta, theta_next, np.asarray(grad, dtype=np.float64))
-        step = ExplainedStep(t, theta.copy(), float(loss), np.asarray(grad, dtype=np.float64),
-                             eta, theta_next.copy())
+        grad = np.asarray(grad, dtype=np.float64)
+        eta, automatic = _step_size(result, t, theta, theta_next, grad)
+        step = ExplainedStep(t, theta.copy(), float(loss), grad, eta, theta_next.copy())
         step.lines.append(f"Step {t} → {t + 1}, at " + ", ".join(
             f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
         if isinstance(objective, NeuronObjective):
