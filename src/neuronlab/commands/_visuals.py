@@ -123,9 +123,11 @@ def check_train_visuals(args, strategy_name: str, n_features: int) -> None:
     if args.explain and strategy_name != "gradient_descent":
         raise ValueError(f"--explain writes out gradient-descent steps; --strategy {strategy_name} "
                          "does not take them (drop --explain or use --strategy gradient_descent)")
-    if args.animate and n_features + 1 > RECORD_PARAMS_UP_TO:
-        raise ValueError(f"--animate needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
-                         f"parameters; this neuron has {n_features + 1}")
+    if n_features + 1 > RECORD_PARAMS_UP_TO:
+        for option, wanted in (("--animate", args.animate), ("--explain", args.explain)):
+            if wanted:
+                raise ValueError(f"{option} needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
+                                 f"parameters; this neuron has {n_features + 1} (drop {option})")
 
 
 def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> None:
