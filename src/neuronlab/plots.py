@@ -180,7 +180,7 @@ def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
     curves = {}
     for label, history in runs.items():
         history = _check_history(history, f"run {label!r}")
-        y = history.loss.copy()
+        y = history.loss
         if best_so_far:
             y = np.minimum.accumulate(np.where(np.isfinite(y), y, np.inf))
             y[~np.isfinite(history.loss)] = np.nan  # a diverged run's curve ends where J did
@@ -251,14 +251,14 @@ def surface_grid(objective, params=(0, 1), theta=None, bounds=None, points: Sequ
             raise ValueError(f"bounds must be ((low, high), (low, high)) with low < high, got {bounds!r}")
     a = np.linspace(low[0], high[0], resolution)
     b = np.linspace(low[1], high[1], resolution)
-    J = np.empty((resolution, resolution))
-    point = theta.copy()
     many = getattr(objective, "losses", None)  # J at many points in one call, where offered
     with np.errstate(all="ignore"):
         if callable(many):
             grid = np.broadcast_to(theta, (resolution, resolution, theta.shape[0])).copy()
             grid[..., i], grid[..., j] = np.meshgrid(a, b)
             return a, b, np.asarray(many(grid), dtype=np.float64).reshape(resolution, resolution)
+        J = np.empty((resolution, resolution))
+        point = theta.copy()
         for k, bk in enumerate(b):
             point[j] = bk
             for l, al in enumerate(a):
@@ -401,10 +401,12 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
         theta = np.asarray(model, dtype=np.float64)
         if theta.shape != (3,):
             raise ValueError(f"model must be θ = (w₁, w₂, b) or a callable, got shape {theta.shape}")
-        from .activations import sigmoid
+        from .neuron import Neuron
+
+        neuron = Neuron(2, "sigmoid", theta=theta)
 
         def predict(P):
-            return sigmoid(P @ theta[:2] + theta[2])
+            return neuron.forward(P)[1]
     low, high = X.min(axis=0), X.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     g0 = np.linspace(low[0] - 0.08 * span[0], high[0] + 0.08 * span[0], 200)
