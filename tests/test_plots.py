@@ -242,3 +242,14 @@ def test_an_epoch_cut_short_keeps_its_updates_where_they_happened(tmp_path):
     batch = next(line for line in fig.axes[0].get_lines() if line.get_label().startswith("batch loss"))
     # epoch 1 stopped at its NaN batch after 4 updates: they stay at 0, 0.2, 0.4, 0.6 of the epoch
     np.testing.assert_allclose(batch.get_xdata()[:4], [0.0, 0.2, 0.4, 0.6])
+
+
+def test_runs_that_kept_no_path_get_the_race_panel_alone(tmp_path):
+    obj = bowl()
+    results = {"gradient": minimize(obj, [0.0, 0.0], learning_rate=8e-6, max_steps=5, tol=0,
+                                    record_params=False)}
+    fig = plots.plot_equation_race(obj, results, tmp_path / "race.png")
+    assert_picture(tmp_path / "race.png", size=(700, 450))
+    assert len(fig.axes) == 1 and fig.axes[0].get_xlabel() == "evaluations of J (calls)"
+    with pytest.raises(ValueError, match="record_params=True"):
+        plots.plot_surface(obj, paths={"gradient": results["gradient"].history})

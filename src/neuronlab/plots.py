@@ -220,6 +220,8 @@ def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
 
 def _params_of(path_like) -> np.ndarray:
     if isinstance(path_like, History):
+        if not path_like.record_params:
+            raise ValueError("a path needs θ_t of every step: run the strategy with record_params=True")
         return path_like.params
     return np.asarray(path_like, dtype=np.float64)
 
@@ -449,13 +451,15 @@ def plot_equation_race(objective, results: Mapping[str, object], path=None, *, b
     per method).  Middle: the contour of J over the whole search box ``box`` =
     (low, high) per unknown, with the Monte-Carlo guesses as dots and the paths of the
     other methods.  Right: the same paths close up.  ``results`` maps a label to a
-    Result (or History); a label containing "monte" marks the guesses.
+    Result (or History); a label containing "monte" marks the guesses.  With one
+    unknown, or runs that kept no θ_t, only the left panel is drawn.
     """
     histories = {label: getattr(r, "history", r) for label, r in results.items()}
     guesses = {k: h for k, h in histories.items() if "monte" in k.lower()}
     paths = {k: h for k, h in histories.items() if k not in guesses}
     histories = {**paths, **guesses}  # same order, so the same style, in every panel
-    surfaces = objective.n_params >= 2
+    # the surfaces draw θ_t, which a run keeps for up to RECORD_PARAMS_UP_TO unknowns
+    surfaces = objective.n_params >= 2 and all(h.record_params for h in histories.values())
     fig, axes = new_figure(17.0, 5.2, ncols=3) if surfaces else new_figure()
     axes = axes if surfaces else [axes]
     plot_runs(histories, x="evaluations", value=abs_residual, best_so_far=True,

@@ -67,6 +67,13 @@ def solve_visuals(args, report) -> None:
         raise ValueError("--explain and --animate show the gradient run; use --method gradient or all")
     if args.animate and objective.n_params < 2:
         raise ValueError("--animate draws the descent over two unknowns; this equation has one")
+    from ..strategies import RECORD_PARAMS_UP_TO
+
+    needs_path = [option for option, wanted in (("--explain", args.explain), ("--trace", args.trace),
+                                                ("--animate", args.animate)) if wanted]
+    if needs_path and not all(run.result.history.record_params for run in report.runs):
+        raise ValueError(f"{needs_path[0]} needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
+                         f"unknowns; this has {objective.n_params} (drop {' '.join(needs_path)})")
     if args.explain:
         _print_explanation(args, objective, gradient.result,
                            f"\nThe gradient run, step by step ({gradient.label}):")
