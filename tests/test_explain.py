@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, minimize
+from neuronlab.equation import EquationObjective
 from neuronlab.explain import explain, format_number
 from neuronlab.trace import TraceWriter, read_trace
 
@@ -65,26 +66,16 @@ def test_sigmoid_neuron_for_the_course_person_by_hand():
     assert "L(ŷ, y) = 0.4741" in text
 
 
-class LinearEquation(FunctionObjective):
-    """256x + 212y = 1492 with its residual r = LHS − RHS, as the equation objective offers."""
-
-    text = "256x + 212y = 1492"
-
-    def __init__(self):
-        a = np.array([256.0, 212.0])
-        super().__init__(lambda t: (0.5 * (a @ t - 1492) ** 2, (a @ t - 1492) * a), 2, grad=True,
-                         param_names=["x", "y"])
-        self.a = a
-
-    def residual(self, theta):
-        return self.a @ theta - 1492.0
+def equation():
+    """256x + 212y = 1492, as ``neuronlab solve`` minimises it: r = 256x + 212y − 1492, J = ½r²."""
+    return EquationObjective("256x + 212y = 1492")
 
 
 def test_equation_first_step_by_hand():
     # at (x, y) = (0, 0): r = −1492, J = ½·1492² = 1113032
     # ∂J/∂x = r·256 = −381952, ∂J/∂y = r·212 = −316304
     # η = 1e−6: x = 0 + 0.381952, y = 0 + 0.316304
-    objective = LinearEquation()
+    objective = equation()
     result = minimize(objective, [0.0, 0.0], learning_rate=1e-6, max_steps=30, tol=0)
     explanation = explain(objective, result, first=2, every=10)
     step = explanation.steps[0]
@@ -109,13 +100,13 @@ def test_format_number():
 
 
 def test_explain_refuses_a_search_run():
-    result = minimize(LinearEquation(), [0.0, 0.0], strategy="error_driven", budget=20)
+    result = minimize(equation(), [0.0, 0.0], strategy="error_driven", budget=20)
     with pytest.raises(ValueError, match="does not follow −∇J"):
-        explain(LinearEquation(), result)
+        explain(equation(), result)
 
 
 def test_trace_has_every_step_with_its_gradient(tmp_path):
-    objective = LinearEquation()
+    objective = equation()
     out = tmp_path / "run.jsonl"
     with TraceWriter(out, objective) as trace:
         result = minimize(trace.objective, [0.0, 0.0], learning_rate=1e-6, max_steps=5, tol=0,
@@ -150,7 +141,7 @@ def test_trace_is_not_left_half_written_on_error(tmp_path):
 
 def test_trace_of_a_search_has_no_gradient(tmp_path):
     out = tmp_path / "mc.jsonl"
-    with TraceWriter(out, LinearEquation()) as trace:
+    with TraceWriter(out, equation()) as trace:
         minimize(trace.objective, [0.0, 0.0], strategy="monte_carlo", budget=4, random_state=0,
                  callback=trace)
     lines = out.read_text().splitlines()
@@ -160,7 +151,7 @@ def test_trace_of_a_search_has_no_gradient(tmp_path):
 def test_trace_written_after_the_runs_from_their_histories(tmp_path):
     from neuronlab.trace import write_trace
 
-    objective = LinearEquation()
+    objective = equation()
     gd = minimize(objective, [0.0, 0.0], learning_rate=1e-6, max_steps=3, tol=0)
     mc = minimize(objective, [0.0, 0.0], strategy="monte_carlo", budget=2, random_state=0)
     out = tmp_path / "runs.jsonl"
@@ -174,7 +165,7 @@ def test_trace_written_after_the_runs_from_their_histories(tmp_path):
 
 
 def test_trace_recomputes_the_gradient_when_asked(tmp_path):
-    objective = LinearEquation()
+    objective = equation()
     out = tmp_path / "run.jsonl"
     with TraceWriter(out, objective, recompute_gradient=True) as trace:
         minimize(objective, [0.0, 0.0], learning_rate=1e-6, max_steps=2, tol=0, callback=trace)
@@ -183,7 +174,7 @@ def test_trace_recomputes_the_gradient_when_asked(tmp_path):
 
 def test_trace_path_must_be_jsonl(tmp_path):
     with pytest.raises(ValueError, match=r"\.jsonl"):
-        TraceWriter(tmp_path / "run.json", LinearEquation())
+        TraceWriter(tmp_path / "run.json", equation())
 
 
 def test_explain_refuses_an_objective_the_run_did_not_minimise():
@@ -193,3 +184,28 @@ def test_explain_refuses_an_objective_the_run_did_not_minimise():
     result = minimize(run_on, [0.5, -1.0, 0.25], learning_rate=0.1, max_steps=2, tol=0)
     with pytest.raises(ValueError, match="not the one this run minimised"):
         explain(other, result)
+
+
+def test_an_objective_over_some_rows_writes_out_those_rows():
+    # the same two rows as above, the objective covering only the second: x = (−1, 3), y = 0
+    # z = −3.25, J = ½·3.25² = 5.28125, δ = −3.25, ∇J = δ·(−1, 3, 1) = (3.25, −9.75, −3.25)
+    X = np.array([[2.0, 1.0], [-1.0, 3.0]])
+    objective = NeuronObjective(Neuron(2, "identity"), X, np.array([1.0, 0.0]), rows=np.array([1]))
+    result = minimize(objective, [0.5, -1.0, 0.25], learning_rate=0.1, max_steps=1, tol=0)
+    explanation = explain(objective, result, rows=2)
+    np.testing.assert_allclose(explanation.steps[0].gradient, [3.25, -9.75, -3.25], atol=1e-12)
+    text = explanation.text()
+    assert "1 rows" in text and "other" not in text
+    assert "row 1: x = (−1, 3), y = 0" in text and "row 2" not in text
+    assert "z = w·x + b = 0.5·(−1) + (−1)·3 + 0.25 = −3.25" in text
+    assert "J = (1/n)·Σ L = 5.281" in text
+
+
+def test_explain_refuses_a_mini_batch_run_and_says_why():
+    X = np.array([[2.0, 1.0], [-1.0, 3.0], [0.5, 0.5], [1.0, -2.0]])
+    objective = NeuronObjective(Neuron(2, "identity"), X, np.array([1.0, 0.0, 1.0, 0.0]))
+    result = minimize(objective, [0.5, -1.0, 0.25], batch_size=2, learning_rate=0.1, max_steps=2, tol=0)
+    # gradient descent by name, but each row is an epoch of two updates: not one θ ← θ − η·∇J
+    assert result.strategy == "gradient_descent" and len(result.history.updates.row) == 4
+    with pytest.raises(ValueError, match="mini-batch"):
+        explain(objective, result)

@@ -32,8 +32,11 @@ def test_loss_curve_png_with_validation(tmp_path):
     result = minimize(obj, [2.0, -2.0, 1.0], learning_rate=0.5, max_steps=60, tol=0)
     val = [valid.loss(t) for t in result.history.params]
     out = tmp_path / "loss.png"
-    plots.plot_loss(result.history, out, validation_loss=val)
+    fig = plots.plot_loss(result.history, out, validation_loss=val)
     assert_picture(out, size=(700, 450))
+    training, validation = fig.axes[0].get_lines()
+    np.testing.assert_allclose(training.get_ydata(), [obj.loss(t) for t in result.history.params])
+    np.testing.assert_allclose(validation.get_ydata(), val)
 
 
 def test_loss_curve_rejects_validation_of_wrong_length(tmp_path):
@@ -175,7 +178,7 @@ def test_equation_race_has_three_panels(tmp_path):
     assert whole.get_xlim() == (-100.0, 100.0)
     # the close-up frames the paths, not the box
     assert close.get_xlim()[1] - close.get_xlim()[0] < 50
-    # |r| = √(2J): the gradient line ends at the √(2J) of its last loss (best so far)
+    # |r| = √(2J): the error-driven line ends at the √(2J) of its lowest loss (best so far)
     drawn = {l.get_label().split(" (")[0]: l for l in race.get_lines() if not l.get_label().startswith("_")}
     error_driven = results["error-driven"].history.loss.min()
     assert error_driven > 0
@@ -239,3 +242,14 @@ def test_an_epoch_cut_short_keeps_its_updates_where_they_happened(tmp_path):
     batch = next(line for line in fig.axes[0].get_lines() if line.get_label().startswith("batch loss"))
     # epoch 1 stopped at its NaN batch after 4 updates: they stay at 0, 0.2, 0.4, 0.6 of the epoch
     np.testing.assert_allclose(batch.get_xdata()[:4], [0.0, 0.2, 0.4, 0.6])
+
+
+def test_runs_that_kept_no_path_get_the_race_panel_alone(tmp_path):
+    obj = bowl()
+    results = {"gradient": minimize(obj, [0.0, 0.0], learning_rate=8e-6, max_steps=5, tol=0,
+                                    record_params=False)}
+    fig = plots.plot_equation_race(obj, results, tmp_path / "race.png")
+    assert_picture(tmp_path / "race.png", size=(700, 450))
+    assert len(fig.axes) == 1 and fig.axes[0].get_xlabel() == "evaluations of J (calls)"
+    with pytest.raises(ValueError, match="record_params=True"):
+        plots.plot_surface(obj, paths={"gradient": results["gradient"].history})

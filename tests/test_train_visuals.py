@@ -51,3 +51,19 @@ def test_train_explain_with_a_search_strategy_is_refused_before_training(tmp_pat
     code = main(["train", "obesity", "--quiet", "--strategy", "monte_carlo", "--explain", "--out", str(model)])
     assert code == 2 and "--explain" in capsys.readouterr().err
     assert not model.exists()
+
+
+def test_explain_of_a_neuron_too_wide_to_keep_its_path_is_refused_before_training(tmp_path, capsys):
+    from neuronlab.strategies import RECORD_PARAMS_UP_TO
+
+    # RECORD_PARAMS_UP_TO features + the bias: one parameter more than a run keeps θ_t for
+    n_features = RECORD_PARAMS_UP_TO
+    rows = np.random.default_rng(0).normal(size=(20, n_features))
+    data = tmp_path / "wide.csv"
+    data.write_text(",".join(f"f{i}" for i in range(n_features)) + ",t\n" + "".join(
+        ",".join(f"{v:.3f}" for v in row) + f",{int(row[0] > 0)}\n" for row in rows))
+    model = tmp_path / "m.json"
+    code = main(["train", str(data), "--target", "t", "--quiet", "--explain", "--out", str(model)])
+    captured = capsys.readouterr()
+    assert code == 2 and "--explain needs θ_t" in captured.err
+    assert captured.out == "" and not model.exists()

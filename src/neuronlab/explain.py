@@ -26,6 +26,7 @@ from typing import Optional
 import numpy as np
 
 from .history import Result
+from .objective import NeuronObjective
 
 __all__ = ["Explanation", "ExplainedStep", "explain", "format_number", "pretty_name"]
 
@@ -106,6 +107,11 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     history = result.history
     if not history.record_params:
         raise ValueError("explain needs θ_t of every step: run the strategy with record_params=True")
+    if len(history.updates.row):
+        raise ValueError(
+            "explain writes out full-batch steps θ ← θ − η·∇J; each row of this run is an epoch of "
+            "mini-batch updates (train without a batch size, e.g. --batch-size all, to see them)"
+        )
     for name, value in (("first", first), ("rows", rows)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
@@ -120,14 +126,14 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     for t in range(min(first, n_steps)):
         theta, theta_next = params[t], params[t + 1]
         loss, grad = objective.loss_and_grad(theta)
-        eta, automatic = _step_size(result, t, theta, theta_next, np.asarray(grad, dtype=np.float64))
-        step = ExplainedStep(t, theta.copy(), float(loss), np.asarray(grad, dtype=np.float64),
-                             eta, theta_next.copy())
+        grad = np.asarray(grad, dtype=np.float64)
+        eta, automatic = _step_size(result, t, theta, theta_next, grad)
+        step = ExplainedStep(t, theta.copy(), float(loss), grad, eta, theta_next.copy())
         step.lines.append(f"Step {t} → {t + 1}, at " + ", ".join(
             f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
-        if _is_neuron_objective(objective):
-            step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows))
-        elif _residuals_of(objective) is not None:
+        if isinstance(objective, NeuronObjective):
+            step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows, names))
+        elif hasattr(objective, "residuals_and_jacobian"):
             step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
         else:
             step.lines.append(f"  J(θ) = {format_number(step.loss)}")
@@ -174,48 +180,32 @@ def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
     )
 
 
-def _residuals_of(objective):
-    """The objective's r(θ) = LHS − RHS function, if it has one."""
-    for name in ("residuals", "residual"):
-        function = getattr(objective, name, None)
-        if callable(function):
-            return function
-    return None
-
-
-def _is_neuron_objective(objective) -> bool:
-    return all(hasattr(objective, a) for a in ("neuron", "X", "y", "activation", "loss_fn"))
-
-
-def _neuron_lines(objective, theta, loss, grad, rows):
+def _neuron_lines(objective, theta, loss, grad, rows, names):
     """z, ŷ, L and δ for the first ``rows`` data rows, then J and ∂J/∂θᵢ over all rows."""
-    X, y = np.asarray(objective.X, dtype=np.float64), np.asarray(objective.y, dtype=np.float64)
-    n = X.shape[0]
+    n = objective.n_samples
+    shown = slice(0, rows) if objective.rows is None else objective.rows[:rows]
+    X, y = np.asarray(objective.X[shown], dtype=np.float64), np.asarray(objective.y[shown], dtype=np.float64)
     f, L = objective.activation, objective.loss_fn
     w, b = theta[:-1], theta[-1]
-    names = [pretty_name(n) for n in objective.param_names]
-    weighted = getattr(objective, "_weight", None) is not None
+    z, y_hat = objective.neuron.forward(X, theta)
+    per_row = L.value(y_hat, y)
+    deltas = L.derivative(y_hat, y) * f.derivative(z, y_hat)
+    weighted = objective._weight is not None
     lines = [f"  f: {f.formula};  loss: {L.formula};  {n} rows"]
-    for k in range(min(rows, n)):
-        x = X[k]
-        z = float(x @ w + b)
-        y_hat = float(f(np.array([z]))[0])
-        per = float(L.value(np.array([y_hat]), np.array([y[k]]))[0])
-        dz = float((L.derivative(np.array([y_hat]), np.array([y[k]]))
-                    * f.derivative(np.array([z]), np.array([y_hat])))[0])
+    for k, x in enumerate(X):
         products = " + ".join(f"{_term(wi)}·{_term(xi)}" for wi, xi in zip(w, x))
         lines += [
             f"  row {k + 1}: x = ({', '.join(format_number(v) for v in x)}), y = {format_number(y[k])}",
-            f"    z = w·x + b = {products} + {_term(b)} = {format_number(z)}",
-            f"    ŷ = f(z) = {format_number(y_hat)}",
-            f"    L(ŷ, y) = {format_number(per)}",
-            f"    δ = ∂L/∂ŷ·f′(z) = {format_number(dz)}",
+            f"    z = w·x + b = {products} + {_term(b)} = {format_number(z[k])}",
+            f"    ŷ = f(z) = {format_number(y_hat[k])}",
+            f"    L(ŷ, y) = {format_number(per_row[k])}",
+            f"    δ = ∂L/∂ŷ·f′(z) = {format_number(deltas[k])}",
         ]
     if n > rows:
         lines.append(f"  … and the same for the other {n - rows} rows")
     mean = "Σ s·L / Σ s" if weighted else "(1/n)·Σ L"
     mean_delta = "Σ s·δ·{x} / Σ s" if weighted else "(1/n)·Σ δ·{x}"
-    penalty = " + penalty" if getattr(objective, "alpha", 0.0) else ""
+    penalty = " + penalty" if objective.alpha else ""
     lines.append(f"  J = {mean}{penalty} = {format_number(loss)}")
     for i, (name, g) in enumerate(zip(names, grad)):
         if i < len(names) - 1:
@@ -227,11 +217,11 @@ def _neuron_lines(objective, theta, loss, grad, rows):
 
 
 def _equation_lines(objective, theta, loss, grad, names):
-    """r = LHS − RHS, J = ½r², ∂J/∂x = r·∂r/∂x for an equation objective."""
-    r = np.atleast_1d(np.asarray(_residuals_of(objective)(theta), dtype=np.float64))
+    """r = LHS − RHS, J = ½r², ∂J/∂x = r·∂r/∂x for an equation objective (its own r and
+    Jacobian ∂r/∂x, the numbers its ∇J = Dᵀr was made of)."""
+    r, jacobian = objective.residuals_and_jacobian(theta)
     equations = getattr(objective, "equations", None)
-    text = "; ".join(map(str, equations)) if equations else getattr(objective, "text", None)
-    lines = [f"  equation: {text}"] if isinstance(text, str) else []
+    lines = [f"  equation: {'; '.join(e.text or str(e) for e in equations)}"] if equations else []
     if r.size != 1:
         lines.append("  r = LHS − RHS for each equation: "
                      + ", ".join(format_number(v) for v in r))
@@ -241,11 +231,8 @@ def _equation_lines(objective, theta, loss, grad, names):
     r0 = float(r[0])
     lines.append(f"  r = LHS − RHS = {format_number(r0)}")
     lines.append(f"  J = ½r² = ½·{_term(r0)}² = {format_number(loss)}")
-    for n, g in zip(names, grad):
-        if r0 != 0:
-            lines.append(f"  ∂J/∂{n} = r·∂r/∂{n} = {_term(r0)}·{_term(g / r0)} = {format_number(g)}")
-        else:
-            lines.append(f"  ∂J/∂{n} = r·∂r/∂{n} = 0 (r = 0: already solved)")
+    lines.extend(f"  ∂J/∂{n} = r·∂r/∂{n} = {_term(r0)}·{_term(slope)} = {format_number(g)}"
+                 for n, slope, g in zip(names, jacobian[0], grad))
     return lines
 
 

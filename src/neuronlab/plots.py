@@ -180,7 +180,7 @@ def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
     curves = {}
     for label, history in runs.items():
         history = _check_history(history, f"run {label!r}")
-        y = history.loss.copy()
+        y = history.loss
         if best_so_far:
             y = np.minimum.accumulate(np.where(np.isfinite(y), y, np.inf))
             y[~np.isfinite(history.loss)] = np.nan  # a diverged run's curve ends where J did
@@ -220,6 +220,8 @@ def plot_runs(runs: Mapping[str, History], path=None, *, x: str = "step",
 
 def _params_of(path_like) -> np.ndarray:
     if isinstance(path_like, History):
+        if not path_like.record_params:
+            raise ValueError("a path needs θ_t of every step: run the strategy with record_params=True")
         return path_like.params
     return np.asarray(path_like, dtype=np.float64)
 
@@ -251,14 +253,14 @@ def surface_grid(objective, params=(0, 1), theta=None, bounds=None, points: Sequ
             raise ValueError(f"bounds must be ((low, high), (low, high)) with low < high, got {bounds!r}")
     a = np.linspace(low[0], high[0], resolution)
     b = np.linspace(low[1], high[1], resolution)
-    J = np.empty((resolution, resolution))
-    point = theta.copy()
     many = getattr(objective, "losses", None)  # J at many points in one call, where offered
     with np.errstate(all="ignore"):
         if callable(many):
             grid = np.broadcast_to(theta, (resolution, resolution, theta.shape[0])).copy()
             grid[..., i], grid[..., j] = np.meshgrid(a, b)
             return a, b, np.asarray(many(grid), dtype=np.float64).reshape(resolution, resolution)
+        J = np.empty((resolution, resolution))
+        point = theta.copy()
         for k, bk in enumerate(b):
             point[j] = bk
             for l, al in enumerate(a):
@@ -401,10 +403,12 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
         theta = np.asarray(model, dtype=np.float64)
         if theta.shape != (3,):
             raise ValueError(f"model must be θ = (w₁, w₂, b) or a callable, got shape {theta.shape}")
-        from .activations import sigmoid
+        from .neuron import Neuron
+
+        neuron = Neuron(2, "sigmoid", theta=theta)
 
         def predict(P):
-            return sigmoid(P @ theta[:2] + theta[2])
+            return neuron.forward(P)[1]
     low, high = X.min(axis=0), X.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     g0 = np.linspace(low[0] - 0.08 * span[0], high[0] + 0.08 * span[0], 200)
@@ -447,13 +451,15 @@ def plot_equation_race(objective, results: Mapping[str, object], path=None, *, b
     per method).  Middle: the contour of J over the whole search box ``box`` =
     (low, high) per unknown, with the Monte-Carlo guesses as dots and the paths of the
     other methods.  Right: the same paths close up.  ``results`` maps a label to a
-    Result (or History); a label containing "monte" marks the guesses.
+    Result (or History); a label containing "monte" marks the guesses.  With one
+    unknown, or runs that kept no θ_t, only the left panel is drawn.
     """
     histories = {label: getattr(r, "history", r) for label, r in results.items()}
     guesses = {k: h for k, h in histories.items() if "monte" in k.lower()}
     paths = {k: h for k, h in histories.items() if k not in guesses}
     histories = {**paths, **guesses}  # same order, so the same style, in every panel
-    surfaces = objective.n_params >= 2
+    # the surfaces draw θ_t, which a run keeps for up to RECORD_PARAMS_UP_TO unknowns
+    surfaces = objective.n_params >= 2 and all(h.record_params for h in histories.values())
     fig, axes = new_figure(17.0, 5.2, ncols=3) if surfaces else new_figure()
     axes = axes if surfaces else [axes]
     plot_runs(histories, x="evaluations", value=abs_residual, best_so_far=True,

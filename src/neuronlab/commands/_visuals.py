@@ -46,11 +46,14 @@ def _note(message: str, quiet: bool = False) -> None:
         print(message, file=sys.stderr)
 
 
-def _gradient_run(report):
-    for run in report.runs:
-        if run.method == "gradient":
-            return run
-    return None
+def _print_explanation(args, objective, result, heading: str) -> None:
+    """--explain: the first steps written out, on stdout (on stderr beside a --json document)."""
+    from ..explain import explain
+
+    explanation = explain(objective, result, first=args.explain_steps)
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout
+    print(heading, file=out)
+    print(explanation.text(), file=out)
 
 
 def solve_visuals(args, report) -> None:
@@ -58,21 +61,22 @@ def solve_visuals(args, report) -> None:
     objective = report.objective
     results = {run.label: run.result for run in report.runs}
     quiet = getattr(args, "json", False)
-    gradient = _gradient_run(report)
+    gradient = next((run for run in report.runs if run.method == "gradient"), None)
     # everything that can refuse is decided before anything is printed or written
     if (args.explain or args.animate) and gradient is None:
         raise ValueError("--explain and --animate show the gradient run; use --method gradient or all")
     if args.animate and objective.n_params < 2:
         raise ValueError("--animate draws the descent over two unknowns; this equation has one")
-    explanation = None
-    if args.explain:
-        from ..explain import explain
+    from ..strategies import RECORD_PARAMS_UP_TO
 
-        explanation = explain(objective, gradient.result, first=args.explain_steps)
-    if explanation is not None:
-        out = sys.stderr if quiet else sys.stdout
-        print(f"\nThe gradient run, step by step ({gradient.label}):", file=out)
-        print(explanation.text(), file=out)
+    needs_path = [option for option, wanted in (("--explain", args.explain), ("--trace", args.trace),
+                                                ("--animate", args.animate)) if wanted]
+    if needs_path and not all(run.result.history.record_params for run in report.runs):
+        raise ValueError(f"{needs_path[0]} needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
+                         f"unknowns; this has {objective.n_params} (drop {' '.join(needs_path)})")
+    if args.explain:
+        _print_explanation(args, objective, gradient.result,
+                           f"\nThe gradient run, step by step ({gradient.label}):")
     if args.plot:
         from ..plots import plot_equation_race
 
@@ -82,7 +86,7 @@ def solve_visuals(args, report) -> None:
     if args.trace:
         from ..trace import write_trace
 
-        lines = write_trace(args.trace, {run.method: run.result.history for run in report.runs},
+        lines = write_trace(args.trace, {method: r.history for method, r in report.results.items()},
                             objective)
         _note(f"trace of {lines} steps written to {args.trace}", quiet)
     if args.animate:
@@ -123,9 +127,11 @@ def check_train_visuals(args, strategy_name: str, n_features: int) -> None:
     if args.explain and strategy_name != "gradient_descent":
         raise ValueError(f"--explain writes out gradient-descent steps; --strategy {strategy_name} "
                          "does not take them (drop --explain or use --strategy gradient_descent)")
-    if args.animate and n_features + 1 > RECORD_PARAMS_UP_TO:
-        raise ValueError(f"--animate needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
-                         f"parameters; this neuron has {n_features + 1}")
+    if n_features + 1 > RECORD_PARAMS_UP_TO:
+        for option, wanted in (("--animate", args.animate), ("--explain", args.explain)):
+            if wanted:
+                raise ValueError(f"{option} needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
+                                 f"parameters; this neuron has {n_features + 1} (drop {option})")
 
 
 def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> None:
@@ -135,16 +141,10 @@ def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> 
     quiet = getattr(args, "json", False)
     history = result.history
     two_features = len(model.feature_names) == 2
-    explanation = None
     if args.explain:
-        from ..explain import explain
-
-        explanation = explain(objective, result, first=args.explain_steps)
-    if explanation is not None:
-        out = sys.stderr if quiet else sys.stdout
-        print("\nTraining, step by step (features standardised: x′ = (x − μ)/σ):"
-              if model.scaler is not None else "\nTraining, step by step:", file=out)
-        print(explanation.text(), file=out)
+        _print_explanation(args, objective, result,
+                           "\nTraining, step by step (features standardised: x′ = (x − μ)/σ):"
+                           if model.scaler is not None else "\nTraining, step by step:")
     if args.plot:
         from ..plots import new_figure, plot_decision_boundary, plot_loss, save_figure
 

@@ -11,7 +11,6 @@ figure with the numbers behind it.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +90,7 @@ def _short_label(label: str) -> str:
 def act_equation(out: Path, seed: int) -> Act:
     """256x + 212y = 1492 three ways, plus gradient descent with a fixed η beside the automatic step."""
     from ..animation import animate_descent
-    from ..plots import plot_equation_race
+    from ..plots import abs_residual, plot_equation_race
     from ..solving import solve
 
     report = solve(EQUATION, random_state=seed)
@@ -115,7 +114,7 @@ def act_equation(out: Path, seed: int) -> Act:
                        rows))
     act.notes.append(report.solutions)
     header, rows = _checkpoints({_short_label(r.label): r.result.history for r in report.runs}, "evaluations",
-                                (1, 2, 10, 100, 1000, 10000), value=lambda J: math.sqrt(2 * J))
+                                (1, 2, 10, 100, 1000, 10000), value=abs_residual)
     act.numbers.append(("|LHS − RHS| (best so far) after so many evaluations", header, rows))
     _figure(out, "act1-race.png",
             plot_equation_race(report.objective, {r.label: r.result for r in report.runs},
@@ -184,12 +183,12 @@ def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: fl
         problem.objective, theta0)
     gradient = GradientDescent(learning_rate=learning_rate, max_steps=BUDGET - 1, tol=0).minimize(
         problem.objective, theta0)
-    runs = {"random weights": None, "random search": random_search, "gradient descent": gradient}
+    # each set of weights: (θ, evaluations of J spent, J(θ) as the runs recorded it)
+    weights = {"random weights": (theta0, 1, gradient.history.loss[0]),
+               "random search": (random_search.theta, random_search.n_evals, random_search.loss),
+               "gradient descent": (gradient.theta, gradient.n_evals, gradient.loss)}
     rows = []
-    for label, result in runs.items():
-        theta = theta0 if result is None else result.theta
-        evals = 1 if result is None else result.n_evals
-        loss = problem.objective.loss(theta)
+    for label, (theta, evals, loss) in weights.items():
         p = float(problem.predict(theta, PERSON)[0])
         rows.append([label, evals, f"{loss:.4f}", f"{problem.accuracy(theta):.3f}", f"{p:.3f}",
                      "Obese" if p >= 0.5 else "Not Obese"])
@@ -212,8 +211,7 @@ def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: fl
                       title=f"Random search against gradient descent ({BUDGET} evaluations)"),
             act, "The loss J (best so far) against evaluations of J, for the same budget.")
     fig, axes = new_figure(17.0, 5.0, ncols=3)
-    for ax, (label, result) in zip(axes, runs.items()):
-        theta = theta0 if result is None else result.theta
+    for ax, (label, (theta, _, _)) in zip(axes, weights.items()):
         plot_decision_boundary(lambda P, theta=theta: problem.predict(theta, P), problem.X, problem.y, ax=ax,
                                feature_names=("height (ft)", "weight (kg)"),
                                class_names=("Not Obese", "Obese"), title=label)
@@ -271,7 +269,7 @@ def act_learning_rates(out: Path, problem: ObesityProblem, found) -> Act:
                                      divergence_patience=LR_STEPS + 1).minimize(problem.objective,
                                                                               problem.theta0)
                for name, lr in rates.items()}
-    best = min(float(np.nanmin(r.history.loss)) for r in results.values())
+    best = min(r.loss for r in results.values())  # a Result's loss is the lowest J of its run
     act = Act(
         "Act 3 — the learning rate η: too small, about right, too large",
         f"The same neuron from the same random weights, {LR_STEPS} gradient steps each, "
@@ -282,7 +280,7 @@ def act_learning_rates(out: Path, problem: ObesityProblem, found) -> Act:
         loss = result.history.loss
         verdict = _verdict(result.history, best)
         rows.append([name, f"{rates[name]:.3g}", f"{loss[0]:.4f}", f"{loss[-1]:.4g}",
-                     f"{np.nanmin(loss):.4f}", verdict])
+                     f"{result.loss:.4f}", verdict])
         act.notes.append(f"η {name} ({rates[name]:.3g}) {verdict}: {VERDICTS[verdict]}")
     act.tables.append((f"Same neuron, {LR_STEPS} steps each",
                        ["η", "value", "J at 0", f"J at {LR_STEPS}", "lowest J", "what happens"], rows))
