@@ -86,7 +86,7 @@ def solve_visuals(args, report) -> None:
     if args.trace:
         from ..trace import write_trace
 
-        lines = write_trace(args.trace, {method: r.history for method, r in report.results.items()},
+        lines = write_trace(args.trace, {run.method: run.result.history for run in report.runs},
                             objective)
         _note(f"trace of {lines} steps written to {args.trace}", quiet)
     if args.animate:
