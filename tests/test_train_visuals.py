@@ -67,3 +67,11 @@ def test_explain_of_a_neuron_too_wide_to_keep_its_path_is_refused_before_trainin
     captured = capsys.readouterr()
     assert code == 2 and "--explain needs θ_t" in captured.err
     assert captured.out == "" and not model.exists()
+
+
+def test_explain_of_a_mini_batch_run_is_refused_before_training(tmp_path, capsys):
+    model = tmp_path / "m.json"
+    code = main(["train", "obesity", "--quiet", "--batch-size", "32", "--explain", "--out", str(model)])
+    captured = capsys.readouterr()
+    assert code == 2 and "--batch-size 32" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert captured.out == "" and not model.exists()

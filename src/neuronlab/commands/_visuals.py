@@ -120,13 +120,16 @@ class TrainTrace:
         return stop
 
 
-def check_train_visuals(args, strategy_name: str, n_features: int) -> None:
+def check_train_visuals(args, strategy_name: str, n_features: int, batch_size=None) -> None:
     """Refuse, before training, a visual the run will not be able to give."""
     from ..strategies import RECORD_PARAMS_UP_TO
 
     if args.explain and strategy_name != "gradient_descent":
         raise ValueError(f"--explain writes out gradient-descent steps; --strategy {strategy_name} "
                          "does not take them (drop --explain or use --strategy gradient_descent)")
+    if args.explain and batch_size not in (None, "all"):
+        raise ValueError(f"--explain writes out full-batch steps θ ← θ − η·∇J; --batch-size {batch_size} "
+                         "makes mini-batch updates (drop one of them, e.g. --batch-size all)")
     if n_features + 1 > RECORD_PARAMS_UP_TO:
         for option, wanted in (("--animate", args.animate), ("--explain", args.explain)):
             if wanted:

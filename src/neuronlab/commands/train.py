@@ -200,7 +200,7 @@ def run(args) -> int:
     X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
     if previous is not None:
         _check_same_problem(previous, dataset)
-    check_train_visuals(args, strategy_cls.name, dataset.X.shape[1])
+    check_train_visuals(args, strategy_cls.name, dataset.X.shape[1], s["batch_size"])
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
     options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] not in (None, "all")},
                    recover=bool(s["recover"]))
