@@ -51,3 +51,15 @@ def test_one_unknown_plot_is_a_single_panel(tmp_path, capsys):
     plot = tmp_path / "p.png"
     assert main(["solve", "exp(x) = 10", "--budget", "200", "--plot", str(plot)]) == 0
     assert_picture(plot, size=(700, 450))
+
+
+def test_trace_of_an_equation_too_wide_to_keep_its_path_is_refused_before_anything_is_written(tmp_path, capsys):
+    from neuronlab.strategies import RECORD_PARAMS_UP_TO
+
+    names = [f"x{k}" for k in range(RECORD_PARAMS_UP_TO + 1)]  # one unknown more than a path is kept for
+    plot, trace = tmp_path / "p.png", tmp_path / "t.jsonl"
+    code = main(["solve", " + ".join(names) + " = 1", "--method", "gradient", "--plot", str(plot),
+                 "--trace", str(trace)])
+    captured = capsys.readouterr()
+    assert code == 2 and "--trace needs θ_t" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert not plot.exists() and not trace.exists()
