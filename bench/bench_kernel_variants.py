@@ -26,8 +26,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 import bench_training as bt
-from neuronlab import Neuron, NeuronObjective, kernel
-from neuronlab import _kernel_numba as K
+from neuronlab import Neuron, NeuronObjective
+from neuronlab.models import kernel
+from neuronlab.models import _kernel_numba as K
 
 FM = K.FASTMATH
 

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     import pyarrow
     import pyarrow.csv as pcsv
 
-    from neuronlab.data import prepare, read_table
+    from neuronlab.io.tables import prepare, read_table
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "big.csv"

@@ -1,4 +1,4 @@
-"""Generate neuronlab's built-in ``obesity`` data set (src/neuronlab/data/obesity.csv).
+"""Generate neuronlab's built-in ``obesity`` data set (src/neuronlab/io/bundled/obesity.csv).
 
 The course's example: from a person's height (in feet) and weight (in kg), tell
 whether they are obese.  Each synthetic adult is drawn as follows, from one numpy
@@ -71,7 +71,7 @@ def to_csv(rows) -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "src/neuronlab/data/obesity.csv"
+    out = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "src/neuronlab/io/bundled/obesity.csv"
     rows, flipped = generate()
     out.write_text(to_csv(rows), encoding="utf-8", newline="\n")
     obese = sum(c == "Obese" for _, _, c in rows)

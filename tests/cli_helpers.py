@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from neuronlab.cli import main
+from neuronlab.apps.cli import main
 
 
 def run_cli(capsys, *argv):

@@ -4,8 +4,8 @@ can learn with."""
 
 import numpy as np
 
-from neuronlab.activations import ACTIVATIONS
-from neuronlab.losses import LOSSES
+from neuronlab.core.activations import ACTIVATIONS
+from neuronlab.core.losses import LOSSES
 
 #: every (activation, loss) pair gradient descent can train: a differentiable activation whose
 #: outputs ŷ lie where the loss is defined (log loss only with the sigmoid)

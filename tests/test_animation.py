@@ -3,7 +3,7 @@ import pytest
 from image_checks import assert_picture
 
 from neuronlab import FunctionObjective, minimize
-from neuronlab.animation import animate_descent
+from neuronlab.viz.animation import animate_descent
 
 
 def bowl():

@@ -1,6 +1,6 @@
 """Bad values the command line must refuse in one line (exit 2), and scoring a one-class test set.
 
-Every CLI case runs ``neuronlab.cli.main`` in-process; stderr must be exactly one line,
+Every CLI case runs ``neuronlab.apps.cli.main`` in-process; stderr must be exactly one line,
 stdout empty, and no numpy warning may be raised on the way.
 """
 
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import neuronlab
-from neuronlab.cli import main
-from neuronlab.data import load_dataset
+import neuronlab.io.datasets
+from neuronlab.apps.cli import main
+from neuronlab.io.tables import load_dataset
 
 from cli_helpers import run_cli
 
@@ -237,10 +238,10 @@ def test_train_refuses_a_strategy_that_cannot_train_a_neuron(capsys, tmp_path):
 
 
 def test_the_listed_strategies_train_a_neuron_and_the_others_are_refused():
-    import neuronlab.optimizers  # noqa: F401  (registers sgd, adam, …, lbfgs)
-    import neuronlab.residual_strategies  # noqa: F401  (registers gauss_newton)
-    from neuronlab.estimators import NEURON_SOLVERS
-    from neuronlab.strategies import STRATEGIES
+    import neuronlab.train.optimizers
+    import neuronlab.train.gauss_newton
+    from neuronlab.estimators.neuron import NEURON_SOLVERS
+    from neuronlab.train.strategies import STRATEGIES
 
     X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [4.0, 4.0], [5.0, 4.0], [4.0, 5.0]])
     y = np.array([0, 0, 0, 1, 1, 1])
@@ -271,14 +272,14 @@ def test_datasets_marks_the_ones_whose_library_is_missing(capsys, monkeypatch):
     text = " ".join(out.split())
     assert code == 0 and text.count("(needs scikit-learn)") == 2
     assert "569 rows (needs scikit-learn)" in text and "442 patients (needs scikit-learn)" in text
-    assert [d.name for d in neuronlab.datasets.DATASETS.values() if not neuronlab.datasets.available(d.name)] \
+    assert [d.name for d in neuronlab.io.datasets.DATASETS.values() if not neuronlab.io.datasets.available(d.name)] \
         == ["breast_cancer", "diabetes"]
     with pytest.raises(ValueError, match="pip install scikit-learn"):
-        neuronlab.datasets.load_table("diabetes")
+        neuronlab.io.datasets.load_table("diabetes")
 
 
 def test_numeric_overflow_is_one_line(capsys, monkeypatch):
-    from neuronlab.commands import inspect
+    from neuronlab.apps.commands import inspect
 
     def overflowing(args):
         return int(float("inf"))  # OverflowError, as a too-large user value could cause

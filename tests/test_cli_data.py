@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import neuronlab
+import neuronlab.io.datasets
 from neuronlab import NeuronClassifier
-from neuronlab.cli import main
+from neuronlab.apps.cli import main
 
 from cli_helpers import readline_within, run_cli
 
@@ -43,7 +44,7 @@ def test_validation_accuracy_and_metrics_recomputed_from_predictions(obesity_mod
 
     from importlib import resources
 
-    rows = list(csv.DictReader(resources.files("neuronlab").joinpath("data/obesity.csv").read_text().splitlines()))
+    rows = list(csv.DictReader(resources.files("neuronlab").joinpath("io/bundled/obesity.csv").read_text().splitlines()))
     val = np.sort(np.random.default_rng(0).permutation(len(rows))[: round(0.2 * len(rows))])
     val_csv = tmp_path / "val.csv"
     with open(val_csv, "w", newline="") as f:
@@ -67,7 +68,7 @@ def test_cli_predictions_equal_load_predictions(obesity_model, capsys, tmp_path)
     with open(tmp_path / "p.csv", newline="") as f:
         cli = list(csv.DictReader(f))
     model = neuronlab.load(obesity_model)
-    frame = neuronlab.datasets.load_frame("obesity")
+    frame = neuronlab.io.datasets.load_frame("obesity")
     # bit for bit: the file's text is each float's shortest round-trip form, read back by float()
     np.testing.assert_array_equal([float(r["p(Obese)"]) for r in cli], model.predict_proba(frame)[:, 1])
     np.testing.assert_array_equal([float(r["p(Not Obese)"]) for r in cli], model.predict_proba(frame)[:, 0])
@@ -221,7 +222,7 @@ def test_bad_input_exits_2_with_one_line_and_keeps_out(case, capsys, tmp_path, o
 
 
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "neuronlab.cli", "train", str(tmp_path / "x.csv"), "--target", "y", "--json"],
+    result = subprocess.run([sys.executable, "-m", "neuronlab", "train", str(tmp_path / "x.csv"), "--target", "y", "--json"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "no such file" in result.stderr
@@ -231,7 +232,7 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
 def test_sigint_saves_an_interrupted_model_and_resume_finishes(tmp_path):
     out = tmp_path / "m.json"
     # a tiny learning rate and tol 0 keep the loss changing for all 10⁸ steps: only Ctrl-C ends it
-    argv = [sys.executable, "-m", "neuronlab.cli", "train", "obesity", "--lr", "1e-6", "--tol", "0",
+    argv = [sys.executable, "-m", "neuronlab", "train", "obesity", "--lr", "1e-6", "--tol", "0",
             "--steps", "100000000", "--out", str(out)]
     # a shell's background job inherits SIGINT ignored; give the child the default so Python's
     # KeyboardInterrupt handler is installed, as in a terminal
@@ -254,7 +255,7 @@ def test_sigint_saves_an_interrupted_model_and_resume_finishes(tmp_path):
     done = model.training["steps_done"]
     assert 0 < done < 100_000_000
     # resume with a budget a little above what was done: it continues from the saved θ and finishes
-    result = subprocess.run([sys.executable, "-m", "neuronlab.cli", "train", "obesity", "--resume", str(out),
+    result = subprocess.run([sys.executable, "-m", "neuronlab", "train", "obesity", "--resume", str(out),
                              "--steps", str(done + 50), "--quiet"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     resumed = neuronlab.load(out)
@@ -274,7 +275,7 @@ def test_each_command_has_full_help_with_examples(command, capsys):
 
 def test_datasets_lists_the_built_ins(capsys):
     code, out, _ = run_cli(capsys, "datasets")
-    assert code == 0 and all(name in out for name in neuronlab.datasets.names())
+    assert code == 0 and all(name in out for name in neuronlab.io.datasets.names())
     code, out, _ = run_cli(capsys, "datasets", "obesity")
     assert "WHO rule" in out and "4.00" in out
 

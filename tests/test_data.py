@@ -6,7 +6,14 @@ import gzip
 import numpy as np
 import pytest
 
-from neuronlab.data import Standardizer, load_dataset, prepare, read_table, split_rows, as_table
+from neuronlab.io.tables import (
+    Standardizer,
+    load_dataset,
+    prepare,
+    read_table,
+    split_rows,
+    as_table,
+)
 
 HEADER = ["a", "b", "label"]
 ROWS = [

@@ -8,22 +8,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuronlab import datasets
-from neuronlab.data import load_dataset
+from neuronlab.io import datasets
+from neuronlab.io.tables import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 FOOT = 0.3048
 
 
 def shipped_rows():
-    text = resources.files("neuronlab").joinpath("data/obesity.csv").read_text()
+    text = resources.files("neuronlab").joinpath("io/bundled/obesity.csv").read_text()
     return list(csv.DictReader(text.splitlines()))
 
 
 def test_shipped_obesity_csv_is_exactly_what_the_script_generates(tmp_path):
     out = tmp_path / "obesity.csv"
     runpy.run_path(str(ROOT / "scripts/make_obesity.py"))["main"]([str(out)])
-    shipped = resources.files("neuronlab").joinpath("data/obesity.csv").read_bytes()
+    shipped = resources.files("neuronlab").joinpath("io/bundled/obesity.csv").read_bytes()
     assert out.read_bytes() == shipped
 
 

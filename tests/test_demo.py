@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from test_report import check_images
 
-from neuronlab.cli import main
-from neuronlab.commands.demo import _verdict
-from neuronlab.history import History
+from neuronlab.apps.cli import main
+from neuronlab.apps.commands.demo import _verdict
+from neuronlab.train.history import History
 
 
 def test_demo_tells_three_acts_and_writes_the_report(tmp_path, capsys):

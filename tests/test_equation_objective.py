@@ -15,7 +15,7 @@ from neuronlab import (
     MonteCarloSearch,
     get_strategy,
 )
-from neuronlab.equation import expected_guesses, parse_expression
+from neuronlab.objectives.equation import expected_guesses, parse_expression
 
 
 def test_residual_loss_and_gradient_of_the_course_equation_by_hand():

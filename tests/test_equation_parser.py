@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neuronlab.equation import (
+from neuronlab.objectives.equation import (
     FUNCTIONS,
     MAX_DEPTH,
     MAX_LENGTH,

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import neuronlab
-from neuronlab import ErrorDrivenSearch, EquationObjective, solve, solving
+from neuronlab import ErrorDrivenSearch, EquationObjective, solve
+from neuronlab.train import solving
 
 COURSE = "256x + 212y = 1492"
 A = np.array([256.0, 212.0])

@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from neuronlab import (  # noqa: E402
+from neuronlab import (
     ConvergenceWarning,
     Neuron,
     NeuronClassifier,

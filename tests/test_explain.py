@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, minimize
-from neuronlab.equation import EquationObjective
-from neuronlab.explain import explain, format_number
-from neuronlab.trace import TraceWriter, read_trace
+from neuronlab.objectives.equation import EquationObjective
+from neuronlab.viz.explain import explain, format_number
+from neuronlab.io.trace import TraceWriter, read_trace
 
 
 def test_linear_neuron_first_step_by_hand():
@@ -149,7 +149,7 @@ def test_trace_of_a_search_has_no_gradient(tmp_path):
 
 
 def test_trace_written_after_the_runs_from_their_histories(tmp_path):
-    from neuronlab.trace import write_trace
+    from neuronlab.io.trace import write_trace
 
     objective = equation()
     gd = minimize(objective, [0.0, 0.0], learning_rate=1e-6, max_steps=3, tol=0)

@@ -7,8 +7,8 @@ import pytest
 
 import neuronlab
 from neuronlab import NeuronClassifier, NeuronRegressor
-from neuronlab.data import Standardizer
-from neuronlab.io import TrainedModel, atomic_write_text
+from neuronlab.io.tables import Standardizer
+from neuronlab.io.model_file import TrainedModel, atomic_write_text
 
 pytestmark = pytest.mark.filterwarnings("ignore::neuronlab.ConvergenceWarning")
 

@@ -9,9 +9,10 @@ import pytest
 from numeric_checks import TRAINABLE_PAIRS as PAIRS, central_differences, largest_curvature
 
 from neuronlab import Neuron, NeuronObjective
-from neuronlab import _validation, activations, kernel, losses
-from neuronlab.activations import ACTIVATIONS
-from neuronlab.losses import LOSSES
+from neuronlab.core import _validation, activations, losses
+from neuronlab.models import kernel
+from neuronlab.core.activations import ACTIVATIONS
+from neuronlab.core.losses import LOSSES
 ENGINES = ["numpy", "numba"]  # numba is a run-time dependency: its engine is always tested
 
 
@@ -154,7 +155,7 @@ def test_finite_check_is_blocked_and_names_the_first_bad_value(monkeypatch):
 
 
 def test_numba_constants_match_the_numpy_modules():
-    from neuronlab import _kernel_numba
+    from neuronlab.models import _kernel_numba
 
     assert _kernel_numba.HUBER_DELTA == losses.HUBER_DELTA
     assert _kernel_numba.LEAKY_SLOPE == activations.LEAKY_SLOPE
@@ -211,7 +212,7 @@ def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
     """The compiled logistic block computes e^−|z| and ln(1 + e) by its own polynomials (so
     they vectorise): each sample's L = ln(1 + e^z) − y·z and ∂L/∂z = σ(z) − y against NumPy's
     libm, from z = ±1e-300 to ±800 (beyond e^−745 underflow), and NaN stays NaN."""
-    from neuronlab import _kernel_numba
+    from neuronlab.models import _kernel_numba
 
     magnitudes = np.concatenate([np.logspace(-300, np.log10(800), 3000), np.linspace(0, 800, 3001),
                                  [0.5, 1.0, 36.7, 708.4, 709.8, 744.4, 745.2, 746.0]])

@@ -8,12 +8,13 @@ from image_checks import assert_picture
 from numeric_checks import bowl
 
 from neuronlab import Neuron, NeuronObjective, init_params, minimize
-from neuronlab.lr_find import LearningRateRangeTest, curvatures, lr_find, plot_lr_find
+from neuronlab.train.lr_find import LearningRateRangeTest, curvatures, lr_find
+from neuronlab.viz.plots import plot_lr_find
 
 
 def obesity():
     """The built-in obesity set (height ft, weight kg → Obese), standardised as `train` does."""
-    from neuronlab.data import Standardizer, load_dataset
+    from neuronlab.io.tables import Standardizer, load_dataset
 
     data = load_dataset("obesity")
     return Standardizer().fit_transform(data.X), (data.y == "Obese").astype(float)
@@ -98,7 +99,7 @@ def test_curvatures_of_a_known_hessian():
 
 
 def test_a_neurons_curvatures_are_exact_and_wide_ones_are_not_formed_whole(monkeypatch):
-    from neuronlab import kernel
+    from neuronlab.models import kernel
 
     rng = np.random.default_rng(2)
     X = rng.standard_normal((200, 3)) * [1.0, 2.0, 0.5]
@@ -146,7 +147,7 @@ def test_plot(tmp_path):
 
 
 def test_cli_prints_the_suggestion_and_draws_the_curve(tmp_path, capsys):
-    from neuronlab.cli import main
+    from neuronlab.apps.cli import main
 
     out = tmp_path / "lr.png"
     assert main(["lr-find", "obesity", "--plot", str(out)]) == 0
@@ -158,7 +159,7 @@ def test_cli_prints_the_suggestion_and_draws_the_curve(tmp_path, capsys):
 def test_cli_json_and_bad_options(tmp_path, capsys):
     import json
 
-    from neuronlab.cli import main
+    from neuronlab.apps.cli import main
 
     assert main(["lr-find", "obesity", "--json", "--rule", "steepest"]) == 0
     document = json.loads(capsys.readouterr().out)

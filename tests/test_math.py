@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from neuronlab.activations import ACTIVATIONS, get_activation, sigmoid
-from neuronlab.losses import LOSSES, check_compatible, get_loss
+from neuronlab.core.activations import ACTIVATIONS, get_activation, sigmoid
+from neuronlab.core.losses import LOSSES, check_compatible, get_loss
 
 DIFFERENTIABLE = [name for name, a in ACTIVATIONS.items() if a.differentiable]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from neuronlab import metrics
+from neuronlab.estimators import metrics
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -61,9 +61,9 @@ def _noisy_rows(seed, n=80):
 ])
 def test_model_metrics_equal_the_classifiers_outputs_and_sklearn(estimator, labels):
     from neuronlab import NeuronClassifier
-    from neuronlab.commands._common import model_metrics
-    from neuronlab.data import Standardizer
-    from neuronlab.io import TrainedModel
+    from neuronlab.apps.commands._common import model_metrics
+    from neuronlab.io.tables import Standardizer
+    from neuronlab.io.model_file import TrainedModel
 
     X, noisy = _noisy_rows(0)
     y = np.where(noisy > 0, labels[1], labels[0])
@@ -90,9 +90,9 @@ def test_model_metrics_equal_the_classifiers_outputs_and_sklearn(estimator, labe
 @pytest.mark.parametrize("activation", ["identity", "softplus"])
 def test_model_metrics_equal_the_regressors_outputs_and_sklearn(activation):
     from neuronlab import NeuronRegressor
-    from neuronlab.commands._common import model_metrics
-    from neuronlab.data import Standardizer
-    from neuronlab.io import TrainedModel
+    from neuronlab.apps.commands._common import model_metrics
+    from neuronlab.io.tables import Standardizer
+    from neuronlab.io.model_file import TrainedModel
 
     X, y = _noisy_rows(1)
     y = y + 3.0  # mostly positive, so a softplus neuron can fit it

@@ -8,8 +8,8 @@ import pytest
 from numeric_checks import TRAINABLE_PAIRS as PAIRS, central_differences
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, NotDifferentiableError
-from neuronlab.losses import LOSSES
-from neuronlab.neuron import init_params
+from neuronlab.core.losses import LOSSES
+from neuronlab.models.neuron import init_params
 
 
 def test_forward_by_hand():

@@ -8,7 +8,7 @@ import pytest
 from numeric_checks import bowl
 
 from neuronlab import Neuron, NeuronObjective, minimize
-from neuronlab.optim import (
+from neuronlab.optim.transforms import (
     Constant,
     CosineDecay,
     ExponentialDecay,

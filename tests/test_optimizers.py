@@ -7,7 +7,7 @@ import pytest
 from numeric_checks import bowl, largest_curvature
 
 from neuronlab import STRATEGIES, FunctionObjective, Neuron, NeuronObjective, get_strategy, minimize
-from neuronlab.optim import chain, clip_by_global_norm, scale_by_adam
+from neuronlab.optim.transforms import chain, clip_by_global_norm, scale_by_adam
 
 import sklearn  # noqa: F401  (the test extra: a missing install fails loudly)
 from sklearn.linear_model import LogisticRegression  # noqa: E402

@@ -5,7 +5,7 @@ import pytest
 from image_checks import assert_picture
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, minimize
-from neuronlab import plots
+from neuronlab.viz import plots
 
 
 def bowl():
@@ -148,7 +148,7 @@ def test_importing_neuronlab_does_not_import_matplotlib():
     import subprocess
     import sys
 
-    code = "import sys, neuronlab, neuronlab.plots; print('matplotlib' in sys.modules)"
+    code = "import sys, neuronlab, neuronlab.viz.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

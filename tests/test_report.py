@@ -7,8 +7,9 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from neuronlab import FunctionObjective, minimize, plots
-from neuronlab.report import Report
+from neuronlab import FunctionObjective, minimize
+from neuronlab.viz import plots
+from neuronlab.viz.report import Report
 
 
 class Collect(HTMLParser):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 from image_checks import assert_picture
 
-from neuronlab.cli import main
+from neuronlab.apps.cli import main
 
 
 def test_train_obesity_writes_every_visual(tmp_path, capsys):
@@ -29,7 +29,7 @@ def test_train_obesity_writes_every_visual(tmp_path, capsys):
     import pandas as pd
     from importlib.resources import files
 
-    frame = pd.read_csv(files("neuronlab") / "data" / "obesity.csv")
+    frame = pd.read_csv(files("neuronlab") / "io" / "bundled" / "obesity.csv")
     train = np.sort(np.random.default_rng(0).permutation(len(frame))[round(0.2 * len(frame)):])
     x = frame[["height", "weight"]].to_numpy(dtype=float)[train]
     x = (x - x.mean(axis=0)) / x.std(axis=0)
@@ -54,7 +54,7 @@ def test_train_explain_with_a_search_strategy_is_refused_before_training(tmp_pat
 
 
 def test_explain_of_a_neuron_too_wide_to_keep_its_path_is_refused_before_training(tmp_path, capsys):
-    from neuronlab.strategies import RECORD_PARAMS_UP_TO
+    from neuronlab.train.strategies import RECORD_PARAMS_UP_TO
 
     # RECORD_PARAMS_UP_TO features + the bias: one parameter more than a run keeps θ_t for
     n_features = RECORD_PARAMS_UP_TO

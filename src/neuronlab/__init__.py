@@ -7,15 +7,16 @@ learning is gradient descent, θ ← θ − η·∇J(θ), from random θ, for T 
 command line load what they need when they are used.
 """
 
-from .activations import ACTIVATIONS, Activation, get_activation
-from .equation import DomainError, EquationObjective, ParseError, parse_equation
-from .estimators import ConvergenceWarning, NeuronClassifier, NeuronRegressor, NotFittedError
-from .history import History, Result, Step
-from .io import TrainedModel, load, save
-from .losses import LOSSES, Loss, get_loss
-from .neuron import Neuron, init_params
-from .objective import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
-from .optimizers import (
+from ._version import __version__
+from .core.activations import ACTIVATIONS, Activation, get_activation
+from .objectives.equation import DomainError, EquationObjective, ParseError, parse_equation
+from .estimators.neuron import ConvergenceWarning, NeuronClassifier, NeuronRegressor, NotFittedError
+from .train.history import History, Result, Step
+from .io.model_file import TrainedModel, load, save
+from .core.losses import LOSSES, Loss, get_loss
+from .models.neuron import Neuron, init_params
+from .objectives.base import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
+from .train.optimizers import (
     LBFGS,
     Adagrad,
     Adam,
@@ -25,9 +26,9 @@ from .optimizers import (
     RMSProp,
     StochasticGradientDescent,
 )
-from .residual_strategies import GaussNewton
-from .solving import SolveReport, solve
-from .strategies import (
+from .train.gauss_newton import GaussNewton
+from .train.solving import SolveReport, solve
+from .train.strategies import (
     STRATEGIES,
     ErrorDrivenSearch,
     GradientDescent,
@@ -38,7 +39,6 @@ from .strategies import (
     minimize,
 )
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Adagrad",

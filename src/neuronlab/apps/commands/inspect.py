@@ -1,0 +1,60 @@
+"""``neuronlab inspect``: what a saved model is, its weights and how it was trained.
+
+Shows the neuron (ŷ = f(w·x′ + b), x′ = (x − μ)/σ when the features were
+standardised), w per feature name — on the standardised scale it learned on and
+converted to the raw units of the data — the training settings and outcome, and
+the stored scores.
+"""
+
+from __future__ import annotations
+
+
+from . import _common
+
+
+def register(subparsers):
+    p = _common.add_command(subparsers, "inspect", "show what a saved model is, its weights and how it was trained",
+                            __doc__, "examples:\n  neuronlab inspect m.json\n  neuronlab inspect m.json --json\n")
+    p.add_argument("model", metavar="MODEL", help=_common.MODEL_HELP)
+    p.add_argument("--json", action="store_true", help="print the checked model as one JSON document")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ...io.model_file import load
+
+    model = load(args.model)
+    if args.json:
+        _common.emit_json(model.to_dict())
+        return 0
+    est, t = model.estimator, model.training
+    scaled = model.scaler is not None
+    print(f"{type(est).__name__}: ŷ = {est.activation}(w·x{'′' if scaled else ''} + b), loss {est.loss}"
+          + (", x′ = (x − μ)/σ (standardised on the training rows)" if scaled else ""))
+    if model.task == "classify":
+        print(f"target {model.target!r}: {model.labels[0]} → 0, {model.labels[1]} → 1")
+    else:
+        print(f"target {model.target!r} (a number)")
+    w_raw, b_raw = model.weights_in_original_units()
+    rows = [[name, float(w), float(wr)] + ([float(model.scaler.mean[j]), float(model.scaler.scale[j])] if scaled else [])
+            for j, (name, w, wr) in enumerate(zip(model.feature_names, est.coef_, w_raw))]
+    rows.append(["b (bias)", float(est.intercept_), b_raw] + ([None, None] if scaled else []))
+    header = ["feature", "w" + (" (standardised)" if scaled else ""), "w (raw units)"] + (["μ", "σ"] if scaled else [])
+    _common.print_table("weights", header, rows)
+    if t:
+        settings = ["data", "rows", "rows_dropped", "train_rows", "validation_rows", "seed", "strategy",
+                    "learning_rate", "alpha", "steps", "steps_done", "runs", "status", "time_seconds"]
+        _common.print_table("training", ["setting", "value"], [[k, t.get(k)] for k in settings if k in t])
+        print(f"outcome: {t.get('message')}")
+    if model.metrics:
+        _common.print_table("scores", ["metric"] + list(model.metrics), _common.metric_rows(model.task, model.metrics))
+    h = model.history
+    if h.get("n_steps"):
+        print(f"loss {_loss(h.get('loss_start'))} → {_loss(h.get('loss_end'))} over {h['n_steps']} steps "
+              f"(best {_loss(h.get('loss_best'))})")
+    return 0
+
+
+def _loss(value) -> str:
+    """A loss of the model file's history; null there stands for an infinite or NaN loss (a diverged run)."""
+    return "not finite" if value is None else f"{value:.6g}"

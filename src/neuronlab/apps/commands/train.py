@@ -1,0 +1,288 @@
+"""``neuronlab train``: train a neuron on a data file or a built-in data set.
+
+Reads DATA (CSV, TSV, Parquet, gzip CSV, or a built-in data set by name), holds
+back --val-split of the rows for validation (drawn from --seed), standardises the
+features with the mean and standard deviation of the training rows, and learns
+z = w·x + b, ŷ = f(z) by minimising the loss J with the chosen strategy
+(gradient descent θ ← θ − η·∇J by default).  It shows the step, the loss, the
+validation loss and the time left while it learns, then a summary table, and
+saves the model to --out.  Ctrl-C stops cleanly: the best θ so far is saved with
+status 'interrupted', and --resume MODEL continues from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from ...estimators.neuron import DESCENT_SOLVERS, NEURON_SOLVERS
+from ...optim.transforms import SCHEDULES
+from . import _common
+from ._visuals import (
+    TrainTrace,
+    add_visual_options,
+    check_train_visuals,
+    check_visual_paths,
+    train_visuals,
+)
+
+EXAMPLES = """examples:
+  neuronlab train obesity --out m.json
+  neuronlab train people.csv --target condition --features height,weight --lr 0.5 --steps 2000
+  neuronlab train houses.parquet --target price --task regress --json > run.json
+  neuronlab train obesity --steps 1000000 --out m.json     # Ctrl-C, then:
+  neuronlab train obesity --resume m.json
+"""
+
+#: defaults of the options (None on the command line means "not given", so that
+#: --resume can take the saved value instead)
+DEFAULTS = dict(activation=None, loss=None, lr=0.5, steps=1000, strategy="gradient_descent", alpha=0.0, tol=1e-6,
+                batch_size=None, schedule=None, dtype=None, recover=False, features=None, target=None,
+                **_common.PREPARATION_DEFAULTS)
+PLAIN_LINES = 10  # progress lines when the output is not a terminal
+
+
+def register(subparsers):
+    p = _common.add_command(subparsers, "train", "train a neuron on a data file or built-in data set, save the model",
+                            __doc__, EXAMPLES)
+    _common.add_data_arguments(p)
+    _common.add_preparation_arguments(p, resumable=True)
+    p.add_argument("--activation", help="f in ŷ = f(z): sigmoid, tanh, identity, relu, … "
+                   "(default sigmoid to classify, identity to regress)")
+    p.add_argument("--loss", help="J: log_loss, squared_error, absolute_error, huber, hinge "
+                   "(default log_loss to classify, squared_error to regress)")
+    p.add_argument("--lr", type=_common.positive_float, help=f"learning rate η > 0 (default {DEFAULTS['lr']})")
+    p.add_argument("--steps", type=_common.positive_int,
+                   help=f"step budget T ≥ 1, counted over resumed runs too (default {DEFAULTS['steps']})")
+    p.add_argument("--strategy", help=f"how to minimise J: {', '.join(NEURON_SOLVERS)} (gd is short for "
+                   "gradient_descent; default gradient_descent)")
+    p.add_argument("--tol", type=_common.non_negative_float,
+                   help="stop when ‖∇J‖ ≤ tol or J changes by ≤ tol·max(1, |J|); 0 runs every step (default 1e-6)")
+    p.add_argument("--alpha", type=_common.non_negative_float, help="L2 penalty strength α ≥ 0 (default 0)")
+    p.add_argument("--batch-size", type=_common.batch_size_type, metavar="N|all",
+                   help="mini-batches of N rows, reshuffled every epoch from --seed; --steps then counts "
+                   "epochs (gradient strategies; default all: every row in each step, but 32 for sgd)")
+    p.add_argument("--schedule", help=f"learning-rate schedule η_t: {', '.join(SCHEDULES)} "
+                   "(gradient strategies; default constant)")
+    p.add_argument("--dtype", choices=("float32", "float64"),
+                   help="precision of the passes over the data (default float64)")
+    p.add_argument("--recover", action=argparse.BooleanOptionalAction, default=None,
+                   help="on divergence roll back to the best θ, halve η and go on (gradient strategies; "
+                   "default off)")
+    p.add_argument("--out", metavar="MODEL.json", help="where to save the model (written atomically)")
+    p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    add_visual_options(p, "the loss curve with the validation loss (and, for two features, the decision boundary)")
+    p.set_defaults(run=run)
+
+
+# --- settings ------------------------------------------------------------------------------
+def _settings(args, previous) -> dict:
+    """Each setting from the command line, else from the resumed model, else the default."""
+    saved = previous.training if previous is not None else {}
+    keys = {"lr": "learning_rate"}
+    settings = {}
+    for key, default in DEFAULTS.items():
+        given = getattr(args, key, None)
+        if given is not None:
+            settings[key] = given
+        elif keys.get(key, key) in saved and saved[keys.get(key, key)] is not None:
+            settings[key] = saved[keys.get(key, key)]
+        else:
+            settings[key] = default
+    return settings
+
+
+#: settings only the gradient-descent strategies take, with the flag that turns each off
+DESCENT_ONLY = {"batch_size": ("--batch-size", "--batch-size all"), "schedule": ("--schedule", "--schedule constant"),
+                "recover": ("--recover", "--no-recover")}
+
+
+def _check_descent_only(args, settings, strategy_name):
+    """Refuse a mini-batch/schedule/recovery setting for a strategy that has none, naming where
+    it came from (the command line or the resumed model) and how to turn it off."""
+    if strategy_name in DESCENT_SOLVERS:
+        return
+    for key, (flag, off) in DESCENT_ONLY.items():
+        value = settings[key]
+        if value in (None, False, "all") or (key == "schedule" and value == "constant"):
+            continue
+        given = flag if value is True else f"{flag} {value}"
+        origin = "" if getattr(args, key) is not None else " (kept from the resumed model)"
+        raise ValueError(f"{given}{origin} works only with the gradient strategies "
+                         f"({', '.join(DESCENT_SOLVERS)}), not {strategy_name}; turn it off with {off}")
+
+
+def _strategy_class(name):
+    """The strategy class named ``name``, refused early when it cannot train a neuron."""
+    from ...train.strategies import get_strategy
+
+    strategy_cls = type(get_strategy(name))
+    if strategy_cls.name not in NEURON_SOLVERS:
+        raise ValueError(f"--strategy {name} cannot train a neuron; choose one of: {', '.join(NEURON_SOLVERS)}")
+    return strategy_cls
+
+
+# --- progress ---------------------------------------------------------------------------------
+class Progress:
+    """Shows the run: a rich progress bar on a terminal, plain lines otherwise, nothing with --quiet.
+
+    Called after every step with the Step; the validation loss is computed every
+    ``every`` steps (and kept for the model file's history summary).
+    """
+
+    def __init__(self, total, offset, validation_objective, quiet):
+        self.total, self.offset = total, offset
+        self.validation = validation_objective
+        self.every = max(1, total // 100)
+        self.line_every = max(1, total // PLAIN_LINES)
+        self.val_loss: dict[int, float] = {}
+        self.bar = None
+        self.quiet = quiet
+        self.last_draw = 0.0
+        if not quiet and sys.stderr.isatty():
+            from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+
+            self.bar = RichProgress(
+                TextColumn("training"), BarColumn(),
+                TextColumn("step {task.completed:.0f}/{task.total:.0f}"),
+                TextColumn("loss {task.fields[loss]}"), TextColumn("val loss {task.fields[val]}"),
+                TextColumn("ETA"), TimeRemainingColumn(),
+                console=_common.console(stderr=True), transient=False,
+            )
+            self.task = self.bar.add_task("train", total=offset + total, completed=offset, loss="…", val="…")
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, step):
+        t = step.step
+        if self.validation is not None and t % self.every == 0:
+            self.val_loss[t] = self.validation.loss(step.theta)
+        if self.quiet:
+            return False
+        val = self.val_loss.get(t - t % self.every, math.nan)
+        if self.bar is not None:
+            now = time.perf_counter()
+            if now - self.last_draw > 0.05 or t == self.total:
+                self.last_draw = now
+                self.bar.update(self.task, completed=self.offset + t, loss=f"{step.loss:.5g}", val=f"{val:.5g}")
+        elif t % self.line_every == 0 or t == self.total:
+            print(f"step {self.offset + t}/{self.offset + self.total}  loss {step.loss:.6g}  "
+                  f"val_loss {val:.6g}  elapsed {step.elapsed:.2f}s", file=sys.stderr, flush=True)
+        return False
+
+
+# --- the command --------------------------------------------------------------------------------
+def run(args) -> int:
+    from ...io._atomic import check_output_folder
+    from ...io.model_file import TrainedModel, load, save, summarize_history
+
+    previous = load(args.resume) if args.resume else None
+    out = args.out or args.resume
+    if out:
+        check_output_folder(out, "--out")  # before any work: nothing is written yet
+    check_visual_paths(args)
+    s = _settings(args, previous)
+    strategy_cls = _strategy_class(s["strategy"])
+    _check_descent_only(args, s, strategy_cls.name)
+    data = _common.training_data(
+        args.data, s["target"], s["features"], task=s["task"], seed=s["seed"], val_split=s["val_split"],
+        standardize=s["standardize"], drop_missing=s["drop_missing"], needs_gradient=strategy_cls.needs_gradient,
+        previous=previous, quiet=args.quiet)
+    dataset, train_rows, val_rows = data.dataset, data.train_rows, data.val_rows
+    X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
+    if previous is not None:
+        _check_same_problem(previous, dataset)
+    check_train_visuals(args, strategy_cls.name, dataset.X.shape[1], s["batch_size"])
+    options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
+    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] not in (None, "all")},
+                   recover=bool(s["recover"]))
+    steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
+    remaining = s["steps"] - steps_done
+    if remaining < 1:
+        raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
+                         f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
+    estimator = data.estimator(max_steps=remaining, **options)
+    estimator._validate_params()  # a bad --activation/--loss is refused before any work
+    if previous is not None:
+        estimator.set_params(warm_start=True)
+        estimator.coef_ = previous.estimator.coef_.copy()
+        estimator.intercept_ = previous.estimator.intercept_
+
+    validation = data.validation_objective(estimator)
+    started = time.perf_counter()
+    objective = data.training_objective(estimator) if args.trace or args.explain or args.animate else None
+    with Progress(remaining, steps_done, validation, args.quiet) as progress, warnings.catch_warnings(), \
+            TrainTrace(args, objective, progress) as callback:
+        warnings.simplefilter("ignore")  # the summary says how the run ended
+        estimator.fit(data.X_fit, y_train, callback=callback)  # the model file's scaler maps raw rows to X_fit
+    seconds = time.perf_counter() - started + (float(previous.training.get("time_seconds", 0.0)) if previous else 0.0)
+    steps_done += int(estimator.n_iter_)
+    if validation is not None:
+        progress.val_loss[len(estimator.history_) - 1] = validation.loss(np.append(estimator.coef_, estimator.intercept_))
+
+    training = {
+        "data": args.data, "target": dataset.target, "features": dataset.feature_names, "task": dataset.task,
+        "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
+        "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
+        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
+        "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
+        "standardize": data.scaler is not None,
+        "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
+        "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
+        "message": estimator.result_.message, "time_seconds": seconds,
+        "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
+    }
+    model = TrainedModel(estimator, dataset.feature_names, data.scaler, target=dataset.target, training=training,
+                         history=summarize_history(estimator, progress.val_loss))
+    model.metrics = {"train": _common.model_metrics(model, X_train, y_train),
+                     "validation": _common.model_metrics(model, X_val, y_val) if len(val_rows) else None}
+    if out:
+        save(model, out)
+    _report(args, model, out)
+    train_visuals(args, model, objective, progress.val_loss, X_train, y_train)
+    return 130 if estimator.status_ == "interrupted" else 0
+
+
+def _check_same_problem(previous, dataset):
+    if list(previous.feature_names) != list(dataset.feature_names):
+        raise ValueError(
+            f"--resume: the model was trained on features {', '.join(previous.feature_names)}, "
+            f"but the data gives {', '.join(dataset.feature_names)}"
+        )
+    if previous.task != dataset.task:
+        raise ValueError(f"--resume: the model is for task {previous.task!r}, the data for {dataset.task!r}")
+
+
+def _report(args, model, out):
+    t = model.training
+    if args.json:
+        _common.emit_json({
+            "status": t["status"], "message": t["message"], "steps_done": t["steps_done"],
+            "time_seconds": t["time_seconds"], "model": out, "metrics": model.metrics,
+            "training": t, "history": model.history,
+        })
+        return
+    reports = {"train": model.metrics["train"], "validation": model.metrics["validation"]}
+    rows = _common.metric_rows(model.task, reports)
+    rows.insert(0, ["rows", t["train_rows"], t["validation_rows"]])
+    _common.print_table(f"{model.estimator.__class__.__name__} on {t['data']} → {t['target']}",
+                        ["", "train", "validation"], rows)
+    print(f"status: {t['status']} after {t['steps_done']} steps in {t['time_seconds']:.2f}s — {t['message']}")
+    if out:
+        print(f"model saved to {out}" + (" (resume with --resume)" if t["status"] == "interrupted" else ""))
+    else:
+        print("model not saved (give --out MODEL.json to keep it)")

@@ -1,0 +1,606 @@
+"""scikit-learn estimators around the neuron: NeuronClassifier and NeuronRegressor.
+
+They follow scikit-learn's estimator contract (``fit``/``predict``/``score``,
+``get_params``/``set_params``, fitted attributes ending in ``_``) and pass its
+``check_estimator`` suite, but do not import scikit-learn: it is needed only to
+run those checks or to put the estimators in a Pipeline.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+
+import numpy as np
+
+from ..core.activations import get_activation, sigmoid
+from ..core.losses import check_compatible, get_loss
+from ..models.neuron import INITIALIZERS, Neuron, init_params
+from ..objectives.base import NeuronObjective
+from ..core._validation import (
+    binary_classes,
+    ConvergenceWarning,
+    NotFittedError,
+    sklearn_flavoured,
+    check_random_state,
+    check_sample_weight,
+    check_tol,
+    check_X,
+    check_y,
+    feature_names_of,
+)
+from ..optim.transforms import get_schedule
+from ..train.strategies import get_strategy, strategy_name
+
+__all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError"]
+
+PENALTIES = ("l2", "l1", "elasticnet", None)
+#: solvers built on GradientDescent: they take a schedule, mini-batches and early stopping
+DESCENT_SOLVERS = ("gradient_descent", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+#: every solver that can train a neuron (``_solver_options`` knows its settings); the others in
+#: STRATEGIES need more than a loss, e.g. gauss_newton needs the residuals of equations
+NEURON_SOLVERS = DESCENT_SOLVERS + ("line_search", "lbfgs", "monte_carlo", "error_driven", "perceptron")
+
+
+def _training_dtype(dtype):
+    """None (keep X's float32/float64), or np.float32/np.float64 from any spelling of them."""
+    if dtype is None:
+        return None
+    try:
+        parsed = np.dtype(dtype)
+    except TypeError:
+        parsed = None
+    if parsed not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be None, 'float32' or 'float64', got {dtype!r}")
+    return parsed.type
+
+
+def _solver_options(est, rng):
+    """Translate the estimator's settings into the options of its solver (strategy)."""
+    name = strategy_name(est.solver)
+    if name in DESCENT_SOLVERS:
+        options = dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol,
+                       schedule=est.schedule, random_state=rng, recover=est.recover)
+        if est.batch_size is not None or name != "sgd":
+            options["batch_size"] = est.batch_size
+        return options
+    if name == "line_search":
+        return dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol)
+    if name == "lbfgs":
+        return dict(max_steps=est.max_steps, tol=est.tol)
+    if name == "monte_carlo":
+        return dict(budget=est.max_steps, random_state=rng)
+    if name == "error_driven":
+        return dict(step=est.learning_rate, budget=est.max_steps)
+    if name == "perceptron":
+        return dict(learning_rate=est.learning_rate, max_steps=est.max_steps)
+    raise AssertionError(f"NEURON_SOLVERS lists {name!r} but _solver_options has no settings for it")
+
+
+SEPARABILITY_LP_MAX_SIZE = 2_000_000  # rows × columns; beyond this the LP costs more than the fit
+
+
+def _linearly_separable(X, target) -> bool:
+    """Whether some (w, b) puts every row strictly on its own side: sᵢ·(w·xᵢ + b) ≥ 1.
+
+    A feasibility linear program (scipy's HiGHS), run only for data of moderate size.
+    """
+    if X.shape[0] * (X.shape[1] + 1) > SEPARABILITY_LP_MAX_SIZE:
+        return False
+    from scipy.optimize import linprog  # only here: scipy is not needed to train
+
+    signs = 2.0 * target - 1.0
+    A = -signs[:, None] * np.column_stack([X, np.ones(X.shape[0])])
+    result = linprog(np.zeros(X.shape[1] + 1), A_ub=A, b_ub=-np.ones(X.shape[0]),
+                     bounds=(None, None), method="highs")
+    return result.status == 0
+
+
+class _NeuronEstimator:
+    """What the classifier and the regressor share: parameters, fitting, validation."""
+
+    _estimator_type: str
+
+    def __init__(self, activation, loss, *, solver="gradient_descent", learning_rate=0.1,
+                 max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0, l1_ratio=0.15,
+                 init="xavier", warm_start=False, random_state=None, schedule=None,
+                 batch_size=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, dtype=None, recover=False):
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_steps = max_steps
+        self.tol = tol
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.init = init
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+        self.recover = recover
+
+    # --- scikit-learn parameter protocol (no scikit-learn import needed) -----------
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
+                    f"Valid parameters are: {valid!r}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = []
+        for name, value in self.get_params().items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            same = default is value or (
+                type(default) is type(value) and not isinstance(value, np.ndarray) and default == value
+            )
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coef_")
+
+    def _base_tags(self):
+        from sklearn.utils import InputTags, Tags, TargetTags  # only asked for by scikit-learn
+
+        return Tags(
+            estimator_type=self._estimator_type,
+            target_tags=TargetTags(required=True),
+            input_tags=InputTags(two_d_array=True),
+        )
+
+    # --- validation ---------------------------------------------------------------
+    def _validate_params(self):
+        activation = get_activation(self.activation)
+        loss = get_loss(self.loss)
+        check_compatible(activation, loss)
+        if not isinstance(self.solver, str):
+            raise TypeError(f"solver must be a name such as 'gradient_descent', got {self.solver!r}")
+        strategy_name(self.solver)
+        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)):
+            raise TypeError(f"learning_rate must be a number, got {self.learning_rate!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"learning_rate must be > 0, got {self.learning_rate!r}: with η = 0 the weights "
+                "never change; try 0.1"
+            )
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)):
+            raise TypeError(f"max_steps must be a whole number, got {self.max_steps!r}")
+        if self.max_steps < 1:
+            raise ValueError(f"max_steps must be ≥ 1, got {self.max_steps!r}")
+        check_tol(self.tol)
+        if self.penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (
+            math.isfinite(self.alpha) and self.alpha >= 0
+        ):
+            raise ValueError(f"alpha must be a number ≥ 0, got {self.alpha!r}")
+        if not (isinstance(self.l1_ratio, (int, float)) and 0 <= self.l1_ratio <= 1):
+            raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
+        if self.init not in INITIALIZERS:
+            raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITIALIZERS)}")
+        solver = strategy_name(self.solver)
+        if solver not in NEURON_SOLVERS:
+            raise ValueError(
+                f"solver {self.solver!r} cannot train a neuron (it needs more than a loss J, e.g. the "
+                f"residuals of equations); choose one of: {', '.join(NEURON_SOLVERS)}"
+            )
+        descent = solver in DESCENT_SOLVERS
+        if self.batch_size is not None:
+            if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
+                    or self.batch_size < 1:
+                raise ValueError(f"batch_size must be a whole number ≥ 1 or None, got {self.batch_size!r}")
+            if not descent:
+                raise ValueError(
+                    f"batch_size works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}"
+                )
+        for flag in ("early_stopping", "recover"):
+            if getattr(self, flag) not in (True, False):
+                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        if self.recover and not descent:
+            raise ValueError(f"recover works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}")
+        if self.early_stopping and not descent:
+            raise ValueError(
+                f"early_stopping works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}"
+            )
+        if not (isinstance(self.validation_fraction, float) and 0 < self.validation_fraction < 1):
+            raise ValueError(f"validation_fraction must be a number in (0, 1), got {self.validation_fraction!r}")
+        if isinstance(self.n_iter_no_change, bool) or not isinstance(self.n_iter_no_change, (int, np.integer)) \
+                or self.n_iter_no_change < 1:
+            raise ValueError(f"n_iter_no_change must be a whole number ≥ 1, got {self.n_iter_no_change!r}")
+        if self.schedule is not None and not descent:
+            raise ValueError(f"schedule works with the solvers {', '.join(DESCENT_SOLVERS)}, not {self.solver!r}")
+        if self.schedule is not None:
+            get_schedule(self.schedule, self.learning_rate)
+        _training_dtype(self.dtype)
+        return activation, loss
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise sklearn_flavoured(NotFittedError)(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def _check_input(self, X, reset):
+        names = feature_names_of(X)
+        X = check_X(X, dtype=_training_dtype(self.dtype) if reset else None)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return X
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if names is None and fitted_names is not None:
+            warnings.warn(
+                f"X does not have valid feature names, but {type(self).__name__} was fitted "
+                "with feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif names is not None and fitted_names is None:
+            warnings.warn(
+                f"X has feature names, but {type(self).__name__} was fitted without feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif names is not None and (len(names) != len(fitted_names) or np.any(names != fitted_names)):
+            message = "The feature names should match those that were passed during fit.\n"
+            unseen = [n for n in names if n not in set(fitted_names)]
+            missing = [n for n in fitted_names if n not in set(names)]
+            if unseen:
+                message += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unseen[:5])
+            if missing:
+                message += "Feature names seen at fit time, yet now missing:\n" + "".join(
+                    f"- {n}\n" for n in missing[:5]
+                )
+            if not unseen and not missing:
+                message += "Feature names must be in the same order as they were in fit.\n"
+            raise ValueError(message)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X
+
+    # --- fitting ------------------------------------------------------------------
+    def _objective(self, X, target, sample_weight=None, *, rows=None, penalised=True):
+        """The objective J(θ) this estimator minimises, on features X and the neuron's target.
+
+            z = X·w + b,  ŷ = f(z),
+            J(θ) = Σᵢ sᵢ·L(ŷᵢ, yᵢ) / Σᵢ sᵢ  +  α·(1 − ρ)/2·‖w‖²  +  α·ρ·‖w‖₁
+
+        with the estimator's activation f, loss L, penalty (ρ = 0 for 'l2', 1 for 'l1',
+        ``l1_ratio`` for 'elasticnet'; α = 0 for None) and the precision of ``dtype``.
+        ``target`` is what the neuron learns: 0/1 (1 for the second class) for a
+        classifier, y itself for a regressor.  ``rows`` restricts J to those row numbers
+        of X; ``penalised=False`` leaves the penalty out (the loss a validation split
+        reports).  ``fit`` minimises exactly this; the CLI builds its trace, animation,
+        validation loss and range test from it, so they all see the same J.
+        """
+        activation, loss = self._validate_params()
+        X = np.asarray(X)
+        dtype = _training_dtype(self.dtype) or (X.dtype.type if X.dtype in (np.float32, np.float64)
+                                                else np.float64)
+        X = X.astype(dtype, copy=False)  # no copy when fit has already made X this dtype
+        alpha, l1_ratio = 0.0, 0.0
+        if penalised and self.penalty is not None:
+            alpha = float(self.alpha)
+            l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": float(self.l1_ratio)}[self.penalty]
+        return NeuronObjective(Neuron(X.shape[1], activation), X, target, loss, sample_weight=sample_weight,
+                               alpha=alpha, l1_ratio=l1_ratio, rows=rows)
+
+    def _initial_theta(self, n_features, rng):
+        """θ0 = (w, b) drawn by ``init`` from ``rng``, the first thing ``fit`` draws from
+        ``random_state``: the same seed gives the same θ0 to anything that starts where
+        fit starts (lr-find)."""
+        return init_params(n_features, self.init, rng)
+
+    def _fit(self, X, target, sample_weight, callback=None):
+        """Minimise the neuron's objective (``_objective``) on (X, target); set the fitted
+        attributes.
+
+        ``callback(step)`` is called after every step with a :class:`~neuronlab.train.history.Step`
+        (progress bars, validation curves); returning True stops the run (status
+        ``interrupted``, the best θ so far kept).
+        """
+        rng = check_random_state(self.random_state)
+        n_features = X.shape[1]
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
+            theta0 = np.append(self.coef_, self.intercept_)
+        else:
+            theta0 = self._initial_theta(n_features, rng)
+        options = _solver_options(self, rng)
+        train_rows = None
+        if self.early_stopping:
+            # hold out a random share of the rows, by row number: X itself is not copied
+            order = rng.permutation(X.shape[0])
+            n_validation = max(1, int(math.ceil(self.validation_fraction * X.shape[0])))
+            if n_validation >= X.shape[0]:
+                raise ValueError(
+                    f"early_stopping needs at least 2 rows (one to train on, one to validate); "
+                    f"got {X.shape[0]}"
+                )
+            train_rows = np.sort(order[n_validation:])
+            options.update(patience=self.n_iter_no_change, validation=self._objective(
+                X, target, sample_weight, rows=np.sort(order[:n_validation]), penalised=False))
+        objective = self._objective(X, target, sample_weight, rows=train_rows)
+        strategy = get_strategy(self.solver, **options)
+        result = strategy.minimize(objective, theta0, callback=callback)
+        objective.neuron.theta = result.theta
+        self.coef_ = result.theta[:-1].copy()
+        self.intercept_ = float(result.theta[-1])
+        self.history_ = result.history
+        self.n_iter_ = result.n_steps
+        self.status_ = result.status
+        self.result_ = result
+        message = result.message
+        if result.status == "diverged":
+            warnings.warn(f"training diverged: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+        elif result.status in ("max_steps", "stalled"):
+            warnings.warn(f"training did not converge: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+        return objective
+
+    def _z(self, X):
+        return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
+
+    def _output(self, X):
+        return get_activation(self.activation)(self._z(X))
+
+
+class NeuronClassifier(_NeuronEstimator):
+    """A single neuron as a binary classifier: ŷ = f(w·x + b), class 1 when ŷ is past the middle.
+
+    By default f is the sigmoid and the loss is log loss, which makes it logistic
+    regression trained by gradient descent:
+
+        J(w, b) = (1/n)·Σᵢ −[yᵢ·ln ŷᵢ + (1 − yᵢ)·ln(1 − ŷᵢ)] + (α/2)·‖w‖²
+
+    Labels of any type are mapped to 0/1 (``classes_[0]`` → 0, ``classes_[1]`` → 1)
+    and back.  With ``loss="hinge"`` targets are −1/+1 and the threshold on ŷ is 0;
+    otherwise it is 0.5.
+
+    Parameters
+    ----------
+    activation : {'sigmoid', 'tanh', 'identity', 'relu', 'leaky_relu', 'softplus', 'step'}
+    loss : {'log_loss', 'squared_error', 'absolute_error', 'huber', 'hinge'}
+    solver : {'gradient_descent', 'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam',
+              'line_search', 'lbfgs', 'monte_carlo', 'error_driven', 'perceptron'}
+        The strategy ('perceptron': Rosenblatt's rule, for activation='step').  For the search strategies ``max_steps`` is the budget of loss
+        evaluations and ``learning_rate`` the first step (error-driven).
+    learning_rate : float, η > 0
+    max_steps : int, T ≥ 1
+    tol : float ≥ 0, stop when ‖∇J‖ ≤ tol or the loss changes by ≤ tol·max(1, |J|)
+    penalty : {'l2', 'l1', 'elasticnet', None}; alpha : float ≥ 0; l1_ratio : float in [0, 1]
+        Penalty α·((1 − ρ)/2·‖w‖² + ρ·‖w‖₁) with ρ = 0 (l2), 1 (l1) or l1_ratio.
+        ``LogisticRegression(C)`` on n rows is ``alpha = 1/(C·n)``.
+    init : {'xavier', 'normal', 'uniform', 'zeros', 'he'}
+    warm_start : bool, start from the previous fit's coefficients
+    random_state : None, int or numpy Generator
+    schedule : None or {'constant', 'step', 'exponential', 'inverse_time', 'cosine'} or a
+        function t → η_t (gradient-descent solvers; see ``neuronlab.optim``)
+    batch_size : None (all rows per step) or int, mini-batches reshuffled every epoch
+        (gradient-descent solvers; then ``max_steps`` counts epochs; 'sgd' defaults to 32)
+    early_stopping, validation_fraction, n_iter_no_change : hold out that share of the rows;
+        stop when their loss has not improved for n_iter_no_change steps (epochs) and keep
+        the θ with the lowest validation loss
+    dtype : None (float32 X stays float32, other X becomes float64), 'float32' or 'float64':
+        the precision of the training passes over X
+    recover : bool, on divergence roll back to the best θ, halve η and go on (gradient-descent
+        solvers; each halving is noted in ``history_.events``)
+
+    Attributes
+    ----------
+    classes_, coef_ (n_features,), intercept_ (float), n_features_in_,
+    feature_names_in_ (when X has string column names), history_ (History),
+    n_iter_ (steps taken), status_ ('converged', 'max_steps', 'diverged',
+    'interrupted', 'stalled'), result_ (the strategy's Result)
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, activation="sigmoid", loss="log_loss", *, solver="gradient_descent",
+                 learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
+                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
+                 schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, dtype=None, recover=False):
+        super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
+                         max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
+                         l1_ratio=l1_ratio, init=init, warm_start=warm_start,
+                         random_state=random_state, schedule=schedule, batch_size=batch_size,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_iter_no_change=n_iter_no_change, dtype=dtype, recover=recover)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags
+
+        tags = self._base_tags()
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        return tags
+
+    @property
+    def _threshold(self):
+        return 0.0 if get_loss(self.loss).name == "hinge" else 0.5
+
+    def fit(self, X, y, sample_weight=None, callback=None):
+        """Learn w and b from X (n_samples, n_features) and labels y (two classes).
+
+        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        """
+        self._validate_params()
+        X = self._check_input(X, reset=True)
+        y = check_y(y, X.shape[0], numeric=False)
+        if y.dtype.kind == "f" and np.any(y != np.round(y)):
+            raise ValueError(
+                "Unknown label type: continuous. NeuronClassifier needs class labels; for "
+                "real-valued targets use NeuronRegressor"
+            )
+        classes = binary_classes(y)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        self.classes_ = classes
+        target = (y == classes[1]).astype(X.dtype)
+        objective = self._fit(X, target, sample_weight, callback)
+        self._diagnose_separable(X, target, objective)
+        return self
+
+    def _diagnose_separable(self, X, target, objective):
+        """With log loss, no penalty and separable data the optimum is at infinity: say so.
+
+        Checked only when the step budget ran out: the data are separable when the
+        current w already classifies every row right, or (for data of moderate size)
+        when the linear program  sᵢ·(w·xᵢ + b) ≥ 1  for all i is feasible.  The claim
+        that ‖w‖ is still growing is checked too: d‖w‖²/dt = −2η·w·∇_wJ > 0.
+        """
+        unpenalised = self.penalty is None or self.alpha == 0
+        if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ != "max_steps":
+            return
+        if not (np.all((2 * target - 1) * self._z(X) > 0) or _linearly_separable(X, target)):
+            return
+        theta = np.append(self.coef_, self.intercept_)
+        _, grad = objective.loss_and_grad(theta)
+        trend = "and still growing" if self.coef_ @ grad[:-1] < 0 else "and no longer growing"
+        message = (
+            "the training data is linearly separable: with no penalty the log loss only reaches 0 "
+            f"as ‖w‖ → ∞ (loss now {self.result_.loss:.3g}, ‖w‖ = {np.linalg.norm(self.coef_):.3g} "
+            f"{trend}), so more steps only make the weights larger. Set alpha > 0 (an L2 "
+            "penalty) for a finite answer"
+        )
+        self.result_.message += "; " + message
+        warnings.warn(message, sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+
+    def decision_function(self, X):
+        """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise."""
+        self._check_fitted()
+        X = self._check_input(X, reset=False)
+        if get_activation(self.activation).name == "sigmoid":
+            return self._z(X)
+        return self._output(X) - self._threshold
+
+    def predict(self, X):
+        """classes_[1] where the decision function is > 0, else classes_[0]."""
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
+
+    @property
+    def predict_proba(self):
+        """P(y = classes_[k] | x), from ŷ = σ(z); only for activation='sigmoid'."""
+        if get_activation(self.activation).name != "sigmoid":
+            raise AttributeError(
+                "predict_proba needs activation='sigmoid' (only then is ŷ a probability)"
+            )
+        return self._predict_proba
+
+    def _predict_proba(self, X):
+        # (σ(−z), σ(z)) rather than (1 − σ(z), σ(z)): 1 − σ(z) rounds to 0 for z ≳ 37
+        z = self.decision_function(X)
+        return np.column_stack([sigmoid(-z), sigmoid(z)])
+
+    @property
+    def predict_log_proba(self):
+        self.predict_proba  # raises AttributeError when there are no probabilities
+        return self._predict_log_proba
+
+    def _predict_log_proba(self, X):
+        z = self.decision_function(X)
+        # ln σ(z) = −ln(1 + e^(−z)); ln(1 − σ(z)) = −ln(1 + e^z)
+        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: the (weighted) share of rows whose class is predicted right."""
+        correct = self.predict(X) == np.asarray(y).ravel()
+        return float(np.average(correct, weights=sample_weight))
+
+
+class NeuronRegressor(_NeuronEstimator):
+    """A single neuron as a regressor: ŷ = f(w·x + b), by default f(z) = z.
+
+    With the identity activation and squared error it is linear least squares
+    trained by gradient descent:
+
+        J(w, b) = (1/n)·Σᵢ ½(w·xᵢ + b − yᵢ)²  + penalty
+
+    Parameters and attributes are those of :class:`NeuronClassifier` (without
+    ``classes_``); losses: 'squared_error', 'absolute_error', 'huber'.
+    """
+
+    _estimator_type = "regressor"
+
+    def __init__(self, activation="identity", loss="squared_error", *, solver="gradient_descent",
+                 learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
+                 l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
+                 schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, dtype=None, recover=False):
+        super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
+                         max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
+                         l1_ratio=l1_ratio, init=init, warm_start=warm_start,
+                         random_state=random_state, schedule=schedule, batch_size=batch_size,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_iter_no_change=n_iter_no_change, dtype=dtype, recover=recover)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import RegressorTags
+
+        tags = self._base_tags()
+        tags.regressor_tags = RegressorTags()
+        return tags
+
+    def fit(self, X, y, sample_weight=None, callback=None):
+        """Learn w and b from X (n_samples, n_features) and real targets y.
+
+        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        """
+        _, loss = self._validate_params()
+        if loss.targets == "binary":
+            raise ValueError(
+                f"loss {loss.name!r} is for classification; NeuronRegressor takes "
+                "'squared_error', 'absolute_error' or 'huber'"
+            )
+        X = self._check_input(X, reset=True)
+        y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        self._fit(X, y, sample_weight, callback)
+        return self
+
+    def predict(self, X):
+        """ŷ = f(w·x + b) for every row."""
+        self._check_fitted()
+        return self._output(self._check_input(X, reset=False))
+
+    def score(self, X, y, sample_weight=None):
+        """R² = 1 − Σ s(y − ŷ)² / Σ s(y − ȳ)²."""
+        y = np.asarray(y, dtype=np.float64).ravel()
+        y_pred = self.predict(X)
+        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        mean = np.average(y, weights=w)
+        ss_res = float(w @ (y - y_pred) ** 2)
+        ss_tot = float(w @ (y - mean) ** 2)
+        if ss_tot == 0.0:
+            return 1.0 if ss_res == 0.0 else 0.0
+        return 1.0 - ss_res / ss_tot

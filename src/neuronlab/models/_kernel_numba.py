@@ -1,0 +1,253 @@
+"""The compiled half of :mod:`neuronlab.models.kernel` (imported only when numba is installed).
+
+One pass over X: for each block of ``zbuf.size`` rows (the block is small enough to
+stay in the L2 cache), compute zᵢ = w·xᵢ + b, turn each zᵢ into the sample's loss
+and δᵢ = sᵢ·∂L/∂z, then add δᵢ·xᵢ into the gradient while the rows are still in
+cache.  X is read from memory once per evaluation.
+
+Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
+1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softplus; losses 0 squared, 1 absolute,
+2 huber, 3 log loss in its logit form (sigmoid only), 4 hinge, 5 "gram"
+(∂L/∂z = z: the gradient is then X̃ᵀX̃v, used for power iteration).
+z = X·w and the block's δᵀX run in X's dtype (through BLAS for contiguous rows); the
+per-sample math and every sum across rows and blocks run in float64.  The logistic case
+(sigmoid + log loss, the one the optimisers' benchmarks time) gets e^−|z|, ln(1 + e^z) and
+σ(z) for the whole block first, by polynomials for exp and log1p that LLVM vectorises: with
+libm's scalar calls they took a third of the pass.
+"""
+
+import math
+
+import numba as nb
+import numpy as np
+
+# Reassociation lets LLVM vectorise the dot products and the gradient update; the
+# flags that assume no inf/NaN are left out on purpose: a diverging run must still
+# see its inf/NaN loss.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
+HUBER_DELTA = 1.0  # kept equal to losses.HUBER_DELTA (a test checks)
+LEAKY_SLOPE = 0.01  # kept equal to activations.LEAKY_SLOPE (a test checks)
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def _sigmoid(z):
+    e = math.exp(-abs(z))
+    return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def sample_loss_and_dz(z, y, act, loss):
+    """(L(ŷ, y), ∂L/∂z) for one sample with ŷ = f(z): the chain rule ∂L/∂ŷ · f′(z).
+
+    Sigmoid + log loss (code 3) is not handled here: ``_logistic_parts`` computes its
+    logit form for a whole block at once, vectorised."""
+    if loss == 5:
+        return 0.5 * z * z, z
+    if act == 0:
+        y_hat, slope = z, 1.0
+    elif act == 1:
+        y_hat = _sigmoid(z)
+        slope = y_hat * (1.0 - y_hat)
+    elif act == 2:
+        y_hat = math.tanh(z)
+        slope = 1.0 - y_hat * y_hat
+    elif act == 3:
+        y_hat, slope = (z, 1.0) if z > 0 else (0.0, 0.0)
+    elif act == 4:
+        y_hat, slope = (z, 1.0) if z > 0 else (LEAKY_SLOPE * z, LEAKY_SLOPE)
+    else:  # softplus ln(1 + e^z), f′ = σ(z)
+        y_hat, slope = max(z, 0.0) + math.log1p(math.exp(-abs(z))), _sigmoid(z)
+    r = y_hat - y
+    if loss == 0:
+        value, d_y_hat = 0.5 * r * r, r
+    elif loss == 1:
+        value, d_y_hat = abs(r), (1.0 if r > 0 else (-1.0 if r < 0 else 0.0))
+    elif loss == 2:
+        a = abs(r)
+        if a <= HUBER_DELTA:
+            value, d_y_hat = 0.5 * a * a, r
+        else:
+            value = HUBER_DELTA * (a - 0.5 * HUBER_DELTA)
+            d_y_hat = HUBER_DELTA if r > 0 else -HUBER_DELTA
+    else:  # hinge with s = 2y − 1
+        s = 2.0 * y - 1.0
+        margin = s * y_hat
+        value, d_y_hat = (1.0 - margin, -s) if margin < 1.0 else (0.0, 0.0)
+    return value, d_y_hat * slope
+
+
+# exp(r) for |r| ≤ ln2/2 by its Taylor series to r¹³ (truncation < 4e-18 relative), and
+# ln(1 + f) = 2·atanh(s), s = f/(2 + f), to s²¹ for |s| ≤ 0.2 (truncation < 2e-17): written
+# as plain arithmetic so that LLVM vectorises them, which it cannot do with libm's exp/log1p
+# (numba has no vector math library here: the PyPI llvmlite is not built with SVML).
+# error_model="numpy" drops numba's division-by-zero check, which stops vectorisation;
+# every divisor below is at least 1.
+LN2_HI = 6.93147180369123816490e-01  # ln 2 = LN2_HI + LN2_LO, LN2_HI with 20 trailing zero bits
+LN2_LO = 1.90821492927058770002e-10
+LOG2_E = 1.4426950408889634
+EXP_UNDERFLOW = -746.0  # e^x rounds to 0 below this
+# without reassociation: it would undo the exact split x − k·ln 2 = (x − k·LN2_HI) − k·LN2_LO
+EXACT_FASTMATH = FASTMATH - {"reassoc"}
+
+
+@nb.njit(cache=True, fastmath=EXACT_FASTMATH, error_model="numpy")
+def _exp_parts(x):
+    """e^x for x ≤ 0 (or NaN) as (q, k₁, k₂) with e^x = q·2^k₁·2^k₂, each 2^k a normal number."""
+    x = EXP_UNDERFLOW if x < EXP_UNDERFLOW else x  # NaN passes through (the test is false)
+    k = np.floor(x * LOG2_E + 0.5)
+    k = k if k == k else 0.0  # NaN: k = 0 and q stays NaN
+    r = (x - k * LN2_HI) - k * LN2_LO
+    q = 1.0 / 6227020800.0
+    for c in (1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
+              1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0):
+        q = q * r + c
+    k_int = np.int64(k)
+    k_half = k_int // 2
+    return q, k_half, k_int - k_half
+
+
+@nb.njit(cache=True, fastmath=EXACT_FASTMATH, error_model="numpy")
+def _log1p_unit(e):
+    """ln(1 + e) for 0 ≤ e ≤ 1: e ≤ ½ directly, else ln 2 + ln(1 + (e − 1)/2) (e − 1 is exact)."""
+    high = e > 0.5
+    f = (e - 1.0) * 0.5 if high else e
+    s = f / (2.0 + f)
+    s2 = s * s
+    p = 1.0 / 21.0
+    for c in (1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0, 1.0 / 9.0, 1.0 / 7.0,
+              1.0 / 5.0, 1.0 / 3.0, 1.0):
+        p = p * s2 + c
+    return 2.0 * s * p + (LN2_HI + LN2_LO if high else 0.0)
+
+
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _logistic_parts(zbuf, m, scratch, scale_bits):
+    """scratch[0, k] = ln(1 + e^zₖ) = max(zₖ, 0) + ln(1 + e) and scratch[1, k] = σ(zₖ), with
+    e = e^−|zₖ|, for the block's z in zbuf[:m]: two loops over contiguous buffers only, so
+    that both vectorise (the first computes e as q·2^k₁·2^k₂, the second the rest)."""
+    softplus = scratch[0]
+    sigma = scratch[1]
+    for k in range(m):
+        softplus[k], k1, k2 = _exp_parts(-abs(float(zbuf[k])))
+        scale_bits[2 * k] = (k1 + 1023) << 52  # the float64 bits of 2^k1
+        scale_bits[2 * k + 1] = (k2 + 1023) << 52
+    scales = scale_bits.view(np.float64)
+    for k in range(m):
+        z = float(zbuf[k])
+        e = softplus[k] * scales[2 * k] * scales[2 * k + 1]
+        sigma[k] = (1.0 if z >= 0 else e) / (1.0 + e)
+        softplus[k] = (z if z > 0 else 0.0) + _log1p_unit(e)
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic):
+    """Turn zbuf[:m] (the block's z) into its δᵢ = sᵢ·∂Lᵢ/∂z in place; return (Σ sᵢLᵢ, Σ sᵢ).
+
+    For sigmoid + log loss, ``logistic`` holds :func:`_logistic_parts` of the block, and
+    L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y."""
+    use_rows = rows.shape[0] > 0
+    weighted = weights.shape[0] > 0
+    loss_sum = 0.0
+    weight_sum = 0.0
+    for k in range(m):
+        i = rows[start + k] if use_rows else start + k
+        target = float(y[i]) if loss != 5 else 0.0  # the gram pass has no targets
+        if loss == 3:
+            value, dz = logistic[0, k] - target * float(zbuf[k]), logistic[1, k] - target
+        else:
+            value, dz = sample_loss_and_dz(float(zbuf[k]), target, act, loss)
+        if weighted:
+            s = float(weights[i])
+            value *= s
+            dz *= s
+            weight_sum += s
+        loss_sum += value
+        zbuf[k] = dz
+    if not weighted:
+        weight_sum = float(m)
+    return loss_sum, weight_sum
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zbuf):
+    """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
+    (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``.
+
+    ``w`` and ``zbuf`` have X's dtype.  A contiguous range of rows goes block by
+    block through BLAS: z = X_B·w + b, then δ, then δᵀX_B while X_B is still in
+    cache.  Rows named by index (a shuffled mini-batch) are gathered by the loop
+    itself, so they are never copied.
+    """
+    p = X.shape[1]
+    use_rows = rows.shape[0] > 0
+    block = zbuf.shape[0]
+    loss_sum = 0.0
+    weight_sum = 0.0
+    logistic = np.empty((2, block))
+    scale_bits = np.empty(2 * block, dtype=np.int64)
+    for start in range(lo, hi, block):
+        m = min(block, hi - start)
+        if use_rows:
+            for k in range(m):
+                i = rows[start + k]
+                acc = b
+                for j in range(p):
+                    acc += X[i, j] * w[j]
+                zbuf[k] = acc
+        else:
+            X_block = X[start:start + m]
+            z = zbuf[:m]
+            z[:] = np.dot(X_block, w)
+            for k in range(m):
+                z[k] += b
+        if loss == 3:
+            _logistic_parts(zbuf, m, logistic, scale_bits)
+        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic)
+        loss_sum += block_loss
+        weight_sum += block_weight
+        if want_grad:
+            if use_rows:
+                for k in range(m):
+                    i = rows[start + k]
+                    dz = zbuf[k]
+                    for j in range(p):
+                        grad[j] += dz * X[i, j]
+            else:
+                share = np.dot(zbuf[:m], X[start:start + m])
+                for j in range(p):
+                    grad[j] += share[j]
+            for k in range(m):
+                grad[p] += zbuf[k]
+    return loss_sum, weight_sum
+
+
+@nb.njit(cache=True, parallel=True)
+def accumulate_parallel(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, n_chunks, block):
+    """:func:`accumulate` on ``n_chunks`` contiguous chunks in parallel threads.
+
+    The partial sums are added in chunk order, so the result does not depend on how
+    many threads ran: same data and θ, same bits.
+    """
+    p = X.shape[1]
+    grads = np.zeros((n_chunks, p + 1))
+    losses = np.zeros(n_chunks)
+    weight_sums = np.zeros(n_chunks)
+    size = (hi - lo + n_chunks - 1) // n_chunks
+    for c in nb.prange(n_chunks):
+        a = lo + c * size
+        e = min(hi, a + size)
+        if a < e:
+            zbuf = np.empty(block, dtype=X.dtype)
+            losses[c], weight_sums[c] = accumulate(
+                X, y, weights, rows, a, e, w, b, act, loss, want_grad, grads[c], zbuf
+            )
+    grad = np.zeros(p + 1)
+    loss_sum = 0.0
+    weight_sum = 0.0
+    for c in range(n_chunks):
+        loss_sum += losses[c]
+        weight_sum += weight_sums[c]
+        for j in range(p + 1):
+            grad[j] += grads[c, j]
+    return loss_sum, weight_sum, grad

@@ -1,0 +1,288 @@
+"""The training kernel: J(θ) and ∇J(θ) of a neuron over X in one pass over X.
+
+For θ = (w, b), rows xᵢ with targets yᵢ and sample weights sᵢ:
+
+    zᵢ = w·xᵢ + b,   ŷᵢ = f(zᵢ),   δᵢ = sᵢ·∂L/∂ŷ(ŷᵢ, yᵢ)·f′(zᵢ)
+    Σᵢ sᵢ·L(ŷᵢ, yᵢ),   Σᵢ δᵢ·xᵢ (= Xᵀδ),   Σᵢ δᵢ,   Σᵢ sᵢ
+
+The naive route — z = X @ w, then elementwise passes, then Xᵀ @ δ — reads X from
+memory twice and makes a handful of n-long temporaries.  Here the rows are taken
+in blocks small enough to stay in the CPU cache: the block's z, its δ, and its
+share of Xᵀδ are computed before moving on, so X streams from memory once and
+the extra memory is one block plus the parameters.
+
+Two engines compute exactly these sums:
+
+- ``"numba"``: a compiled loop (numba, imported only when first used and compiled
+  once per dtype, cached on disk) that hands each contiguous block to BLAS for
+  z = X_B·w and δᵀX_B and does the per-sample math itself (rows named by index, as
+  in a shuffled mini-batch, are gathered by the loop), in parallel threads over contiguous chunks of
+  rows for passes over at least ``PARALLEL_MIN_ELEMENTS`` values; used for
+  C-contiguous float32/float64 X of at least ``COMPILED_MIN_ELEMENTS`` values
+  (and for its mini-batches) when numba is installed.
+- ``"numpy"``: the same blocking with NumPy calls on row blocks of about
+  ``NUMPY_BLOCK_BYTES``; used for small data (where compiling would cost more than
+  it saves), any other memory layout, or when numba is missing.
+
+X is never copied: a block of rows is a view (or, for a list of row indices, a
+copy of that block only).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.activations import get_activation
+from ..core.losses import get_loss
+
+__all__ = [
+    "ACTIVATION_CODES",
+    "LOSS_CODES",
+    "ENGINES",
+    "NeuronKernel",
+    "neuron_sums",
+    "gram_matrix",
+    "gram_max_eigenvalue",
+    "numba_available",
+]
+
+ACTIVATION_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softplus": 5}
+LOSS_CODES = {"squared_error": 0, "absolute_error": 1, "huber": 2, "log_loss": 3, "hinge": 4}
+GRAM = 5  # the "loss" whose ∂L/∂z is z: its gradient at θ = v is X̃ᵀX̃v (power iteration)
+ENGINES = ("auto", "numba", "numpy")
+
+#: rows per block in the compiled loop: 256 rows × 100 float64 columns = 200 kB, in L2
+COMPILED_BLOCK_ROWS = 256
+#: for an X of fewer values (rows × columns) NumPy is as quick and needs no compilation
+COMPILED_MIN_ELEMENTS = 100_000
+#: threads only for passes over at least this many values: waking a second thread can
+#: cost a scheduler time slice (milliseconds) on a busy machine, more than a small pass
+PARALLEL_MIN_ELEMENTS = 4_000_000
+#: the compiled loop splits the rows into this many chunks (at most), one per task
+COMPILED_CHUNKS = 16
+#: bytes of X per block in the NumPy engine
+NUMPY_BLOCK_BYTES = 1 << 20
+#: up to this many parameters (p + 1) the curvature matrix X̃ᵀDX̃ is formed whole, in one
+#: BLAS pass (n·(p + 1)² multiply-adds), and its eigenvalues are exact; above it, λ_max
+#: comes from power iteration, one pass over X per iteration
+GRAM_EXACT_UP_TO = 2048
+#: rows per block when the curvature matrix is formed (each block a float64 copy)
+GRAM_BLOCK_ROWS = 4096
+
+_numba_module = None
+_numba_missing = False
+
+
+def numba_available() -> bool:
+    """True when the compiled engine can be used (numba imports)."""
+    return _compiled() is not None
+
+
+def _compiled():
+    global _numba_module, _numba_missing
+    if _numba_module is None and not _numba_missing:
+        try:
+            from . import _kernel_numba
+        except ImportError:
+            _numba_missing = True
+        else:
+            _numba_module = _kernel_numba
+    return _numba_module
+
+
+def _codes(activation, loss):
+    """(activation code, loss code) for the compiled loop, or None when it has no code."""
+    act = ACTIVATION_CODES.get(activation.name)
+    code = LOSS_CODES.get(loss.name)
+    if act is None or code is None:
+        return None
+    if code == LOSS_CODES["log_loss"] and activation.name != "sigmoid":
+        return None  # log loss from ŷ (not from the logit) is left to NumPy
+    return act, code
+
+
+def neuron_sums(X, y, weights, theta, activation, loss, rows=None, lo=0, hi=None,
+                want_grad=True, engine="auto", gram=False):
+    """(Σ sᵢLᵢ, Σ sᵢ, ∇ sums) over the chosen rows of X in one pass.
+
+    ``rows`` (an int64 array of row numbers) or the range ``lo…hi`` selects the rows;
+    ``weights`` is None for sᵢ = 1.  The third value is the length-(p + 1) array
+    (Σ δᵢxᵢ, Σ δᵢ) — None when ``want_grad`` is False.  ``gram=True`` replaces the
+    loss by ½z², so that the "gradient" at θ = v is X̃ᵀSX̃v with X̃ = [X, 1].
+    A caller that asks for the same pair many times keeps a :class:`NeuronKernel`.
+    """
+    return NeuronKernel(activation, loss, gram).sums(X, y, weights, theta, rows, lo, hi,
+                                                     want_grad, engine)
+
+
+class NeuronKernel:
+    """``neuron_sums`` for one activation/loss pair, resolved once: the activation and
+    loss objects and the compiled loop's codes for them (an objective evaluated at
+    every step of a run keeps one rather than looking them up at each call)."""
+
+    def __init__(self, activation, loss, gram=False):
+        self.activation, self.loss = get_activation(activation), get_loss(loss)
+        self.gram = gram
+        self.codes = (ACTIVATION_CODES["identity"], GRAM) if gram else _codes(self.activation, self.loss)
+
+    def sums(self, X, y, weights, theta, rows=None, lo=0, hi=None, want_grad=True, engine="auto"):
+        """:func:`neuron_sums` with this kernel's activation, loss and ``gram``."""
+        activation, loss, codes = self.activation, self.loss, self.codes
+        hi = X.shape[0] if hi is None else hi
+        theta = np.asarray(theta, dtype=np.float64)
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        suitable = (
+            codes is not None
+            and isinstance(X, np.ndarray)
+            and X.dtype in (np.float64, np.float32)
+            and X.flags.c_contiguous
+            and isinstance(y, np.ndarray)
+        )
+        if engine == "numba" and not suitable:
+            raise ValueError(
+                "engine='numba' needs a C-contiguous float32/float64 X and a differentiable "
+                f"activation/loss pair it knows; got {activation.name}/{loss.name}, X dtype "
+                f"{getattr(X, 'dtype', type(X).__name__)}; use engine='auto'"
+            )
+        # the size of X, not of the batch, decides: mini-batches of a large X are many small
+        # passes, where NumPy's per-call overhead would dominate
+        big = X.shape[0] * X.shape[1] >= COMPILED_MIN_ELEMENTS
+        if suitable and (engine == "numba" or (engine == "auto" and big)):
+            compiled = _compiled()
+            if compiled is not None:
+                return _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad)
+            if engine == "numba":
+                raise ValueError("engine='numba' needs numba installed (pip install numba)")
+        return _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
+                           self.gram)
+
+
+def _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad):
+    empty = np.empty(0, dtype=y.dtype)
+    weights = empty if weights is None else weights
+    rows_arr = np.empty(0, dtype=np.int64) if rows is None else rows
+    if rows is not None:
+        lo, hi = 0, rows.shape[0]
+    w, b = theta[:-1].astype(X.dtype), float(theta[-1])  # BLAS wants w in X's dtype
+    count = hi - lo
+    act, code = codes
+    if count * X.shape[1] < PARALLEL_MIN_ELEMENTS or count <= COMPILED_BLOCK_ROWS * 4:
+        # a mini-batch or a small data set: threads would cost more than they save
+        grad = np.zeros(theta.shape[0])
+        zbuf = np.empty(COMPILED_BLOCK_ROWS, X.dtype)
+        loss_sum, weight_sum = compiled.accumulate(
+            X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, grad, zbuf
+        )
+    else:
+        chunks = max(1, min(COMPILED_CHUNKS, count // COMPILED_BLOCK_ROWS))
+        loss_sum, weight_sum, grad = compiled.accumulate_parallel(
+            X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, chunks, COMPILED_BLOCK_ROWS
+        )
+    return float(loss_sum), float(weight_sum), (grad if want_grad else None)
+
+
+def _per_sample(z, y, activation, loss, gram):
+    """(Lᵢ, ∂Lᵢ/∂zᵢ) for a block, by the same NumPy formulas as losses/activations."""
+    if gram:
+        return 0.5 * z * z, z
+    if activation.name == "sigmoid" and loss.from_logit is not None:
+        return loss.from_logit(z, y), loss.from_logit_derivative(z, y)
+    y_hat = activation(z)
+    return loss.value(y_hat, y), loss.derivative(y_hat, y) * activation.derivative(z, y_hat)
+
+
+def _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad, gram):
+    p = X.shape[1]
+    w, b = theta[:-1], theta[-1]
+    itemsize = getattr(getattr(X, "dtype", None), "itemsize", 8)
+    block = max(1, NUMPY_BLOCK_BYTES // (p * itemsize))
+    grad = np.zeros(p + 1) if want_grad else None
+    loss_sum = weight_sum = 0.0
+    count = hi - lo if rows is None else rows.shape[0]
+    for start in range(0, count, block):
+        stop = min(count, start + block)
+        if rows is None:
+            index = slice(lo + start, lo + stop)
+        else:
+            index = rows[start:stop]
+        Xb = X[index]
+        z = Xb @ w + b
+        per, dz = _per_sample(z, None if gram else y[index], activation, loss, gram)
+        if weights is None:
+            weight_sum += stop - start
+        else:
+            s = weights[index]
+            per, dz = per * s, dz * s
+            weight_sum += float(s.sum())
+        loss_sum += float(per.sum())
+        if want_grad:
+            grad[:-1] += Xb.T @ dz
+            grad[-1] += float(dz.sum())
+    return loss_sum, weight_sum, grad
+
+
+def gram_matrix(X, weights=None, rows=None, row_factor=None):
+    """H = X̃ᵀDX̃ / Σsᵢ with X̃ = [X, 1] and D = diag(sᵢ·cᵢ), over the chosen rows of X.
+
+    cᵢ = 1 by default: H is then the Hessian of J for a linear neuron with squared
+    error.  ``row_factor`` maps a block of rows X_B (float64) to its cᵢ — σ(zᵢ)(1 − σ(zᵢ))
+    makes H the Hessian of sigmoid + log loss at θ.  One pass over X in blocks of
+    ``GRAM_BLOCK_ROWS`` rows; the memory is a float64 copy of one block and two
+    (p + 1)² matrices (H and one block's product).
+    """
+    p = X.shape[1]
+    count = X.shape[0] if rows is None else rows.shape[0]
+    H = np.zeros((p + 1, p + 1))
+    total = 0.0
+    for start in range(0, count, GRAM_BLOCK_ROWS):
+        index = slice(start, start + GRAM_BLOCK_ROWS) if rows is None else rows[start:start + GRAM_BLOCK_ROWS]
+        Xb = np.asarray(X[index], dtype=np.float64)
+        s = None if weights is None else np.asarray(weights[index], dtype=np.float64)
+        total += Xb.shape[0] if s is None else float(s.sum())
+        d = s if row_factor is None else (row_factor(Xb) if s is None else row_factor(Xb) * s)
+        if d is None:
+            H[:p, :p] += Xb.T @ Xb  # NumPy hands Aᵀ·A to BLAS's symmetric product
+            H[:p, p] += Xb.sum(axis=0)
+            H[p, p] += Xb.shape[0]
+        else:
+            Xd = Xb * d[:, None]
+            H[:p, :p] += Xd.T @ Xb
+            H[:p, p] += Xd.sum(axis=0)
+            H[p, p] += float(d.sum())
+    H[p, :p] = H[:p, p]
+    H /= total
+    return H
+
+
+def gram_max_eigenvalue(X, weights=None, rows=None, iterations=100, rtol=1e-6, seed=0):
+    """λ_max of H = X̃ᵀSX̃ / Σs with X̃ = [X, 1].
+
+    H is the Hessian of J for a linear neuron with squared error L = ½(ŷ − y)²
+    (and 4× a bound on it for sigmoid + log loss).  Up to ``GRAM_EXACT_UP_TO``
+    parameters H is formed (:func:`gram_matrix`) and λ_max is exact.  Above that, by
+    power iteration: each iteration is one ``neuron_sums`` pass (v ← Hv / ‖Hv‖); it
+    stops when the estimate changes by less than ``rtol`` relative.  From below: the
+    estimate never exceeds λ_max (and converges slowly when the top eigenvalues are close).
+    """
+    p = X.shape[1]
+    if p + 1 <= GRAM_EXACT_UP_TO:
+        return float(np.linalg.eigvalsh(gram_matrix(X, weights, rows))[-1])
+    v = np.random.default_rng(seed).standard_normal(p + 1)
+    v /= np.linalg.norm(v)
+    estimate = 0.0
+    empty_y = np.zeros(0)
+    gram = NeuronKernel("identity", "squared_error", gram=True)
+    for _ in range(iterations):
+        _, total, hv = gram.sums(X, empty_y, weights, v, rows=rows)
+        hv /= total
+        previous, estimate = estimate, float(v @ hv)
+        norm = float(np.linalg.norm(hv))
+        if norm == 0.0 or not math.isfinite(norm):
+            break
+        v = hv / norm
+        if abs(estimate - previous) <= rtol * abs(estimate):
+            break
+    return estimate

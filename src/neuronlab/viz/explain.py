@@ -1,0 +1,247 @@
+"""Gradient descent written out, step by step, with the numbers substituted.
+
+For a neuron on a data set (θ = (w₁, …, wₙ, b)), each of the first steps reads
+
+    z = w·x + b,   ŷ = f(z),   L(ŷ, y)                 (for the first rows, one by one)
+    J = (1/n)·Σ L                                      (the loss over all n rows)
+    ∂J/∂wᵢ = (1/n)·Σ δ·xᵢ,  ∂J/∂b = (1/n)·Σ δ,  δ = ∂L/∂ŷ·f′(z)   (the chain rule)
+    wᵢ ← wᵢ − η·∂J/∂wᵢ                                 (the update)
+
+and for an equation LHS = RHS solved by gradient descent (θ = the unknowns)
+
+    r = LHS − RHS,   J = ½r²,   ∂J/∂x = r·∂r/∂x,   x ← x − η·∂J/∂x.
+
+Any other objective gets J, each ∂J/∂θᵢ and the update.  After the first steps,
+every N-th step is one row of a table.  The numbers come from the run's History
+(θ_t as the strategy recorded it) and from the objective evaluated at those θ_t;
+nothing is trained again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..train.history import Result
+from ..objectives.base import NeuronObjective
+
+__all__ = ["Explanation", "ExplainedStep", "explain", "format_number", "pretty_name"]
+
+
+def format_number(value: float, digits: int = 4) -> str:
+    """A number as the course writes it: 4 significant digits and a true minus sign."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if value == 0:
+        return "0"
+    text = f"{value:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}·10^{int(exponent)}"
+    return text.replace("-", "−")
+
+
+def _term(value: float) -> str:
+    """A number substituted after an operator: negative numbers in parentheses."""
+    text = format_number(value)
+    return f"({text})" if text.startswith("−") else text
+
+
+@dataclass
+class ExplainedStep:
+    """The numbers of one written-out step t → t+1 and its lines of text."""
+
+    step: int
+    theta: np.ndarray
+    loss: float
+    gradient: np.ndarray
+    learning_rate: float
+    theta_next: np.ndarray
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    """First steps written out, then a table of every ``every``-th step."""
+
+    param_names: list[str]
+    steps: list[ExplainedStep]
+    table_every: int
+    table: list[tuple]  # (step, J, ‖∇J‖, θ…)
+    summary: str
+
+    def text(self) -> str:
+        out = []
+        for s in self.steps:
+            out.extend(s.lines)
+            out.append("")
+        if self.table:
+            out.append("Every step:" if self.table_every == 1 else f"Every {self.table_every} steps:")
+            header = ["step", "J", "‖∇J‖"] + list(self.param_names)
+            rows = [[str(r[0])] + [format_number(v) for v in r[1:]] for r in self.table]
+            widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]
+            out.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+            out.extend("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows)
+            out.append("")
+        out.append(self.summary)
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def explain(objective, result: Result, *, first: int = 1, every: Optional[int] = None,
+            rows: int = 2) -> Explanation:
+    """Write out the first ``first`` steps of a gradient-descent ``result`` on ``objective``.
+
+    ``rows`` is how many data rows of a neuron objective are written out one by one
+    (the totals always use every row).  ``every`` (default: about ten table rows)
+    picks the steps shown in the table after them.
+    """
+    history = result.history
+    if not history.record_params:
+        raise ValueError("explain needs θ_t of every step: run the strategy with record_params=True")
+    if len(history.updates.row):
+        raise ValueError(
+            "explain writes out full-batch steps θ ← θ − η·∇J; each row of this run is an epoch of "
+            "mini-batch updates (train without a batch size, e.g. --batch-size all, to see them)"
+        )
+    for name, value in (("first", first), ("rows", rows)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
+    n_steps = len(history) - 1
+    if every is None:
+        every = max(1, math.ceil(n_steps / 10))
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a whole number ≥ 1, got {every!r}")
+    names = [pretty_name(n) for n in objective.param_names]
+    params = history.params
+    steps = []
+    for t in range(min(first, n_steps)):
+        theta, theta_next = params[t], params[t + 1]
+        loss, grad = objective.loss_and_grad(theta)
+        grad = np.asarray(grad, dtype=np.float64)
+        eta, automatic = _step_size(result, t, theta, theta_next, grad)
+        step = ExplainedStep(t, theta.copy(), float(loss), grad, eta, theta_next.copy())
+        step.lines.append(f"Step {t} → {t + 1}, at " + ", ".join(
+            f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
+        if isinstance(objective, NeuronObjective):
+            step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows, names))
+        elif hasattr(objective, "residuals_and_jacobian"):
+            step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
+        else:
+            step.lines.append(f"  J(θ) = {format_number(step.loss)}")
+            step.lines.extend(f"  ∂J/∂{n} = {format_number(g)}" for n, g in zip(names, step.gradient))
+        step.lines.append(f"  update with η = {format_number(eta)}"
+                          + (f" (the automatic step of {result.strategy}: η = ‖Δθ‖/‖∇J‖, "
+                             "its step lies along −∇J)" if automatic else "") + ":")
+        for n, v, g, v_next in zip(names, theta, step.gradient, theta_next):
+            step.lines.append(
+                f"    {n} ← {n} − η·∂J/∂{n} = {format_number(v)} − {format_number(eta)}·{_term(g)}"
+                f" = {format_number(v_next)}"
+            )
+        steps.append(step)
+    table_steps = list(range(0, n_steps + 1, every))
+    if table_steps[-1] != n_steps:
+        table_steps.append(n_steps)
+    table = [(t, float(history.loss[t]), float(history.grad_norm[t]), *map(float, params[t]))
+             for t in table_steps]
+    summary = (f"{n_steps} step{'s' if n_steps != 1 else ''}: J went from {format_number(history.loss[0])} to "
+               f"{format_number(history.loss[-1])} ({result.status}: {result.message})")
+    return Explanation(names, steps, every, table, summary)
+
+
+def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
+    """η of step t: the recorded learning rate of gradient descent, or — for a strategy whose
+    step happens to lie along −∇J (Gauss–Newton on one equation) — ‖Δθ‖/‖∇J‖."""
+    if result.strategy == "gradient_descent":
+        eta = float(result.history.learning_rate[t + 1])
+        if not np.allclose(theta_next, theta - eta * grad, rtol=1e-7, atol=1e-12):
+            raise ValueError(
+                "the objective given to explain is not the one this run minimised: θ_{t+1} ≠ "
+                "θ_t − η·∇J(θ_t); pass the same objective (data, loss, penalty)"
+            )
+        return eta, False
+    delta = theta - theta_next
+    gg = float(grad @ grad)
+    if gg > 0:
+        eta = float(delta @ grad) / gg
+        if eta > 0 and np.allclose(delta, eta * grad, rtol=1e-9, atol=1e-12 * np.abs(delta).max()):
+            return eta, True
+    raise ValueError(
+        f"explain writes out steps θ ← θ − η·∇J; step {t} of this {result.strategy!r} run does not "
+        "follow −∇J (run it with gradient descent, e.g. --lr 0.001, to see the steps written out)"
+    )
+
+
+def _neuron_lines(objective, theta, loss, grad, rows, names):
+    """z, ŷ, L and δ for the first ``rows`` data rows, then J and ∂J/∂θᵢ over all rows."""
+    n = objective.n_samples
+    shown = slice(0, rows) if objective.rows is None else objective.rows[:rows]
+    X, y = np.asarray(objective.X[shown], dtype=np.float64), np.asarray(objective.y[shown], dtype=np.float64)
+    f, L = objective.activation, objective.loss_fn
+    w, b = theta[:-1], theta[-1]
+    z, y_hat = objective.neuron.forward(X, theta)
+    per_row = L.value(y_hat, y)
+    deltas = L.derivative(y_hat, y) * f.derivative(z, y_hat)
+    weighted = objective._weight is not None
+    lines = [f"  f: {f.formula};  loss: {L.formula};  {n} rows"]
+    for k, x in enumerate(X):
+        products = " + ".join(f"{_term(wi)}·{_term(xi)}" for wi, xi in zip(w, x))
+        lines += [
+            f"  row {k + 1}: x = ({', '.join(format_number(v) for v in x)}), y = {format_number(y[k])}",
+            f"    z = w·x + b = {products} + {_term(b)} = {format_number(z[k])}",
+            f"    ŷ = f(z) = {format_number(y_hat[k])}",
+            f"    L(ŷ, y) = {format_number(per_row[k])}",
+            f"    δ = ∂L/∂ŷ·f′(z) = {format_number(deltas[k])}",
+        ]
+    if n > rows:
+        lines.append(f"  … and the same for the other {n - rows} rows")
+    mean = "Σ s·L / Σ s" if weighted else "(1/n)·Σ L"
+    mean_delta = "Σ s·δ·{x} / Σ s" if weighted else "(1/n)·Σ δ·{x}"
+    penalty = " + penalty" if objective.alpha else ""
+    lines.append(f"  J = {mean}{penalty} = {format_number(loss)}")
+    for i, (name, g) in enumerate(zip(names, grad)):
+        if i < len(names) - 1:
+            formula = mean_delta.format(x=f"x{_subscript(i + 1)}") + penalty
+        else:
+            formula = ("Σ s·δ / Σ s" if weighted else "(1/n)·Σ δ")
+        lines.append(f"  ∂J/∂{name} = {formula} = {format_number(g)}")
+    return lines
+
+
+def _equation_lines(objective, theta, loss, grad, names):
+    """r = LHS − RHS, J = ½r², ∂J/∂x = r·∂r/∂x for an equation objective (its own r and
+    Jacobian ∂r/∂x, the numbers its ∇J = Dᵀr was made of)."""
+    r, jacobian = objective.residuals_and_jacobian(theta)
+    equations = getattr(objective, "equations", None)
+    lines = [f"  equation: {'; '.join(e.text or str(e) for e in equations)}"] if equations else []
+    if r.size != 1:
+        lines.append("  r = LHS − RHS for each equation: "
+                     + ", ".join(format_number(v) for v in r))
+        lines.append(f"  J = ½·Σ r² = {format_number(loss)}")
+        lines.extend(f"  ∂J/∂{n} = Σ r·∂r/∂{n} = {format_number(g)}" for n, g in zip(names, grad))
+        return lines
+    r0 = float(r[0])
+    lines.append(f"  r = LHS − RHS = {format_number(r0)}")
+    lines.append(f"  J = ½r² = ½·{_term(r0)}² = {format_number(loss)}")
+    lines.extend(f"  ∂J/∂{n} = r·∂r/∂{n} = {_term(r0)}·{_term(slope)} = {format_number(g)}"
+                 for n, slope, g in zip(names, jacobian[0], grad))
+    return lines
+
+
+def _subscript(k: int) -> str:
+    return str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def pretty_name(name: str) -> str:
+    """'w1' → 'w₁': a parameter name with its index written as a subscript."""
+    head = name.rstrip("0123456789")
+    tail = name[len(head):]
+    return head + _subscript(int(tail)) if head and tail else name
