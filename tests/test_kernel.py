@@ -13,6 +13,7 @@ from neuronlab.core import _validation, activations, losses
 from neuronlab.models import kernel
 from neuronlab.core.activations import ACTIVATIONS
 from neuronlab.core.losses import LOSSES
+
 ENGINES = ["numpy", "numba"]  # numba is a run-time dependency: its engine is always tested
 
 
@@ -56,6 +57,26 @@ def test_kernel_equals_the_plain_formulas_and_finite_differences(activation, los
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-11, atol=1e-14 * np.abs(ref_grad).max())
     assert objective.loss(theta) == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(grad, central_differences(objective.loss, theta), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("activation, loss", PAIRS)
+def test_kernel_sums_equal_the_neurons_forward_loss_derivative_and_backward(activation, loss, engine):
+    """The kernel is the neuron's fast path: its Σ sᵢLᵢ, Σ sᵢ and (Σ δᵢxᵢ, Σ δᵢ) against the
+    model's own pieces — forward (z, ŷ), the loss and activation derivatives
+    δᵢ = sᵢ·∂L/∂ŷ·f′(zᵢ), backward (Xᵀδ, Σδ) — for every pair the compiled loop knows."""
+    assert activation in kernel.ACTIVATION_CODES and loss in kernel.LOSS_CODES
+    X, y, s, theta = _data()
+    if LOSSES[loss].targets != "binary":
+        y = np.random.default_rng(1).normal(size=len(y))
+    neuron, L = Neuron(5, activation), LOSSES[loss]
+    z, y_hat = neuron.forward(theta, X)
+    delta = s * L.derivative(y_hat, y) * neuron.activation.derivative(z, y_hat)
+    ref_grad = neuron.backward(theta, X, delta)
+    loss_sum, weight_sum, grad = kernel.NeuronKernel(neuron, loss).sums(X, y, s, theta, engine=engine)
+    assert loss_sum == pytest.approx(float(s @ L(y_hat, y)), rel=1e-12)
+    assert weight_sum == pytest.approx(float(s.sum()), rel=1e-14)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-12 * np.abs(ref_grad).max())
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -187,10 +208,16 @@ def test_power_iteration_for_wide_data_agrees_with_the_exact_largest_eigenvalue(
     X, _, s, _ = _data(n=400)
     rows = np.arange(0, 400, 3)
     lam = largest_curvature(X[rows], s[rows])
-    assert kernel.gram_max_eigenvalue(X, s, rows) == pytest.approx(lam, rel=1e-12)  # formed whole
+
+    def parts():  # the rows in three parts: the parts' products add up
+        return [(X, s, rows[:40]), (X[rows[40:90]], s[rows[40:90]], None), (X, s, rows[90:])]
+
+    assert kernel.gram_max_eigenvalue(lambda: [(X, s, rows)], 5) == pytest.approx(lam, rel=1e-12)  # formed whole
+    assert kernel.gram_max_eigenvalue(parts, 5) == pytest.approx(lam, rel=1e-12)
     monkeypatch.setattr(kernel, "GRAM_EXACT_UP_TO", 3)  # as if X had thousands of columns
-    estimate = kernel.gram_max_eigenvalue(X, s, rows, iterations=500, rtol=1e-12)
-    assert estimate == pytest.approx(lam, rel=1e-6) and estimate <= lam * (1 + 1e-12)
+    for data in (lambda: [(X, s, rows)], parts):
+        estimate = kernel.gram_max_eigenvalue(data, 5, iterations=500, rtol=1e-12)
+        assert estimate == pytest.approx(lam, rel=1e-6) and estimate <= lam * (1 + 1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

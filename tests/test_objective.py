@@ -1,5 +1,6 @@
-"""The neuron's objective: forward pass by hand, and ∇J against central finite differences
-for every activation × loss pair, with sample weights and penalties."""
+"""The neuron model and its objective: forward by hand, backward as the chain rule, and ∇J
+against central finite differences for every activation × loss pair, with sample weights and
+penalties."""
 
 import zlib
 
@@ -14,18 +15,48 @@ from neuronlab.models.neuron import init_params
 
 def test_forward_by_hand():
     # the course's person: 4 ft, 80 kg; w = (0.5, −0.02), b = 0.1
-    neuron = Neuron(2, "sigmoid", theta=[0.5, -0.02, 0.1])
-    z, y_hat = neuron.forward([[4.0, 80.0]])
+    z, y_hat = Neuron(2, "sigmoid").forward(np.array([0.5, -0.02, 0.1]), [[4.0, 80.0]])
     assert z[0] == pytest.approx(0.5 * 4 - 0.02 * 80 + 0.1)  # = 0.5
     assert y_hat[0] == pytest.approx(1 / (1 + np.exp(-0.5)))
 
 
 def test_weights_and_bias_are_views_into_theta():
-    neuron = Neuron(3, "identity", theta=[1.0, 2.0, 3.0, 4.0])
-    neuron.theta[1] = 20.0
-    neuron.theta[-1] = 40.0
-    assert neuron.weights[1] == 20.0 and float(neuron.bias) == 40.0
-    assert np.shares_memory(neuron.weights, neuron.theta)
+    neuron = Neuron(3, "identity")
+    theta = np.array([1.0, 2.0, 3.0, 4.0])
+    theta[1] = 20.0
+    theta[-1] = 40.0
+    assert neuron.weights(theta)[1] == 20.0 and float(neuron.bias(theta)) == 40.0
+    assert np.shares_memory(neuron.weights(theta), theta) and np.shares_memory(neuron.bias(theta), theta)
+    neuron.weights(theta)[0] = -1.0  # writing a view writes θ
+    assert theta[0] == -1.0
+    assert neuron.param_names == ["w1", "w2", "w3", "b"] and neuron.n_params == 4
+
+
+def test_backward_is_the_chain_rule_through_z():
+    # ∂J/∂w = Xᵀδ, ∂J/∂b = Σδ, written out for two rows
+    X, delta = np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([0.5, -2.0])
+    grad = Neuron(2, "tanh").backward(np.zeros(3), X, delta)
+    np.testing.assert_array_equal(grad, [1.0 * 0.5 + 3.0 * -2.0, 2.0 * 0.5 + -1.0 * -2.0, 0.5 - 2.0])
+
+
+@pytest.mark.parametrize("activation, loss", PAIRS)
+def test_forward_then_backward_is_the_gradient_of_the_mean_loss(activation, loss):
+    """J(θ) = (1/n)·Σ L(f(X·w + b), y): forward gives ŷ, the loss and activation their
+    derivatives δ = ∂L/∂ŷ·f′(z)/n, backward ∇J; against central finite differences of J."""
+    rng = np.random.default_rng(zlib.crc32(f"{activation} {loss}".encode()))
+    X = rng.normal(size=(40, 3))
+    y = rng.integers(0, 2, 40).astype(float) if LOSSES[loss].targets == "binary" else rng.normal(size=40)
+    neuron, L = Neuron(3, activation), LOSSES[loss]
+
+    def J(theta):
+        return float(np.mean(L(neuron.forward(theta, X)[1], y)))
+
+    theta = rng.normal(size=4) * 0.7
+    z, y_hat = neuron.forward(theta, X)
+    delta = L.derivative(y_hat, y) * neuron.activation.derivative(z, y_hat) / len(y)
+    grad = neuron.backward(theta, X, delta)
+    numeric = central_differences(J, theta)
+    assert np.linalg.norm(grad - numeric) < 1e-6 * max(np.linalg.norm(numeric), 1e-6)
 
 
 def test_init_is_seeded_and_shaped():

@@ -354,9 +354,8 @@ class _NeuronEstimator:
         objective = self._objective(X, target, sample_weight, rows=train_rows)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
-        objective.neuron.theta = result.theta
-        self.coef_ = result.theta[:-1].copy()
-        self.intercept_ = float(result.theta[-1])
+        self.coef_ = objective.neuron.weights(result.theta).copy()
+        self.intercept_ = float(objective.neuron.bias(result.theta))
         self.history_ = result.history
         self.n_iter_ = result.n_steps
         self.status_ = result.status

@@ -14,6 +14,11 @@ per-sample math and every sum across rows and blocks run in float64.  The logist
 (sigmoid + log loss, the one the optimisers' benchmarks time) gets e^−|z|, ln(1 + e^z) and
 σ(z) for the whole block first, by polynomials for exp and log1p that LLVM vectorises: with
 libm's scalar calls they took a third of the pass.
+
+This is compiled code: it cannot call the NumPy functions of ``core.activations`` and
+``core.losses``, so it keeps its own copy of each f, f′, L and ∂L/∂ŷ (written once more in
+``sample_loss_and_dz``).  tests/test_kernel.py checks its sums against the neuron's own
+forward → loss derivative → backward for every pair it knows.
 """
 
 import math

@@ -34,8 +34,8 @@ import math
 
 import numpy as np
 
-from ..core.activations import get_activation
 from ..core.losses import get_loss
+from .neuron import Neuron
 
 __all__ = [
     "ACTIVATION_CODES",
@@ -113,23 +113,28 @@ def neuron_sums(X, y, weights, theta, activation, loss, rows=None, lo=0, hi=None
     loss by ½z², so that the "gradient" at θ = v is X̃ᵀSX̃v with X̃ = [X, 1].
     A caller that asks for the same pair many times keeps a :class:`NeuronKernel`.
     """
-    return NeuronKernel(activation, loss, gram).sums(X, y, weights, theta, rows, lo, hi,
-                                                     want_grad, engine)
+    kernel = NeuronKernel(Neuron(X.shape[1], activation), loss, gram)
+    return kernel.sums(X, y, weights, theta, rows, lo, hi, want_grad, engine)
 
 
 class NeuronKernel:
-    """``neuron_sums`` for one activation/loss pair, resolved once: the activation and
-    loss objects and the compiled loop's codes for them (an objective evaluated at
-    every step of a run keeps one rather than looking them up at each call)."""
+    """``neuron_sums`` for one neuron and loss, resolved once: the loss object and the
+    compiled loop's codes for the pair (an objective evaluated at every step of a run
+    keeps one rather than looking them up at each call).
 
-    def __init__(self, activation, loss, gram=False):
-        self.activation, self.loss = get_activation(activation), get_loss(loss)
+    The NumPy engine is the neuron's own chain rule, block by block: ``neuron.net_input``
+    gives z, the activation ŷ = f(z), the loss Lᵢ and δᵢ = ∂Lᵢ/∂zᵢ, ``neuron.backward``
+    (Xᵀδ, Σδ).  The compiled engine computes the same sums in one fused loop.
+    """
+
+    def __init__(self, neuron: Neuron, loss, gram=False):
+        self.neuron, self.loss = neuron, get_loss(loss)
         self.gram = gram
-        self.codes = (ACTIVATION_CODES["identity"], GRAM) if gram else _codes(self.activation, self.loss)
+        self.codes = (ACTIVATION_CODES["identity"], GRAM) if gram else _codes(neuron.activation, self.loss)
 
     def sums(self, X, y, weights, theta, rows=None, lo=0, hi=None, want_grad=True, engine="auto"):
-        """:func:`neuron_sums` with this kernel's activation, loss and ``gram``."""
-        activation, loss, codes = self.activation, self.loss, self.codes
+        """:func:`neuron_sums` with this kernel's neuron, loss and ``gram``."""
+        neuron, loss, codes = self.neuron, self.loss, self.codes
         hi = X.shape[0] if hi is None else hi
         theta = np.asarray(theta, dtype=np.float64)
         if engine not in ENGINES:
@@ -144,7 +149,7 @@ class NeuronKernel:
         if engine == "numba" and not suitable:
             raise ValueError(
                 "engine='numba' needs a C-contiguous float32/float64 X and a differentiable "
-                f"activation/loss pair it knows; got {activation.name}/{loss.name}, X dtype "
+                f"activation/loss pair it knows; got {neuron.activation.name}/{loss.name}, X dtype "
                 f"{getattr(X, 'dtype', type(X).__name__)}; use engine='auto'"
             )
         # the size of X, not of the batch, decides: mini-batches of a large X are many small
@@ -153,20 +158,19 @@ class NeuronKernel:
         if suitable and (engine == "numba" or (engine == "auto" and big)):
             compiled = _compiled()
             if compiled is not None:
-                return _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad)
+                return _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad)
             if engine == "numba":
                 raise ValueError("engine='numba' needs numba installed (pip install numba)")
-        return _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
-                           self.gram)
+        return _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, self.gram)
 
 
-def _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad):
+def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad):
     empty = np.empty(0, dtype=y.dtype)
     weights = empty if weights is None else weights
     rows_arr = np.empty(0, dtype=np.int64) if rows is None else rows
     if rows is not None:
         lo, hi = 0, rows.shape[0]
-    w, b = theta[:-1].astype(X.dtype), float(theta[-1])  # BLAS wants w in X's dtype
+    w, b = neuron.weights(theta).astype(X.dtype), float(neuron.bias(theta))  # BLAS wants w in X's dtype
     count = hi - lo
     act, code = codes
     if count * X.shape[1] < PARALLEL_MIN_ELEMENTS or count <= COMPILED_BLOCK_ROWS * 4:
@@ -185,7 +189,8 @@ def _numba_sums(compiled, X, y, weights, theta, codes, rows, lo, hi, want_grad):
 
 
 def _per_sample(z, y, activation, loss, gram):
-    """(Lᵢ, ∂Lᵢ/∂zᵢ) for a block, by the same NumPy formulas as losses/activations."""
+    """(Lᵢ, δᵢ = ∂Lᵢ/∂zᵢ) for a block's z: ŷ = f(z), then the loss's and the activation's own
+    derivatives, ∂L/∂ŷ·f′(z) (or, for the sigmoid, ∂L/∂z of log loss's logit form)."""
     if gram:
         return 0.5 * z * z, z
     if activation.name == "sigmoid" and loss.from_logit is not None:
@@ -194,12 +199,11 @@ def _per_sample(z, y, activation, loss, gram):
     return loss.value(y_hat, y), loss.derivative(y_hat, y) * activation.derivative(z, y_hat)
 
 
-def _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad, gram):
+def _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, gram):
     p = X.shape[1]
-    w, b = theta[:-1], theta[-1]
     itemsize = getattr(getattr(X, "dtype", None), "itemsize", 8)
     block = max(1, NUMPY_BLOCK_BYTES // (p * itemsize))
-    grad = np.zeros(p + 1) if want_grad else None
+    grad = np.zeros(neuron.n_params) if want_grad else None
     loss_sum = weight_sum = 0.0
     count = hi - lo if rows is None else rows.shape[0]
     for start in range(0, count, block):
@@ -209,8 +213,8 @@ def _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
         else:
             index = rows[start:stop]
         Xb = X[index]
-        z = Xb @ w + b
-        per, dz = _per_sample(z, None if gram else y[index], activation, loss, gram)
+        z = neuron.net_input(theta, Xb)
+        per, dz = _per_sample(z, None if gram else y[index], neuron.activation, loss, gram)
         if weights is None:
             weight_sum += stop - start
         else:
@@ -219,64 +223,74 @@ def _numpy_sums(X, y, weights, theta, activation, loss, rows, lo, hi, want_grad,
             weight_sum += float(s.sum())
         loss_sum += float(per.sum())
         if want_grad:
-            grad[:-1] += Xb.T @ dz
-            grad[-1] += float(dz.sum())
+            grad += neuron.backward(theta, Xb, dz)
     return loss_sum, weight_sum, grad
 
 
-def gram_matrix(X, weights=None, rows=None, row_factor=None):
-    """H = X̃ᵀDX̃ / Σsᵢ with X̃ = [X, 1] and D = diag(sᵢ·cᵢ), over the chosen rows of X.
+def gram_matrix(parts, row_factor=None):
+    """H = X̃ᵀDX̃ / Σsᵢ with X̃ = [X, 1] and D = diag(sᵢ·cᵢ), over the rows of every part.
 
+    ``parts()`` gives the data's parts as (X, weights, rows): an X, its sample weights
+    (None for sᵢ = 1) and the row numbers of X to use (None for all); the products of
+    the parts add up, so H of data in blocks is H of the whole.
     cᵢ = 1 by default: H is then the Hessian of J for a linear neuron with squared
     error.  ``row_factor`` maps a block of rows X_B (float64) to its cᵢ — σ(zᵢ)(1 − σ(zᵢ))
     makes H the Hessian of sigmoid + log loss at θ.  One pass over X in blocks of
     ``GRAM_BLOCK_ROWS`` rows; the memory is a float64 copy of one block and two
     (p + 1)² matrices (H and one block's product).
     """
-    p = X.shape[1]
-    count = X.shape[0] if rows is None else rows.shape[0]
-    H = np.zeros((p + 1, p + 1))
+    H = None
     total = 0.0
-    for start in range(0, count, GRAM_BLOCK_ROWS):
-        index = slice(start, start + GRAM_BLOCK_ROWS) if rows is None else rows[start:start + GRAM_BLOCK_ROWS]
-        Xb = np.asarray(X[index], dtype=np.float64)
-        s = None if weights is None else np.asarray(weights[index], dtype=np.float64)
-        total += Xb.shape[0] if s is None else float(s.sum())
-        d = s if row_factor is None else (row_factor(Xb) if s is None else row_factor(Xb) * s)
-        if d is None:
-            H[:p, :p] += Xb.T @ Xb  # NumPy hands Aᵀ·A to BLAS's symmetric product
-            H[:p, p] += Xb.sum(axis=0)
-            H[p, p] += Xb.shape[0]
-        else:
-            Xd = Xb * d[:, None]
-            H[:p, :p] += Xd.T @ Xb
-            H[:p, p] += Xd.sum(axis=0)
-            H[p, p] += float(d.sum())
+    for X, weights, rows in parts():
+        p = X.shape[1]
+        if H is None:
+            H = np.zeros((p + 1, p + 1))
+        count = X.shape[0] if rows is None else rows.shape[0]
+        for start in range(0, count, GRAM_BLOCK_ROWS):
+            index = slice(start, start + GRAM_BLOCK_ROWS) if rows is None else rows[start:start + GRAM_BLOCK_ROWS]
+            Xb = np.asarray(X[index], dtype=np.float64)
+            s = None if weights is None else np.asarray(weights[index], dtype=np.float64)
+            total += Xb.shape[0] if s is None else float(s.sum())
+            d = s if row_factor is None else (row_factor(Xb) if s is None else row_factor(Xb) * s)
+            if d is None:
+                H[:p, :p] += Xb.T @ Xb  # NumPy hands Aᵀ·A to BLAS's symmetric product
+                H[:p, p] += Xb.sum(axis=0)
+                H[p, p] += Xb.shape[0]
+            else:
+                Xd = Xb * d[:, None]
+                H[:p, :p] += Xd.T @ Xb
+                H[:p, p] += Xd.sum(axis=0)
+                H[p, p] += float(d.sum())
     H[p, :p] = H[:p, p]
     H /= total
     return H
 
 
-def gram_max_eigenvalue(X, weights=None, rows=None, iterations=100, rtol=1e-6, seed=0):
-    """λ_max of H = X̃ᵀSX̃ / Σs with X̃ = [X, 1].
+def gram_max_eigenvalue(parts, n_features, iterations=100, rtol=1e-6, seed=0):
+    """λ_max of H = X̃ᵀSX̃ / Σs with X̃ = [X, 1], over the rows of every part (see
+    :func:`gram_matrix`; each X has ``n_features`` columns).
 
     H is the Hessian of J for a linear neuron with squared error L = ½(ŷ − y)²
     (and 4× a bound on it for sigmoid + log loss).  Up to ``GRAM_EXACT_UP_TO``
     parameters H is formed (:func:`gram_matrix`) and λ_max is exact.  Above that, by
-    power iteration: each iteration is one ``neuron_sums`` pass (v ← Hv / ‖Hv‖); it
-    stops when the estimate changes by less than ``rtol`` relative.  From below: the
-    estimate never exceeds λ_max (and converges slowly when the top eigenvalues are close).
+    power iteration: each iteration is one ``neuron_sums`` pass over the parts
+    (v ← Hv / ‖Hv‖); it stops when the estimate changes by less than ``rtol`` relative.
+    From below: the estimate never exceeds λ_max (and converges slowly when the top
+    eigenvalues are close).
     """
-    p = X.shape[1]
-    if p + 1 <= GRAM_EXACT_UP_TO:
-        return float(np.linalg.eigvalsh(gram_matrix(X, weights, rows))[-1])
-    v = np.random.default_rng(seed).standard_normal(p + 1)
+    if n_features + 1 <= GRAM_EXACT_UP_TO:
+        return float(np.linalg.eigvalsh(gram_matrix(parts))[-1])
+    v = np.random.default_rng(seed).standard_normal(n_features + 1)
     v /= np.linalg.norm(v)
     estimate = 0.0
     empty_y = np.zeros(0)
-    gram = NeuronKernel("identity", "squared_error", gram=True)
+    gram = NeuronKernel(Neuron(n_features, "identity"), "squared_error", gram=True)
     for _ in range(iterations):
-        _, total, hv = gram.sums(X, empty_y, weights, v, rows=rows)
+        total, hv = 0.0, None
+        for X, weights, rows in parts():
+            _, weight_sum, product = gram.sums(X, empty_y, weights, v, rows=rows)
+            total += weight_sum
+            hv = product if hv is None else hv + product
         hv /= total
         previous, estimate = estimate, float(v @ hv)
         norm = float(np.linalg.norm(hv))

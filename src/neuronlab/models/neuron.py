@@ -1,9 +1,10 @@
-"""The neuron: z = w·x + b, ŷ = f(z).
+"""The neuron: z = w·x + b, ŷ = f(z), and the chain rule back from δ = ∂J/∂z.
 
-Its parameters live in one flat vector θ = (w₁, …, wₙ, b); ``weights`` and
-``bias`` are views into it, so a strategy that updates θ in place updates the
-neuron.  Layers and networks (later) follow the same rule: structure here, numbers
-in θ.
+A model is structure, the numbers live in θ: the neuron owns the layout of its
+parameter vector θ = (w₁, …, wₙ, b) (:class:`~neuronlab.core.layout.ParameterLayout`),
+and every method takes θ.  ``weights(θ)`` and ``bias(θ)`` are views into θ, so a
+strategy that updates θ in place updates the neuron.  A dense network is another
+model with the same three methods: ``forward``, ``backward``, ``layout``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.activations import get_activation
+from ..core.layout import ParameterLayout
 
 __all__ = ["Neuron", "INITIALIZERS", "init_params"]
 
@@ -45,67 +47,64 @@ def init_params(n_inputs: int, method: str = "xavier", random_state=None) -> np.
 
 
 class Neuron:
-    """One neuron with ``n_inputs`` inputs and activation f.
+    """One neuron with ``n_inputs`` inputs and activation f, over θ = (w₁, …, wₙ, b).
 
-    >>> n = Neuron(2, "sigmoid", theta=[0.5, -1.0, 0.25])
-    >>> z, y_hat = n.forward([[4.0, 80.0]])
+    >>> neuron = Neuron(2, "sigmoid")
+    >>> z, y_hat = neuron.forward(np.array([0.5, -0.02, 0.1]), [[4.0, 80.0]])   # z = 0.5
     """
 
-    def __init__(self, n_inputs: int, activation="sigmoid", theta=None):
+    def __init__(self, n_inputs: int, activation="sigmoid"):
         if not isinstance(n_inputs, (int, np.integer)) or isinstance(n_inputs, bool) or n_inputs < 1:
             raise ValueError(f"n_inputs must be a whole number ≥ 1, got {n_inputs!r}")
         self.n_inputs = int(n_inputs)
         self.activation = get_activation(activation)
-        if theta is None:
-            theta = np.zeros(self.n_params)
-        self.theta = theta
+        #: θ = (w, b): the weights are penalised by a weight penalty, the bias is not
+        self.layout = ParameterLayout([("w", (self.n_inputs,), True), ("b", (), False)])
 
     @property
     def n_params(self) -> int:
-        return self.n_inputs + 1
+        return self.layout.size
 
     @property
     def param_names(self) -> list[str]:
-        return [f"w{i + 1}" for i in range(self.n_inputs)] + ["b"]
+        """``w1 … wn, b``: one name per entry of θ."""
+        return self.layout.param_names
 
-    @property
-    def theta(self) -> np.ndarray:
-        return self._theta
-
-    @theta.setter
-    def theta(self, value) -> None:
-        value = np.asarray(value, dtype=np.float64)
-        if value.shape != (self.n_params,):
-            raise ValueError(
-                f"theta must hold {self.n_params} numbers (w₁…w{self.n_inputs} and b), "
-                f"got shape {value.shape}"
-            )
-        self._theta = value
-
-    @property
-    def weights(self) -> np.ndarray:
+    def weights(self, theta) -> np.ndarray:
         """w, a view into θ."""
-        return self._theta[:-1]
+        return self.layout.view(theta, "w")
 
-    @property
-    def bias(self) -> np.ndarray:
-        """b, a 0-d view into θ (use float(neuron.bias) for the number)."""
-        return self._theta[-1:].reshape(())
+    def bias(self, theta) -> np.ndarray:
+        """b, a 0-d view into θ (float(neuron.bias(θ)) for the number)."""
+        return self.layout.view(theta, "b")
 
-    def init(self, method: str = "xavier", random_state=None) -> "Neuron":
-        self.theta = init_params(self.n_inputs, method, random_state)
-        return self
+    def net_input(self, theta, X) -> np.ndarray:
+        """z = X·w + b for every row x of X (the first half of ``forward``).
 
-    def forward(self, X, theta=None):
-        """Return (z, ŷ) for every row x of X: z = X·w + b, ŷ = f(z)."""
-        theta = self._theta if theta is None else np.asarray(theta)
-        X = np.asarray(X, dtype=np.float64)
+        A float X is used as it is (float32 stays float32 until it meets w); anything else
+        is read as float64."""
+        theta = np.asarray(theta)
+        X = X if isinstance(X, np.ndarray) and X.dtype.kind == "f" else np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            raise ValueError(
-                f"X must have shape (n_rows, {self.n_inputs}), got {X.shape}"
-            )
-        z = X @ theta[:-1] + theta[-1]
+            raise ValueError(f"X must have shape (n_rows, {self.n_inputs}), got {X.shape}")
+        return X @ self.weights(theta) + self.bias(theta)
+
+    def forward(self, theta, X):
+        """(z, ŷ) for every row x of X:  z = X·w + b,  ŷ = f(z)."""
+        z = self.net_input(theta, X)
         return z, self.activation(z)
+
+    def backward(self, theta, X, delta) -> np.ndarray:
+        """∂J/∂θ from δᵢ = ∂J/∂zᵢ for every row xᵢ of X, by the chain rule through z = X·w + b:
+
+            ∂J/∂w = Σᵢ δᵢ·xᵢ = Xᵀδ,   ∂J/∂b = Σᵢ δᵢ
+
+        (θ itself is not needed for a neuron — ∂z/∂w = x, ∂z/∂b = 1 — but a layer's
+        backward pass needs its weights, so every model takes it.)"""
+        grad = np.empty(self.n_params)
+        self.weights(grad)[...] = X.T @ delta
+        self.bias(grad)[...] = delta.sum()
+        return grad
 
     def __repr__(self) -> str:
         return f"Neuron(n_inputs={self.n_inputs}, activation={self.activation.name!r})"

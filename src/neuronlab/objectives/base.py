@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..core.activations import get_activation, sigmoid
+from ..core.activations import get_activation
 from ..core.losses import check_compatible, get_loss
 from ..models.kernel import ENGINES, NeuronKernel, gram_matrix, gram_max_eigenvalue
 from ..models.neuron import Neuron
@@ -102,7 +102,7 @@ class NeuronObjective(Objective):
         self.activation = get_activation(neuron.activation)
         self.loss_fn = get_loss(loss)
         check_compatible(self.activation, self.loss_fn)
-        self._kernel = NeuronKernel(self.activation, self.loss_fn)  # its codes looked up once
+        self._kernel = NeuronKernel(neuron, self.loss_fn)  # its codes looked up once
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         self.engine = engine
@@ -214,18 +214,21 @@ class NeuronObjective(Objective):
         pair = (self.activation.name, self.loss_fn.name)
         if pair not in (("identity", "squared_error"), ("sigmoid", "log_loss")):
             return None
-        lam = gram_max_eigenvalue(self.X, self._weight, self.rows)
+        lam = gram_max_eigenvalue(self._gram_parts, self.neuron.n_inputs)
         if pair == ("sigmoid", "log_loss"):
             lam /= 4.0
         lam += self.alpha * (1.0 - self.l1_ratio)
         return 2.0 / lam if lam > 0 else None
+
+    def _gram_parts(self):
+        return [(self.X, self._weight, self.rows)]
 
     def hessian(self, theta):
         """∇²J(θ) exactly, in one pass over X, or None for pairs other than the two below.
 
             ∇²J = X̃ᵀDX̃ / Σs + α(1 − ρ)·diag(1, …, 1, 0),   X̃ = [X, 1],   D = diag(sᵢ·cᵢ)
 
-        with cᵢ = 1 for a linear neuron with squared error and cᵢ = σ(zᵢ)(1 − σ(zᵢ))
+        with cᵢ = 1 for a linear neuron with squared error and cᵢ = σ′(zᵢ) = σ(zᵢ)(1 − σ(zᵢ))
         for sigmoid + log loss (∂²L/∂z² of its logit form).  The L1 part adds no
         curvature away from wᵢ = 0; the bias is not penalised.  The matrix has
         (p + 1)² entries: callers with many parameters use Hessian-vector products.
@@ -234,14 +237,14 @@ class NeuronObjective(Objective):
         if pair not in (("identity", "squared_error"), ("sigmoid", "log_loss")):
             return None
         theta = np.asarray(theta, dtype=np.float64)
-        w, b = theta[:-1], theta[-1]
+        f = self.activation
 
         def logistic_curvature(Xb):
-            sigma = sigmoid(Xb @ w + b)
-            return sigma * (1.0 - sigma)
+            z, y_hat = self.neuron.forward(theta, Xb)
+            return f.derivative(z, y_hat)
 
-        H = gram_matrix(self.X, self._weight, self.rows,
-                        logistic_curvature if pair[0] == "sigmoid" else None)
+        H = gram_matrix(self._gram_parts, logistic_curvature if pair[0] == "sigmoid" else None)
+        w = self.neuron.weights(theta)
         H[np.arange(len(w)), np.arange(len(w))] += self.alpha * (1.0 - self.l1_ratio)
         return H
 

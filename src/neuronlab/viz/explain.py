@@ -186,8 +186,8 @@ def _neuron_lines(objective, theta, loss, grad, rows, names):
     shown = slice(0, rows) if objective.rows is None else objective.rows[:rows]
     X, y = np.asarray(objective.X[shown], dtype=np.float64), np.asarray(objective.y[shown], dtype=np.float64)
     f, L = objective.activation, objective.loss_fn
-    w, b = theta[:-1], theta[-1]
-    z, y_hat = objective.neuron.forward(X, theta)
+    w, b = objective.neuron.weights(theta), float(objective.neuron.bias(theta))
+    z, y_hat = objective.neuron.forward(theta, X)
     per_row = L.value(y_hat, y)
     deltas = L.derivative(y_hat, y) * f.derivative(z, y_hat)
     weighted = objective._weight is not None

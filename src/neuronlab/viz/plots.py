@@ -405,10 +405,10 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
             raise ValueError(f"model must be θ = (w₁, w₂, b) or a callable, got shape {theta.shape}")
         from ..models.neuron import Neuron
 
-        neuron = Neuron(2, "sigmoid", theta=theta)
+        neuron = Neuron(2, "sigmoid")
 
         def predict(P):
-            return neuron.forward(P)[1]
+            return neuron.forward(theta, P)[1]
     low, high = X.min(axis=0), X.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     g0 = np.linspace(low[0] - 0.08 * span[0], high[0] + 0.08 * span[0], 200)

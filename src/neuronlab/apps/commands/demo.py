@@ -142,7 +142,7 @@ class ObesityProblem:
 
     def predict(self, theta, X_raw):
         """ŷ for raw (height, weight) rows: the neuron's own forward pass on standardised x′."""
-        return self.objective.neuron.forward(self.scaler.transform(np.atleast_2d(X_raw)), theta)[1]
+        return self.objective.neuron.forward(theta, self.scaler.transform(np.atleast_2d(X_raw)))[1]
 
     def accuracy(self, theta) -> float:
         from ...estimators.metrics import accuracy
