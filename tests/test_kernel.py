@@ -13,6 +13,7 @@ from neuronlab.core import _validation, activations, losses
 from neuronlab.models import kernel
 from neuronlab.core.activations import ACTIVATIONS
 from neuronlab.core.losses import LOSSES
+from neuronlab.objectives.base import CURVATURE
 
 ENGINES = ["numpy", "numba"]  # numba is a run-time dependency: its engine is always tested
 
@@ -153,7 +154,7 @@ def test_no_copy_of_a_contiguous_float_x(engine, monkeypatch):
     monkeypatch.setattr(kernel, "NUMPY_BLOCK_BYTES", 4096)  # blocks far smaller than this X
     X, y, _, theta = _data(n=4000, p=5)
     objective = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", engine=engine)
-    assert objective.X is X
+    assert objective.source.X is X
     assert _validation.check_X(X) is X
     X32 = X.astype(np.float32)
     assert _validation.check_X(X32) is X32
@@ -200,7 +201,11 @@ def test_stability_limit_is_two_over_the_largest_curvature(engine):
     assert linear.stability_limit() == pytest.approx(2.0 / lam, rel=1e-4)
     logistic = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine=engine)
     assert logistic.stability_limit() == pytest.approx(2.0 / (lam / 4.0), rel=1e-4)
-    assert NeuronObjective(Neuron(5, "tanh"), X, y, "huber").stability_limit() is None
+    other = NeuronObjective(Neuron(5, "tanh"), X, y, "huber")
+    assert not other.offers(CURVATURE) and other.stability_limit() is None
+    with pytest.raises(TypeError, match="the stability limit needs an objective that knows its "
+                                        "curvature.*not for tanh \\+ huber"):
+        other.require(CURVATURE, "the stability limit")
 
 
 def test_power_iteration_for_wide_data_agrees_with_the_exact_largest_eigenvalue(monkeypatch):

@@ -10,6 +10,7 @@ from numeric_checks import TRAINABLE_PAIRS as PAIRS, central_differences
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, NotDifferentiableError
 from neuronlab.core.losses import LOSSES
+from neuronlab.objectives.base import GRADIENT
 from neuronlab.models.neuron import init_params
 
 
@@ -145,9 +146,10 @@ def test_function_objective_forms():
     assert value == 5.0 and np.array_equal(grad, [2.0, 4.0])
     fused = FunctionObjective(lambda t: (float(t @ t), 2 * t), 2, grad=True)
     assert fused.loss(np.array([1.0, 2.0])) == 5.0
+    assert f.capabilities == {GRADIENT} and fused.offers(GRADIENT)
     plain = FunctionObjective(lambda t: float(t @ t), 2)
-    assert not plain.has_gradient
-    with pytest.raises(NotDifferentiableError):
+    assert plain.capabilities == frozenset() and not plain.offers(GRADIENT)
+    with pytest.raises(NotDifferentiableError, match="FunctionObjective; use a search strategy"):
         plain.loss_and_grad(np.zeros(2))
 
 
@@ -158,7 +160,7 @@ def test_inputs_of_the_wrong_length_or_shape_are_refused(engine):
         NeuronObjective(Neuron(2, "identity"), X, np.ones(10), engine=engine)
     with pytest.raises(ValueError, match=r"sample_weight must hold one weight per row of X \(1000\)"):
         NeuronObjective(Neuron(2, "identity"), X, np.ones(1000), sample_weight=np.ones(10), engine=engine)
-    with pytest.raises(ValueError, match="with 3 feature"):
+    with pytest.raises(ValueError, match="with 3 feature.*got rows of 2"):
         NeuronObjective(Neuron(3, "identity"), X, np.ones(1000), engine=engine)
 
 

@@ -50,9 +50,9 @@ def test_the_estimator_objective_is_the_loss_written_out(kind, penalty):
 def test_the_objective_keeps_the_estimator_precision():
     X = np.arange(12.0).reshape(6, 2)
     y = np.array([0.0, 1, 0, 1, 1, 0])
-    assert NeuronClassifier(dtype="float32")._objective(X, y).X.dtype == np.float32
-    assert NeuronClassifier()._objective(X.astype(np.float32), y).X.dtype == np.float32
-    assert NeuronClassifier()._objective(X.astype(int), y).X.dtype == np.float64
+    assert NeuronClassifier(dtype="float32")._objective(X, y).source.X.dtype == np.float32
+    assert NeuronClassifier()._objective(X.astype(np.float32), y).source.X.dtype == np.float32
+    assert NeuronClassifier()._objective(X.astype(int), y).source.X.dtype == np.float64
     with pytest.raises(ValueError, match="unknown activation .nope.; choose one of"):
         NeuronClassifier(activation="nope")._objective(X, y)
 

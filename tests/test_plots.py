@@ -5,6 +5,7 @@ import pytest
 from image_checks import assert_picture
 
 from neuronlab import FunctionObjective, Neuron, NeuronObjective, minimize
+from neuronlab.objectives.base import MANY_POINTS
 from neuronlab.viz import plots
 
 
@@ -198,6 +199,10 @@ def test_an_exact_zero_is_drawn_below_every_positive_value():
 def test_surface_grid_uses_many_point_losses_when_offered():
     class Vectorised(FunctionObjective):
         calls = 0
+
+        def __init__(self, fun, n_params):
+            super().__init__(fun, n_params)
+            self.capabilities |= {MANY_POINTS}  # it says so: a losses method alone is not enough
 
         def losses(self, theta):
             Vectorised.calls += 1

@@ -15,7 +15,9 @@ from .train.history import History, Result, Step
 from .io.model_file import TrainedModel, load, save
 from .core.losses import LOSSES, Loss, get_loss
 from .models.neuron import Neuron, init_params
-from .objectives.base import FunctionObjective, NeuronObjective, NotDifferentiableError, Objective
+from .sources.array import ArraySource
+from .objectives.base import FunctionObjective, NotDifferentiableError, Objective
+from .objectives.neuron import NeuronObjective
 from .train.optimizers import (
     LBFGS,
     Adagrad,
@@ -51,6 +53,7 @@ __all__ = [
     "StochasticGradientDescent",
     "ACTIVATIONS",
     "Activation",
+    "ArraySource",
     "ConvergenceWarning",
     "DomainError",
     "EquationObjective",

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.activations import get_activation, sigmoid
 from ..core.losses import check_compatible, get_loss
 from ..models.neuron import INITIALIZERS, Neuron, init_params
-from ..objectives.base import NeuronObjective
+from ..objectives.neuron import NeuronObjective
 from ..core._validation import (
     binary_classes,
     ConvergenceWarning,
@@ -334,7 +334,7 @@ class _NeuronEstimator:
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
-            theta0 = np.append(self.coef_, self.intercept_)
+            theta0 = Neuron(n_features, self.activation).layout.pack(w=self.coef_, b=self.intercept_)
         else:
             theta0 = self._initial_theta(n_features, rng)
         options = _solver_options(self, rng)
@@ -354,8 +354,8 @@ class _NeuronEstimator:
         objective = self._objective(X, target, sample_weight, rows=train_rows)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
-        self.coef_ = objective.neuron.weights(result.theta).copy()
-        self.intercept_ = float(objective.neuron.bias(result.theta))
+        self.coef_ = objective.model.weights(result.theta).copy()
+        self.intercept_ = float(objective.model.bias(result.theta))
         self.history_ = result.history
         self.n_iter_ = result.n_steps
         self.status_ = result.status
@@ -482,9 +482,8 @@ class NeuronClassifier(_NeuronEstimator):
             return
         if not (np.all((2 * target - 1) * self._z(X) > 0) or _linearly_separable(X, target)):
             return
-        theta = np.append(self.coef_, self.intercept_)
-        _, grad = objective.loss_and_grad(theta)
-        trend = "and still growing" if self.coef_ @ grad[:-1] < 0 else "and no longer growing"
+        _, grad = objective.loss_and_grad(self.result_.theta)
+        trend = "and still growing" if self.coef_ @ objective.model.weights(grad) < 0 else "and no longer growing"
         message = (
             "the training data is linearly separable: with no penalty the log loss only reaches 0 "
             f"as ‖w‖ → ∞ (loss now {self.result_.loss:.3g}, ‖w‖ = {np.linalg.norm(self.coef_):.3g} "

@@ -22,6 +22,7 @@ from typing import Optional
 import numpy as np
 
 from ..core._json import jsonable
+from ..objectives.base import GRADIENT
 from ._atomic import atomic_output, check_output_path
 
 __all__ = ["TraceWriter", "read_trace", "write_trace"]
@@ -45,7 +46,7 @@ def _record(names, step, loss, grad_norm, step_size, learning_rate, evaluations,
 
 
 def _gradient_at(objective, theta):
-    if not getattr(objective, "has_gradient", False):
+    if not objective.offers(GRADIENT):
         return None
     try:
         with np.errstate(all="ignore"):

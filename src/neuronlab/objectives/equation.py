@@ -35,7 +35,7 @@ from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .base import Objective
+from .base import GRADIENT, MANY_POINTS, RESIDUALS, Objective
 
 __all__ = [
     "DomainError",
@@ -859,9 +859,12 @@ class EquationObjective(Objective):
     one point θ (shape (n,)) or on many (shape (..., n)).  An operation that is
     undefined at θ (log of a number ≤ 0, division by zero, √ of a negative) raises
     :class:`DomainError` naming the operation and θ.
+
+    Capabilities: ``GRADIENT``, ``RESIDUALS`` and ``MANY_POINTS``.
     """
 
-    has_gradient = True
+    capabilities = frozenset({GRADIENT, RESIDUALS, MANY_POINTS})
+    has_gradient = True  # read by train/ until it asks offers(GRADIENT)
 
     def __init__(self, equations: Union[EquationLike, Iterable[EquationLike]]):
         if isinstance(equations, (str, Equation)):

@@ -26,7 +26,9 @@ from typing import Optional
 import numpy as np
 
 from ..train.history import Result
-from ..objectives.base import NeuronObjective
+from ..objectives.base import RESIDUALS
+from ..objectives.equation import EquationObjective
+from ..objectives.neuron import NeuronObjective
 
 __all__ = ["Explanation", "ExplainedStep", "explain", "format_number", "pretty_name"]
 
@@ -133,7 +135,7 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
             f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
         if isinstance(objective, NeuronObjective):
             step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows, names))
-        elif hasattr(objective, "residuals_and_jacobian"):
+        elif objective.offers(RESIDUALS):
             step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
         else:
             step.lines.append(f"  J(θ) = {format_number(step.loss)}")
@@ -183,14 +185,14 @@ def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
 def _neuron_lines(objective, theta, loss, grad, rows, names):
     """z, ŷ, L and δ for the first ``rows`` data rows, then J and ∂J/∂θᵢ over all rows."""
     n = objective.n_samples
-    shown = slice(0, rows) if objective.rows is None else objective.rows[:rows]
-    X, y = np.asarray(objective.X[shown], dtype=np.float64), np.asarray(objective.y[shown], dtype=np.float64)
-    f, L = objective.activation, objective.loss_fn
-    w, b = objective.neuron.weights(theta), float(objective.neuron.bias(theta))
-    z, y_hat = objective.neuron.forward(theta, X)
+    X, y = objective.source.head(rows)
+    model, L = objective.model, objective.loss_fn
+    f = model.activation
+    w, b = model.weights(theta), float(model.bias(theta))
+    z, y_hat = model.forward(theta, X)
     per_row = L.value(y_hat, y)
     deltas = L.derivative(y_hat, y) * f.derivative(z, y_hat)
-    weighted = objective._weight is not None
+    weighted = objective.weighted
     lines = [f"  f: {f.formula};  loss: {L.formula};  {n} rows"]
     for k, x in enumerate(X):
         products = " + ".join(f"{_term(wi)}·{_term(xi)}" for wi, xi in zip(w, x))
@@ -220,8 +222,9 @@ def _equation_lines(objective, theta, loss, grad, names):
     """r = LHS − RHS, J = ½r², ∂J/∂x = r·∂r/∂x for an equation objective (its own r and
     Jacobian ∂r/∂x, the numbers its ∇J = Dᵀr was made of)."""
     r, jacobian = objective.residuals_and_jacobian(theta)
-    equations = getattr(objective, "equations", None)
-    lines = [f"  equation: {'; '.join(e.text or str(e) for e in equations)}"] if equations else []
+    lines = []
+    if isinstance(objective, EquationObjective):
+        lines.append(f"  equation: {'; '.join(e.text or str(e) for e in objective.equations)}")
     if r.size != 1:
         lines.append("  r = LHS − RHS for each equation: "
                      + ", ".join(format_number(v) for v in r))

@@ -24,6 +24,7 @@ from typing import Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from ..io._atomic import atomic_output, check_output_path
+from ..objectives.base import MANY_POINTS
 from ..train.history import History
 
 __all__ = [
@@ -253,12 +254,11 @@ def surface_grid(objective, params=(0, 1), theta=None, bounds=None, points: Sequ
             raise ValueError(f"bounds must be ((low, high), (low, high)) with low < high, got {bounds!r}")
     a = np.linspace(low[0], high[0], resolution)
     b = np.linspace(low[1], high[1], resolution)
-    many = getattr(objective, "losses", None)  # J at many points in one call, where offered
     with np.errstate(all="ignore"):
-        if callable(many):
+        if objective.offers(MANY_POINTS):  # J at every point of the grid in one call
             grid = np.broadcast_to(theta, (resolution, resolution, theta.shape[0])).copy()
             grid[..., i], grid[..., j] = np.meshgrid(a, b)
-            return a, b, np.asarray(many(grid), dtype=np.float64).reshape(resolution, resolution)
+            return a, b, np.asarray(objective.losses(grid), dtype=np.float64).reshape(resolution, resolution)
         J = np.empty((resolution, resolution))
         point = theta.copy()
         for k, bk in enumerate(b):

@@ -142,7 +142,7 @@ class ObesityProblem:
 
     def predict(self, theta, X_raw):
         """ŷ for raw (height, weight) rows: the neuron's own forward pass on standardised x′."""
-        return self.objective.neuron.forward(theta, self.scaler.transform(np.atleast_2d(X_raw)))[1]
+        return self.objective.model.forward(theta, self.scaler.transform(np.atleast_2d(X_raw)))[1]
 
     def accuracy(self, theta) -> float:
         from ...estimators.metrics import accuracy
@@ -153,7 +153,7 @@ class ObesityProblem:
 def obesity_problem(seed: int) -> ObesityProblem:
     from ...io.tables import Standardizer, load_dataset
     from ...models.neuron import Neuron, init_params
-    from ...objectives.base import NeuronObjective
+    from ...objectives.neuron import NeuronObjective
 
     data = load_dataset("obesity")
     y = (data.y == "Obese").astype(float)

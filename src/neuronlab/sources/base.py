@@ -1,0 +1,72 @@
+"""What a data source is: rows (xᵢ, yᵢ, sᵢ) that an objective reads block by block.
+
+The loss of a data set and its gradient are sums over its rows,
+
+    J = Σᵢ sᵢ·L(ŷᵢ, yᵢ) / Σᵢ sᵢ,    ∇J = Σᵢ δᵢ·(xᵢ, 1) / Σᵢ sᵢ,
+
+so they can be computed block by block and added up.  A source hands out its rows as
+:class:`RowBlock`s: all of them for a full pass (``blocks()``), a few at a time for
+mini-batches (``batches()`` and ``select()``).  The objective never knows where they
+come from: one array in memory (:class:`~neuronlab.sources.array.ArraySource`), blocks
+of one, a file read block by block.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple, Optional
+
+import numpy as np
+
+__all__ = ["RowBlock", "Source"]
+
+
+class RowBlock(NamedTuple):
+    """Some rows of one array X, with their targets y and sample weights (None: sᵢ = 1).
+
+    The rows are ``rows`` (int64 row numbers of X) when it is not None, else
+    ``lo … hi − 1`` (``hi`` None: to the end of X): exactly what the training kernel
+    takes, so that X is never copied.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    weight: Optional[np.ndarray]
+    rows: Optional[np.ndarray] = None
+    lo: int = 0
+    hi: Optional[int] = None
+
+
+class Source:
+    """The interface every data source implements.
+
+    - ``n_features``: the number of columns of every X.
+    - ``n_samples``: how many rows the source covers.
+    - ``weighted``: True when its rows carry sample weights sᵢ.
+    - ``blocks()``: the :class:`RowBlock`s of one full pass, in order.
+    - ``batches(batch_size, rng, shuffle)``: the mini-batches of one epoch, as pairs
+      (batch, number of rows); ``select(batch)`` turns a batch into its RowBlock.
+    - ``head(k)``: (X, y) of the first k rows, as float64 arrays (to show them).
+    - ``labelled_rows()``: (X, y) of every row, in order.
+    """
+
+    n_features: int
+    weighted: bool
+
+    @property
+    def n_samples(self) -> int:
+        raise NotImplementedError
+
+    def blocks(self) -> Iterator[RowBlock]:
+        raise NotImplementedError
+
+    def batches(self, batch_size: int, rng: np.random.Generator, shuffle: bool = True):
+        raise NotImplementedError
+
+    def select(self, batch) -> RowBlock:
+        raise NotImplementedError
+
+    def head(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def labelled_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
