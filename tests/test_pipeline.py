@@ -32,12 +32,12 @@ def test_the_estimator_objective_is_the_loss_written_out(kind, penalty):
     s = rng.uniform(0.5, 2.0, size=40)
     cls = NeuronClassifier if kind == "classify" else NeuronRegressor
     est = cls(penalty=penalty, alpha=0.3, max_steps=20, random_state=0)
-    objective = est._objective(X, y, s)
+    objective = est.objective(X, y, s)
     for theta in rng.normal(size=(3, 4)):
         assert objective.loss(theta) == pytest.approx(hand_J(X, y, theta, kind, penalty, 0.3, s), rel=1e-12)
     # without the penalty, on some rows (a validation split)
     rows = np.array([1, 5, 7, 30])
-    unpenalised = est._objective(X, y, s, rows=rows, penalised=False)
+    unpenalised = est.objective(X, y, s, rows=rows, penalised=False)
     assert unpenalised.loss(theta) == pytest.approx(hand_J(X[rows], y[rows], theta, kind, None, 0.0, s[rows]))
     # fit minimises this same J: the loss it reports is the hand J at its (w, b)
     with warnings.catch_warnings():
@@ -50,11 +50,11 @@ def test_the_estimator_objective_is_the_loss_written_out(kind, penalty):
 def test_the_objective_keeps_the_estimator_precision():
     X = np.arange(12.0).reshape(6, 2)
     y = np.array([0.0, 1, 0, 1, 1, 0])
-    assert NeuronClassifier(dtype="float32")._objective(X, y).source.X.dtype == np.float32
-    assert NeuronClassifier()._objective(X.astype(np.float32), y).source.X.dtype == np.float32
-    assert NeuronClassifier()._objective(X.astype(int), y).source.X.dtype == np.float64
+    assert NeuronClassifier(dtype="float32").objective(X, y).source.X.dtype == np.float32
+    assert NeuronClassifier().objective(X.astype(np.float32), y).source.X.dtype == np.float32
+    assert NeuronClassifier().objective(X.astype(int), y).source.X.dtype == np.float64
     with pytest.raises(ValueError, match="unknown activation .nope.; choose one of"):
-        NeuronClassifier(activation="nope")._objective(X, y)
+        NeuronClassifier(activation="nope").objective(X, y)
 
 
 # --- train and lr-find prepare the same rows ---------------------------------------------------------

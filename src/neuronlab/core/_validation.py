@@ -215,7 +215,7 @@ def check_y(y, n_samples, numeric=True, name="y"):
     return y
 
 
-def _plain(value) -> str:
+def written_label(value) -> str:
     """A class as a person writes it: 'Obese', 0, 2.5 — not np.str_('Obese') or np.float64(0.0)."""
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, float) and value.is_integer():
@@ -228,11 +228,11 @@ def binary_classes(y, what="y", many_hint=""):
     classes = np.unique(y)
     if classes.shape[0] < 2:
         raise ValueError(
-            f"{what} has only one class ({_plain(classes[0])}): a classifier needs examples of two "
+            f"{what} has only one class ({written_label(classes[0])}): a classifier needs examples of two "
             "classes to learn where one ends and the other begins"
         )
     if classes.shape[0] > 2:
-        shown = ", ".join(_plain(c) for c in classes[:5]) + (", …" if classes.shape[0] > 5 else "")
+        shown = ", ".join(written_label(c) for c in classes[:5]) + (", …" if classes.shape[0] > 5 else "")
         raise ValueError(
             "Only binary classification is supported. The type of the target is multiclass: "
             f"{what} has {classes.shape[0]} classes ({shown}); a single neuron separates two{many_hint}"

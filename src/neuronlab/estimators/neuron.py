@@ -33,7 +33,7 @@ from ..core._validation import (
 from ..optim.transforms import get_schedule
 from ..train.strategies import get_strategy, strategy_name
 
-__all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError"]
+__all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError", "check_is_fitted"]
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
 #: solvers built on GradientDescent: they take a schedule, mini-batches and early stopping
@@ -95,6 +95,15 @@ def _linearly_separable(X, target) -> bool:
     result = linprog(np.zeros(X.shape[1] + 1), A_ub=A, b_ub=-np.ones(X.shape[0]),
                      bounds=(None, None), method="highs")
     return result.status == 0
+
+
+def check_is_fitted(estimator) -> None:
+    """Raise NotFittedError unless ``estimator`` has been fitted (it has ``coef_``)."""
+    if not hasattr(estimator, "coef_"):
+        raise sklearn_flavoured(NotFittedError)(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
+        )
 
 
 class _NeuronEstimator:
@@ -174,7 +183,9 @@ class _NeuronEstimator:
         )
 
     # --- validation ---------------------------------------------------------------
-    def _validate_params(self):
+    def validate_params(self):
+        """Check every setting (the CLI asks before it reads any data); return the
+        (activation, loss) objects they name.  ValueError/TypeError naming the setting."""
         activation = get_activation(self.activation)
         loss = get_loss(self.loss)
         check_compatible(activation, loss)
@@ -239,13 +250,6 @@ class _NeuronEstimator:
         _training_dtype(self.dtype)
         return activation, loss
 
-    def _check_fitted(self):
-        if not hasattr(self, "coef_"):
-            raise sklearn_flavoured(NotFittedError)(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
-
     def _check_input(self, X, reset):
         names = feature_names_of(X)
         X = check_X(X, dtype=_training_dtype(self.dtype) if reset else None)
@@ -291,7 +295,7 @@ class _NeuronEstimator:
         return X
 
     # --- fitting ------------------------------------------------------------------
-    def _objective(self, X, target, sample_weight=None, *, rows=None, penalised=True):
+    def objective(self, X, target, sample_weight=None, *, rows=None, penalised=True):
         """The objective J(θ) this estimator minimises, on features X and the neuron's target.
 
             z = X·w + b,  ŷ = f(z),
@@ -305,7 +309,7 @@ class _NeuronEstimator:
         reports).  ``fit`` minimises exactly this; the CLI builds its trace, animation,
         validation loss and range test from it, so they all see the same J.
         """
-        activation, loss = self._validate_params()
+        activation, loss = self.validate_params()
         X = np.asarray(X)
         dtype = _training_dtype(self.dtype) or (X.dtype.type if X.dtype in (np.float32, np.float64)
                                                 else np.float64)
@@ -317,14 +321,14 @@ class _NeuronEstimator:
         return NeuronObjective(Neuron(X.shape[1], activation), X, target, loss, sample_weight=sample_weight,
                                alpha=alpha, l1_ratio=l1_ratio, rows=rows)
 
-    def _initial_theta(self, n_features, rng):
-        """θ0 = (w, b) drawn by ``init`` from ``rng``, the first thing ``fit`` draws from
-        ``random_state``: the same seed gives the same θ0 to anything that starts where
-        fit starts (lr-find)."""
-        return init_params(n_features, self.init, rng)
+    def initial_theta(self, n_features, random_state):
+        """θ0 = (w, b) drawn by ``init`` from ``random_state`` (a seed or a Generator), the first
+        thing ``fit`` draws from it: the same seed gives the same θ0 to anything that starts
+        where fit starts (lr-find)."""
+        return init_params(n_features, self.init, random_state)
 
     def _fit(self, X, target, sample_weight, callback=None):
-        """Minimise the neuron's objective (``_objective``) on (X, target); set the fitted
+        """Minimise the neuron's objective (:meth:`objective`) on (X, target); set the fitted
         attributes.
 
         ``callback(step)`` is called after every step with a :class:`~neuronlab.train.history.Step`
@@ -336,7 +340,7 @@ class _NeuronEstimator:
         if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
             theta0 = Neuron(n_features, self.activation).layout.pack(w=self.coef_, b=self.intercept_)
         else:
-            theta0 = self._initial_theta(n_features, rng)
+            theta0 = self.initial_theta(n_features, rng)
         options = _solver_options(self, rng)
         train_rows = None
         if self.early_stopping:
@@ -349,9 +353,9 @@ class _NeuronEstimator:
                     f"got {X.shape[0]}"
                 )
             train_rows = np.sort(order[n_validation:])
-            options.update(patience=self.n_iter_no_change, validation=self._objective(
+            options.update(patience=self.n_iter_no_change, validation=self.objective(
                 X, target, sample_weight, rows=np.sort(order[:n_validation]), penalised=False))
-        objective = self._objective(X, target, sample_weight, rows=train_rows)
+        objective = self.objective(X, target, sample_weight, rows=train_rows)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
         self.coef_ = objective.model.weights(result.theta).copy()
@@ -453,7 +457,7 @@ class NeuronClassifier(_NeuronEstimator):
 
         ``callback(step)``, if given, is called after every step (see ``_fit``).
         """
-        self._validate_params()
+        self.validate_params()
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=False)
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
@@ -495,7 +499,7 @@ class NeuronClassifier(_NeuronEstimator):
 
     def decision_function(self, X):
         """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise."""
-        self._check_fitted()
+        check_is_fitted(self)
         X = self._check_input(X, reset=False)
         if get_activation(self.activation).name == "sigmoid":
             return self._z(X)
@@ -574,7 +578,7 @@ class NeuronRegressor(_NeuronEstimator):
 
         ``callback(step)``, if given, is called after every step (see ``_fit``).
         """
-        _, loss = self._validate_params()
+        _, loss = self.validate_params()
         if loss.targets == "binary":
             raise ValueError(
                 f"loss {loss.name!r} is for classification; NeuronRegressor takes "
@@ -588,7 +592,7 @@ class NeuronRegressor(_NeuronEstimator):
 
     def predict(self, X):
         """ŷ = f(w·x + b) for every row."""
-        self._check_fitted()
+        check_is_fitted(self)
         return self._output(self._check_input(X, reset=False))
 
     def score(self, X, y, sample_weight=None):

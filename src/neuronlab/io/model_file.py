@@ -30,7 +30,7 @@ from ._atomic import atomic_output, check_output_folder
 from ..core._json import jsonable
 from ..core.activations import get_activation
 from .tables import Standardizer
-from ..estimators.neuron import NeuronClassifier, NeuronRegressor
+from ..estimators.neuron import NeuronClassifier, NeuronRegressor, check_is_fitted
 from ..core.losses import get_loss
 
 __all__ = ["TrainedModel", "save", "load", "atomic_write_text", "SCHEMA_VERSION", "FORMAT"]
@@ -164,7 +164,7 @@ def save(model, path) -> None:
     """Write ``model`` (a TrainedModel, or a fitted NeuronClassifier/NeuronRegressor) to
     ``path`` as JSON, atomically."""
     if isinstance(model, (NeuronClassifier, NeuronRegressor)):
-        model._check_fitted()
+        check_is_fitted(model)
         names = getattr(model, "feature_names_in_", None)
         names = list(names) if names is not None else [f"x{j + 1}" for j in range(model.n_features_in_)]
         model = TrainedModel(model, names)
@@ -252,7 +252,7 @@ def load(path) -> TrainedModel:
         params[key] = name
     estimator = estimator_cls(**params)
     try:
-        estimator._validate_params()
+        estimator.validate_params()
     except (TypeError, ValueError) as e:
         f.fail("estimator_params", f"is invalid: {e}")
     parameters = f.get(doc, "parameters", (dict,))

@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import datasets
-from ..core._validation import _plain, binary_classes
+from ..core._validation import binary_classes, written_label
 
 __all__ = [
     "Dataset",
@@ -245,15 +245,15 @@ def _bad_values_error(source, bad_by_column: dict, n_bad: int, can_drop: bool) -
 def _check_known_labels(y, labels, source, target):
     """(y, labels) for a classifier trained before: y must hold only its ``labels`` (one of
     them is enough, e.g. a test set of one class); a label it does not know is an error."""
-    known = {_plain(label) for label in labels}
+    known = {written_label(label) for label in labels}
     # each distinct value written once (a per-row loop took seconds on a million rows)
     values, row_value = np.unique(y, return_inverse=True)
-    written = [_plain(value) for value in values]
+    written = [written_label(value) for value in values]
     unknown = sorted(set(written) - known)
     if unknown:
         raise ValueError(
             f"{source}: the target {target!r} has label(s) {', '.join(unknown)} that the model does not "
-            f"know; its classes are {', '.join(_plain(label) for label in labels)}"
+            f"know; its classes are {', '.join(written_label(label) for label in labels)}"
         )
     if all(isinstance(label, str) for label in labels):
         y = np.asarray(written, dtype=str)[row_value.ravel()]

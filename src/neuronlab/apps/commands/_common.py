@@ -141,13 +141,13 @@ class TrainingData:
 
     def training_objective(self, estimator):
         """The J(θ) ``estimator.fit(X_fit, y_train)`` minimises (penalty included)."""
-        return estimator._objective(self.X_fit, self.target(self.y_train))
+        return estimator.objective(self.X_fit, self.target(self.y_train))
 
     def validation_objective(self, estimator):
         """The loss on the validation rows (no penalty), or None when none were held back."""
         if not len(self.val_rows):
             return None
-        return estimator._objective(self.scaled(self.X_val), self.target(self.y_val), penalised=False)
+        return estimator.objective(self.scaled(self.X_val), self.target(self.y_val), penalised=False)
 
 
 def training_data(data, target=None, features=None, *, task=None, seed=0, val_split=0.2, standardize=None,

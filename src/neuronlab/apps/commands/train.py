@@ -18,8 +18,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
-
 from ...estimators.neuron import DESCENT_SOLVERS, NEURON_SOLVERS
 from ...optim.transforms import SCHEDULES
 from . import _common
@@ -216,7 +214,7 @@ def run(args) -> int:
         raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
                          f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
     estimator = data.estimator(max_steps=remaining, **options)
-    estimator._validate_params()  # a bad --activation/--loss is refused before any work
+    estimator.validate_params()  # a bad --activation/--loss is refused before any work
     if previous is not None:
         estimator.set_params(warm_start=True)
         estimator.coef_ = previous.estimator.coef_.copy()
@@ -232,7 +230,7 @@ def run(args) -> int:
     seconds = time.perf_counter() - started + (float(previous.training.get("time_seconds", 0.0)) if previous else 0.0)
     steps_done += int(estimator.n_iter_)
     if validation is not None:
-        progress.val_loss[len(estimator.history_) - 1] = validation.loss(np.append(estimator.coef_, estimator.intercept_))
+        progress.val_loss[len(estimator.history_) - 1] = validation.loss(estimator.result_.theta)
 
     training = {
         "data": args.data, "target": dataset.target, "features": dataset.feature_names, "task": dataset.task,
