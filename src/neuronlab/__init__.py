@@ -16,6 +16,7 @@ from .io.model_file import TrainedModel, load, save
 from .core.losses import LOSSES, Loss, get_loss
 from .models.neuron import Neuron, init_params
 from .sources.array import ArraySource
+from .sources.blocks import BlockSource
 from .objectives.base import FunctionObjective, NotDifferentiableError, Objective
 from .objectives.neuron import NeuronObjective
 from .train.optimizers import (
@@ -54,6 +55,7 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "ArraySource",
+    "BlockSource",
     "ConvergenceWarning",
     "DomainError",
     "EquationObjective",

@@ -35,7 +35,7 @@ class NeuronObjective(Objective):
     ``sample_weight`` and ``rows``, a training or validation split of one X) make an
     :class:`~neuronlab.sources.array.ArraySource`, which reads them where they are: a
     float X, float32 or float64, is never copied.  :meth:`from_source` takes any other
-    source (see :mod:`neuronlab.sources.base`).  J
+    source, such as a :class:`~neuronlab.sources.blocks.BlockSource` of row blocks.  J
     and ∇J come from :mod:`neuronlab.models.kernel`, one call per block of the source
     (one call in all for an array), in X's dtype with sums in float64; ``engine``
     picks the kernel ('auto', 'numba', 'numpy').

@@ -6,9 +6,9 @@ The loss of a data set and its gradient are sums over its rows,
 
 so they can be computed block by block and added up.  A source hands out its rows as
 :class:`RowBlock`s: all of them for a full pass (``blocks()``), a few at a time for
-mini-batches (``batches()`` and ``select()``).  The objective never knows where they
-come from: one array in memory (:class:`~neuronlab.sources.array.ArraySource`), blocks
-of one, a file read block by block.
+mini-batches (``batches()`` and ``select()``).  The objective never knows whether
+they come from one array in memory (:class:`~neuronlab.sources.array.ArraySource`) or
+from a sequence or stream of blocks (:class:`~neuronlab.sources.blocks.BlockSource`).
 """
 
 from __future__ import annotations
