@@ -204,7 +204,7 @@ def test_stability_limit_is_two_over_the_largest_curvature(engine):
     other = NeuronObjective(Neuron(5, "tanh"), X, y, "huber")
     assert not other.offers(CURVATURE) and other.stability_limit() is None
     with pytest.raises(TypeError, match="the stability limit needs an objective that knows its "
-                                        "curvature.*not for tanh \\+ huber"):
+                                        "curvature.*curvature of tanh \\+ huber"):
         other.require(CURVATURE, "the stability limit")
 
 

@@ -102,16 +102,17 @@ class ParameterLayout:
         return [b.name for b in self.blocks if b.penalised]
 
     def block(self, name: str) -> Block:
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise KeyError(f"no block {name!r} in this layout; it has {', '.join(self.names)}") from None
+        if name not in self._by_name:
+            raise KeyError(f"no block {name!r} in this layout; it has {', '.join(self.names)}")
+        return self._by_name[name]
 
     def view(self, theta: np.ndarray, name: str) -> np.ndarray:
         """Block ``name`` of θ with its shape: a view into θ (writing to it writes θ)."""
         if theta.shape != (self.size,):
             raise ValueError(f"θ must hold {self.size} numbers ({', '.join(self.names)}), got shape {theta.shape}")
-        where, shape = self._where[name] if name in self._where else self.block(name)
+        if name not in self._where:
+            self.block(name)  # the KeyError that names the blocks there are
+        where, shape = self._where[name]
         return theta[where].reshape(shape)
 
     def indices(self, name: str) -> np.ndarray:

@@ -58,7 +58,7 @@ class Neuron:
             raise ValueError(f"n_inputs must be a whole number ≥ 1, got {n_inputs!r}")
         self.n_inputs = int(n_inputs)
         self.activation = get_activation(activation)
-        #: θ = (w, b): the weights are penalised by a weight penalty, the bias is not
+        #: θ = (w, b); a weight penalty applies to w, never to b
         self.layout = ParameterLayout([("w", (self.n_inputs,), True), ("b", (), False)])
 
     @property

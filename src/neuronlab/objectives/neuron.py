@@ -98,8 +98,8 @@ class NeuronObjective(Objective):
                     "use strategy 'monte_carlo' or 'error_driven', or a differentiable activation "
                     "such as 'sigmoid'")
         if capability == CURVATURE:
-            return (f"its curvature has a formula for identity + squared_error and sigmoid + "
-                    f"log_loss, not for {activation} + {self.loss_fn.name}", CAPABILITIES[CURVATURE][1])
+            return (f"there is no formula here for the curvature of {activation} + {self.loss_fn.name}",
+                    CAPABILITIES[CURVATURE][1])
         return None
 
     # --- the rows ---------------------------------------------------------------------
