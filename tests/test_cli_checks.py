@@ -238,10 +238,8 @@ def test_train_refuses_a_strategy_that_cannot_train_a_neuron(capsys, tmp_path):
 
 
 def test_the_listed_strategies_train_a_neuron_and_the_others_are_refused():
-    import neuronlab.train.optimizers
-    import neuronlab.train.gauss_newton
     from neuronlab.estimators.neuron import NEURON_SOLVERS
-    from neuronlab.train.strategies import STRATEGIES
+    from neuronlab.train.registry import STRATEGIES
 
     X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [4.0, 4.0], [5.0, 4.0], [4.0, 5.0]])
     y = np.array([0, 0, 0, 1, 1, 1])

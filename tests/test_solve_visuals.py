@@ -54,7 +54,7 @@ def test_one_unknown_plot_is_a_single_panel(tmp_path, capsys):
 
 
 def test_trace_of_an_equation_too_wide_to_keep_its_path_is_refused_before_anything_is_written(tmp_path, capsys):
-    from neuronlab.train.strategies import RECORD_PARAMS_UP_TO
+    from neuronlab.train.loop import RECORD_PARAMS_UP_TO
 
     names = [f"x{k}" for k in range(RECORD_PARAMS_UP_TO + 1)]  # one unknown more than a path is kept for
     plot, trace = tmp_path / "p.png", tmp_path / "t.jsonl"

@@ -54,7 +54,7 @@ def test_train_explain_with_a_search_strategy_is_refused_before_training(tmp_pat
 
 
 def test_explain_of_a_neuron_too_wide_to_keep_its_path_is_refused_before_training(tmp_path, capsys):
-    from neuronlab.train.strategies import RECORD_PARAMS_UP_TO
+    from neuronlab.train.loop import RECORD_PARAMS_UP_TO
 
     # RECORD_PARAMS_UP_TO features + the bias: one parameter more than a run keeps θ_t for
     n_features = RECORD_PARAMS_UP_TO

@@ -19,28 +19,24 @@ from .sources.array import ArraySource
 from .sources.blocks import BlockSource
 from .objectives.base import FunctionObjective, NotDifferentiableError, Objective
 from .objectives.neuron import NeuronObjective
-from .train.optimizers import (
-    LBFGS,
+from .train.descent import (
     Adagrad,
     Adam,
-    LineSearch,
+    GradientDescent,
     Momentum,
     Nesterov,
     RMSProp,
     StochasticGradientDescent,
 )
 from .train.gauss_newton import GaussNewton
+from .train.lbfgs import LBFGS
+from .train.line_search import LineSearch
+from .train.loop import Training
+from .train.perceptron import PerceptronRule
+from .train.registry import STRATEGIES, get_strategy, minimize
+from .train.search import ErrorDrivenSearch, MonteCarloSearch
 from .train.solving import SolveReport, solve
-from .train.strategies import (
-    STRATEGIES,
-    ErrorDrivenSearch,
-    GradientDescent,
-    MonteCarloSearch,
-    PerceptronRule,
-    Strategy,
-    get_strategy,
-    minimize,
-)
+from .train.strategy import Strategy
 
 
 __all__ = [
@@ -82,6 +78,7 @@ __all__ = [
     "Step",
     "Strategy",
     "TrainedModel",
+    "Training",
     "get_activation",
     "get_loss",
     "get_strategy",

@@ -31,13 +31,14 @@ from ..core._validation import (
     feature_names_of,
 )
 from ..optim.transforms import get_schedule
-from ..train.strategies import get_strategy, strategy_name
+from ..train.descent import GradientDescent
+from ..train.registry import STRATEGIES, get_strategy, strategy_name
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError", "check_is_fitted"]
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
 #: solvers built on GradientDescent: they take a schedule, mini-batches and early stopping
-DESCENT_SOLVERS = ("gradient_descent", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+DESCENT_SOLVERS = tuple(name for name, cls in STRATEGIES.items() if issubclass(cls, GradientDescent))
 #: every solver that can train a neuron (``_solver_options`` knows its settings); the others in
 #: STRATEGIES need more than a loss, e.g. gauss_newton needs the residuals of equations
 NEURON_SOLVERS = DESCENT_SOLVERS + ("line_search", "lbfgs", "monte_carlo", "error_driven", "perceptron")

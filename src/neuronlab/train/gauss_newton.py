@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
-from ..objectives.base import Objective
 from ..core._validation import check_positive
-from .strategies import STRATEGIES, Strategy, start_not_finite
+from .loop import Row, Stop, StepRule
+from .monitors import DivergenceMonitor
+from .strategy import Strategy
 
 __all__ = ["GaussNewton"]
 
@@ -47,77 +48,88 @@ class GaussNewton(Strategy):
     """
 
     name = "gauss_newton"
-    needs_gradient = True
+    needs = ("residuals",)
 
     def __init__(self, tol=1e-6, budget=100, max_backtracks=30, gradient_tol=1e-12,
-                 record_params="auto"):
-        super().__init__(record_params)
+                 record_params="auto", *, target_loss=None, time_limit=None):
+        super().__init__(record_params, target_loss=target_loss, time_limit=time_limit)
         self.tol = tol
         self.budget = budget
         self.max_backtracks = max_backtracks
         self.gradient_tol = gradient_tol
 
     def validate(self):
+        super().validate()
         check_positive("tol", self.tol)
         check_positive("budget", self.budget, integer=True)
         check_positive("max_backtracks", self.max_backtracks, integer=True)
+        if isinstance(self.gradient_tol, bool) or not isinstance(self.gradient_tol, (int, float)) \
+                or not self.gradient_tol >= 0:
+            raise ValueError(f"gradient_tol must be a number ≥ 0, got {self.gradient_tol!r}")
 
-    def minimize(self, objective: Objective, theta0, callback=None):
-        if not hasattr(objective, "residuals_and_jacobian"):
-            raise TypeError(
-                f"{self.name} needs an objective with residuals and a Jacobian (such as "
-                f"EquationObjective), got {type(objective).__name__}; use 'gradient_descent'")
-        return super().minimize(objective, theta0, callback)
+    def make_rule(self, objective, theta0):
+        return _GaussNewtonSteps(self, objective, theta0)
 
-    def _evaluate(self, run, theta):
-        run.evaluations += 1
-        r, jac = run.objective.residuals_and_jacobian(theta)
+    def monitors(self, objective):
+        # the start's loss must be finite; accepted steps lower J (Armijo), so nothing diverges
+        return [DivergenceMonitor(), *super().monitors(objective)]
+
+
+class _GaussNewtonSteps(StepRule):
+    """One accepted (backtracked) Gauss–Newton step per step(); its own budget of (r, D)
+    evaluations is checked before each trial."""
+
+    def __init__(self, strategy: GaussNewton, objective, theta0):
+        self.s = strategy
+        self.objective = objective
+        self.theta = theta0
+
+    def evaluate(self, training, theta):
+        training.evaluations += 1
+        r, jac = self.objective.residuals_and_jacobian(theta)
         with np.errstate(over="ignore"):  # ‖r‖² beyond the float range: J = inf, rejected
             return r, jac, 0.5 * float(r @ r)
 
-    def _iterate(self, run, theta0):
-        tol = float(self.tol)
-        theta = theta0
-        r, jac, loss = self._evaluate(run, theta)
-        grad = jac.T @ r
-        grad_norm = float(np.linalg.norm(grad))
-        run.record(theta, loss, grad_norm, grad=grad)
-        if message := start_not_finite(loss):
-            return "diverged", message, {}
-        while True:
-            norm_r = math.sqrt(2.0 * loss)
-            if norm_r <= tol:
-                return "converged", (
-                    f"‖r‖ = {norm_r:.3g} ≤ tol = {tol:g} after {run.evaluations} evaluations"), {}
-            if grad_norm <= self.gradient_tol * max(float(np.linalg.norm(jac)), 1e-300) * norm_r:
-                return "stalled", (
-                    f"stuck at a stationary point of ½‖r‖² (∇J = Dᵀr ≈ 0) with ‖r‖ = "
-                    f"{norm_r:.3g} > tol: no step along the gradient lowers the error from here, "
-                    "so this is not a solution; if the equations have one, try another "
-                    "start"), {}
-            direction = -np.linalg.lstsq(jac, r, rcond=None)[0]
-            slope = float(grad @ direction)  # ∇J·d ≤ 0
-            alpha = 1.0
-            for _ in range(self.max_backtracks + 1):
-                if run.evaluations >= self.budget:
-                    return "max_steps", (
-                        f"budget of {self.budget} evaluations spent with ‖r‖ = "
-                        f"{math.sqrt(2 * run.best_loss):.3g} (tol {tol:g})"), {}
-                trial = theta + alpha * direction
-                trial_r, trial_jac, trial_loss = self._evaluate(run, trial)
-                if trial_loss <= loss + ARMIJO * alpha * slope:
-                    break
-                alpha *= 0.5
-            else:
-                return "stalled", (
-                    f"stuck at ‖r‖ = {norm_r:.3g} > tol: no fraction of the Gauss–Newton step "
-                    f"(down to 2^-{self.max_backtracks}) lowers the error, so this is not a "
-                    "solution; try another start"), {}
-            step = float(np.linalg.norm(alpha * direction))
-            theta, r, jac, loss = trial, trial_r, trial_jac, trial_loss
-            grad = jac.T @ r
-            grad_norm = float(np.linalg.norm(grad))
-            run.record(theta, loss, grad_norm, step, alpha, grad)
+    def begin(self, training):
+        self.r, self.jac, self.loss = self.evaluate(training, self.theta)
+        self.grad = self.jac.T @ self.r
+        return Row(self.theta, self.loss, float(np.linalg.norm(self.grad)), grad=self.grad)
 
+    def check(self, training, row):
+        norm_r = math.sqrt(2.0 * self.loss)
+        if norm_r <= float(self.s.tol):
+            return Stop("converged", (
+                f"‖r‖ = {norm_r:.3g} ≤ tol = {float(self.s.tol):g} after {training.evaluations} evaluations"))
+        if float(np.linalg.norm(self.grad)) <= self.s.gradient_tol * max(
+                float(np.linalg.norm(self.jac)), 1e-300) * norm_r:
+            return Stop("stalled", (
+                f"stuck at a stationary point of ½‖r‖² (∇J = Dᵀr ≈ 0) with ‖r‖ = "
+                f"{norm_r:.3g} > tol: no step along the gradient lowers the error from here, "
+                "so this is not a solution; if the equations have one, try another "
+                "start"))
+        return None
 
-STRATEGIES[GaussNewton.name] = GaussNewton
+    def step(self, training):
+        s = self.s
+        direction = -np.linalg.lstsq(self.jac, self.r, rcond=None)[0]
+        slope = float(self.grad @ direction)  # ∇J·d ≤ 0
+        alpha = 1.0
+        for _ in range(s.max_backtracks + 1):
+            if training.evaluations >= s.budget:
+                return Stop("max_steps", (
+                    f"budget of {s.budget} evaluations spent with ‖r‖ = "
+                    f"{math.sqrt(2 * training.best_loss):.3g} (tol {float(s.tol):g})"))
+            trial = self.theta + alpha * direction
+            trial_r, trial_jac, trial_loss = self.evaluate(training, trial)
+            if trial_loss <= self.loss + ARMIJO * alpha * slope:
+                break
+            alpha *= 0.5
+        else:
+            return Stop("stalled", (
+                f"stuck at ‖r‖ = {math.sqrt(2.0 * self.loss):.3g} > tol: no fraction of the Gauss–Newton "
+                f"step (down to 2^-{s.max_backtracks}) lowers the error, so this is not a "
+                "solution; try another start"))
+        step = float(np.linalg.norm(alpha * direction))
+        self.theta, self.r, self.jac, self.loss = trial, trial_r, trial_jac, trial_loss
+        self.grad = self.jac.T @ self.r
+        return Row(self.theta, self.loss, float(np.linalg.norm(self.grad)), step, alpha, self.grad)

@@ -46,7 +46,9 @@ from ..models import kernel
 from ..core._json import jsonable
 from ..core._validation import check_positive
 from .history import History
-from .strategies import Strategy
+from .loop import Row, Stop, StepRule
+from .monitors import StepBudget
+from .strategy import Strategy
 
 __all__ = ["LearningRateRangeTest", "LRFindResult", "lr_find", "RULES"]
 
@@ -62,7 +64,7 @@ class LearningRateRangeTest(Strategy):
     over ``steps`` steps (see module doc); stops early once J > ``stop_factor``·min J."""
 
     name = "lr_range_test"
-    needs_gradient = True
+    needs = ("gradient",)
 
     def __init__(self, min_lr=1e-5, max_lr=10.0, steps=100, stop_factor=4.0):
         super().__init__(record_params="auto")
@@ -72,6 +74,7 @@ class LearningRateRangeTest(Strategy):
         self.stop_factor = stop_factor
 
     def validate(self):
+        super().validate()
         check_positive("min_lr", self.min_lr)
         check_positive("max_lr", self.max_lr)
         check_positive("steps", self.steps, integer=True)
@@ -85,24 +88,47 @@ class LearningRateRangeTest(Strategy):
         """η_t for t = 0 … T − 1."""
         return np.geomspace(float(self.min_lr), float(self.max_lr), int(self.steps))
 
-    def _iterate(self, run, theta0):
-        theta = theta0
-        loss, grad = run.loss_and_grad(theta)
-        run.record(theta, loss, float(np.linalg.norm(grad)), grad=grad)
-        best = loss
-        for t, eta in enumerate(self.schedule()):
-            step = eta * grad
-            theta = theta - step
-            loss, grad = run.loss_and_grad(theta)
-            run.record(theta, loss, float(np.linalg.norm(grad)), float(np.linalg.norm(step)), eta, grad)
-            if not math.isfinite(loss):
-                return "diverged", f"the loss became inf/NaN at η = {eta:.3g}", {}
-            best = min(best, loss)
-            if loss > self.stop_factor * best:
-                return "diverged", (
-                    f"stopped at η = {eta:.3g}: the loss grew past {self.stop_factor:g}× its lowest value"
-                ), {}
-        return "max_steps", f"η reached max_lr = {self.max_lr:g} without the loss exploding", {}
+    def make_rule(self, objective, theta0):
+        return _GrowingSteps(self, theta0)
+
+    def budgets(self):
+        return [StepBudget(self.steps), *super().budgets()]
+
+
+class _GrowingSteps(StepRule):
+    """θ ← θ − η_t·∇J(θ) with the next η_t of the geometric schedule at each step."""
+
+    def __init__(self, strategy: LearningRateRangeTest, theta0):
+        self.s = strategy
+        self.etas = strategy.schedule()
+        self.theta = theta0
+
+    def begin(self, training):
+        self.loss, self.grad = training.loss_and_grad(self.theta)
+        self.lowest = self.loss
+        return Row(self.theta, self.loss, float(np.linalg.norm(self.grad)), grad=self.grad)
+
+    def step(self, training):
+        eta = self.last_learning_rate = float(self.etas[training.n_rows - 1])
+        step = eta * self.grad
+        self.theta = self.theta - step
+        self.loss, self.grad = training.loss_and_grad(self.theta)
+        return Row(self.theta, self.loss, float(np.linalg.norm(self.grad)), float(np.linalg.norm(step)),
+                   eta, self.grad)
+
+    def check(self, training, row):
+        eta = self.last_learning_rate
+        if not math.isfinite(self.loss):
+            return Stop("diverged", f"the loss became inf/NaN at η = {eta:.3g}")
+        self.lowest = min(self.lowest, self.loss)
+        if self.loss > self.s.stop_factor * self.lowest:
+            return Stop("diverged", (
+                f"stopped at η = {eta:.3g}: the loss grew past {self.s.stop_factor:g}× its lowest value"
+            ))
+        return None
+
+    def budget_message(self, training):
+        return f"η reached max_lr = {self.s.max_lr:g} without the loss exploding"
 
 
 @dataclass

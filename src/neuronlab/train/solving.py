@@ -4,10 +4,10 @@
 :class:`~neuronlab.objectives.equation.EquationObjective` (r = LHS − RHS, J = ½r²) and runs
 
 - ``monte-carlo``: uniform guesses in the search box until |r| ≤ tol
-  (:class:`~neuronlab.train.strategies.MonteCarloSearch`);
+  (:class:`~neuronlab.train.search.MonteCarloSearch`);
 - ``error-driven``: correct one unknown at a time from the error, with a fixed step
-  or a step proportional to the error (:class:`~neuronlab.train.strategies.ErrorDrivenSearch`);
-- ``gradient``: θ ← θ − η·∇J with a given η (:class:`~neuronlab.train.strategies.GradientDescent`),
+  or a step proportional to the error (:class:`~neuronlab.train.search.ErrorDrivenSearch`);
+- ``gradient``: θ ← θ − η·∇J with a given η (:class:`~neuronlab.train.descent.GradientDescent`),
   or with the step chosen automatically (``learning_rate="auto"``,
   :class:`~neuronlab.train.gauss_newton.GaussNewton`).
 
@@ -35,7 +35,8 @@ from ..objectives.equation import (
 from .history import Result
 from ..objectives.base import Objective
 from .gauss_newton import GaussNewton
-from .strategies import ErrorDrivenSearch, GradientDescent, MonteCarloSearch
+from .descent import GradientDescent
+from .search import ErrorDrivenSearch, MonteCarloSearch
 
 __all__ = ["METHODS", "MethodRun", "SolveReport", "describe_solutions", "solve"]
 
@@ -283,6 +284,8 @@ class _UndefinedIsInfinite(Objective):
     ``diverged``).  ``outside`` counts such points and ``first`` keeps the first
     DomainError's message for the report.
     """
+
+    capabilities = frozenset({"gradient", "residuals", "many_points"})
 
     def __init__(self, objective: EquationObjective):
         self.objective = objective

@@ -67,7 +67,7 @@ def solve_visuals(args, report) -> None:
         raise ValueError("--explain and --animate show the gradient run; use --method gradient or all")
     if args.animate and objective.n_params < 2:
         raise ValueError("--animate draws the descent over two unknowns; this equation has one")
-    from ...train.strategies import RECORD_PARAMS_UP_TO
+    from ...train.loop import RECORD_PARAMS_UP_TO
 
     needs_path = [option for option, wanted in (("--explain", args.explain), ("--trace", args.trace),
                                                 ("--animate", args.animate)) if wanted]
@@ -122,7 +122,7 @@ class TrainTrace:
 
 def check_train_visuals(args, strategy_name: str, n_features: int, batch_size=None) -> None:
     """Refuse, before training, a visual the run will not be able to give."""
-    from ...train.strategies import RECORD_PARAMS_UP_TO
+    from ...train.loop import RECORD_PARAMS_UP_TO
 
     if args.explain and strategy_name != "gradient_descent":
         raise ValueError(f"--explain writes out gradient-descent steps; --strategy {strategy_name} "

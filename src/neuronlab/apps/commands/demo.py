@@ -165,7 +165,8 @@ def obesity_problem(seed: int) -> ObesityProblem:
 
 def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: float) -> Act:
     from ...viz.plots import new_figure, plot_decision_boundary, plot_runs, plot_surface
-    from ...train.strategies import GradientDescent, MonteCarloSearch
+    from ...train.descent import GradientDescent
+    from ...train.search import MonteCarloSearch
 
     theta0 = problem.theta0
     first = float(problem.predict(theta0, PERSON)[0])
@@ -259,7 +260,7 @@ def act_learning_rates(out: Path, problem: ObesityProblem, found) -> Act:
     from ...viz.explain import explain
     from ...viz.plots import plot_lr_find
     from ...viz.plots import plot_runs, plot_surface
-    from ...train.strategies import GradientDescent
+    from ...train.descent import GradientDescent
 
     eta = found.suggestion
     # the same neuron and start; η ÷100, ×1, ×4 (past the edge 2/λ_max: oscillation),

@@ -55,7 +55,7 @@ def run(args) -> int:
     data = _common.training_data(
         args.data, args.target, args.features, task=args.task, seed=args.seed, val_split=args.val_split,
         standardize=args.standardize, drop_missing=args.drop_missing,
-        needs_gradient=LearningRateRangeTest.needs_gradient)
+        needs_gradient="gradient" in LearningRateRangeTest.needs)
     dataset, train_rows = data.dataset, data.train_rows
     options = {k: getattr(args, k) for k in ("activation", "loss") if getattr(args, k) is not None}
     estimator = data.estimator(alpha=args.alpha, random_state=args.seed, **options)

@@ -119,7 +119,7 @@ def _check_descent_only(args, settings, strategy_name):
 
 def _strategy_class(name):
     """The strategy class named ``name``, refused early when it cannot train a neuron."""
-    from ...train.strategies import get_strategy
+    from ...train.registry import get_strategy
 
     strategy_cls = type(get_strategy(name))
     if strategy_cls.name not in NEURON_SOLVERS:
@@ -198,7 +198,7 @@ def run(args) -> int:
     _check_descent_only(args, s, strategy_cls.name)
     data = _common.training_data(
         args.data, s["target"], s["features"], task=s["task"], seed=s["seed"], val_split=s["val_split"],
-        standardize=s["standardize"], drop_missing=s["drop_missing"], needs_gradient=strategy_cls.needs_gradient,
+        standardize=s["standardize"], drop_missing=s["drop_missing"], needs_gradient="gradient" in strategy_cls.needs,
         previous=previous, quiet=args.quiet)
     dataset, train_rows, val_rows = data.dataset, data.train_rows, data.val_rows
     X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
