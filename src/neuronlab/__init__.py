@@ -3,40 +3,77 @@
 A neuron computes z = w·x + b and ŷ = f(z); a loss J says how wrong ŷ is;
 learning is gradient descent, θ ← θ − η·∇J(θ), from random θ, for T steps.
 
-``import neuronlab`` loads numpy and nothing heavier: plotting, data files and the
-command line load what they need when they are used.
+``import neuronlab`` is instant: each name below is imported from its layer the first
+time it is used (PEP 562), so the command line can take over signals before any heavy
+module loads, and plotting, data files and the compiled kernel load only when used.
 """
 
+from importlib import import_module
+
 from ._version import __version__
-from .core.activations import ACTIVATIONS, Activation, get_activation
-from .objectives.equation import DomainError, EquationObjective, ParseError, parse_equation
-from .estimators.neuron import ConvergenceWarning, NeuronClassifier, NeuronRegressor, NotFittedError
-from .train.history import History, Result, Step
-from .io.model_file import TrainedModel, load, save
-from .core.losses import LOSSES, Loss, get_loss
-from .models.neuron import Neuron, init_params
-from .sources.array import ArraySource
-from .sources.blocks import BlockSource
-from .objectives.base import FunctionObjective, NotDifferentiableError, Objective
-from .objectives.neuron import NeuronObjective
-from .train.descent import (
-    Adagrad,
-    Adam,
-    GradientDescent,
-    Momentum,
-    Nesterov,
-    RMSProp,
-    StochasticGradientDescent,
-)
-from .train.gauss_newton import GaussNewton
-from .train.lbfgs import LBFGS
-from .train.line_search import LineSearch
-from .train.loop import Training
-from .train.perceptron import PerceptronRule
-from .train.registry import STRATEGIES, get_strategy, minimize
-from .train.search import ErrorDrivenSearch, MonteCarloSearch
-from .train.solving import SolveReport, solve
-from .train.strategy import Strategy
+
+_EXPORTS = {
+    "ACTIVATIONS": ".core.activations",
+    "Activation": ".core.activations",
+    "get_activation": ".core.activations",
+    "DomainError": ".objectives.equation",
+    "EquationObjective": ".objectives.equation",
+    "ParseError": ".objectives.equation",
+    "parse_equation": ".objectives.equation",
+    "ConvergenceWarning": ".estimators.neuron",
+    "NeuronClassifier": ".estimators.neuron",
+    "NeuronRegressor": ".estimators.neuron",
+    "NotFittedError": ".estimators.neuron",
+    "History": ".train.history",
+    "Result": ".train.history",
+    "Step": ".train.history",
+    "TrainedModel": ".io.model_file",
+    "load": ".io.model_file",
+    "save": ".io.model_file",
+    "LOSSES": ".core.losses",
+    "Loss": ".core.losses",
+    "get_loss": ".core.losses",
+    "Neuron": ".models.neuron",
+    "init_params": ".models.neuron",
+    "FunctionObjective": ".objectives.base",
+    "NeuronObjective": ".objectives.neuron",
+    "NotDifferentiableError": ".objectives.base",
+    "Objective": ".objectives.base",
+    "ArraySource": ".sources.array",
+    "BlockSource": ".sources.blocks",
+    "Adagrad": ".train.descent",
+    "Adam": ".train.descent",
+    "GradientDescent": ".train.descent",
+    "Momentum": ".train.descent",
+    "Nesterov": ".train.descent",
+    "RMSProp": ".train.descent",
+    "StochasticGradientDescent": ".train.descent",
+    "GaussNewton": ".train.gauss_newton",
+    "LBFGS": ".train.lbfgs",
+    "LineSearch": ".train.line_search",
+    "Training": ".train.loop",
+    "PerceptronRule": ".train.perceptron",
+    "STRATEGIES": ".train.registry",
+    "get_strategy": ".train.registry",
+    "minimize": ".train.registry",
+    "ErrorDrivenSearch": ".train.search",
+    "MonteCarloSearch": ".train.search",
+    "SolveReport": ".train.solving",
+    "solve": ".train.solving",
+    "Strategy": ".train.strategy",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value  # the next use finds it directly
+        return value
+    raise AttributeError(f"module 'neuronlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
 
 
 __all__ = [

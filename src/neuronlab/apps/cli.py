@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from .._version import __version__
 
@@ -45,7 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
+    # SIGTERM and SIGHUP end a command as Ctrl-C does: one line, exit status 130, and a
+    # training run stops cleanly and saves its model (train holds them while it trains)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
+            signal.signal(getattr(signal, name), _stop_like_ctrl_c)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -69,6 +80,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("neuronlab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SystemError as e:
+        # a signal that landed inside compiled code (numba) surfaces as a SystemError whose
+        # cause is the KeyboardInterrupt: it is still only an interruption
+        if isinstance(e.__context__, KeyboardInterrupt) or isinstance(e.__cause__, KeyboardInterrupt):
+            print("neuronlab: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        raise
 
 
 def _one_line(error: BaseException) -> str:

@@ -18,10 +18,13 @@ update, or an epoch of mini-batch updates, or one guess of a search); an
 update and returns its record: a :class:`~neuronlab.train.history.Step` when the
 update completes a row, else an :class:`UpdateRecord`.
 
-Interruption is a flag checked between updates.  While ``run()`` runs in the main
-thread, SIGINT, SIGTERM and SIGHUP set it (a second SIGINT raises
-KeyboardInterrupt as usual), so a signal never lands inside compiled code: the
-run ends ``interrupted`` after the update in progress, keeping the best θ.
+Interruption is a flag checked between updates.  While a run evaluates its start or
+runs (``run()``) in the main thread, SIGINT, SIGTERM and SIGHUP set it (a second
+SIGINT raises KeyboardInterrupt as usual), so a signal never lands inside compiled
+code: the run ends ``interrupted`` after the update in progress, keeping the best θ.
+A caller with work around the run that must not be cut (saving the model) holds
+:class:`deferred_signals` itself; a signal that arrives there before the run starts
+stops the run at its first step.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import numpy as np
 
 from .history import History, Result, Step
 
-__all__ = ["Row", "Stop", "ROLLED_BACK", "UpdateRecord", "StepRule", "Training",
+__all__ = ["request_interrupt", "pending_interrupt", "take_interrupt", "deferred_signals", "Row", "Stop", "ROLLED_BACK", "UpdateRecord", "StepRule", "Training",
            "RECORD_PARAMS_UP_TO"]
 
 RECORD_PARAMS_UP_TO = 16  # "auto": keep θ_t in the History for problems this small
@@ -44,6 +47,29 @@ RECORD_PARAMS_UP_TO = 16  # "auto": keep θ_t in the History for problems this s
 #: the signals that interrupt a run cleanly (where the platform has them)
 INTERRUPTING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                              if hasattr(signal, name))
+
+
+#: an interruption asked for by a signal and not yet acted on (see ``request_interrupt``)
+_pending_interrupt: list = [None]
+
+
+def request_interrupt(reason: str) -> None:
+    """Ask the run in progress — or the next one to take a step — to stop cleanly.
+
+    What the signal handlers here call: safe at any moment, since it only sets a flag
+    that the loop reads between updates."""
+    _pending_interrupt[0] = reason
+
+
+def pending_interrupt() -> bool:
+    """Whether an interruption was asked for and not yet acted on."""
+    return _pending_interrupt[0] is not None
+
+
+def take_interrupt() -> Optional[str]:
+    """The pending interruption's reason (then cleared), or None."""
+    reason, _pending_interrupt[0] = _pending_interrupt[0], None
+    return reason
 
 
 class Row(NamedTuple):
@@ -158,7 +184,8 @@ class Training:
         self._interrupt: Optional[str] = None
         self._result: Optional[Result] = None
         self._last_update: Optional[UpdateRecord] = None
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with deferred_signals(), np.errstate(over="ignore", invalid="ignore", divide="ignore",
+                                             under="ignore"):
             self._after_row(rule.begin(self), first=True)
 
     # --- what rules call -------------------------------------------------------------
@@ -215,7 +242,7 @@ class Training:
 
     def run(self) -> Result:
         """Step until a stopping rule fires (or an interruption); return the Result."""
-        with _interruptible(self), np.errstate(over="ignore", invalid="ignore", divide="ignore",
+        with deferred_signals(), np.errstate(over="ignore", invalid="ignore", divide="ignore",
                                                under="ignore"):
             try:
                 while self.outcome is None:
@@ -243,6 +270,8 @@ class Training:
 
     # --- the loop --------------------------------------------------------------------
     def _advance(self):
+        if self._interrupt is None and _pending_interrupt[0] is not None:
+            self._interrupt = take_interrupt()
         if self._interrupt is not None:
             return self._end(Stop("interrupted", f"{self._interrupt}; the best θ so far is kept"))
         out = self.rule.step(self)
@@ -304,19 +333,21 @@ class Training:
         return stop
 
 
-class _interruptible:
-    """While a run runs in the main thread, the interrupting signals set its flag."""
+class deferred_signals:
+    """While inside, in the main thread, SIGINT, SIGTERM and SIGHUP only ask for an
+    interruption (``request_interrupt``) instead of raising where they land; a second
+    SIGINT while one is pending raises KeyboardInterrupt, as the user insists.  The
+    previous handlers come back on the way out."""
 
-    def __init__(self, training: Training):
-        self.training = training
+    def __init__(self):
         self.previous = {}
 
-    def handle(self, signum, frame):
+    @staticmethod
+    def handle(signum, frame):
+        if signum == signal.SIGINT and _pending_interrupt[0] is not None:
+            raise KeyboardInterrupt
         name = signal.Signals(signum).name
-        if self.training._interrupt is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # a second Ctrl-C: the user insists
-        reason = "interrupted (Ctrl-C)" if signum == signal.SIGINT else f"interrupted ({name})"
-        self.training.interrupt(reason)
+        request_interrupt("interrupted (Ctrl-C)" if signum == signal.SIGINT else f"interrupted ({name})")
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():

@@ -185,7 +185,25 @@ class Progress:
 
 # --- the command --------------------------------------------------------------------------------
 def run(args) -> int:
+    from ...train.loop import deferred_signals, take_interrupt
+
+    # a signal at any moment of training only asks it to stop (it never lands inside compiled
+    # code or a half-written file): before the run starts nothing is written, during the run
+    # the best θ is saved as interrupted, after it the finished model is saved first
+    with deferred_signals():
+        status = _train(args)
+    late = take_interrupt()
+    if late is not None:
+        saved = status == 0 and (args.out or args.resume)
+        print(f"neuronlab: {late}" + ("; the finished model was saved first" if saved else ""),
+              file=sys.stderr)
+        return 130
+    return status
+
+
+def _train(args) -> int:
     from ...io._atomic import check_output_folder
+    from ...train.loop import pending_interrupt
     from ...io.model_file import TrainedModel, load, save, summarize_history
 
     previous = load(args.resume) if args.resume else None
@@ -220,6 +238,8 @@ def run(args) -> int:
         estimator.coef_ = previous.estimator.coef_.copy()
         estimator.intercept_ = previous.estimator.intercept_
 
+    if pending_interrupt():  # stopped before training began: nothing to save
+        return 130
     validation = data.validation_objective(estimator)
     started = time.perf_counter()
     objective = data.training_objective(estimator) if args.trace or args.explain or args.animate else None
@@ -251,6 +271,8 @@ def run(args) -> int:
     if out:
         save(model, out)
     _report(args, model, out)
+    if pending_interrupt():  # a signal after the run ended: no pictures, the model is saved
+        return 0
     train_visuals(args, model, objective, progress.val_loss, X_train, y_train)
     return 130 if estimator.status_ == "interrupted" else 0
 
