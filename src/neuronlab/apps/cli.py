@@ -15,6 +15,7 @@ import sys
 import threading
 
 from .._version import __version__
+from ..core.interrupt import INTERRUPTING_SIGNALS, deferred_signals, take_interrupt
 
 #: sub-command modules, in the order ``neuronlab --help`` lists them
 COMMAND_MODULES = ["demo", "solve", "datasets", "train", "predict", "evaluate", "inspect", "lr_find"]
@@ -52,14 +53,19 @@ def _stop_like_ctrl_c(signum, frame):
 
 
 def main(argv=None) -> int:
-    # SIGTERM and SIGHUP end a command as Ctrl-C does: one line, exit status 130, and a
-    # training run stops cleanly and saves its model (train holds them while it trains)
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
-            signal.signal(getattr(signal, name), _stop_like_ctrl_c)
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        # numpy and the commands load here: a signal only asks to stop (a KeyboardInterrupt
+        # raised inside an import can be lost), and the answer is read once they have loaded
+        with deferred_signals():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+        if take_interrupt() is not None:
+            raise KeyboardInterrupt
+        # then SIGTERM and SIGHUP end a command as Ctrl-C does: one line, exit status 130 (a
+        # training run holds all three itself, to stop between updates and save its model)
+        if threading.current_thread() is threading.main_thread():
+            for signum in INTERRUPTING_SIGNALS:
+                signal.signal(signum, _stop_like_ctrl_c)
         if not getattr(args, "command", None):
             # asking what the tool does is not a mistake: the help, on stdout, exit status 0
             parser.print_help()

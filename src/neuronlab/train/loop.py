@@ -30,47 +30,18 @@ stops the run at its first step.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
+from ..core.interrupt import deferred_signals, pending_interrupt, take_interrupt
 from .history import History, Result, Step
 
-__all__ = ["request_interrupt", "pending_interrupt", "take_interrupt", "deferred_signals", "Row", "Stop", "ROLLED_BACK", "UpdateRecord", "StepRule", "Training",
+__all__ = ["Row", "Stop", "ROLLED_BACK", "UpdateRecord", "StepRule", "Training",
            "RECORD_PARAMS_UP_TO"]
 
 RECORD_PARAMS_UP_TO = 16  # "auto": keep θ_t in the History for problems this small
-
-#: the signals that interrupt a run cleanly (where the platform has them)
-INTERRUPTING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                             if hasattr(signal, name))
-
-
-#: an interruption asked for by a signal and not yet acted on (see ``request_interrupt``)
-_pending_interrupt: list = [None]
-
-
-def request_interrupt(reason: str) -> None:
-    """Ask the run in progress — or the next one to take a step — to stop cleanly.
-
-    What the signal handlers here call: safe at any moment, since it only sets a flag
-    that the loop reads between updates."""
-    _pending_interrupt[0] = reason
-
-
-def pending_interrupt() -> bool:
-    """Whether an interruption was asked for and not yet acted on."""
-    return _pending_interrupt[0] is not None
-
-
-def take_interrupt() -> Optional[str]:
-    """The pending interruption's reason (then cleared), or None."""
-    reason, _pending_interrupt[0] = _pending_interrupt[0], None
-    return reason
-
 
 class Row(NamedTuple):
     """What a step rule hands the loop for one History row: the point θ_t and its numbers."""
@@ -270,7 +241,7 @@ class Training:
 
     # --- the loop --------------------------------------------------------------------
     def _advance(self):
-        if self._interrupt is None and _pending_interrupt[0] is not None:
+        if self._interrupt is None and pending_interrupt():
             self._interrupt = take_interrupt()
         if self._interrupt is not None:
             return self._end(Stop("interrupted", f"{self._interrupt}; the best θ so far is kept"))
@@ -331,34 +302,3 @@ class Training:
                 stop = monitor.finish(self, stop)
             self.outcome = stop
         return stop
-
-
-class deferred_signals:
-    """While inside, in the main thread, SIGINT, SIGTERM and SIGHUP only ask for an
-    interruption (``request_interrupt``) instead of raising where they land; a second
-    SIGINT while one is pending raises KeyboardInterrupt, as the user insists.  The
-    previous handlers come back on the way out."""
-
-    def __init__(self):
-        self.previous = {}
-
-    @staticmethod
-    def handle(signum, frame):
-        if signum == signal.SIGINT and _pending_interrupt[0] is not None:
-            raise KeyboardInterrupt
-        name = signal.Signals(signum).name
-        request_interrupt("interrupted (Ctrl-C)" if signum == signal.SIGINT else f"interrupted ({name})")
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for signum in INTERRUPTING_SIGNALS:
-                try:
-                    self.previous[signum] = signal.signal(signum, self.handle)
-                except (ValueError, OSError):  # not allowed here (e.g. an embedded interpreter)
-                    pass
-        return self
-
-    def __exit__(self, *exc):
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-        return False

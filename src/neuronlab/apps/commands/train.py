@@ -185,7 +185,7 @@ class Progress:
 
 # --- the command --------------------------------------------------------------------------------
 def run(args) -> int:
-    from ...train.loop import deferred_signals, take_interrupt
+    from ...core.interrupt import deferred_signals, take_interrupt
 
     # a signal at any moment of training only asks it to stop (it never lands inside compiled
     # code or a half-written file): before the run starts nothing is written, during the run
@@ -203,7 +203,7 @@ def run(args) -> int:
 
 def _train(args) -> int:
     from ...io._atomic import check_output_folder
-    from ...train.loop import pending_interrupt
+    from ...core.interrupt import pending_interrupt
     from ...io.model_file import TrainedModel, load, save, summarize_history
 
     previous = load(args.resume) if args.resume else None
