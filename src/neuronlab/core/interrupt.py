@@ -48,9 +48,15 @@ class deferred_signals:
     """While inside, in the main thread, SIGINT, SIGTERM and SIGHUP only ask for an
     interruption (``request_interrupt``) instead of raising where they land; a second
     SIGINT while one is pending raises KeyboardInterrupt, as the user insists.  The
-    previous handlers come back on the way out."""
+    previous handlers come back on the way out.  With ``drop_stale`` an interruption
+    left pending from before is forgotten — unless an enclosing ``deferred_signals``
+    is holding it for what comes next."""
 
-    def __init__(self):
+    #: how many are entered now (the outermost one owns what is pending)
+    depth = 0
+
+    def __init__(self, drop_stale: bool = False):
+        self.drop_stale = drop_stale
         self.previous = {}
 
     @staticmethod
@@ -61,6 +67,9 @@ class deferred_signals:
         request_interrupt("interrupted (Ctrl-C)" if signum == signal.SIGINT else f"interrupted ({name})")
 
     def __enter__(self):
+        if self.drop_stale and deferred_signals.depth == 0:
+            take_interrupt()
+        deferred_signals.depth += 1
         if threading.current_thread() is threading.main_thread():
             for signum in INTERRUPTING_SIGNALS:
                 try:
@@ -70,6 +79,7 @@ class deferred_signals:
         return self
 
     def __exit__(self, *exc):
+        deferred_signals.depth -= 1
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         return False

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core._validation import check_positive, check_tol
 from ..optim.transforms import (
+    Constant,
     GradientTransformation,
     chain,
     clip_by_global_norm,
@@ -188,6 +189,12 @@ class DescentRule(StepRule):
 
     def scale_learning_rate(self, factor):
         self.eta_scale *= factor
+
+    def set_learning_rate(self, value):
+        if isinstance(self.schedule, Constant):  # the course's fixed η: it becomes exactly value
+            self.schedule, self.eta_scale = Constant(value), 1.0
+        else:  # a schedule goes on from value, scaled: η_t = (value/η_now)·schedule(t)
+            self.eta_scale = value / float(self.schedule(self.updates))
 
     def move(self, grad):
         """One update θ ← θ − η_t·d; returns the step η_t·d."""

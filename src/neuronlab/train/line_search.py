@@ -80,6 +80,9 @@ class _Backtracking(StepRule):
     def scale_learning_rate(self, factor):
         self.eta *= factor
 
+    def set_learning_rate(self, value):
+        self.eta = value / self.s.grow  # grown before the next step's first trial
+
     def begin(self, training):
         self.loss, self.grad = training.loss_and_grad(self.theta)
         self.gnorm = float(np.linalg.norm(self.grad))

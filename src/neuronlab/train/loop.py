@@ -118,6 +118,10 @@ class StepRule:
     def scale_learning_rate(self, factor: float) -> None:
         raise TypeError(f"{type(self).__name__} has no learning rate to change")
 
+    def set_learning_rate(self, value: float) -> None:
+        """Make the next update's η exactly ``value``."""
+        raise TypeError(f"{type(self).__name__} has no learning rate to change")
+
     def restart(self, theta, loss, grad) -> None:
         raise TypeError(f"{type(self).__name__} cannot be rolled back")
 
@@ -155,8 +159,10 @@ class Training:
         self._interrupt: Optional[str] = None
         self._result: Optional[Result] = None
         self._last_update: Optional[UpdateRecord] = None
-        with deferred_signals(), np.errstate(over="ignore", invalid="ignore", divide="ignore",
-                                             under="ignore"):
+        # a signal left pending by an earlier run is stale (unless a caller holding signals
+        # around this run kept it: then it is meant for this run)
+        with deferred_signals(drop_stale=True), np.errstate(over="ignore", invalid="ignore",
+                                                            divide="ignore", under="ignore"):
             self._after_row(rule.begin(self), first=True)
 
     # --- what rules call -------------------------------------------------------------
@@ -198,14 +204,16 @@ class Training:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                 math.isfinite(value) and value > 0):
             raise ValueError(f"learning_rate must be a number > 0, got {value!r}")
-        self.rule.scale_learning_rate(float(value) / self.rule.learning_rate)
+        self.rule.set_learning_rate(float(value))
 
     def interrupt(self, reason: str = "interrupted") -> None:
         """Ask the run to stop before its next update (safe from a signal handler or a thread)."""
         self._interrupt = reason
 
     def step(self):
-        """Make one update; return its record (a Step for a new History row, else an UpdateRecord)."""
+        """Make one update; return its record: a Step for a new History row, an UpdateRecord
+        for a mini-batch update inside an epoch, or the Stop that ended the run instead
+        (an interruption, or a rule that found no step to take)."""
         if self.finished:
             raise RuntimeError(f"the run has ended ({self.outcome.status}); start a new one")
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -273,19 +281,19 @@ class Training:
 
     def _after_row(self, row: Row, first: bool = False) -> Step:
         step = self._record(row)
+        answer = None
         for monitor in self.monitors:
-            answer = monitor.begin(self, row) if first else monitor.after_row(self, row)
-            if answer is ROLLED_BACK:
-                for other in self.monitors:
-                    other.rolled_back(self)
-                break
-            if answer is not None:
-                self._end(answer)
-                break
-        else:
+            if answer is not None:  # decided: the others still see the row (a held-out loss)
+                monitor.skipped(self, row)
+            else:
+                answer = monitor.begin(self, row) if first else monitor.after_row(self, row)
+        if answer is None:
             answer = self.rule.check(self, row)
-            if answer is not None:
-                self._end(answer)
+        if answer is ROLLED_BACK:
+            for monitor in self.monitors:
+                monitor.rolled_back(self)
+        elif answer is not None:
+            self._end(answer)
         if self.outcome is None:
             for budget in self.budgets:
                 answer = budget.after_row(self, row)

@@ -51,6 +51,10 @@ class Monitor:
     def after_row(self, training, row: Row):
         return None
 
+    def skipped(self, training, row: Row) -> None:
+        """Another monitor decided this row (a stop or a roll-back) before this one was asked;
+        a monitor that keeps a record of every row takes it here."""
+
     def rolled_back(self, training) -> None:
         """The run went back to its best θ (another monitor's recovery)."""
 
@@ -238,11 +242,20 @@ class EarlyStopping(Monitor):
         self.best = (math.inf, -1, None)  # (loss, row, θ)
         self.stale = 0
 
-    def after_row(self, training, row):
+    def skipped(self, training, row):
+        self.score(training, row)
+
+    def score(self, training, row) -> bool:
+        """Record the held-out loss at this row; True when it is the best so far."""
         value = float(self.validation.loss(row.theta))
         self.losses.append(value)
         if value < self.best[0]:
             self.best = (value, training.n_rows - 1, np.array(row.theta, copy=True))
+            return True
+        return False
+
+    def after_row(self, training, row):
+        if self.score(training, row):
             self.stale = 0
             return None
         self.stale += 1

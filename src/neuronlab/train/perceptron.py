@@ -81,6 +81,9 @@ class _PerceptronEpochs(StepRule):
     def scale_learning_rate(self, factor):
         self.learning_rate *= factor
 
+    def set_learning_rate(self, value):
+        self.learning_rate = value
+
     def check(self, training, row):
         if training.n_rows > 1 and self.mistakes == 0:
             return Stop("converged", f"no mistakes in pass {training.n_rows - 1}: every row is "
