@@ -27,9 +27,6 @@ def classes():
     ("sgd", dict(learning_rate=0.2, batch_size=16, max_steps=100, schedule="cosine")),
 ])
 def test_solvers_fit_logistic_regression(solver, options, classes):
-    if solver == "rmsprop":
-        pytest.xfail("issue 11: RMSProp's loss stops changing at step 1529 while it oscillates 2e-3 "
-                     "from the optimum, and the loss-change rule calls that 'converged'")
     X, y = classes
     ref = LogisticRegression(C=1.0 / (0.01 * len(X)), tol=1e-10, max_iter=1000).fit(X, y)
     options = {"max_steps": 3000, **options}  # a copy: the parameter's dict is shared across runs

@@ -356,9 +356,6 @@ def test_plateau_reduces_eta_by_the_factor_after_the_note():
     assert result.status == "converged" and result.theta[0] == 0.0 and result.n_steps == 4
 
 
-@pytest.mark.xfail(strict=True, reason="LossSettled.after_row (monitors.py) reads an unchanged loss as "
-                   "convergence: at η = 2/λ descent jumps from θ = 0 to θ = 6 across the minimum 3, "
-                   "J = 18 at both, and the run ends 'converged' at step 1 with ‖∇J‖ = 12")
 def test_a_jump_to_a_point_of_equal_loss_is_not_convergence():
     # on ½λ(θ − 3)² with η = 2/λ, θ − 3 is multiplied by 1 − ηλ = −1: θ bounces between 0 and 6
     lam = 4.0

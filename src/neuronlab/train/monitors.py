@@ -310,14 +310,26 @@ class Plateau(Monitor):
 
 
 class LossSettled(Monitor):
-    """|J(θ_{t+1}) − J(θ_t)| ≤ tol·max(1, |J|) (``tol`` > 0): ``converged``."""
+    """|J(θ_{t+1}) − J(θ_t)| ≤ tol·max(1, |J|) (``tol`` > 0): ``converged`` — if θ is at a
+    minimum (‖∇J‖ ≤ √tol·(1 + ‖∇J(θ₀)‖), or the rule does not compute ∇J) or on its way
+    to one (‖∇J‖ shrank by at least 10 % over the step: the tolerance asked for is met).
+
+    A loss that stops changing far from a minimum means something else.  For plain
+    fixed-η descent it is ``stalled``, for one of two reasons told apart by the first-order
+    decrease η‖∇J‖² that the step promised: a step too small to move (the promise is
+    itself below the tolerance: "too small a step crawls"), or a step that jumps across
+    the valley to a point of equal loss (η at the edge of stability).  A rule whose steps
+    may overshoot on their way down (momentum, adaptive steps) goes on.
+    """
 
     def __init__(self, tol):
         self.tol = float(tol)
         self.previous = math.nan
+        self.start_grad_norm = math.nan
 
     def begin(self, training, row):
         self.previous = row.loss
+        self.start_grad_norm = row.grad_norm
         return None
 
     def rolled_back(self, training):
@@ -326,10 +338,35 @@ class LossSettled(Monitor):
     def after_row(self, training, row):
         previous, self.previous = self.previous, row.loss
         change = abs(previous - row.loss)
-        if self.tol > 0 and change <= self.tol * max(1.0, abs(row.loss)):
-            return Stop("converged", f"the loss changed by {change:.3g} ≤ tol·max(1, |J|) after "
-                                     f"{training.rule.progress(training)}")
-        return None
+        allowed = self.tol * max(1.0, abs(row.loss))
+        if not (self.tol > 0 and change <= allowed):
+            return None
+        rule = training.rule
+        converged = Stop("converged", f"the loss changed by {change:.3g} ≤ tol·max(1, |J|) after "
+                                      f"{rule.progress(training)}")
+        # near a minimum J − J* and the loss change per step scale as ‖∇J‖², so a loss
+        # tolerance tol asks for ‖∇J‖ of order √tol (10⁻³ for the default 10⁻⁶)
+        if not row.grad_norm > math.sqrt(self.tol) * (1.0 + self.start_grad_norm):  # NaN: no ∇J
+            return converged
+        if rule.overshoots:
+            return None
+        eta = rule.last_learning_rate
+        step_gnorm = row.step_size / eta  # ‖∇J‖ where the step was taken (d = ∇J)
+        if row.grad_norm <= 0.9 * step_gnorm:
+            return converged  # ‖∇J‖ still shrinks geometrically: the tolerance asked for is met
+        where = (f"the loss changed by only {change:.3g} after {rule.progress(training)} while ‖∇J‖ = "
+                 f"{row.grad_norm:.3g} is far from 0")
+        limit = DivergenceMonitor.stability_limit(training)
+        if eta * step_gnorm ** 2 <= 2.0 * allowed:
+            larger = limit / 2 if limit is not None else 10.0 * eta
+            return Stop("stalled", (
+                f"{where}: the step η = {eta:g} is too small to move (it can lower J by at most about "
+                f"η‖∇J‖² = {eta * step_gnorm ** 2:.3g} per step); try learning_rate ≈ {larger:.3g}"
+                + (" (half the stability limit)" if limit is not None else "")))
+        smaller = limit / 2 if limit is not None else eta / 2
+        return Stop("stalled", (
+            f"{where}: each step moves θ by {row.step_size:.3g} across the valley to a point of "
+            f"equal loss, so η = {eta:g} is at the edge of stability; try learning_rate ≈ {smaller:.3g}"))
 
 
 class GradientVanished(Monitor):
