@@ -95,6 +95,11 @@ class History:
             self._params.append(np.array(theta, dtype=np.float64, copy=True))
         self._cache.clear()
 
+    @property
+    def last_elapsed(self) -> float:
+        """The wall time of the newest row."""
+        return self._columns["elapsed"][-1]
+
     def append_update(self, batch_loss, learning_rate):
         """Record a mini-batch update made on the way to the next row (see ``updates``)."""
         u = self._updates

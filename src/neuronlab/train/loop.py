@@ -217,7 +217,8 @@ class Training:
         if self.finished:
             raise RuntimeError(f"the run has ended ({self.outcome.status}); start a new one")
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._advance()
+            record = self._advance()
+        return self._step_of(record) if isinstance(record, Row) else record
 
     def run(self) -> Result:
         """Step until a stopping rule fires (or an interruption); return the Result."""
@@ -265,7 +266,7 @@ class Training:
         self.history.append_update(batch_loss, learning_rate)
         self._last_update = UpdateRecord(len(self.history), float(batch_loss), float(learning_rate))
 
-    def _record(self, row: Row) -> Step:
+    def _record(self, row: Row) -> None:
         loss = float(row.loss)
         self.theta = row.theta
         if loss < self.best_loss:  # NaN never compares smaller: a NaN point is never kept
@@ -273,14 +274,17 @@ class Training:
             self.best_theta = np.array(row.theta, dtype=np.float64, copy=True)
             self.best_row = len(self.history)
             self.best_grad = None if row.grad is None else row.grad.copy()
-        elapsed = self.elapsed
         self.history.append(row.theta, loss, row.grad_norm, row.step_size, row.learning_rate,
-                            self.evaluations, elapsed)
-        return Step(len(self.history) - 1, loss, float(row.grad_norm), float(row.step_size),
-                    float(row.learning_rate), self.evaluations, elapsed, row.theta, row.grad)
+                            self.evaluations, self.elapsed)
 
-    def _after_row(self, row: Row, first: bool = False) -> Step:
-        step = self._record(row)
+    def _step_of(self, row: Row) -> Step:
+        """The newest History row as a Step (what callbacks and ``step()`` receive)."""
+        h = self.history
+        return Step(len(h) - 1, float(row.loss), float(row.grad_norm), float(row.step_size),
+                    float(row.learning_rate), self.evaluations, h.last_elapsed, row.theta, row.grad)
+
+    def _after_row(self, row: Row, first: bool = False):
+        self._record(row)
         answer = None
         for monitor in self.monitors:
             if answer is not None:  # decided: the others still see the row (a held-out loss)
@@ -300,9 +304,9 @@ class Training:
                 if answer is not None:
                     self._end(answer)
                     break
-        if self.callback is not None and self.callback(step) and self.outcome is None:
+        if self.callback is not None and self.callback(self._step_of(row)) and self.outcome is None:
             self._end(Stop("interrupted", "stopped by the callback; the best θ so far is kept"))
-        return step
+        return row
 
     def _end(self, stop: Stop) -> Stop:
         if self.outcome is None:
