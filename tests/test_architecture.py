@@ -122,9 +122,6 @@ def test_only_the_neuron_model_and_its_kernel_index_theta_by_position():
     """θ's layout belongs to the model: no other module slices off w or b by position."""
     pattern = re.compile(r"theta\[:-1\]|theta\[-1\]")
     allowed = {"neuronlab.models.neuron", "neuronlab.models.kernel", "neuronlab.models._kernel_numba"}
-    # train/ is allowed for now, while its strategies become step rules; the lead removes this
-    # allowance when the perceptron rule reads w and b through labelled_rows()' model
-    allowed |= {m for m in modules() if m.startswith("neuronlab.train.")}
     hits = [f"{m}: {line.strip()}" for m, p in modules().items() if m not in allowed
             for line in p.read_text().splitlines() if pattern.search(line)]
     assert not hits, "θ indexed by position outside the neuron model:\n" + "\n".join(hits)

@@ -264,7 +264,7 @@ def test_perceptron_rule_keeps_to_the_objectives_rows_and_refuses_weights():
     result = PerceptronRule().minimize(
         NeuronObjective(Neuron(1, "step"), X, y, "squared_error", rows=np.array([0, 1])), np.zeros(2))
     assert result.status == "converged"
-    with pytest.raises(ValueError, match="no sample weights"):
+    with pytest.raises(ValueError, match="carry sample weights.*perceptron rule"):
         PerceptronRule().minimize(
             NeuronObjective(Neuron(1, "step"), X, y, "squared_error", sample_weight=[1.0, 2.0, 1.0]),
             np.zeros(2))

@@ -133,7 +133,6 @@ class FunctionObjective(Objective):
             f"θ{i}" for i in range(self.n_params)
         ]
         self.capabilities = frozenset() if grad is None else frozenset({GRADIENT})
-        self.has_gradient = grad is not None  # read by train/ until it asks offers(GRADIENT)
 
     def loss(self, theta):
         out = self.fun(theta)

@@ -864,7 +864,6 @@ class EquationObjective(Objective):
     """
 
     capabilities = frozenset({GRADIENT, RESIDUALS, MANY_POINTS})
-    has_gradient = True  # read by train/ until it asks offers(GRADIENT)
 
     def __init__(self, equations: Union[EquationLike, Iterable[EquationLike]]):
         if isinstance(equations, (str, Equation)):

@@ -81,7 +81,6 @@ class NeuronObjective(Objective):
             {MINI_BATCHES, LABELLED_ROWS}
             | ({GRADIENT} if neuron.activation.differentiable else set())
             | ({CURVATURE} if pair in CURVATURE_PAIRS else set()))
-        self.has_gradient = GRADIENT in self.capabilities  # read by train/ until it asks offers(GRADIENT)
 
     # X, y, rows and _weight are read by train/ (the perceptron rule) until it asks
     # labelled_rows(); they go then.

@@ -236,8 +236,8 @@ class FullBatchRule(DescentRule):
 class MiniBatchRule(DescentRule):
     """One update per mini-batch, one History row per epoch (pass over the data).
 
-    The objective deals the batches of each epoch (``objective.batches``), from the
-    run's one seeded generator; the row holds the epoch's mean batch loss."""
+    The objective deals the batches of each epoch (``objective.batches``: (batch, rows)
+    pairs), from the run's one seeded generator; the row holds the epoch's mean batch loss."""
 
     def __init__(self, strategy, objective, theta0):
         super().__init__(strategy, objective, theta0)
@@ -256,10 +256,10 @@ class MiniBatchRule(DescentRule):
             self.next_batch = next(self.epoch, None)
             self.epoch_start = self.theta
             self.total = 0.0
-        batch, self.next_batch = self.next_batch, None
+        (batch, rows), self.next_batch = self.next_batch, None
         training.evaluations += 1
         batch_loss, grad = self.objective.loss_and_grad_batch(self.theta, batch)
-        self.total += batch_loss * self.objective.batch_rows(batch)
+        self.total += batch_loss * rows
         if math.isfinite(batch_loss):
             self.move(grad)
             training.record_update(batch_loss, self.last_learning_rate)

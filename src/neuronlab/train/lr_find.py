@@ -44,6 +44,7 @@ import numpy as np
 
 from ..models import kernel
 from ..core._json import jsonable
+from ..objectives.base import CURVATURE, GRADIENT
 from ..core._validation import check_positive
 from .history import History
 from .loop import Row, Stop, StepRule
@@ -250,9 +251,9 @@ def curvatures(objective, theta) -> tuple[float, float]:
     """
     theta = np.asarray(theta, dtype=np.float64)
     n = theta.shape[0]
-    if not getattr(objective, "has_gradient", True):
+    if not objective.offers(GRADIENT):
         return math.nan, math.nan
-    exact = objective.hessian(theta) if hasattr(objective, "hessian") and n <= kernel.GRAM_EXACT_UP_TO else None
+    exact = objective.hessian(theta) if objective.offers(CURVATURE) and n <= kernel.GRAM_EXACT_UP_TO else None
     if exact is not None:
         if not np.all(np.isfinite(exact)):
             return math.nan, math.nan

@@ -33,7 +33,7 @@ from ..objectives.equation import (
     losses_of_residuals,
 )
 from .history import Result
-from ..objectives.base import Objective
+from ..objectives.base import GRADIENT, MANY_POINTS, RESIDUALS, Objective
 from .gauss_newton import GaussNewton
 from .descent import GradientDescent
 from .search import ErrorDrivenSearch, MonteCarloSearch
@@ -285,13 +285,12 @@ class _UndefinedIsInfinite(Objective):
     DomainError's message for the report.
     """
 
-    capabilities = frozenset({"gradient", "residuals", "many_points"})
+    capabilities = frozenset({GRADIENT, RESIDUALS, MANY_POINTS})
 
     def __init__(self, objective: EquationObjective):
         self.objective = objective
         self.n_params = objective.n_params
         self.param_names = objective.param_names
-        self.has_gradient = True
         self.outside = 0
         self.first = ""
 
