@@ -84,6 +84,7 @@ def main(argv=None) -> int:
         print(f"neuronlab: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
+        take_interrupt()  # acted on here: it must not stop a later run in this process
         print("neuronlab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SystemError as e:

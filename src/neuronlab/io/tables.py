@@ -170,6 +170,8 @@ def read_table(source):
         if "Empty CSV file" in message and _blank(path):
             raise ValueError(f"{source}: the file is empty; it needs a header line and rows") from None
         raise ValueError(f"{source}: cannot be read as {fmt.upper()}: {message}") from None
+    except pa.ArrowCancelled:  # pyarrow stopped reading for a signal (Ctrl-C): not a bad file
+        raise KeyboardInterrupt from None
     except (OSError, pa.ArrowException) as e:
         raise ValueError(f"{source}: cannot be read: {' '.join(str(e).split())}") from None
     return table
