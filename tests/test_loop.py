@@ -207,7 +207,7 @@ def test_divergence_of_full_batch_descent_keeps_the_lowest_point_and_suggests_a_
 def test_divergence_of_mini_batch_descent_keeps_the_lowest_epoch_and_suggests_a_smaller_eta():
     objective = linear_regression()
     eta = 3.0
-    assert eta > 2 / largest_curvature(objective.X)  # past the stability limit of full-batch descent
+    assert eta > 2 / largest_curvature(objective.source.X)  # past the stability limit of full-batch descent
     result = StochasticGradientDescent(learning_rate=eta, batch_size=8, max_steps=500,
                                        random_state=0).minimize(objective, np.zeros(4))
     assert result.status == "diverged"

@@ -120,7 +120,7 @@ def test_reduce_on_plateau_lowers_eta_and_notes_it():
 
 def test_recovery_from_divergence_halves_eta_and_converges(least_squares):
     objective, theta_ref, _ = least_squares
-    limit = 2.0 / largest_curvature(objective.X)  # ≈ 0.215 for this X
+    limit = 2.0 / largest_curvature(objective.source.X)  # ≈ 0.215 for this X
     assert 0.125 < limit < 0.25
     result = minimize(objective, np.zeros(4), "gd", learning_rate=0.5, max_steps=2000, tol=1e-13,
                       recover=True)
@@ -176,7 +176,7 @@ def test_mini_batch_recovery_and_an_interrupt_inside_an_epoch(least_squares):
                 raise KeyboardInterrupt
             return super().loss_and_grad_batch(theta, batch)
 
-    stopped = minimize(StopsInsideTheThirdEpoch(Neuron(3, "identity"), objective.X, objective.y, "squared_error"),
+    stopped = minimize(StopsInsideTheThirdEpoch(Neuron(3, "identity"), objective.source.X, objective.source.y, "squared_error"),
                        np.zeros(4), "sgd", batch_size=50, learning_rate=0.01, max_steps=10, tol=0)
     assert stopped.status == "interrupted" and len(stopped.history) == 3  # rows 0, 1, 2
     # the two updates made inside epoch 3 are forgotten with it: θ_last is row 2's θ
@@ -187,7 +187,7 @@ def test_mini_batch_recovery_and_an_interrupt_inside_an_epoch(least_squares):
 
 def test_divergence_reports_the_stability_limit(least_squares):
     objective, _, _ = least_squares
-    limit = 2.0 / largest_curvature(objective.X)
+    limit = 2.0 / largest_curvature(objective.source.X)
     result = minimize(objective, np.zeros(4), "gd", learning_rate=0.5, max_steps=500)
     assert result.status == "diverged"
     assert f"stable only for η < {limit:.4g}" in result.message and "you used η = 0.5" in result.message

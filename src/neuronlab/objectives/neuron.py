@@ -82,13 +82,6 @@ class NeuronObjective(Objective):
             | ({GRADIENT} if neuron.activation.differentiable else set())
             | ({CURVATURE} if pair in CURVATURE_PAIRS else set()))
 
-    # X, y, rows and _weight are read by train/ (the perceptron rule) until it asks
-    # labelled_rows(); they go then.
-    X = property(lambda self: self.source.X)
-    y = property(lambda self: self.source.y)
-    rows = property(lambda self: self.source.rows)
-    _weight = property(lambda self: self.source.sample_weight)
-
     def _why_not(self, capability):
         activation = self.model.activation.name
         if capability == GRADIENT:
@@ -209,12 +202,9 @@ class NeuronObjective(Objective):
         at most H/4, so η < 8/λ_max(H) = 2/(λ_max/4) guarantees stability.
         λ_max is exact (H formed in one pass, see ``kernel.gram_max_eigenvalue``) up
         to ``kernel.GRAM_EXACT_UP_TO`` parameters, from power iteration above.
-        Capability ``CURVATURE``; without it, None.
+        Capability ``CURVATURE``.
         """
-        if not self.offers(CURVATURE):
-            # train/ (the descent loop, lr_find.curvatures) calls this without asking
-            # offers(CURVATURE) first; once it asks, this becomes require(CURVATURE, ...)
-            return None
+        self.require(CURVATURE, "stability_limit")
         lam = gram_max_eigenvalue(self._gram_parts, self.model.n_inputs)
         if (self.model.activation.name, self.loss_fn.name) == ("sigmoid", "log_loss"):
             lam /= 4.0
@@ -230,11 +220,9 @@ class NeuronObjective(Objective):
         for sigmoid + log loss (∂²L/∂z² of its logit form); I_w is 1 on the diagonal
         entries of the penalised weights.  The L1 part adds no curvature away from wᵢ = 0;
         the bias is not penalised.  The matrix has (p + 1)² entries: callers with many
-        parameters use Hessian-vector products.  Without ``CURVATURE``, None (see
-        ``stability_limit``).
+        parameters use Hessian-vector products.
         """
-        if not self.offers(CURVATURE):
-            return None
+        self.require(CURVATURE, "hessian")
         theta = np.asarray(theta, dtype=np.float64)
         f = self.model.activation
 
