@@ -9,7 +9,7 @@ import pytest
 from numeric_checks import TRAINABLE_PAIRS as PAIRS, central_differences, largest_curvature
 
 from neuronlab import Neuron, NeuronObjective
-from neuronlab.core import _validation, activations, losses
+from neuronlab.core import activations, losses, validation
 from neuronlab.models import kernel
 from neuronlab.core.activations import ACTIVATIONS
 from neuronlab.core.losses import LOSSES
@@ -155,9 +155,9 @@ def test_no_copy_of_a_contiguous_float_x(engine, monkeypatch):
     X, y, _, theta = _data(n=4000, p=5)
     objective = NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", engine=engine)
     assert objective.source.X is X
-    assert _validation.check_X(X) is X
+    assert validation.check_X(X) is X
     X32 = X.astype(np.float32)
-    assert _validation.check_X(X32) is X32
+    assert validation.check_X(X32) is X32
     objective.loss_and_grad(theta)  # compile/warm up outside the measurement
     tracemalloc.start()
     objective.loss_and_grad(theta)
@@ -173,7 +173,7 @@ def test_finite_check_is_blocked_and_names_the_first_bad_value(monkeypatch):
     X[23, 2] = np.nan
     X[31, 0] = np.inf
     with pytest.raises(ValueError, match=r"contains NaN: 2 value\(s\).*row 23, column 2"):
-        _validation.check_X(X)
+        validation.check_X(X)
 
 
 def test_numba_constants_match_the_numpy_modules():

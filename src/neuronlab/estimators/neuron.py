@@ -18,7 +18,7 @@ from ..core.activations import get_activation, sigmoid
 from ..core.losses import check_compatible, get_loss
 from ..models.neuron import INITIALIZERS, Neuron, init_params
 from ..objectives.neuron import NeuronObjective
-from ..core._validation import (
+from ..core.validation import (
     binary_classes,
     ConvergenceWarning,
     NotFittedError,

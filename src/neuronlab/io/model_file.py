@@ -26,8 +26,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ._atomic import atomic_output, check_output_folder
-from ..core._json import jsonable
+from .atomic import atomic_output, check_output_folder
+from ..core.json_values import jsonable
 from ..core.activations import get_activation
 from .tables import Standardizer
 from ..estimators.neuron import NeuronClassifier, NeuronRegressor, check_is_fitted
@@ -42,7 +42,7 @@ HISTORY_POINTS = 20
 
 
 def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` all at once (see :mod:`neuronlab.io._atomic`), flushed to
+    """Write ``text`` to ``path`` all at once (see :mod:`neuronlab.io.atomic`), flushed to
     disk before the rename: on any failure, even Ctrl-C, an existing ``path`` is untouched."""
     path = check_output_folder(path, "model file" if str(path).endswith(".json") else "output file")
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:

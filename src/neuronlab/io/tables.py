@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import datasets
-from ..core._validation import binary_classes, written_label
+from ..core.validation import binary_classes, written_label
 
 __all__ = [
     "Dataset",

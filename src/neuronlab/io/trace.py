@@ -21,9 +21,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..core._json import jsonable
+from ..core.json_values import jsonable
 from ..objectives.base import GRADIENT
-from ._atomic import atomic_output, check_output_path
+from .atomic import atomic_output, check_output_path
 
 __all__ = ["TraceWriter", "read_trace", "write_trace"]
 

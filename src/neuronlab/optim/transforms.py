@@ -23,7 +23,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..core._validation import check_positive
+from ..core.validation import check_positive
 
 __all__ = [
     "GradientTransformation",

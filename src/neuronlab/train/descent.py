@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..core._validation import check_positive, check_tol
+from ..core.validation import check_positive, check_tol
 from ..optim.transforms import (
     Constant,
     GradientTransformation,

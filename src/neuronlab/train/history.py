@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from ..core._json import jsonable
+from ..core.json_values import jsonable
 
 __all__ = ["History", "Result", "Step", "Updates", "STATUSES"]
 

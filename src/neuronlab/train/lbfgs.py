@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-from ..core._validation import check_positive, check_tol
+from ..core.validation import check_positive, check_tol
 from .loop import Row, Stop, StepRule
 from .monitors import GradientVanished, LossSettled, StepBudget
 from .strategy import GradientStrategy

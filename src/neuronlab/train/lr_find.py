@@ -43,9 +43,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models import kernel
-from ..core._json import jsonable
+from ..core.json_values import jsonable
 from ..objectives.base import CURVATURE, GRADIENT
-from ..core._validation import check_positive
+from ..core.validation import check_positive
 from .history import History
 from .loop import Row, Stop, StepRule
 from .monitors import StepBudget

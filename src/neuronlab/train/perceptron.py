@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core._validation import check_positive
+from ..core.validation import check_positive
 from .loop import Row, Stop, StepRule
 from .monitors import StepBudget
 from .strategy import Strategy

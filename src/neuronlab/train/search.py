@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..core._validation import check_positive
+from ..core.validation import check_positive
 from .loop import Row, Stop, StepRule
 from .monitors import EvaluationBudget
 from .strategy import Strategy

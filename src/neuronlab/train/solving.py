@@ -24,7 +24,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 import numpy as np
 
-from ..core._json import jsonable
+from ..core.json_values import jsonable
 from ..objectives.equation import (
     MAX_EXACT_UNKNOWNS,
     DomainError,

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..core._validation import check_positive
+from ..core.validation import check_positive
 from ..objectives.base import Objective
 from .history import Result
 from .loop import StepRule, Training

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io._atomic import atomic_output, check_output_path
+from ..io.atomic import atomic_output, check_output_path
 from ..train.history import History
 from .plots import (
     _check_history,

@@ -23,7 +23,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..io._atomic import atomic_output, check_output_path
+from ..io.atomic import atomic_output, check_output_path
 from ..objectives.base import MANY_POINTS
 from ..train.history import History
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..io._atomic import atomic_output, check_output_path
+from ..io.atomic import atomic_output, check_output_path
 
 __all__ = ["Report", "Section"]
 

@@ -195,7 +195,7 @@ def add_command(subparsers, name, summary, module_doc, examples):
 
 def emit_json(document) -> None:
     """Exactly one JSON document on stdout."""
-    from ...core._json import jsonable
+    from ...core.json_values import jsonable
 
     sys.stdout.write(json.dumps(jsonable(document), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()

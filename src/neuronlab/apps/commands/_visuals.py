@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ...io._atomic import check_output_path
+from ...io.atomic import check_output_path
 from ...viz.plots import FIGURE_FORMATS
 
 

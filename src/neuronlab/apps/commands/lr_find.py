@@ -43,8 +43,8 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from ...io._atomic import check_output_path
-    from ...core._validation import check_random_state
+    from ...io.atomic import check_output_path
+    from ...core.validation import check_random_state
     from ...train.lr_find import LearningRateRangeTest, lr_find
     from ...viz.plots import plot_lr_find
     from ...viz.plots import FIGURE_FORMATS

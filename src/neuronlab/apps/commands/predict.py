@@ -54,7 +54,7 @@ def parse_row(text: str, feature_names) -> dict:
 
 
 def run(args) -> int:
-    from ...io._atomic import check_output_folder
+    from ...io.atomic import check_output_folder
     from ...io.tables import as_table, prepare
     from ...io.model_file import atomic_write_text, load
 

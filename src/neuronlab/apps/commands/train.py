@@ -202,7 +202,7 @@ def run(args) -> int:
 
 
 def _train(args) -> int:
-    from ...io._atomic import check_output_folder
+    from ...io.atomic import check_output_folder
     from ...core.interrupt import pending_interrupt
     from ...io.model_file import TrainedModel, load, save, summarize_history
 
