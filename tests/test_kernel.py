@@ -264,7 +264,9 @@ def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
     total, count = block(dz, 0)
     np.testing.assert_allclose(dz, ref_dz, rtol=4e-16, atol=1e-300)
     assert count == z.size
-    assert total == pytest.approx(ref_loss.sum(), rel=1e-14)
+    # two sums of the same 12,016 terms in different orders agree to n·ε of Σ|L| (≈ 3e-12),
+    # not better: the per-sample checks below are the tight ones
+    assert total == pytest.approx(ref_loss.sum(), rel=z.size * np.finfo(float).eps)
     for k in range(0, z.size, 7):  # one sample at a time: no error hides in the sum
         value, _ = block(z[k:k + 1].copy(), k)
         assert value == pytest.approx(ref_loss[k], rel=4e-16, abs=4e-16 * abs(z[k])), z[k]
