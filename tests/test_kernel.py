@@ -168,7 +168,7 @@ def test_no_copy_of_a_contiguous_float_x(engine, monkeypatch):
 
 
 def test_finite_check_is_blocked_and_names_the_first_bad_value(monkeypatch):
-    monkeypatch.setattr(_validation, "FINITE_CHECK_BYTES", 16)  # 5 rows of 3 columns per block
+    monkeypatch.setattr(validation, "FINITE_CHECK_BYTES", 16)  # 5 rows of 3 columns per block
     X = np.zeros((40, 3))
     X[23, 2] = np.nan
     X[31, 0] = np.inf
