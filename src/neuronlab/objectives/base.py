@@ -9,7 +9,8 @@ that says what is missing and what to use instead.  Each capability comes with m
 ==================  ===========================================================================
 ``GRADIENT``        ``loss_and_grad(θ) -> (J, ∇J)``
 ``MINI_BATCHES``    ``n_samples``; ``batches(batch_size, rng, shuffle) ->`` iterator of
-                    (batch, size) for one epoch; ``loss_and_grad_batch(θ, batch) -> (J, ∇J)``
+                    (batch, size) for one epoch; ``batches_per_epoch(batch_size)``;
+                    ``loss_and_grad_batch(θ, batch) -> (J, ∇J)``
 ``CURVATURE``       ``stability_limit() -> 2/λ_max or None (no curvature)``; ``hessian(θ) -> ∇²J``
 ``RESIDUALS``       ``residuals_and_jacobian(θ) -> (r, D)`` with J = ½‖r‖², D = ∂r/∂θ
 ``MANY_POINTS``     ``losses(thetas) -> J`` at every point of an array of shape (..., n)

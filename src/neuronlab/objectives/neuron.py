@@ -110,6 +110,10 @@ class NeuronObjective(Objective):
         source's ``batches``; for arrays: one ``rng.permutation(n)`` per epoch, cut in order)."""
         return self.source.batches(batch_size, rng, shuffle)
 
+    def batches_per_epoch(self, batch_size: int) -> int:
+        """How many mini-batches ``batches`` deals in one epoch."""
+        return self.source.batches_per_epoch(batch_size)
+
     def labelled_rows(self):
         """(model, X, y): the neuron and every row it is trained on, in order — for a rule
         that takes the rows one at a time.  ValueError when the rows carry sample weights,

@@ -69,6 +69,9 @@ class ArraySource(Source):
         order = rng.permutation(n) if shuffle else None
         return self._cut(n, int(batch_size), order)
 
+    def batches_per_epoch(self, batch_size):
+        return -(-self.n_samples // int(batch_size))
+
     @staticmethod
     def _cut(n, size, order):
         for begin in range(0, n, size):

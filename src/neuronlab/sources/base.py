@@ -62,6 +62,12 @@ class Source:
     def batches(self, batch_size: int, rng: np.random.Generator, shuffle: bool = True):
         raise NotImplementedError
 
+    def batches_per_epoch(self, batch_size: int) -> int:
+        """How many mini-batches ``batches(batch_size, …)`` deals in one epoch."""
+        counts = (len(b.rows) if b.rows is not None else (b.X.shape[0] if b.hi is None else b.hi) - b.lo
+                  for b in self.blocks())
+        return sum(-(-n // int(batch_size)) for n in counts)
+
     def select(self, batch) -> RowBlock:
         raise NotImplementedError
 

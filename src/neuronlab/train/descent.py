@@ -246,6 +246,7 @@ class MiniBatchRule(DescentRule):
         self.epoch = None  # the epoch's batches still to come, or None between epochs
 
     def begin(self, training):
+        training.history.updates_per_epoch = self.objective.batches_per_epoch(self.size)
         self.loss = training.loss(self.theta)
         return Row(self.theta, self.loss)
 
@@ -255,21 +256,17 @@ class MiniBatchRule(DescentRule):
             self.next_batch = next(self.epoch, None)
             self.epoch_start = self.theta
             self.total = 0.0
-            self.epoch_updates = 0
         (batch, rows), self.next_batch = self.next_batch, None
         training.evaluations += 1
         batch_loss, grad = self.objective.loss_and_grad_batch(self.theta, batch)
         self.total += batch_loss * rows
         if math.isfinite(batch_loss):
             self.move(grad)
-            self.epoch_updates += 1
             training.record_update(batch_loss, self.last_learning_rate)
             self.next_batch = next(self.epoch, None)
         if self.next_batch is not None:
             return None
         self.epoch = None
-        if training.history.updates_per_epoch is None and math.isfinite(batch_loss):
-            training.history.updates_per_epoch = self.epoch_updates  # a whole epoch: how the source cut it
         self.loss = self.total / self.objective.n_samples
         return Row(self.theta, self.loss, math.nan, float(np.linalg.norm(self.theta - self.epoch_start)),
                    self.last_learning_rate)
