@@ -158,7 +158,7 @@ class Training:
         self.outcome: Optional[Stop] = None
         self._interrupt: Optional[str] = None
         self._result: Optional[Result] = None
-        self._last_update: Optional[UpdateRecord] = None
+        self._last_update = (math.nan, math.nan)  # (J_B, η) of the newest mini-batch update
         # a signal left pending by an earlier run is stale (unless a caller holding signals
         # around this run kept it: then it is meant for this run)
         with deferred_signals(drop_stale=True), np.errstate(over="ignore", invalid="ignore",
@@ -218,6 +218,8 @@ class Training:
             raise RuntimeError(f"the run has ended ({self.outcome.status}); start a new one")
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             record = self._advance()
+        if record is None:
+            return UpdateRecord(len(self.history), float(self._last_update[0]), float(self._last_update[1]))
         return self._step_of(record) if isinstance(record, Row) else record
 
     def run(self) -> Result:
@@ -256,7 +258,7 @@ class Training:
             return self._end(Stop("interrupted", f"{self._interrupt}; the best θ so far is kept"))
         out = self.rule.step(self)
         if out is None:  # an update inside a row (a mini-batch of an epoch)
-            return self._last_update
+            return None
         if isinstance(out, Stop):
             return self._end(out)
         return self._after_row(out)
@@ -264,7 +266,7 @@ class Training:
     def record_update(self, batch_loss: float, learning_rate: float) -> None:
         """Note a mini-batch update made on the way to the next row (``History.updates``)."""
         self.history.append_update(batch_loss, learning_rate)
-        self._last_update = UpdateRecord(len(self.history), float(batch_loss), float(learning_rate))
+        self._last_update = (batch_loss, learning_rate)  # an UpdateRecord only if step() asks
 
     def _record(self, row: Row) -> None:
         loss = float(row.loss)
