@@ -39,8 +39,6 @@ def test_round_trip_predicts_the_same_numbers(model, tmp_path):
     assert doc["labels"] == ["Not Obese", "Obese"] and doc["feature_names"] == ["height", "weight"]
 
 
-@pytest.mark.xfail(strict=True, reason="a table's X is Fortran-ordered and an array's C-ordered: "
-                   "with this numpy the two z = X·w differ in the last bit (an open fix)")
 def test_columns_by_name_in_any_order(model, tmp_path):
     import pandas as pd
 

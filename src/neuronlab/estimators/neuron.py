@@ -373,7 +373,9 @@ class _NeuronEstimator:
         return objective
 
     def _z(self, X):
-        return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
+        # rows in C order: BLAS sums a column-major X in another order, and the same rows
+        # must give the same z, from an array or from a table's columns
+        return np.ascontiguousarray(X) @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
 
     def _output(self, X):
         return get_activation(self.activation)(self._z(X))
