@@ -235,7 +235,7 @@ def test_import_neuronlab_stays_light():
 
 
 def test_probabilities_keep_their_precision_far_from_the_boundary():
-    model = NeuronClassifier(alpha=0.1).fit(X_OK, Y_OK)
+    model = NeuronClassifier(alpha=0.1, learning_rate=0.8).fit(X_OK, Y_OK)
     model.coef_, model.intercept_ = np.array([40.0, 0.0]), 0.0  # z = 40·x₁: 0, 40, 80, 120
     proba = model.predict_proba(X_OK)
     # P(class 0) = σ(−z) = e^(−z)/(1 + e^(−z)): tiny but not 0, and equal to exp(log proba)

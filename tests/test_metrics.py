@@ -97,7 +97,7 @@ def test_model_metrics_equal_the_regressors_outputs_and_sklearn(activation):
     X, y = _noisy_rows(1)
     y = y + 3.0  # mostly positive, so a softplus neuron can fit it
     scaler = Standardizer().fit(X)
-    fitted = NeuronRegressor(activation=activation, max_steps=500, tol=0.02, random_state=0)
+    fitted = NeuronRegressor(activation=activation, learning_rate=0.5, max_steps=500, tol=1e-6, random_state=0)
     model = TrainedModel(fitted.fit(scaler.transform(X), y), ["height", "weight"], scaler)
     report = model_metrics(model, X, y)
     predicted = model.predict(X)
