@@ -365,6 +365,21 @@ def test_a_jump_to_a_point_of_equal_loss_is_not_convergence():
     assert "larger learning rate" not in result.message  # the step is too large, not too small
 
 
+def test_a_step_too_small_to_move_is_stalled_and_names_half_the_stability_limit():
+    objective = logistic()
+    X, y = logistic_data()
+    # the limit independently: 2/λ_max of the logistic loss's curvature bound X̃ᵀX̃/(4n)
+    Xt = np.column_stack([X, np.ones(len(X))])
+    limit = 2.0 / (np.linalg.eigvalsh(Xt.T @ Xt / len(X))[-1] / 4.0)
+    result = GradientDescent(learning_rate=1e-6, max_steps=1000).minimize(objective, np.zeros(4))
+    assert result.status == "stalled" and result.n_steps == 1
+    assert f"try learning_rate ≈ {limit / 2:.3g}" in result.message
+    # the same tolerance met by a fair step (η = limit/4) is convergence
+    fair = GradientDescent(learning_rate=limit / 4, max_steps=5000).minimize(objective, np.zeros(4))
+    assert fair.status == "converged"
+    assert fair.history.grad_norm[-1] < 1e-2 * fair.history.grad_norm[0]
+
+
 # --- 3. changing η between steps -----------------------------------------------------------
 
 def test_a_new_learning_rate_takes_effect_at_the_next_update():

@@ -317,8 +317,10 @@ class LossSettled(Monitor):
     A loss that stops changing far from a minimum means something else.  For plain
     fixed-η descent it is ``stalled``, for one of two reasons told apart by the first-order
     decrease η‖∇J‖² that the step promised: a step too small to move (the promise is
-    itself below the tolerance: "too small a step crawls"), or a step that jumps across
-    the valley to a point of equal loss (η at the edge of stability).  A rule whose steps
+    itself below the tolerance: "too small a step crawls" — unless the objective knows its
+    stability limit 2/λ_max and η is within 100× of it: then the tolerance asked for is
+    met by a fair step, ``converged``), or a step that jumps across the valley to a point
+    of equal loss (η at the edge of stability).  A rule whose steps
     may overshoot on their way down (momentum, adaptive steps) goes on.
     """
 
@@ -358,6 +360,8 @@ class LossSettled(Monitor):
                  f"{row.grad_norm:.3g} is far from 0")
         limit = DivergenceMonitor.stability_limit(training)
         if eta * step_gnorm ** 2 <= 2.0 * allowed:
+            if limit is not None and eta >= limit / 100:
+                return converged  # a fair step (η within 100× of 2/λ_max) met the tolerance asked for
             larger = limit / 2 if limit is not None else 10.0 * eta
             return Stop("stalled", (
                 f"{where}: the step η = {eta:g} is too small to move (it can lower J by at most about "
