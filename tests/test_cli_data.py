@@ -1,7 +1,6 @@
 """The data commands end to end: train → predict/evaluate/inspect, bad inputs, Ctrl-C."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -4,7 +4,6 @@ The one end-to-end test of the README's main command (a few seconds); its time i
 measured in bench/bench_demo.py, not asserted here.
 """
 
-from pathlib import Path
 
 import numpy as np
 from test_report import check_images

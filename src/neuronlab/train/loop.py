@@ -43,6 +43,7 @@ __all__ = ["Row", "Stop", "ROLLED_BACK", "UpdateRecord", "StepRule", "Training",
 
 RECORD_PARAMS_UP_TO = 16  # "auto": keep θ_t in the History for problems this small
 
+
 class Row(NamedTuple):
     """What a step rule hands the loop for one History row: the point θ_t and its numbers."""
 
