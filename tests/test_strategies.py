@@ -276,3 +276,35 @@ def test_numpy_numbers_are_accepted_as_tol():
     quadratic = FunctionObjective(lambda t: (0.5 * float(t @ t), t.copy()), 1, grad=True)
     result = minimize(quadratic, [1.0], "gd", learning_rate=0.5, max_steps=100, tol=np.float32(1e-3))
     assert result.status == "converged" and result.theta_last[0] == 2.0 ** -6
+
+
+def test_the_common_options_have_one_name_for_every_strategy():
+    from neuronlab import MonteCarloSearch, ErrorDrivenSearch, GaussNewton, EquationObjective
+
+    objective = FunctionObjective(lambda t: 0.5 * (256 * t[0] + 212 * t[1] - 1492) ** 2, 2)
+    # max_steps is the budget of evaluations for the searches, learning_rate the first step of
+    # the error-driven one: the same runs as with their own names
+    for common, own, cls in [(dict(max_steps=700, random_state=1), dict(budget=700, random_state=1),
+                              MonteCarloSearch),
+                             (dict(max_steps=300, learning_rate=0.5), dict(budget=300, step=0.5),
+                              ErrorDrivenSearch)]:
+        by_common = minimize(objective, [0.0, 0.0], cls.name, **common)
+        by_own = cls(**own).minimize(objective, [0.0, 0.0])
+        assert by_common.n_evals == by_own.n_evals <= common["max_steps"]
+        np.testing.assert_array_equal(by_common.theta, by_own.theta)
+    equation = EquationObjective("256x + 212y = 1492")
+    assert minimize(equation, [0.0, 0.0], "gauss_newton", max_steps=1).n_evals == 1
+    assert GaussNewton(budget=1).minimize(equation, [0.0, 0.0]).n_evals == 1
+
+
+@pytest.mark.parametrize("strategy, option, takers", [
+    ("lbfgs", "learning_rate", ["gradient_descent", "error_driven", "line_search"]),
+    ("monte_carlo", "tol", ["gradient_descent", "lbfgs", "gauss_newton"]),
+    ("perceptron", "batch_size", ["gradient_descent", "sgd", "adam"]),
+])
+def test_an_option_a_strategy_cannot_use_names_the_strategies_that_take_it(strategy, option, takers):
+    objective = FunctionObjective(lambda t: float(t @ t), 2, grad=lambda t: 2 * t)
+    with pytest.raises(ValueError, match=f"{strategy} has no option '{option}'; it is an option of: ") as error:
+        minimize(objective, [1.0, 1.0], strategy, **{option: 0.1})
+    named = str(error.value).split("it is an option of: ")[1].split(", ")
+    assert set(takers) <= set(named) and strategy not in named

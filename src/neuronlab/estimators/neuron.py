@@ -32,7 +32,7 @@ from ..core.validation import (
 )
 from ..optim.transforms import get_schedule
 from ..train.descent import GradientDescent
-from ..train.registry import STRATEGIES, get_strategy, strategy_name
+from ..train.registry import STRATEGIES, get_strategy, strategy_name, strategy_takes
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError", "check_is_fitted"]
 
@@ -58,25 +58,13 @@ def _training_dtype(dtype):
 
 
 def _solver_options(est, rng):
-    """Translate the estimator's settings into the options of its solver (strategy)."""
-    name = strategy_name(est.solver)
-    if name in DESCENT_SOLVERS:
-        options = dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol,
-                       schedule=est.schedule, random_state=rng, recover=est.recover)
-        if est.batch_size is not None or name != "sgd":
-            options["batch_size"] = est.batch_size
-        return options
-    if name == "line_search":
-        return dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol)
-    if name == "lbfgs":
-        return dict(max_steps=est.max_steps, tol=est.tol)
-    if name == "monte_carlo":
-        return dict(budget=est.max_steps, random_state=rng)
-    if name == "error_driven":
-        return dict(step=est.learning_rate, budget=est.max_steps)
-    if name == "perceptron":
-        return dict(learning_rate=est.learning_rate, max_steps=est.max_steps)
-    raise AssertionError(f"NEURON_SOLVERS lists {name!r} but _solver_options has no settings for it")
+    """The estimator's settings that its solver (strategy) has, by their common names."""
+    settings = dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol,
+                    schedule=est.schedule, random_state=rng, recover=est.recover,
+                    batch_size=est.batch_size)
+    if est.batch_size is None and strategy_name(est.solver) == "sgd":
+        del settings["batch_size"]  # sgd's own default (32): mini-batches are what it is
+    return {k: v for k, v in settings.items() if strategy_takes(est.solver, k)}
 
 
 SEPARABILITY_LP_MAX_SIZE = 2_000_000  # rows × columns; beyond this the LP costs more than the fit

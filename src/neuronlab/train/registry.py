@@ -6,6 +6,9 @@ step rule), import it here and add it to ``STRATEGIES``.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 from .descent import (
     Adagrad,
     Adam,
@@ -23,7 +26,8 @@ from .perceptron import PerceptronRule
 from .search import ErrorDrivenSearch, MonteCarloSearch
 from .strategy import Strategy
 
-__all__ = ["STRATEGIES", "get_strategy", "strategy_name", "minimize"]
+__all__ = ["STRATEGIES", "get_strategy", "strategy_name", "strategy_takes", "strategies_taking",
+           "minimize"]
 
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
@@ -33,14 +37,65 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 _ALIASES = {"gd": "gradient_descent", "random": "monte_carlo", "random_search": "monte_carlo"}
 
+#: the common options under the name a strategy gives them: every strategy takes
+#: ``max_steps`` (for the searches and Gauss–Newton, evaluations of J) and, where it has one,
+#: ``learning_rate`` (error-driven search: its first step)
+_OWN_NAMES = {
+    "monte_carlo": {"max_steps": "budget"},
+    "error_driven": {"max_steps": "budget", "learning_rate": "step"},
+    "gauss_newton": {"max_steps": "budget"},
+}
+
+
+@functools.cache
+def _settings_of(cls) -> frozenset:
+    """The keyword settings a strategy class takes, its own and those it hands its bases."""
+    names = set()
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            names |= {p.name for p in inspect.signature(klass.__init__).parameters.values()
+                      if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"}
+    return frozenset(names)
+
+
+def _own_name(key: str, option: str):
+    """What strategy ``key`` calls ``option``, or None when it has no such setting."""
+    option = _OWN_NAMES.get(key, {}).get(option, option)
+    return option if option in _settings_of(STRATEGIES[key]) else None
+
+
+def strategy_takes(name: str, option: str) -> bool:
+    """Whether the strategy called ``name`` has the setting ``option`` (by its common name)."""
+    return _own_name(strategy_name(name), option) is not None
+
+
+def strategies_taking(option: str) -> list[str]:
+    """The strategies that have the setting ``option``."""
+    return [key for key in STRATEGIES if _own_name(key, option) is not None]
+
 
 def get_strategy(name: str, **options) -> Strategy:
-    """Build the strategy called ``name`` (dashes or underscores) with ``options``."""
+    """Build the strategy called ``name`` (dashes or underscores) with ``options``.
+
+    The common options have one name for every strategy (``max_steps``, ``learning_rate``,
+    ``tol``, ``random_state``…); an option the strategy has no use for is a ValueError that
+    names the strategies that take it."""
     if isinstance(name, Strategy):
         if options:
             raise TypeError("options go to the strategy's constructor, not with an instance")
         return name
-    return STRATEGIES[strategy_name(name)](**options)
+    key = strategy_name(name)
+    settings = {}
+    for option, value in options.items():
+        own = _own_name(key, option)
+        if own is None:
+            takers = strategies_taking(option)
+            raise ValueError(
+                f"{key} has no option {option!r}; "
+                + (f"it is an option of: {', '.join(takers)}" if takers else
+                   f"no strategy takes it (see help(neuronlab.{STRATEGIES[key].__name__}))"))
+        settings[own] = value
+    return STRATEGIES[key](**settings)
 
 
 def strategy_name(name: str) -> str:
