@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import warnings
 
 import numpy as np
@@ -66,6 +67,9 @@ def _solver_options(est, rng):
         del settings["batch_size"]  # sgd's own default (32): mini-batches are what it is
     return {k: v for k, v in settings.items() if strategy_takes(est.solver, k)}
 
+
+#: a clause of a budget message that advises more steps/epochs or a larger η
+_MORE_STEPS_ADVICE = re.compile(r"\bmore (steps|epochs|iterations)\b|\blarger learning.rate\b")
 
 SEPARABILITY_LP_MAX_SIZE = 2_000_000  # rows × columns; beyond this the LP costs more than the fit
 
@@ -353,12 +357,50 @@ class _NeuronEstimator:
         self.n_iter_ = result.n_steps
         self.status_ = result.status
         self.result_ = result
-        message = result.message
-        if result.status == "diverged":
-            warnings.warn(f"training diverged: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
-        elif result.status in ("max_steps", "stalled"):
-            warnings.warn(f"training did not converge: {message}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
         return objective
+
+    def _warn_outcome(self, diagnosis=None):
+        """At most one ConvergenceWarning for the fit just made, one line: the status and the fix.
+
+        Derived from the fitted attributes (``result_``, ``history_``), nothing re-run:
+
+        - ``diverged``: "… diverged at step t: set learning_rate ≤ η'" (the suggested η);
+        - ``stalled``: "… stalled at step t with ‖∇J‖ = g: set learning_rate ≈ η'" when the
+          strategy suggested an η, else where the full reason is;
+        - ``max_steps`` with tol > 0: "… stopped at max_steps=T with ‖∇J‖ = g: raise max_steps
+          or learning_rate", or ``diagnosis`` (the fix for separable data) in place of that fix.
+          With tol = 0 the run was asked for exactly T steps: no warning.
+
+        Converged and interrupted fits say nothing.  The full message stays in ``result_.message``.
+        """
+        result = self.result_
+        status = result.status
+        if status not in ("diverged", "stalled", "max_steps"):
+            return
+        if status == "max_steps" and float(self.tol) == 0.0:
+            return  # T steps is what tol = 0 asks for: not news (status_ and result_.message still say it)
+        name = type(self).__name__
+        history = self.history_
+        grad_norm = float(history.grad_norm[-1]) if len(history) else math.nan
+        where = f"with ‖∇J‖ = {grad_norm:.3g}" if math.isfinite(grad_norm) else f"with loss {result.loss:.3g}"
+        if status == "diverged":
+            head = f"{name} diverged at step {self.n_iter_}"
+            suggested = result.suggested_learning_rate
+            fix = (f"set learning_rate ≤ {suggested:.3g}" if suggested is not None
+                   else "standardise X or lower learning_rate (result_.message says why)")
+        elif status == "stalled":
+            head = f"{name} stalled at step {self.n_iter_} {where}"
+            suggested = re.search(r"try (learning_rate\s*[≈≤]\s*[0-9.eE+-]*[0-9])", result.message)
+            fix = f"set {suggested.group(1)}" if suggested else "result_.message says why"
+        else:
+            head = f"{name} stopped at max_steps={self.max_steps} {where}"
+            if diagnosis is not None:
+                fix = diagnosis
+            elif strategy_name(self.solver) in ("lbfgs", "monte_carlo"):
+                fix = "raise max_steps"  # their learning_rate is not used
+            else:
+                fix = "raise max_steps or learning_rate"
+        warnings.warn(f"{head}: {fix}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
 
     def _z(self, X):
         # rows in C order: BLAS sums a column-major X in another order, and the same rows
@@ -461,7 +503,7 @@ class NeuronClassifier(_NeuronEstimator):
         self.classes_ = classes
         target = (y == classes[1]).astype(X.dtype)
         objective = self._fit(X, target, sample_weight, callback)
-        self._diagnose_separable(X, target, objective)
+        self._warn_outcome(self._diagnose_separable(X, target, objective))
         return self
 
     def _diagnose_separable(self, X, target, objective):
@@ -471,6 +513,10 @@ class NeuronClassifier(_NeuronEstimator):
         current w already classifies every row right, or (for data of moderate size)
         when the linear program  sᵢ·(w·xᵢ + b) ≥ 1  for all i is feasible.  The claim
         that ‖w‖ is still growing is checked too: d‖w‖²/dt = −2η·w·∇_wJ > 0.
+
+        The budget message's advice to take more steps (or a larger η) is dropped from
+        ``result_.message``: on separable data both only make the weights larger.  Returns
+        the fix for the fit's one warning (see ``_warn_outcome``), or None when not separable.
         """
         unpenalised = self.penalty is None or self.alpha == 0
         if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ != "max_steps":
@@ -479,14 +525,16 @@ class NeuronClassifier(_NeuronEstimator):
             return
         _, grad = objective.loss_and_grad(self.result_.theta)
         trend = "and still growing" if self.coef_ @ objective.model.weights(grad) < 0 else "and no longer growing"
+        fix = "set alpha > 0" if self.penalty is not None else "set penalty='l2' and alpha > 0"
         message = (
             "the training data is linearly separable: with no penalty the log loss only reaches 0 "
             f"as ‖w‖ → ∞ (loss now {self.result_.loss:.3g}, ‖w‖ = {np.linalg.norm(self.coef_):.3g} "
-            f"{trend}), so more steps only make the weights larger. Set alpha > 0 (an L2 "
+            f"{trend}), so more steps only make the weights larger. {fix.capitalize()} (an L2 "
             "penalty) for a finite answer"
         )
-        self.result_.message += "; " + message
-        warnings.warn(message, sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+        kept = [clause for clause in self.result_.message.split("; ") if not _MORE_STEPS_ADVICE.search(clause)]
+        self.result_.message = "; ".join(kept + [message])
+        return f"the training data is linearly separable, so with no penalty ‖w‖ only grows: {fix}"
 
     def decision_function(self, X):
         """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise."""
@@ -579,6 +627,7 @@ class NeuronRegressor(_NeuronEstimator):
         y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self._fit(X, y, sample_weight, callback)
+        self._warn_outcome()
         return self
 
     def predict(self, X):

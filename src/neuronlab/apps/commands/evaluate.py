@@ -2,7 +2,8 @@
 
 Classifiers: accuracy, precision, recall, F1, log loss, ROC AUC and the confusion
 matrix (rows: true class, columns: predicted).  Regressors: MSE, MAE and R².
-The positive class is the model's second label (labels[1]).
+The positive class (the one precision, recall and F1 are about) is the model's second
+label (labels[1]); the table's first row names it, and so does ``positive_class`` in --json.
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ def run(args) -> int:
     if args.json:
         _common.emit_json({"model": args.model, "data": args.data, "rows": dataset.n_rows,
                            "rows_dropped": dataset.n_dropped, "task": model.task, "labels": model.labels,
+                           **({"positive_class": model.labels[1]} if model.task == "classify" else {}),
                            "metrics": report})
         return 0
-    _common.print_table(f"{args.model} on {args.data} ({dataset.n_rows} rows)", ["metric", "value"],
-                        _common.metric_rows(model.task, {"value": report}))
+    rows = _common.metric_rows(model.task, {"value": report})
+    if model.task == "classify":  # precision, recall and F1 are about this class
+        rows.insert(0, ["positive class", str(model.labels[1])])
+    _common.print_table(f"{args.model} on {args.data} ({dataset.n_rows} rows)", ["metric", "value"], rows)
     if model.task == "classify":
         (tn, fp), (fn, tp) = report["confusion_matrix"]
         negative, positive = (str(v) for v in model.labels)

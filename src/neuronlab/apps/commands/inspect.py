@@ -36,9 +36,10 @@ def run(args) -> int:
     else:
         print(f"target {model.target!r} (a number)")
     w_raw, b_raw = model.weights_in_original_units()
+    names = _feature_labels(model.feature_names)
     rows = [[name, float(w), float(wr)] + ([float(model.scaler.mean[j]), float(model.scaler.scale[j])] if scaled else [])
-            for j, (name, w, wr) in enumerate(zip(model.feature_names, est.coef_, w_raw))]
-    rows.append(["b (bias)", float(est.intercept_), b_raw] + ([None, None] if scaled else []))
+            for j, (name, w, wr) in enumerate(zip(names, est.coef_, w_raw))]
+    rows.append([BIAS_LABEL, float(est.intercept_), b_raw] + ([None, None] if scaled else []))
     header = ["feature", "w" + (" (standardised)" if scaled else ""), "w (raw units)"] + (["μ", "σ"] if scaled else [])
     _common.print_table("weights", header, rows)
     if t:
@@ -53,6 +54,20 @@ def run(args) -> int:
         print(f"loss {_loss(h.get('loss_start'))} → {_loss(h.get('loss_end'))} over {h['n_steps']} steps "
               f"(best {_loss(h.get('loss_best'))})")
     return 0
+
+
+#: the weights table's row for b; a feature may have any name, so see _feature_labels
+BIAS_LABEL = "bias b"
+
+
+def _feature_labels(names) -> list[str]:
+    """The feature names as the weights table shows them: as they are, unless one would read
+    like the bias row (equal to BIAS_LABEL but for spaces); then every name is quoted (its
+    repr), and a quoted name never equals the unquoted BIAS_LABEL."""
+    names = [str(name) for name in names]
+    if any(name.strip() == BIAS_LABEL for name in names):
+        return [repr(name) for name in names]
+    return names
 
 
 def _loss(value) -> str:
