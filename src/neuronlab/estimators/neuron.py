@@ -390,14 +390,15 @@ class _NeuronEstimator:
                    else "standardise X or lower learning_rate (result_.message says why)")
         elif status == "stalled":
             head = f"{name} stalled at step {self.n_iter_} {where}"
-            suggested = re.search(r"try (learning_rate\s*[≈≤]\s*[0-9.eE+-]*[0-9])", result.message)
-            fix = f"set {suggested.group(1)}" if suggested else "result_.message says why"
+            suggested = result.suggested_learning_rate
+            fix = (f"set learning_rate ≈ {suggested:.3g}" if suggested is not None
+                   else "result_.message says why")
         else:
             head = f"{name} stopped at max_steps={self.max_steps} {where}"
             if diagnosis is not None:
                 fix = diagnosis
-            elif strategy_name(self.solver) in ("lbfgs", "monte_carlo"):
-                fix = "raise max_steps"  # their learning_rate is not used
+            elif not strategy_takes(self.solver, "learning_rate"):
+                fix = "raise max_steps"  # the solver has no learning rate
             else:
                 fix = "raise max_steps or learning_rate"
         warnings.warn(f"{head}: {fix}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)

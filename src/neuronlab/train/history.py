@@ -203,7 +203,7 @@ class Result:
 
     ``theta`` is the best point seen (lowest loss) — after a divergence or an
     interruption that is what you want to keep; ``theta_last`` is where the run
-    stopped.  ``suggested_learning_rate`` is set when a gradient run diverged.
+    stopped.  ``suggested_learning_rate`` is set when a gradient run diverged or stalled.
     """
 
     theta: np.ndarray

@@ -366,11 +366,13 @@ class LossSettled(Monitor):
             return Stop("stalled", (
                 f"{where}: the step η = {eta:g} is too small to move (it can lower J by at most about "
                 f"η‖∇J‖² = {eta * step_gnorm ** 2:.3g} per step); try learning_rate ≈ {larger:.3g}"
-                + (" (half the stability limit)" if limit is not None else "")))
+                + (" (half the stability limit)" if limit is not None else "")),
+                {"suggested_learning_rate": larger})
         smaller = limit / 2 if limit is not None else eta / 2
         return Stop("stalled", (
             f"{where}: each step moves θ by {row.step_size:.3g} across the valley to a point of "
-            f"equal loss, so η = {eta:g} is at the edge of stability; try learning_rate ≈ {smaller:.3g}"))
+            f"equal loss, so η = {eta:g} is at the edge of stability; try learning_rate ≈ {smaller:.3g}"),
+            {"suggested_learning_rate": smaller})
 
 
 class GradientVanished(Monitor):
