@@ -116,12 +116,30 @@ def test_nonlinear_equations_are_solved_to_1e_9():
     assert "isolated solutions" in report.solutions
 
 
-def test_a_stationary_point_is_reported_as_stalled():
-    report = solve(["x^2 + y^2 = 25", "x - y = 1"], method="gradient")
-    assert report.runs[0].result.status == "stalled"  # the strategy's own word
-    assert report.runs[0].status == "stalled" and not report.runs[0].solved
-    assert "not a solution" in report.runs[0].note
-    assert report.to_dict()["runs"][0]["status"] == "stalled"
+def test_from_an_undefined_or_stationary_start_the_gradient_method_restarts_and_solves():
+    """sqrt(x) = 3 at x = 0 (slope infinite), x² + y² = 25 and the README's system at (0, 0)
+    (∇J = 0 there): random restarts in the box, reported, within the budget; each answer is
+    checked by putting it back into the equations, not by the reported residual."""
+    cases = {("sqrt(x) = 3",): lambda x: [math.sqrt(x) - 3],
+             ("x^2 + y^2 = 25",): lambda x, y: [x * x + y * y - 25],
+             ("x^2 + y^2 = 25", "x - y = 1"): lambda x, y: [x * x + y * y - 25, x - y - 1]}
+    for equations, residuals in cases.items():
+        report = solve(list(equations), method="gradient", budget=200)
+        run = report.runs[0]
+        assert run.solved and run.restarts >= 1 and run.result.n_evals <= 200
+        assert max(abs(r) for r in residuals(*run.result.theta)) <= 1e-6
+        assert "restarted from" in run.note
+        assert report.to_dict()["runs"][0]["restarts"] == run.restarts
+        again = solve(list(equations), method="gradient", budget=200).runs[0]
+        np.testing.assert_array_equal(again.result.theta, run.result.theta)  # the seed decides
+
+
+def test_without_a_solution_the_restarts_end_unsolved_within_the_budget():
+    report = solve("x^2 + y^2 = -1", method="gradient", budget=60)
+    run = report.runs[0]
+    assert not run.solved and run.status in ("stalled", "max_steps") and run.restarts >= 1
+    assert run.result.n_evals <= 60
+    assert len([e for e in run.result.history.events if "restart" in e[1]]) == run.restarts
 
 
 @pytest.mark.parametrize("own_status", ["converged", "stalled"])

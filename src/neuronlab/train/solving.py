@@ -32,7 +32,7 @@ from ..objectives.equation import (
     expected_guesses,
     losses_of_residuals,
 )
-from .history import Result
+from .history import History, Result
 from ..objectives.base import GRADIENT, MANY_POINTS, RESIDUALS, Objective
 from .gauss_newton import GaussNewton
 from .descent import GradientDescent
@@ -59,6 +59,7 @@ class MethodRun:
     solved: bool
     note: str
     expected_guesses: Optional[float] = None
+    restarts: int = 0  # runs from random points after the first (the gradient method)
 
     @property
     def residual_norm(self) -> float:
@@ -162,6 +163,7 @@ class SolveReport:
                 "note": run.note,
                 "suggested_learning_rate": run.result.suggested_learning_rate,
                 "expected_guesses": run.expected_guesses,
+                "restarts": run.restarts,
             } for run in self.runs],
         })
 
@@ -376,7 +378,7 @@ def _run_error_driven(objective, start, tol, budget, step, step_rule):
     return result, note
 
 
-def _run_gradient(objective, start, tol, budget, learning_rate):
+def _gradient_once(objective, start, tol, budget, learning_rate):
     if learning_rate == "auto":
         result = GaussNewton(tol=tol, budget=budget).minimize(objective, start)
         best = _residual_norm(result)
@@ -402,6 +404,65 @@ def _run_gradient(objective, start, tol, budget, learning_rate):
     else:
         note = result.message
     return result, note
+
+
+def _stuck_at_its_start(result, tol) -> bool:
+    """A gradient run that ended unsolved where no gradient step can help: its start was
+    undefined (J not finite) or it reached a stationary point (stalled, or a gradient of
+    exactly 0); a run that diverged later or ran out of budget is not helped by a restart."""
+    if _residual_norm(result) <= tol:
+        return False
+    return result.status in ("stalled", "converged") or (
+        result.status == "diverged" and result.n_steps == 0)
+
+
+def _run_gradient(objective, start, tol, budget, learning_rate, low, high, random_state):
+    """Gradient descent from ``start``; when that start is undefined or stationary, again from
+    random points of the box (drawn from ``random_state``, apart from Monte-Carlo's guesses)
+    until a run solves the equations or ``budget`` evaluations are spent.  The runs are told as
+    one: their Histories one after the other, the evaluations added up."""
+    rng = np.random.default_rng(None if random_state is None else [int(random_state), 1])
+    runs, spent = [], 0
+    point = start
+    while True:
+        result, note = _gradient_once(objective, point, tol, budget - spent, learning_rate)
+        runs.append((point, result))
+        spent += result.n_evals
+        if not _stuck_at_its_start(result, tol) or budget - spent < 2:
+            break
+        point = rng.uniform(low, high)
+    if len(runs) == 1:
+        return result, note, 0
+    first = runs[0][1]
+    why = ("the start is undefined" if first.status == "diverged" and first.n_steps == 0 else
+           f"from the start it reached a stationary point of ½‖r‖² (‖r‖ = {_residual_norm(first):.3g})")
+    told = (f"{why}, so it restarted from {len(runs) - 1} random point(s) of the box (seeded by "
+            f"--seed; {spent} evaluations in all); the last run: {note}")
+    return _one_result(runs, spent), told, len(runs) - 1
+
+
+def _one_result(runs, spent) -> Result:
+    """The gradient method's runs from several starts as one Result: their History rows one
+    after the other (evaluations and time carried on), the best θ of all, the last run's end."""
+    history = History(runs[0][1].history.record_params)
+    evaluations = elapsed = 0.0
+    best = min((result for _, result in runs), key=lambda r: r.loss if math.isfinite(r.loss) else math.inf)
+    for k, (point, result) in enumerate(runs):
+        h = result.history
+        for i in range(len(h)):
+            theta = h.params[i] if h.record_params else result.theta_last
+            history.append(theta, h.loss[i], h.grad_norm[i], h.step_size[i], h.learning_rate[i],
+                           int(evaluations + h.evaluations[i]), elapsed + h.elapsed[i])
+            if i == 0 and k:
+                history.note(f"restart {k} from a random point of the box: "
+                             + ", ".join(f"{v:.6g}" for v in point))
+        evaluations += result.n_evals
+        elapsed += float(h.elapsed[-1]) if len(h) else 0.0
+    last = runs[-1][1]
+    return Result(theta=best.theta, loss=best.loss, status=last.status, message=last.message,
+                  history=history, n_steps=len(history) - 1, n_evals=spent,
+                  theta_last=last.theta_last, strategy=last.strategy,
+                  suggested_learning_rate=last.suggested_learning_rate, info=dict(last.info))
 
 
 def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
@@ -462,7 +523,8 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
         else:
             label = "gradient (auto step)" if learning_rate == "auto" else (
                 f"gradient (η={learning_rate:g})")
-            result, note = _run_gradient(guarded, theta0, tol, budget, learning_rate)
+            result, note, restarts = _run_gradient(guarded, theta0, tol, budget, learning_rate, low, high,
+                                                   random_state)
         if guarded.outside:
             note += (f"; {guarded.outside} point(s) tried were outside where the equation is "
                      f"defined and were rejected (first: {guarded.first})")
@@ -471,5 +533,6 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
             distance = float(np.linalg.norm(result.theta - nearest))
             note += (f"; it is the solution nearest the start (distance {distance:.2g} from the "
                      "projection), as gradient descent must find")
-        report.runs.append(MethodRun(name, label, result, solved, note, expected))
+        report.runs.append(MethodRun(name, label, result, solved, note, expected,
+                                     restarts if name == "gradient" else 0))
     return report
