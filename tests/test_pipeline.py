@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuronlab import NeuronClassifier, NeuronRegressor, init_params
+from neuronlab.io.tables import split_rows
 from cli_helpers import run_cli
 
 RHO = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.15, None: 0.0}  # l1_ratio 0.15 is the default
@@ -75,17 +76,19 @@ def table(tmp_path):
     return path, np.column_stack([a, b]), y, (label == "yes").astype(float)
 
 
-def training_rows():
+def training_rows(classes=None):
     """As train's documentation says: a default_rng(seed) permutation, its first round(share·n)
-    rows held back for validation."""
+    rows held back for validation — class by class when the target is a class (stratified)."""
+    if classes is not None:
+        return split_rows(N_ROWS, VAL_SPLIT, SEED, stratify=classes)[0]
     held_back = np.random.default_rng(SEED).permutation(N_ROWS)[:round(VAL_SPLIT * N_ROWS)]
     return np.setdiff1d(np.arange(N_ROWS), held_back)
 
 
-def features_seen(X, flag):
+def features_seen(X, flag, classes=None):
     """The training rows, standardised with their own μ and σ unless --no-standardize (on by
     default for gradient descent)."""
-    X = X[training_rows()]
+    X = X[training_rows(classes)]
     return X if flag == "--no-standardize" else (X - X.mean(axis=0)) / X.std(axis=0)
 
 
@@ -103,9 +106,10 @@ def test_train_and_lr_find_see_the_same_rows_and_objective(table, flag, target, 
              "--alpha", ALPHA, "--json"] + ([flag] if flag else [])
     found = run_json(capsys, "lr-find", *flags)
     trained = run_json(capsys, "train", *flags, "--steps", 1, "--quiet")
-    X_fit = features_seen(X, flag)
     kind = "regress" if target == "y" else "classify"
-    t = (y if kind == "regress" else positive)[training_rows()]
+    classes = None if kind == "regress" else positive
+    X_fit = features_seen(X, flag, classes)
+    t = (y if kind == "regress" else positive)[training_rows(classes)]
     # both start from train's θ₀ on the same J: the same loss, the one written out by hand
     J0 = hand_J(X_fit, t, init_params(2, "xavier", SEED), kind, "l2", ALPHA)
     assert found["initial_loss"] == pytest.approx(J0, rel=1e-12)

@@ -6,6 +6,7 @@ import numpy as np
 from image_checks import assert_picture
 
 from neuronlab.apps.cli import main
+from neuronlab.io.tables import split_rows
 
 
 def test_train_obesity_writes_every_visual(tmp_path, capsys):
@@ -24,13 +25,13 @@ def test_train_obesity_writes_every_visual(tmp_path, capsys):
     theta1 = np.array(list(records[1]["params"].values()))
     np.testing.assert_allclose(theta1, theta0 - 0.5 * grad0, rtol=1e-12)
     # … and it is ∇J(θ₀) itself, computed here from the CSV by hand: the training rows are those
-    # after the first round(0.2·n) of default_rng(0).permutation(n), standardised with their own
+    # left by the stratified 0.2 split of seed 0 (split_rows), standardised with their own
     # mean and (population) standard deviation; ∇J = (1/n)·X̃ᵀ(σ(X̃θ) − y), X̃ = [x′, 1]
     import pandas as pd
     from importlib.resources import files
 
     frame = pd.read_csv(files("neuronlab") / "io" / "bundled" / "obesity.csv")
-    train = np.sort(np.random.default_rng(0).permutation(len(frame))[round(0.2 * len(frame)):])
+    train = split_rows(len(frame), 0.2, 0, stratify=frame["condition"].to_numpy())[0]
     x = frame[["height", "weight"]].to_numpy(dtype=float)[train]
     x = (x - x.mean(axis=0)) / x.std(axis=0)
     y = (frame["condition"].to_numpy()[train] == "Obese").astype(float)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.activations import get_activation, sigmoid
 from ..core.losses import check_compatible, get_loss
+from ..core.split import stratified_split
 from ..models.neuron import INITIALIZERS, Neuron, init_params
 from ..objectives.neuron import NeuronObjective
 from ..core.validation import (
@@ -337,17 +338,23 @@ class _NeuronEstimator:
         options = _solver_options(self, rng)
         train_rows = None
         if self.early_stopping:
-            # hold out a random share of the rows, by row number: X itself is not copied
-            order = rng.permutation(X.shape[0])
+            # hold out a random share of the rows, by row number: X itself is not copied;
+            # a classifier holds out that share of each class (stratified)
             n_validation = max(1, int(math.ceil(self.validation_fraction * X.shape[0])))
             if n_validation >= X.shape[0]:
                 raise ValueError(
                     f"early_stopping needs at least 2 rows (one to train on, one to validate); "
                     f"got {X.shape[0]}"
                 )
-            train_rows = np.sort(order[n_validation:])
+            if self._estimator_type == "classifier":
+                train_rows, validation_rows = stratified_split(
+                    self.classes_[target.astype(int)], n_validation, rng,
+                    fix="give more rows of it or set early_stopping=False")
+            else:
+                order = rng.permutation(X.shape[0])
+                train_rows, validation_rows = np.sort(order[n_validation:]), np.sort(order[:n_validation])
             options.update(patience=self.n_iter_no_change, validation=self.objective(
-                X, target, sample_weight, rows=np.sort(order[:n_validation]), penalised=False))
+                X, target, sample_weight, rows=validation_rows, penalised=False))
         objective = self.objective(X, target, sample_weight, rows=train_rows)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
@@ -445,7 +452,8 @@ class NeuronClassifier(_NeuronEstimator):
         function t → η_t (gradient-descent solvers; see ``neuronlab.optim``)
     batch_size : None (all rows per step) or int, mini-batches reshuffled every epoch
         (gradient-descent solvers; then ``max_steps`` counts epochs; 'sgd' defaults to 32)
-    early_stopping, validation_fraction, n_iter_no_change : hold out that share of the rows;
+    early_stopping, validation_fraction, n_iter_no_change : hold out that share of the rows
+        (a classifier: that share of each class);
         stop when their loss has not improved for n_iter_no_change steps (epochs) and keep
         the θ with the lowest validation loss
     dtype : None (float32 X stays float32, other X becomes float64), 'float32' or 'float64':

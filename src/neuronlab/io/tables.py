@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import datasets
+from ..core.split import stratified_split
 from ..core.validation import binary_classes, written_label
 
 __all__ = [
@@ -395,18 +396,27 @@ def load_dataset(data, target: Optional[str] = None, features: Optional[Sequence
                    require_target=require_target, labels=labels, can_drop=can_drop, source=source)
 
 
-def split_rows(n_rows: int, val_split: float, random_state) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(n_rows: int, val_split: float, random_state, stratify=None) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, validation): a random ``val_split`` share of the rows for validation.
 
     The rows are shuffled with ``numpy.random.default_rng(random_state).permutation``;
     the first round(val_split · n) of the shuffled indices are the validation rows.
-    Both index arrays are returned sorted, so rows keep their file order.
+    With ``stratify`` (the class of each row, for a classifier) the cut is made class by
+    class, each sending about val_split of its rows (``core.split.stratified_split``), so
+    training and validation keep the classes in the data's proportions; a class with one
+    row is an error that names it.  Both index arrays are returned sorted, so rows keep
+    their file order.
     """
     if isinstance(val_split, bool) or not isinstance(val_split, (int, float)) or not 0.0 <= val_split < 1.0:
         raise ValueError(f"val_split must be a number in [0, 1), got {val_split!r}")
-    order = np.random.default_rng(random_state).permutation(n_rows)
     n_val = int(round(val_split * n_rows))
-    if n_rows - n_val < 2:
-        raise ValueError(f"only {n_rows - n_val} training row(s) are left after the validation split; "
+    if stratify is not None and n_val > 0:
+        train, val = stratified_split(stratify, n_val, random_state,
+                                      fix="give more rows of it or --val-split 0")
+    else:
+        order = np.random.default_rng(random_state).permutation(n_rows)
+        train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+    if len(train) < 2:
+        raise ValueError(f"only {len(train)} training row(s) are left after the validation split; "
                          "use more data or a smaller --val-split")
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+    return train, val

@@ -158,7 +158,8 @@ def training_data(data, target=None, features=None, *, task=None, seed=0, val_sp
     1. load the table and take the ``target`` column and the ``features`` (a built-in data set
        knows its target); ``drop_missing`` drops rows with missing or infinite values (said on
        stderr unless ``quiet``);
-    2. hold back a random ``val_split`` share of the rows for validation, drawn from ``seed``;
+    2. hold back a random ``val_split`` share of the rows for validation, drawn from ``seed``
+       (for classification the same share of each class: the split is stratified);
     3. standardise x′ = (x − μ)/σ with μ and σ of the training rows when ``standardize`` is
        True, or — when it is None — when the strategy ``needs_gradient`` (a gradient step is
        only as even as the scales of the features).  A resumed model (``previous``) keeps the
@@ -172,7 +173,8 @@ def training_data(data, target=None, features=None, *, task=None, seed=0, val_sp
     dataset = load_dataset(data, target, features, task=task, drop_missing=bool(drop_missing))
     if dataset.n_dropped and not quiet:
         print(f"dropped {dataset.n_dropped} row(s) with missing or infinite values", file=sys.stderr)
-    train_rows, val_rows = split_rows(dataset.n_rows, val_split, seed)
+    train_rows, val_rows = split_rows(dataset.n_rows, val_split, seed,
+                                      stratify=dataset.y if dataset.task == "classify" else None)
     X_train = dataset.X[train_rows]
     if previous is not None:
         scaler = previous.scaler
