@@ -66,12 +66,13 @@ def test_the_range_test_schedule_and_the_rise_reading():
     # the first step that raised J used η ≥ 0.5; the one before used η < 0.5 (the loss was still falling)
     ratio = (10.0 / 1e-3) ** (1 / 39)
     assert found.before_rise < 0.5 <= found.before_rise * ratio
-    assert found.suggestion == pytest.approx(found.before_rise / 2)
+    # half of it, unless the curvature reading 0.9·2/(λ_max + λ_min) = 0.9·2/8 is smaller
+    assert found.suggestion == pytest.approx(min(found.before_rise / 2, 0.9 * 2 / 8))
     assert found.rule == "before_rise"
 
 
 def test_steepest_reading_is_where_the_curve_falls_fastest():
-    found = lr_find(bowl([4.0]), [1.0], min_lr=1e-3, max_lr=10.0, steps=60, rule="steepest")
+    found = lr_find(bowl([4.0]), [1.0], min_lr=1e-3, max_lr=10.0, steps=60)
     # the curve in closed form: η_t = 10⁻³·(10⁴)^(t/59), θ ← (1 − 4η_t)·θ, J = 2θ², until J
     # exceeds 4× its lowest value (stop_factor)
     theta, lowest, etas, losses = 1.0, 2.0, [], []
@@ -90,7 +91,10 @@ def test_steepest_reading_is_where_the_curve_falls_fastest():
     slopes = np.gradient(losses[:end], np.log(etas[:end]))
     assert slopes.min() < 0
     assert found.steepest == pytest.approx(etas[int(np.argmin(slopes))], rel=1e-12)
-    assert found.rule == "steepest" and found.suggestion == found.steepest
+    # a reading, not a rule: it lies far below a step that converges within a usual budget
+    assert found.rule == "curvature" and found.suggestion > found.steepest
+    with pytest.raises(ValueError, match="rule must be one of auto, curvature, before_rise"):
+        lr_find(bowl([4.0]), [1.0], rule="steepest")
 
 
 def test_curvatures_of_a_known_hessian():
@@ -161,10 +165,35 @@ def test_cli_json_and_bad_options(tmp_path, capsys):
 
     from neuronlab.apps.cli import main
 
-    assert main(["lr-find", "obesity", "--json", "--rule", "steepest"]) == 0
+    assert main(["lr-find", "obesity", "--json", "--rule", "before_rise"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["rule"] == "steepest" and document["suggested_learning_rate"] == document["steepest_lr"]
+    assert document["rule"] == "before_rise" and document["steepest_lr"] < document["suggested_learning_rate"]
+    assert main(["lr-find", "obesity", "--rule", "steepest"]) == 2
+    assert "invalid choice: 'steepest'" in capsys.readouterr().err
     assert main(["lr-find", "obesity", "--min-lr", "10", "--max-lr", "1"]) == 2
     assert "below max_lr" in capsys.readouterr().err
     assert main(["lr-find", "obesity", "--plot", str(tmp_path / "x.gif")]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("data", ["obesity", "diabetes", "linear", "xor", "circles", "moons"])
+@pytest.mark.parametrize("rule", ["auto", "before_rise"])
+def test_the_suggested_command_trains_when_pasted(data, rule, capsys):
+    """What lr-find prints after "try:" is run as it is, and the training it starts converges."""
+    import json
+    import shlex
+
+    from neuronlab.apps.cli import main
+
+    status = main(["lr-find", data, "--rule", rule])
+    if status == 2:  # the loss never rose in the range: no reading to give, and it says so
+        error = capsys.readouterr().err
+        assert rule == "before_rise" and "never rose" in error and len(error.strip().splitlines()) == 1
+        return
+    assert status == 0
+    command = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("try: "))
+    words = shlex.split(command[len("try: "):])
+    assert words[:2] == ["neuronlab", "train"]
+    assert main(words[1:] + ["--quiet", "--json"]) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    assert outcome["status"] == "converged", (command, outcome["message"])

@@ -24,14 +24,17 @@ Three readings are offered:
   (by then the run has converged, and η growing each step leaves the unstable
   direction no time to show), so the readings below are the fallbacks.
 - ``"before_rise"`` — the largest η at which the recorded loss was still falling:
-  the last step before the first one that made J grow.  Being past the edge of
-  stability, half of it is suggested (on a quadratic, half of 2/λ_max is 1/λ_max).
-- ``"steepest"`` — the η where J fell fastest per unit of log η (the most negative
-  slope of J against ln η), the classic reading with noisy mini-batch losses.
+  the last step before the first one that made J grow; half of it is suggested (on a
+  quadratic, half of 2/λ_max is 1/λ_max).  The rise comes late, so where the curvature
+  is known this reading is capped by the curvature reading: a larger η would not settle
+  at the minimum.
 
 ``rule="auto"`` uses ``curvature`` when the objective has a gradient and the
 Hessian is positive there, else ``before_rise`` when the loss did rise within the
-range, else ``steepest``; the result says which rule gave the suggestion and why.
+range; the result says which rule gave the suggestion and why.  The η where J fell
+fastest per unit of log η (``steepest``, the classic reading with noisy mini-batch
+losses) is reported too, but suggested by no rule: on a full-batch run it lies far
+below a step that converges within a usual budget.
 (Smith 2017, "Cyclical learning rates for training neural networks", §3.3.)
 """
 
@@ -53,7 +56,7 @@ from .strategy import Strategy
 
 __all__ = ["LearningRateRangeTest", "LRFindResult", "lr_find", "RULES"]
 
-RULES = ("auto", "curvature", "before_rise", "steepest")
+RULES = ("auto", "curvature", "before_rise")
 #: the curvature at the lowest point is the smallest a run meets on its way there (a
 #: sigmoid neuron's loss flattens as its predictions become confident): keep 10 % below
 CURVATURE_MARGIN = 0.9
@@ -187,55 +190,35 @@ def lr_find(objective, theta0, *, min_lr: float = 1e-4, max_lr: float = 1e3, ste
     before_rise, rise_at = _before_rise(J0, losses, lrs)
     steepest = _steepest(J0, losses, lrs)
     lam_min, lam_max = curvatures(objective, result.theta)  # the θ of the lowest loss
+    reading = _curvature_reading(lam_min, lam_max, float(np.nanmin(h.loss)))
     chosen = rule
     if rule == "auto":
-        if lam_max > 0 and math.isfinite(lam_max):
-            chosen = "curvature"
-        else:
-            chosen = "before_rise" if math.isfinite(before_rise) else "steepest"
-    if chosen == "curvature" and not (lam_max > 0 and math.isfinite(lam_max)):
+        chosen = "curvature" if reading is not None else "before_rise"
+    if chosen == "curvature" and reading is None:
         raise ValueError(
             f"the loss does not curve upwards at the lowest point of the range test (λ_max = "
-            f"{lam_max:.3g}); use rule='before_rise' or 'steepest'"
+            f"{lam_max:.3g}); use rule='before_rise'"
         )
     if chosen == "before_rise" and not math.isfinite(before_rise):
         raise ValueError(
             f"the loss never rose up to max_lr = {max_lr:g}, so there is no 'largest η before the "
-            "loss stops falling'; raise max_lr or use rule='steepest'"
+            "loss stops falling'" + (", and no curvature to read" if reading is None else "")
+            + "; raise max_lr" + ("" if reading is None else " or use rule='curvature'")
         )
     if chosen == "curvature":
-        lam_low = max(lam_min, 0.0) if math.isfinite(lam_min) else math.nan
-        if math.isfinite(lam_low):
-            balanced = 2.0 / (lam_max + lam_low)
-            suggestion = CURVATURE_MARGIN * balanced
-            reason = (
-                f"where the range test got lowest (J = {np.nanmin(h.loss):.4g}) the loss curves between "
-                f"λ_min = {lam_min:.3g} and λ_max = {lam_max:.3g}: the loss stops falling along the "
-                f"steepest direction for η ≥ 2/λ_max = {2 / lam_max:.3g}, η = 2/(λ_max + λ_min) = "
-                f"{balanced:.3g} shrinks the slowest and the fastest directions alike, and "
-                f"{CURVATURE_MARGIN:g}× that, {suggestion:.3g}, leaves room for the steeper curvature "
-                "met on the way there"
-            )
-        else:
-            suggestion = 1.0 / lam_max
-            reason = (
-                f"where the range test got lowest the steepest curvature is λ_max ≈ {lam_max:.3g}; "
-                f"the loss stops falling for η ≥ 2/λ_max = {2 / lam_max:.3g}, so 1/λ_max = "
-                f"{suggestion:.3g} is suggested"
-            )
-    elif chosen == "before_rise":
+        suggestion, reason = reading
+    else:
         suggestion = before_rise / 2.0
         reason = (
-            f"the loss fell at every step up to η = {before_rise:.3g} and rose at η = {rise_at:.3g}: "
-            f"{before_rise:.3g} is at the edge of stability (about 2/λ_max, the steepest curvature), "
-            f"so half of it, {suggestion:.3g} (about 1/λ_max), is suggested"
+            f"the loss fell at every step up to η = {before_rise:.3g} and rose at η = {rise_at:.3g}, "
+            f"so half of {before_rise:.3g}, {suggestion:.3g}, is suggested"
         )
-    else:
-        suggestion = steepest
-        reason = (
-            f"the loss fell fastest per unit of ln η at η = {steepest:.3g}"
-            + ("" if math.isfinite(before_rise) else f" and never rose up to η = {lrs[-1]:.3g}")
-        )
+        if reading is not None and reading[0] < suggestion:
+            suggestion = reading[0]
+            reason += (f" — but the rise came late: where the range test got lowest the loss curves "
+                       f"up to λ_max = {lam_max:.3g}, and a step above 2/λ_max = {2 / lam_max:.3g} "
+                       f"would not settle there, so the curvature reading, {suggestion:.3g}, is "
+                       "suggested instead")
     return LRFindResult(lrs, losses, J0, float(suggestion), chosen, reason, float(before_rise),
                         float(steepest), (float(lam_min), float(lam_max)), h, result.status)
 
@@ -285,6 +268,31 @@ def curvatures(objective, theta) -> tuple[float, float]:
                 return math.nan, new
             lam = new
         return math.nan, lam
+
+
+def _curvature_reading(lam_min, lam_max, lowest):
+    """(η, why) from the curvatures at the range test's lowest point, or None when J does not
+    curve upwards there (see the module doc, rule ``curvature``)."""
+    if not (lam_max > 0 and math.isfinite(lam_max)):
+        return None
+    lam_low = max(lam_min, 0.0) if math.isfinite(lam_min) else math.nan
+    if not math.isfinite(lam_low):
+        suggestion = 1.0 / lam_max
+        return suggestion, (
+            f"where the range test got lowest the steepest curvature is λ_max ≈ {lam_max:.3g}; "
+            f"the loss stops falling for η ≥ 2/λ_max = {2 / lam_max:.3g}, so 1/λ_max = "
+            f"{suggestion:.3g} is suggested"
+        )
+    balanced = 2.0 / (lam_max + lam_low)
+    suggestion = CURVATURE_MARGIN * balanced
+    return suggestion, (
+        f"where the range test got lowest (J = {lowest:.4g}) the loss curves between "
+        f"λ_min = {lam_min:.3g} and λ_max = {lam_max:.3g}: the loss stops falling along the "
+        f"steepest direction for η ≥ 2/λ_max = {2 / lam_max:.3g}, η = 2/(λ_max + λ_min) = "
+        f"{balanced:.3g} shrinks the slowest and the fastest directions alike, and "
+        f"{CURVATURE_MARGIN:g}× that, {suggestion:.3g}, leaves room for the steeper curvature "
+        "met on the way there"
+    )
 
 
 def _before_rise(J0, losses, lrs):

@@ -485,8 +485,7 @@ def plot_lr_find(found, path=None, *, title="Learning-rate range test"):
     marks = [(found.suggestion, f"suggested η = {found.suggestion:.3g} ({found.rule})", "-")]
     if math.isfinite(found.before_rise):
         marks.append((found.before_rise, f"last η with J still falling = {found.before_rise:.3g}", "--"))
-    if found.rule != "steepest":
-        marks.append((found.steepest, f"steepest fall at η = {found.steepest:.3g}", "-."))
+    marks.append((found.steepest, f"steepest fall at η = {found.steepest:.3g}", "-."))
     for k, (eta, label, dash) in enumerate(marks):
         ax.axvline(eta, color=line_style(k + 1)["color"], linestyle=dash, linewidth=1.5, label=label)
     ax.set_xscale("log")

@@ -4,7 +4,7 @@ Runs the learning-rate range test on the same training rows, features (standardi
 not, as --standardize says) and starting weights that ``neuronlab train`` would use
 with the same options: gradient descent with η growing geometrically from --min-lr to
 --max-lr over --steps steps, recording the loss.  Prints the suggested η with the reason (the curvature where the loss got
-lowest, the largest η before the loss stopped falling, or the steepest fall) and,
+lowest, or the largest η before the loss stopped falling, capped by that curvature) and,
 with --plot, draws the loss against η.
 """
 
@@ -18,7 +18,7 @@ from . import _common
 EXAMPLES = """examples:
   neuronlab lr-find obesity
   neuronlab lr-find people.csv --target condition --features height,weight --plot lr.png
-  neuronlab lr-find obesity --rule steepest --json
+  neuronlab lr-find obesity --rule before_rise --json
 """
 
 
@@ -36,7 +36,7 @@ def register(subparsers):
     p.add_argument("--max-lr", type=_common.positive_float, default=1e3, help="last η of the range (default 1e3)")
     p.add_argument("--steps", type=_common.positive_int, default=100, help="steps of the range test (default 100)")
     p.add_argument("--rule", choices=RULES, default="auto",
-                   help="how to read the curve (default auto: curvature, else before_rise, else steepest)")
+                   help="how to read the curve (default auto: curvature, else before_rise)")
     p.add_argument("--plot", metavar="FILE", help="draw the loss against η to FILE (.png or .svg)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(run=run)
