@@ -581,3 +581,40 @@ def test_an_interruption_held_by_a_caller_stops_the_run_it_starts_at_its_first_s
         result = GradientDescent(learning_rate=0.1, max_steps=5, tol=0).minimize(bowl([1.0], [3.0]), [0.0])
     assert result.status == "interrupted" and result.n_steps == 0
     assert result.message.startswith("interrupted (SIGTERM)") and not pending_interrupt()
+
+
+def test_no_step_rule_says_converged_away_from_a_minimum():
+    """The issue's sweep: every gradient step rule, η from 1e-9 up to the stability limit, on the
+    obesity neuron and on the course's equation — 'converged' only where ‖∇J‖ ≤ 1e-3·(1 + ‖∇J(θ₀)‖),
+    the gradient measured here on the final θ, not read from the run."""
+    import warnings
+
+    from neuronlab import EquationObjective, minimize
+    from neuronlab.io.tables import Standardizer, load_dataset
+    from neuronlab.train.registry import STRATEGIES, strategy_takes
+
+    data = load_dataset("obesity")
+    X, y = Standardizer().fit_transform(data.X), (data.y == "Obese").astype(float)
+    problems = [(NeuronObjective(Neuron(2, "sigmoid"), X, y, "log_loss"), np.zeros(3)),
+                (EquationObjective("256x + 212y = 1492"), np.zeros(2))]
+    checked = 0
+    for objective, theta0 in problems:
+        # the limit: the neuron knows it; for J = ½(a·θ − c)² it is 2/‖a‖²
+        limit = objective.stability_limit() if objective.offers("curvature") else 2 / (256**2 + 212**2)
+        g0 = np.linalg.norm(objective.loss_and_grad(theta0)[1])
+        for name, cls in STRATEGIES.items():
+            if "gradient" not in cls.needs or "residuals" in cls.needs:
+                continue
+            if name == "sgd" and not objective.offers("mini_batches"):
+                continue
+            etas = np.geomspace(1e-9, limit, 7) if strategy_takes(name, "learning_rate") else [None]
+            for eta in etas:
+                options = {"max_steps": 500} | ({} if eta is None else {"learning_rate": float(eta)})
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = minimize(objective, theta0, name, **options)
+                if result.status == "converged":
+                    checked += 1
+                    grad = objective.loss_and_grad(result.theta_last)[1]
+                    assert np.linalg.norm(grad) <= 1e-3 * (1 + g0), (name, eta, result.message)
+    assert checked >= 10  # the sweep does reach minima, so the check is not empty

@@ -311,8 +311,9 @@ class Plateau(Monitor):
 
 class LossSettled(Monitor):
     """|J(θ_{t+1}) − J(θ_t)| ≤ tol·max(1, |J|) (``tol`` > 0): ``converged`` — if θ is at a
-    minimum (‖∇J‖ ≤ √tol·(1 + ‖∇J(θ₀)‖), or the rule does not compute ∇J) or on its way
-    to one (‖∇J‖ shrank by at least 10 % over the step: the tolerance asked for is met).
+    minimum (‖∇J‖ ≤ √tol·(1 + ‖∇J(θ₀)‖); for an epoch of mini-batches, whose row has no ∇J,
+    the gradient of all the data is computed once the loss settles) or on its way to one
+    (‖∇J‖ shrank by at least 10 % over the step: the tolerance asked for is met).
 
     A loss that stops changing far from a minimum means something else.  For plain
     fixed-η descent it is ``stalled``, for one of two reasons told apart by the first-order
@@ -328,11 +329,18 @@ class LossSettled(Monitor):
         self.tol = float(tol)
         self.previous = math.nan
         self.start_grad_norm = math.nan
+        self.start = None
 
     def begin(self, training, row):
         self.previous = row.loss
         self.start_grad_norm = row.grad_norm
+        self.start = np.array(row.theta, copy=True)
         return None
+
+    @staticmethod
+    def full_gradient_norm(training, theta) -> float:
+        """‖∇J(θ)‖ over all the data, for a row that has none (an epoch of mini-batches)."""
+        return float(np.linalg.norm(training.loss_and_grad(theta)[1]))
 
     def rolled_back(self, training):
         self.previous = training.best_loss
@@ -346,9 +354,18 @@ class LossSettled(Monitor):
         rule = training.rule
         converged = Stop("converged", f"the loss changed by {change:.3g} ≤ tol·max(1, |J|) after "
                                       f"{rule.progress(training)}")
+        grad_norm = row.grad_norm
+        if math.isnan(grad_norm):
+            # an epoch's mean batch loss is a noisy reading: ask the whole data, once it settles
+            grad_norm = self.full_gradient_norm(training, row.theta)
+            if math.isnan(self.start_grad_norm):
+                self.start_grad_norm = self.full_gradient_norm(training, self.start)
+            if grad_norm > math.sqrt(self.tol) * (1.0 + self.start_grad_norm):
+                return None  # not at a minimum: the epochs go on
+            return converged
         # near a minimum J − J* and the loss change per step scale as ‖∇J‖², so a loss
         # tolerance tol asks for ‖∇J‖ of order √tol (10⁻³ for the default 10⁻⁶)
-        if not row.grad_norm > math.sqrt(self.tol) * (1.0 + self.start_grad_norm):  # NaN: no ∇J
+        if not grad_norm > math.sqrt(self.tol) * (1.0 + self.start_grad_norm):
             return converged
         if rule.overshoots:
             return None
