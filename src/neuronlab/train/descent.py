@@ -180,7 +180,7 @@ class DescentRule(StepRule):
             return {}
         updates = strategy.max_steps
         if strategy.batch_size is not None:
-            updates *= math.ceil(objective.n_samples / strategy.batch_size)
+            updates *= objective.batches_per_epoch(min(int(strategy.batch_size), objective.n_samples))
         return {"decay_steps": max(1, updates - strategy.warmup_steps)}
 
     @property

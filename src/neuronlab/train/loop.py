@@ -152,7 +152,6 @@ class Training:
         self.evaluations = 0
         self.best_loss = math.inf
         self.best_theta = np.array(theta0, dtype=np.float64, copy=True)
-        self.best_row = -1  # the History row of best_theta
         self.best_grad = None  # ∇J at best_theta, when the rule computed it there
         self.theta = self.best_theta.copy()  # the θ of the newest row
         self.start_time = time.perf_counter()
@@ -162,8 +161,7 @@ class Training:
         self._last_update = (math.nan, math.nan)  # (J_B, η) of the newest mini-batch update
         # a signal left pending by an earlier run is stale (unless a caller holding signals
         # around this run kept it: then it is meant for this run)
-        with deferred_signals(drop_stale=True), np.errstate(over="ignore", invalid="ignore",
-                                                            divide="ignore", under="ignore"):
+        with deferred_signals(drop_stale=True), np.errstate(all="ignore"):
             self._after_row(rule.begin(self), first=True)
 
     # --- what rules call -------------------------------------------------------------
@@ -217,7 +215,7 @@ class Training:
         (an interruption, or a rule that found no step to take)."""
         if self.finished:
             raise RuntimeError(f"the run has ended ({self.outcome.status}); start a new one")
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             record = self._advance()
         if record is None:
             return UpdateRecord(len(self.history), float(self._last_update[0]), float(self._last_update[1]))
@@ -225,8 +223,7 @@ class Training:
 
     def run(self) -> Result:
         """Step until a stopping rule fires (or an interruption); return the Result."""
-        with deferred_signals(), np.errstate(over="ignore", invalid="ignore", divide="ignore",
-                                               under="ignore"):
+        with deferred_signals(), np.errstate(all="ignore"):
             try:
                 while self.outcome is None:
                     self._advance()
@@ -275,7 +272,6 @@ class Training:
         if loss < self.best_loss:  # NaN never compares smaller: a NaN point is never kept
             self.best_loss = loss
             self.best_theta = np.array(row.theta, dtype=np.float64, copy=True)
-            self.best_row = len(self.history)
             self.best_grad = None if row.grad is None else row.grad.copy()
         self.history.append(row.theta, loss, row.grad_norm, row.step_size, row.learning_rate,
                             self.evaluations, self.elapsed)

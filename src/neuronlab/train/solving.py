@@ -445,14 +445,14 @@ def _one_result(runs, spent) -> Result:
     """The gradient method's runs from several starts as one Result: their History rows one
     after the other (evaluations and time carried on), the best θ of all, the last run's end."""
     history = History(runs[0][1].history.record_params)
-    evaluations = elapsed = 0.0
+    evaluations, elapsed = 0, 0.0
     best = min((result for _, result in runs), key=lambda r: r.loss if math.isfinite(r.loss) else math.inf)
     for k, (point, result) in enumerate(runs):
         h = result.history
         for i in range(len(h)):
             theta = h.params[i] if h.record_params else result.theta_last
             history.append(theta, h.loss[i], h.grad_norm[i], h.step_size[i], h.learning_rate[i],
-                           int(evaluations + h.evaluations[i]), elapsed + h.elapsed[i])
+                           evaluations + int(h.evaluations[i]), elapsed + h.elapsed[i])
             if i == 0 and k:
                 history.note(f"restart {k} from a random point of the box: "
                              + ", ".join(f"{v:.6g}" for v in point))
