@@ -134,43 +134,40 @@ class NeuronObjective(Objective):
         """The sums over every row, block by block."""
         loss_sum = weight_sum = 0.0
         grad = None
-        for number, block in enumerate(self.source.blocks()):
-            sums = self._block_sums(theta, block, want_grad)
-            if number == 0:
-                loss_sum, weight_sum, grad = sums
-            else:
-                loss_sum, weight_sum = loss_sum + sums[0], weight_sum + sums[1]
-                if want_grad:
-                    grad += sums[2]
+        for block in self.source.blocks():
+            block_loss, block_weight, block_grad = self._block_sums(theta, block, want_grad)
+            loss_sum += block_loss
+            weight_sum += block_weight
+            if want_grad:
+                grad = block_grad if grad is None else grad + block_grad
         return loss_sum, weight_sum, grad
 
-    def _penalty(self, theta) -> float:
-        """α·((1 − ρ)/2·‖w‖² + ρ·‖w‖₁) over the penalised blocks of θ."""
+    def _penalty(self, theta, grad=None) -> float:
+        """α·((1 − ρ)/2·‖w‖² + ρ·‖w‖₁) over the penalised blocks of θ; with ``grad``, its
+        gradient α·((1 − ρ)·w + ρ·sign(w)) is added into ``grad`` in the same pass."""
         if self.alpha == 0.0:
             return 0.0
+        layout = self.model.layout
         squares = absolutes = 0.0
-        for name in self.model.layout.penalised:
-            w = self.model.layout.view(theta, name).ravel()
-            squares += float(w @ w)
-            absolutes += float(np.abs(w).sum())
+        for name in layout.penalised:
+            w = layout.view(theta, name)
+            flat = w.ravel()
+            squares += float(flat @ flat)
+            absolutes += float(np.abs(flat).sum())
+            if grad is not None:
+                layout.view(grad, name)[...] += self.alpha * ((1.0 - self.l1_ratio) * w + self.l1_ratio * np.sign(w))
         l2 = 0.5 * (1.0 - self.l1_ratio) * squares
         l1 = self.l1_ratio * absolutes
         return self.alpha * (l2 + l1)
 
     def _finish(self, theta, sums):
         """J = Σ sᵢLᵢ / Σ sᵢ + penalty, and ∇J = the gradient sums / Σ sᵢ + the penalty's
-        α·((1 − ρ)·w + ρ·sign(w)) on the penalised blocks."""
+        gradient on the penalised blocks."""
         loss_sum, weight_sum, grad = sums
-        loss = loss_sum / weight_sum + self._penalty(theta)
-        if grad is None:
-            return loss
-        grad /= weight_sum
-        if self.alpha:
-            layout = self.model.layout
-            for name in layout.penalised:
-                w = layout.view(theta, name)
-                layout.view(grad, name)[...] += self.alpha * ((1.0 - self.l1_ratio) * w + self.l1_ratio * np.sign(w))
-        return loss, grad
+        if grad is not None:
+            grad /= weight_sum
+        loss = loss_sum / weight_sum + self._penalty(theta, grad)
+        return loss if grad is None else (loss, grad)
 
     def loss(self, theta) -> float:
         theta = np.asarray(theta, dtype=np.float64)
