@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..core.validation import check_positive, check_tol
+from ..core.validation import check_positive
 from ..optim.transforms import (
     Constant,
     GradientTransformation,
@@ -29,7 +29,7 @@ from ..optim.transforms import (
     trace,
 )
 from .loop import Row, StepRule
-from .monitors import DivergenceMonitor, EarlyStopping, GradientVanished, LossSettled, Plateau, StepBudget
+from .monitors import DivergenceMonitor, Plateau
 from .strategy import GradientStrategy
 
 __all__ = [
@@ -92,12 +92,10 @@ class GradientDescent(GradientStrategy):
                  batch_size=None, shuffle=True, random_state=None, validation=None, patience=10,
                  restore_best=True, plateau_patience=None, plateau_factor=0.5, recover=False,
                  max_recoveries=10, target_loss=None, time_limit=None):
-        super().__init__(record_params, target_loss=target_loss, time_limit=time_limit,
-                         divergence_patience=divergence_patience, validation=validation,
+        super().__init__(record_params, max_steps=max_steps, tol=tol, target_loss=target_loss,
+                         time_limit=time_limit, divergence_patience=divergence_patience, validation=validation,
                          patience=patience, restore_best=restore_best)
         self.learning_rate = learning_rate
-        self.max_steps = max_steps
-        self.tol = tol
         self.schedule = schedule
         self.warmup_steps = warmup_steps
         self.transform = transform
@@ -112,8 +110,6 @@ class GradientDescent(GradientStrategy):
     def validate(self):
         super().validate()
         check_positive("learning_rate", self.learning_rate)
-        check_positive("max_steps", self.max_steps, integer=True)
-        check_tol(self.tol)
         if self.batch_size is not None:
             check_positive("batch_size", self.batch_size, integer=True)
         if self.plateau_patience is not None:
@@ -143,15 +139,10 @@ class GradientDescent(GradientStrategy):
     def divergence_monitor(self):
         return DivergenceMonitor(self.divergence_patience, self.recover, self.max_recoveries)
 
-    def monitors(self, objective):
-        monitors = super().monitors(objective)
-        if self.plateau_patience is not None:
-            early = next((m for m in monitors if isinstance(m, EarlyStopping)), None)
-            monitors.append(Plateau(self.plateau_patience, self.plateau_factor, early))
-        return monitors + [LossSettled(self.tol), GradientVanished(self.tol)]
-
-    def budgets(self):
-        return [StepBudget(self.max_steps), *super().budgets()]
+    def watchers(self, early_stopping):
+        if self.plateau_patience is None:
+            return []
+        return [Plateau(self.plateau_patience, self.plateau_factor, early_stopping)]
 
 
 class DescentRule(StepRule):

@@ -8,9 +8,8 @@ from collections import deque
 
 import numpy as np
 
-from ..core.validation import check_positive, check_tol
+from ..core.validation import check_positive
 from .loop import Row, Stop, StepRule
-from .monitors import GradientVanished, LossSettled, StepBudget
 from .strategy import GradientStrategy
 
 __all__ = ["LBFGS"]
@@ -40,25 +39,15 @@ class LBFGS(GradientStrategy):
 
     def __init__(self, max_steps=1000, tol=1e-6, memory=10, divergence_patience=10,
                  record_params="auto", **options):
-        super().__init__(record_params, divergence_patience=divergence_patience, **options)
-        self.max_steps = max_steps
-        self.tol = tol
+        super().__init__(record_params, max_steps=max_steps, tol=tol, divergence_patience=divergence_patience, **options)
         self.memory = memory
 
     def validate(self):
         super().validate()
-        check_positive("max_steps", self.max_steps, integer=True)
         check_positive("memory", self.memory, integer=True)
-        check_tol(self.tol)
 
     def make_rule(self, objective, theta0):
         return _QuasiNewton(self, theta0)
-
-    def monitors(self, objective):
-        return super().monitors(objective) + [LossSettled(self.tol), GradientVanished(self.tol)]
-
-    def budgets(self):
-        return [StepBudget(self.max_steps), *super().budgets()]
 
 
 class _QuasiNewton(StepRule):

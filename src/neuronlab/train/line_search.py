@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.validation import check_positive, check_tol
+from ..core.validation import check_positive
 from .loop import Row, Stop, StepRule
-from .monitors import GradientVanished, LossSettled, StepBudget
 from .strategy import GradientStrategy
 
 __all__ = ["LineSearch"]
@@ -33,10 +32,8 @@ class LineSearch(GradientStrategy):
 
     def __init__(self, learning_rate=1.0, max_steps=1000, tol=1e-6, c=1e-4, shrink=0.5, grow=2.0,
                  min_learning_rate=1e-12, record_params="auto", **options):
-        super().__init__(record_params, **options)
+        super().__init__(record_params, max_steps=max_steps, tol=tol, **options)
         self.learning_rate = learning_rate
-        self.max_steps = max_steps
-        self.tol = tol
         self.c = c
         self.shrink = shrink
         self.grow = grow
@@ -45,9 +42,7 @@ class LineSearch(GradientStrategy):
     def validate(self):
         super().validate()
         check_positive("learning_rate", self.learning_rate)
-        check_positive("max_steps", self.max_steps, integer=True)
         check_positive("min_learning_rate", self.min_learning_rate)
-        check_tol(self.tol)
         if not (isinstance(self.c, (int, float)) and 0 < self.c < 1):
             raise ValueError(f"c must be in (0, 1), got {self.c!r}")
         if not (isinstance(self.shrink, (int, float)) and 0 < self.shrink < 1):
@@ -57,12 +52,6 @@ class LineSearch(GradientStrategy):
 
     def make_rule(self, objective, theta0):
         return _Backtracking(self, theta0)
-
-    def monitors(self, objective):
-        return super().monitors(objective) + [LossSettled(self.tol), GradientVanished(self.tol)]
-
-    def budgets(self):
-        return [StepBudget(self.max_steps), *super().budgets()]
 
 
 class _Backtracking(StepRule):

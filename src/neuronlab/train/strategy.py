@@ -16,11 +16,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..core.validation import check_positive
+from ..core.validation import check_positive, check_tol
 from ..objectives.base import Objective
 from .history import Result
 from .loop import StepRule, Training
-from .monitors import DivergenceMonitor, EarlyStopping, Monitor, TargetLoss, TimeLimit
+from .monitors import (DivergenceMonitor, EarlyStopping, GradientVanished, LossSettled, Monitor, StepBudget,
+                       TargetLoss, TimeLimit)
 
 __all__ = ["Strategy", "GradientStrategy", "check_target_loss"]
 
@@ -98,15 +99,20 @@ class Strategy:
 
 
 class GradientStrategy(Strategy):
-    """A strategy that follows ∇J: it also takes the held-out ``validation`` objective
-    (early stopping after ``patience`` rows without improvement, ``restore_best``)
-    and guards against divergence (``divergence_patience``)."""
+    """A strategy that follows ∇J, for at most ``max_steps`` History rows.  It stops
+    ``converged`` when ‖∇J‖ ≤ ``tol`` or the loss settles (see ``monitors.LossSettled``),
+    also takes the held-out ``validation`` objective (early stopping after ``patience``
+    rows without improvement, ``restore_best``) and guards against divergence
+    (``divergence_patience``)."""
 
     needs = ("gradient",)
 
-    def __init__(self, record_params="auto", *, target_loss=None, time_limit=None,
-                 divergence_patience=10, validation=None, patience=10, restore_best=True):
+    def __init__(self, record_params="auto", *, max_steps=1000, tol=1e-6, target_loss=None,
+                 time_limit=None, divergence_patience=10, validation=None, patience=10,
+                 restore_best=True):
         super().__init__(record_params, target_loss=target_loss, time_limit=time_limit)
+        self.max_steps = max_steps
+        self.tol = tol
         self.divergence_patience = divergence_patience
         self.validation = validation
         self.patience = patience
@@ -114,6 +120,8 @@ class GradientStrategy(Strategy):
 
     def validate(self):
         super().validate()
+        check_positive("max_steps", self.max_steps, integer=True)
+        check_tol(self.tol)
         check_positive("divergence_patience", self.divergence_patience, integer=True)
         check_positive("patience", self.patience, integer=True)
         if self.validation is not None and not isinstance(self.validation, Objective):
@@ -122,8 +130,18 @@ class GradientStrategy(Strategy):
     def divergence_monitor(self) -> DivergenceMonitor:
         return DivergenceMonitor(self.divergence_patience)
 
+    def watchers(self, early_stopping) -> list[Monitor]:
+        """Monitors of a subclass's own, asked after early stopping and before the loss and
+        gradient tests (reduce-η-on-plateau reads the held-out loss of the same row)."""
+        return []
+
     def monitors(self, objective):
         monitors = [self.divergence_monitor(), *super().monitors(objective)]
+        early = None
         if self.validation is not None:
-            monitors.append(EarlyStopping(self.validation, self.patience, self.restore_best))
-        return monitors
+            early = EarlyStopping(self.validation, self.patience, self.restore_best)
+            monitors.append(early)
+        return monitors + [*self.watchers(early), LossSettled(self.tol), GradientVanished(self.tol)]
+
+    def budgets(self):
+        return [StepBudget(self.max_steps), *super().budgets()]
