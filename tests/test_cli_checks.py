@@ -204,11 +204,11 @@ def test_one_class_message_shows_the_plain_value(column, shown, tmp_path):
     assert shown in str(info.value) and "np." not in str(info.value)
 
 
-def test_many_classes_message_shows_plain_values(tmp_path):
+def test_three_classes_are_kept_as_plain_labels(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,y\n1,0\n2,1\n3,2\n")
-    with pytest.raises(ValueError, match=r"Only binary classification is supported.*\(0, 1, 2\)"):
-        load_dataset(str(path), "y", task="classify")
+    dataset = load_dataset(str(path), "y", task="classify")
+    assert dataset.labels == [0, 1, 2] and all(type(label) is int for label in dataset.labels)
 
 
 # --- 9–13 ------------------------------------------------------------------------------------------------

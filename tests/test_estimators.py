@@ -204,7 +204,7 @@ Y_OK = np.array([0, 0, 1, 1])
         (X_OK, Y_OK, {"loss": "l2"}, ValueError, "unknown loss 'l2'"),
         (X_OK, Y_OK, {"activation": "relu"}, ValueError, "log_loss' needs ŷ in"),
         (X_OK, Y_OK, {"solver": "newton"}, ValueError, "unknown strategy 'newton'"),
-        (X_OK, np.array([0, 1, 2, 1]), {}, ValueError, "Only binary classification"),
+        (X_OK, np.array([0, 1, 2, 1]), {"loss": "hinge"}, ValueError, "3 classes, which NeuronClassifier learns with k neurons and softmax"),
         (X_OK, np.array([0.5, 1.5, 0.2, 1.0]), {}, ValueError, "Unknown label type: continuous"),
     ],
 )

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "sigmoid"]
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "sigmoid", "softmax", "log_softmax"]
 
 
 def sigmoid(z):
@@ -30,6 +30,23 @@ def sigmoid(z):
         z = z.astype(np.float64)
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def log_softmax(Z):
+    """ln softmax(z) for every row z of Z: zₖ − ln Σⱼ e^(zⱼ), computed as
+    (zₖ − m) − ln Σⱼ e^(zⱼ − m) with m = maxⱼ zⱼ, so exp never overflows."""
+    Z = np.asarray(Z)
+    shifted = Z - Z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(Z):
+    """softmax(z)ₖ = e^(zₖ) / Σⱼ e^(zⱼ) for every row z of Z: the k outputs of a layer turned
+    into probabilities that sum to 1 — the sigmoid's generalisation to k classes
+    (for k = 2, softmax(z)₂ = σ(z₂ − z₁)).  Shifted by the row's maximum: no overflow."""
+    Z = np.asarray(Z)
+    e = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _identity(z):

@@ -17,9 +17,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .activations import sigmoid
+from .activations import log_softmax, sigmoid
 
-__all__ = ["Loss", "LOSSES", "get_loss", "HUBER_DELTA", "LOG_LOSS_EPS"]
+__all__ = ["Loss", "LOSSES", "get_loss", "HUBER_DELTA", "LOG_LOSS_EPS", "multinomial_log_loss"]
 
 HUBER_DELTA = 1.0
 # ŷ is clipped to [ε, 1 − ε] when log loss is computed from ŷ (as scikit-learn does);
@@ -80,6 +80,27 @@ def _hinge(y_hat, y):
 def _hinge_prime(y_hat, y):
     s = 2.0 * y - 1.0
     return np.where(s * y_hat < 1.0, -s, 0.0)
+
+
+def multinomial_log_loss(Z, classes, want_delta=True):
+    """Log loss of k classes from the logits z of a softmax layer, per row, and ∂L/∂z.
+
+    With ŷ = softmax(z) and the true class c (an index 0 … k − 1):
+
+        L = −ln ŷ_c = ln Σⱼ e^(zⱼ) − z_c,        ∂L/∂zₖ = ŷₖ − [k = c]
+
+    (for k = 2 this is the binary log loss of z₂ − z₁).  Computed from z, so it never
+    takes ln 0.  Returns (L per row, ∂L/∂Z or None).
+    """
+    classes = np.asarray(classes).astype(np.intp, copy=False)
+    log_p = log_softmax(Z)
+    rows = np.arange(Z.shape[0])
+    losses = -log_p[rows, classes]
+    if not want_delta:
+        return losses, None
+    delta = np.exp(log_p)
+    delta[rows, classes] -= 1.0
+    return losses, delta
 
 
 @dataclass(frozen=True)

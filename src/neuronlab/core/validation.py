@@ -22,7 +22,7 @@ __all__ = [
     "sklearn_flavoured",
     "check_X",
     "check_y",
-    "binary_classes",
+    "classes_of",
     "check_sample_weight",
     "check_random_state",
     "feature_names_of",
@@ -223,19 +223,13 @@ def written_label(value) -> str:
     return str(value)
 
 
-def binary_classes(y, what="y", many_hint=""):
-    """The two sorted classes of ``y``; an error naming ``what`` when there are not two."""
+def classes_of(y, what="y"):
+    """The sorted classes of ``y``; an error naming ``what`` when there is only one."""
     classes = np.unique(y)
     if classes.shape[0] < 2:
         raise ValueError(
             f"{what} has only one class ({written_label(classes[0])}): a classifier needs examples of two "
             "classes to learn where one ends and the other begins"
-        )
-    if classes.shape[0] > 2:
-        shown = ", ".join(written_label(c) for c in classes[:5]) + (", …" if classes.shape[0] > 5 else "")
-        raise ValueError(
-            "Only binary classification is supported. The type of the target is multiclass: "
-            f"{what} has {classes.shape[0]} classes ({shown}); a single neuron separates two{many_hint}"
         )
     return classes
 

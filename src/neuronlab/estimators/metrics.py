@@ -8,6 +8,15 @@ Binary classification (y ∈ {0, 1}, ŷ = predicted class, p = predicted P(y = 1
     log loss  = −(1/n)·Σ [y·ln p + (1 − y)·ln(1 − p)],   p clipped to [ε, 1 − ε]
     ROC AUC   = P(score of a random positive > score of a random negative), ties count ½
 
+k > 2 classes (y ∈ {0, …, k − 1}, P the k predicted probabilities per row):
+
+    confusion matrix  C[t, p] = rows of true class t predicted p
+    precision_c = C[c, c] / Σ_t C[t, c],   recall_c = C[c, c] / Σ_p C[c, p]   (one class
+    against the rest), and their macro averages (the plain mean over the k classes)
+    log loss  = −(1/n)·Σ ln P[i, yᵢ]
+    ROC AUC   = the macro average of each class's AUC against the rest (scikit-learn's
+                ``multi_class="ovr", average="macro"``)
+
 Regression:
 
     MSE = (1/n)·Σ (y − ŷ)²,   MAE = (1/n)·Σ |y − ŷ|,   R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²
@@ -32,6 +41,7 @@ __all__ = [
     "mae",
     "r2",
     "classification_report",
+    "multiclass_report",
     "regression_report",
 ]
 
@@ -45,10 +55,14 @@ def _binary(y) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def confusion_matrix(y_true, y_pred) -> np.ndarray:
-    """[[TN, FP], [FN, TP]] for 0/1 labels."""
-    t, p = _binary(y_true), _binary(y_pred)
-    return np.bincount(2 * t + p, minlength=4).reshape(2, 2)
+def confusion_matrix(y_true, y_pred, n_classes=2) -> np.ndarray:
+    """C[t, p] = the rows of true class t predicted as p, for classes 0 … k − 1: for 0/1
+    labels [[TN, FP], [FN, TP]]."""
+    if n_classes == 2:
+        t, p = _binary(y_true), _binary(y_pred)
+    else:
+        t, p = (np.asarray(v).ravel().astype(np.int64) for v in (y_true, y_pred))
+    return np.bincount(n_classes * t + p, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
 def accuracy(y_true, y_pred) -> float:
@@ -133,9 +147,36 @@ def r2(y_true, y_pred) -> float:
     return 1.0 - ss_res / ss_tot
 
 
+def multiclass_report(y_true, y_pred, proba, n_classes) -> dict:
+    """Accuracy, macro precision/recall/F1 (with each class's own in ``per_class``), log loss
+    and macro one-against-the-rest ROC AUC for class numbers 0 … k − 1 (``proba`` (n, k) or
+    None); one confusion matrix gives all the counting ones."""
+    counts = confusion_matrix(y_true, y_pred, n_classes)
+    per_class = []
+    for c in range(n_classes):
+        tp = counts[c, c]
+        fp, fn = counts[:, c].sum() - tp, counts[c, :].sum() - tp
+        per_class.append({"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
+                          "f1": _ratio(2 * tp, 2 * tp + fp + fn), "support": int(counts[c].sum())})
+    report = {"accuracy": _ratio(np.trace(counts), counts.sum()), "average": "macro"}
+    for name in ("precision", "recall", "f1"):
+        report[name] = float(np.mean([scores[name] for scores in per_class]))
+    y = np.asarray(y_true).ravel().astype(np.int64)
+    report["log_loss"] = None
+    report["roc_auc"] = None
+    if proba is not None:
+        P = np.clip(np.asarray(proba, dtype=np.float64), _EPS, 1.0)
+        report["log_loss"] = float(-np.mean(np.log(P[np.arange(y.shape[0]), y])))
+        if all(0 < scores["support"] < y.shape[0] for scores in per_class):
+            report["roc_auc"] = float(np.mean([roc_auc((y == c).astype(int), P[:, c]) for c in range(n_classes)]))
+    report["per_class"] = per_class
+    report["confusion_matrix"] = counts.tolist()
+    return report
+
+
 def classification_report(y_true, y_pred, proba=None, score=None) -> dict:
-    """Every classification metric above as a dict (log loss needs ``proba``, AUC a score);
-    the counting ones all come from one confusion matrix."""
+    """Every binary classification metric above as a dict (log loss needs ``proba``, AUC a
+    score); the counting ones all come from one confusion matrix."""
     counts = confusion_matrix(y_true, y_pred)
     report = _scores(counts)
     report["log_loss"] = None if proba is None else log_loss(y_true, proba)

@@ -15,13 +15,15 @@ import warnings
 
 import numpy as np
 
-from ..core.activations import get_activation, sigmoid
+from ..core.activations import get_activation, log_softmax, sigmoid, softmax
 from ..core.losses import check_compatible, get_loss
 from ..core.split import stratified_split
+from ..models.network import Network
 from ..models.neuron import INITIALIZERS, Neuron, init_params
+from ..objectives.network import NetworkObjective
 from ..objectives.neuron import NeuronObjective
 from ..core.validation import (
-    binary_classes,
+    classes_of,
     ConvergenceWarning,
     NotFittedError,
     sklearn_flavoured,
@@ -289,7 +291,7 @@ class _NeuronEstimator:
         return X
 
     # --- fitting ------------------------------------------------------------------
-    def objective(self, X, target, sample_weight=None, *, rows=None, penalised=True):
+    def objective(self, X, target, sample_weight=None, *, rows=None, penalised=True, n_classes=None):
         """The objective J(θ) this estimator minimises, on features X and the neuron's target.
 
             z = X·w + b,  ŷ = f(z),
@@ -302,6 +304,9 @@ class _NeuronEstimator:
         of X; ``penalised=False`` leaves the penalty out (the loss a validation split
         reports).  ``fit`` minimises exactly this; the CLI builds its trace, animation,
         validation loss and range test from it, so they all see the same J.
+
+        A classifier of k > 2 classes (``n_classes``, default: as many as it was fitted on, else
+        2) minimises the softmax layer's J instead, with target the class number 0 … k − 1.
         """
         activation, loss = self.validate_params()
         X = np.asarray(X)
@@ -312,14 +317,48 @@ class _NeuronEstimator:
         if penalised and self.penalty is not None:
             alpha = float(self.alpha)
             l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": float(self.l1_ratio)}[self.penalty]
-        return NeuronObjective(Neuron(X.shape[1], activation), X, target, loss, sample_weight=sample_weight,
+        model = self._model(X.shape[1], n_classes)
+        if isinstance(model, Network):
+            return NetworkObjective(model, X, target, loss, sample_weight=sample_weight, alpha=alpha,
+                                    l1_ratio=l1_ratio, rows=rows)
+        return NeuronObjective(model, X, target, loss, sample_weight=sample_weight,
                                alpha=alpha, l1_ratio=l1_ratio, rows=rows)
 
-    def initial_theta(self, n_features, random_state):
+    def _model(self, n_features, n_classes=None):
+        """The neuron, or for k > 2 classes (``n_classes``, default: as many as the classifier
+        was fitted on) the layer of k neurons with softmax: θ = (W, b), W of shape
+        (n_features, k) — multinomial logistic regression."""
+        k = n_classes
+        if k is None and self._estimator_type == "classifier" and hasattr(self, "classes_"):
+            k = len(self.classes_)
+        if k is not None and k > 2:
+            self._check_multiclass_settings(k)
+            return Network(n_features, (), n_outputs=k, output="softmax")
+        return Neuron(n_features, self.activation)
+
+    def initial_theta(self, n_features, random_state, n_classes=None):
         """θ0 = (w, b) drawn by ``init`` from ``random_state`` (a seed or a Generator), the first
         thing ``fit`` draws from it: the same seed gives the same θ0 to anything that starts
-        where fit starts (lr-find)."""
+        where fit starts (lr-find).  For k classes, W (n_features × k) is drawn the same way,
+        column by column of the layer (see ``Network.init_params``)."""
+        model = self._model(n_features, n_classes)
+        if isinstance(model, Network):
+            return model.init_params(self.init, random_state)
         return init_params(n_features, self.init, random_state)
+
+    def _pack(self, model):
+        """θ of ``model`` from the fitted coef_ and intercept_ (warm start)."""
+        if isinstance(model, Network):
+            return model.layout.pack(W1=self.coef_.T, b1=self.intercept_)
+        return model.layout.pack(w=self.coef_, b=self.intercept_)
+
+    def _unpack(self, model, theta):
+        """(coef_, intercept_) from θ: (w, b) for the neuron; for k classes coef_ = Wᵀ of
+        shape (k, n_features) and intercept_ = b of shape (k,), as scikit-learn lays them out."""
+        if isinstance(model, Network):
+            W, b = model.layer(theta, 1)
+            return W.T.copy(), b.copy()
+        return model.weights(theta).copy(), float(model.bias(theta))
 
     def _fit(self, X, target, sample_weight, callback=None):
         """Minimise the neuron's objective (:meth:`objective`) on (X, target); set the fitted
@@ -331,8 +370,9 @@ class _NeuronEstimator:
         """
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
-        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (n_features,):
-            theta0 = Neuron(n_features, self.activation).layout.pack(w=self.coef_, b=self.intercept_)
+        model = self._model(n_features)
+        if self.warm_start and hasattr(self, "coef_") and self._pack_fits(model):
+            theta0 = self._pack(model)
         else:
             theta0 = self.initial_theta(n_features, rng)
         options = _solver_options(self, rng)
@@ -358,8 +398,7 @@ class _NeuronEstimator:
         objective = self.objective(X, target, sample_weight, rows=train_rows)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
-        self.coef_ = objective.model.weights(result.theta).copy()
-        self.intercept_ = float(objective.model.bias(result.theta))
+        self.coef_, self.intercept_ = self._unpack(objective.model, result.theta)
         self.history_ = result.history
         self.n_iter_ = result.n_steps
         self.status_ = result.status
@@ -410,17 +449,28 @@ class _NeuronEstimator:
                 fix = "raise max_steps or learning_rate"
         warnings.warn(f"{head}: {fix}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
 
+    def _pack_fits(self, model):
+        """Whether the fitted coef_ and intercept_ have the shapes ``model``'s θ needs."""
+        try:
+            self._pack(model)
+        except ValueError:
+            return False
+        return True
+
     def _z(self, X):
+        """z = X·w + b (one column per class for k > 2 classes: Z = X·coef_ᵀ + intercept_)."""
         # rows in C order: BLAS sums a column-major X in another order, and the same rows
         # must give the same z, from an array or from a table's columns
-        return np.ascontiguousarray(X) @ self.coef_.astype(X.dtype, copy=False) + self.intercept_
+        coef = self.coef_.astype(X.dtype, copy=False)
+        return np.ascontiguousarray(X) @ (coef.T if coef.ndim == 2 else coef) + self.intercept_
 
     def _output(self, X):
         return get_activation(self.activation)(self._z(X))
 
 
 class NeuronClassifier(_NeuronEstimator):
-    """A single neuron as a binary classifier: ŷ = f(w·x + b), class 1 when ŷ is past the middle.
+    """A single neuron as a classifier: ŷ = f(w·x + b), class 1 when ŷ is past the middle;
+    for k > 2 classes, a layer of k neurons with softmax.
 
     By default f is the sigmoid and the loss is log loss, which makes it logistic
     regression trained by gradient descent:
@@ -430,6 +480,14 @@ class NeuronClassifier(_NeuronEstimator):
     Labels of any type are mapped to 0/1 (``classes_[0]`` → 0, ``classes_[1]`` → 1)
     and back.  With ``loss="hinge"`` targets are −1/+1 and the threshold on ŷ is 0;
     otherwise it is 0.5.
+
+    With k > 2 classes the neuron becomes k neurons side by side, one per class, whose
+    outputs softmax turns into probabilities — multinomial logistic regression, the
+    sigmoid + log loss pair generalised (activation='sigmoid', loss='log_loss' only):
+
+        zₖ = wₖ·x + bₖ,   ŷₖ = e^(zₖ) / Σⱼ e^(zⱼ),   J = (1/n)·Σᵢ −ln ŷ_cᵢ + (α/2)·‖W‖²
+
+    and the predicted class is the one with the largest zₖ.
 
     Parameters
     ----------
@@ -463,7 +521,8 @@ class NeuronClassifier(_NeuronEstimator):
 
     Attributes
     ----------
-    classes_, coef_ (n_features,), intercept_ (float), n_features_in_,
+    classes_, coef_ (n_features,) — (k, n_features) for k > 2 classes —, intercept_ (float;
+    (k,) for k > 2 classes), n_features_in_,
     feature_names_in_ (when X has string column names), history_ (History),
     n_iter_ (steps taken), status_ ('converged', 'max_steps', 'diverged',
     'interrupted', 'stalled'), result_ (the strategy's Result)
@@ -487,7 +546,7 @@ class NeuronClassifier(_NeuronEstimator):
         from sklearn.utils import ClassifierTags
 
         tags = self._base_tags()
-        tags.classifier_tags = ClassifierTags(multi_class=False)
+        tags.classifier_tags = ClassifierTags(multi_class=True)
         return tags
 
     @property
@@ -495,7 +554,7 @@ class NeuronClassifier(_NeuronEstimator):
         return 0.0 if get_loss(self.loss).name == "hinge" else 0.5
 
     def fit(self, X, y, sample_weight=None, callback=None):
-        """Learn w and b from X (n_samples, n_features) and labels y (two classes).
+        """Learn w and b from X (n_samples, n_features) and labels y (two classes or more).
 
         ``callback(step)``, if given, is called after every step (see ``_fit``).
         """
@@ -507,13 +566,27 @@ class NeuronClassifier(_NeuronEstimator):
                 "Unknown label type: continuous. NeuronClassifier needs class labels; for "
                 "real-valued targets use NeuronRegressor"
             )
-        classes = binary_classes(y)
+        classes = classes_of(y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
-        target = (y == classes[1]).astype(X.dtype)
+        # 0/1 for two classes (1 for classes_[1]); the class number 0 … k − 1 for more
+        target = np.searchsorted(classes, y).astype(X.dtype)
         objective = self._fit(X, target, sample_weight, callback)
-        self._warn_outcome(self._diagnose_separable(X, target, objective))
+        self._warn_outcome(self._diagnose_separable(X, target, objective) if classes.shape[0] == 2 else None)
         return self
+
+    def _check_multiclass_settings(self, k):
+        """k > 2 classes are learnt by softmax with log loss: say what is supported instead."""
+        activation, loss = get_activation(self.activation).name, get_loss(self.loss).name
+        if (activation, loss) != ("sigmoid", "log_loss"):
+            raise ValueError(
+                f"y has {k} classes, which NeuronClassifier learns with k neurons and softmax: that "
+                f"needs the activation 'sigmoid' and the loss 'log_loss' (softmax is the sigmoid for k "
+                f"classes), got {activation!r} and {loss!r}; for another pair, train one classifier per "
+                "class against the rest")
+        if strategy_name(self.solver) == "perceptron":
+            raise ValueError(f"y has {k} classes; the perceptron rule separates two. Use a gradient "
+                             "solver such as 'gradient_descent' or 'lbfgs'")
 
     def _diagnose_separable(self, X, target, objective):
         """With log loss, no penalty and separable data the optimum is at infinity: say so.
@@ -545,22 +618,31 @@ class NeuronClassifier(_NeuronEstimator):
         self.result_.message = "; ".join(kept + [message])
         return f"the training data is linearly separable, so with no penalty ‖w‖ only grows: {fix}"
 
+    @property
+    def _multiclass(self):
+        return len(self.classes_) > 2
+
     def decision_function(self, X):
-        """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise."""
+        """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise;
+        for k > 2 classes, the k scores zₖ = wₖ·x + bₖ (n_samples, k)."""
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        if get_activation(self.activation).name == "sigmoid":
+        if self._multiclass or get_activation(self.activation).name == "sigmoid":
             return self._z(X)
         return self._output(X) - self._threshold
 
     def predict(self, X):
-        """classes_[1] where the decision function is > 0, else classes_[0]."""
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(int)]
+        """classes_[1] where the decision function is > 0, else classes_[0]; for k > 2
+        classes, the class with the largest zₖ."""
+        scores = self.decision_function(X)
+        if scores.ndim == 2:
+            return self.classes_[np.argmax(scores, axis=1)]
+        return self.classes_[(scores > 0).astype(int)]
 
     @property
     def predict_proba(self):
-        """P(y = classes_[k] | x), from ŷ = σ(z); only for activation='sigmoid'."""
+        """P(y = classes_[k] | x), from ŷ = σ(z) (softmax(z) for k > 2 classes); only for
+        activation='sigmoid'."""
         if get_activation(self.activation).name != "sigmoid":
             raise AttributeError(
                 "predict_proba needs activation='sigmoid' (only then is ŷ a probability)"
@@ -570,6 +652,8 @@ class NeuronClassifier(_NeuronEstimator):
     def _predict_proba(self, X):
         # (σ(−z), σ(z)) rather than (1 − σ(z), σ(z)): 1 − σ(z) rounds to 0 for z ≳ 37
         z = self.decision_function(X)
+        if z.ndim == 2:
+            return softmax(z)
         return np.column_stack([sigmoid(-z), sigmoid(z)])
 
     @property
@@ -579,6 +663,8 @@ class NeuronClassifier(_NeuronEstimator):
 
     def _predict_log_proba(self, X):
         z = self.decision_function(X)
+        if z.ndim == 2:
+            return log_softmax(z)
         # ln σ(z) = −ln(1 + e^(−z)); ln(1 − σ(z)) = −ln(1 + e^z)
         return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
 

@@ -4,9 +4,10 @@ A model file holds everything needed to use the neuron on new data and to tell h
 it was made — never a pickle, so reading one runs no code:
 
     format, schema_version, neuronlab_version, kind (NeuronClassifier|NeuronRegressor),
-    task, target, feature_names, labels (classifier: labels[0] → 0, labels[1] → 1),
+    task, target, feature_names, labels (classifier: labels[0] → 0, labels[1] → 1, …),
     scaler ({mean, scale} or null: x′ = (x − μ)/σ before z = w·x′ + b),
-    activation, loss, parameters ({coef: w per feature, intercept: b}),
+    activation, loss, parameters ({coef: w per feature, intercept: b}; for k > 2
+    classes {coef: k lists, one w per class, intercept: k numbers}),
     estimator_params, training (data, rows, split, seed, strategy, status, time, …),
     metrics ({train: …, validation: …}), history (steps, first/last/best loss, a few points)
 
@@ -103,14 +104,14 @@ class TrainedModel:
     def decision_function(self, X) -> np.ndarray:
         return self.estimator.decision_function(self.matrix(X))
 
-    def weights_in_original_units(self) -> tuple[np.ndarray, float]:
+    def weights_in_original_units(self):
         """(w, b) acting on the raw features: with x′ = (x − μ)/σ,
-        w·x′ + b = (w/σ)·x + (b − Σ wμ/σ)."""
-        w, b = self.estimator.coef_, float(self.estimator.intercept_)
-        if self.scaler is None:
-            return w.copy(), b
-        w_raw = w / self.scaler.scale
-        return w_raw, float(b - w_raw @ self.scaler.mean)
+        w·x′ + b = (w/σ)·x + (b − Σ wμ/σ).  For k classes, one row of w and one b per class."""
+        w, b = self.estimator.coef_, np.asarray(self.estimator.intercept_, dtype=np.float64)
+        if self.scaler is not None:
+            w = w / self.scaler.scale
+            b = b - w @ self.scaler.mean
+        return w.copy(), (float(b) if b.ndim == 0 else b)
 
     def to_dict(self) -> dict:
         from .._version import __version__
@@ -128,7 +129,8 @@ class TrainedModel:
             "scaler": None if self.scaler is None else self.scaler.to_dict(),
             "activation": get_activation(est.activation).name,
             "loss": get_loss(est.loss).name,
-            "parameters": {"coef": [float(v) for v in est.coef_], "intercept": float(est.intercept_)},
+            "parameters": {"coef": np.asarray(est.coef_, dtype=np.float64).tolist(),
+                           "intercept": np.asarray(est.intercept_, dtype=np.float64).tolist()},
             "estimator_params": {k: jsonable(v) for k, v in est.get_params().items()},
             "training": jsonable(self.training),
             "metrics": jsonable(self.metrics),
@@ -194,10 +196,16 @@ class _Fields:
             self.fail(name, f"must be {' or '.join(k.__name__ for k in kinds)}, got {json.dumps(value)[:40]}")
         return value
 
-    def numbers(self, doc, name, length, positive=False):
-        values = self.get(doc, name, (list,))
+    def numbers(self, doc, name, length, positive=False, what="one per feature"):
+        if isinstance(doc, list):  # the k-th row of a list of lists, named name = "….k"
+            index = int(name.rsplit(".", 1)[1])
+            values = doc[index]
+            if not isinstance(values, list):
+                self.fail(name, f"must be a list of numbers, got {json.dumps(values)[:40]}")
+        else:
+            values = self.get(doc, name, (list,))
         if len(values) != length:
-            self.fail(name, f"must hold {length} numbers (one per feature), got {len(values)}")
+            self.fail(name, f"must hold {length} numbers ({what}), got {len(values)}")
         for v in values:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (positive and v <= 0):
                 self.fail(name, f"must hold finite{' positive' if positive else ''} numbers, got {json.dumps(v)}")
@@ -255,20 +263,32 @@ def load(path) -> TrainedModel:
         estimator.validate_params()
     except (TypeError, ValueError) as e:
         f.fail("estimator_params", f"is invalid: {e}")
-    parameters = f.get(doc, "parameters", (dict,))
-    estimator.coef_ = f.numbers(parameters, "parameters.coef", n)
-    intercept = f.get(parameters, "parameters.intercept", (int, float))
-    if not math.isfinite(intercept):
-        f.fail("parameters.intercept", "must be a finite number")
-    estimator.intercept_ = float(intercept)
-    estimator.n_features_in_ = n
+    n_classes = 2
     if kind == "NeuronClassifier":
         labels = f.get(doc, "labels", (list,))
-        if len(labels) != 2 or len(set(map(str, labels))) != 2 or not all(
+        if len(labels) < 2 or len(set(map(str, labels))) != len(labels) or not all(
             isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in labels
         ):
-            f.fail("labels", "must list the two classes")
+            f.fail("labels", "must list two or more distinct classes")
         estimator.classes_ = np.asarray(labels)
+        n_classes = len(labels)
+    parameters = f.get(doc, "parameters", (dict,))
+    if n_classes > 2:
+        # k neurons with softmax: one row of weights and one bias per class
+        coef = f.get(parameters, "parameters.coef", (list,))
+        if len(coef) != n_classes:
+            f.fail("parameters.coef", f"must hold {n_classes} lists (one per class in labels), got {len(coef)}")
+        estimator.coef_ = np.stack([f.numbers(coef, f"parameters.coef.{k}", n) for k in range(n_classes)])
+        estimator.intercept_ = f.numbers(parameters, "parameters.intercept", n_classes, what="one per class")
+        if (get_activation(estimator.activation).name, get_loss(estimator.loss).name) != ("sigmoid", "log_loss"):
+            f.fail("activation", f"must be 'sigmoid' with loss 'log_loss' for {n_classes} classes (softmax)")
+    else:
+        estimator.coef_ = f.numbers(parameters, "parameters.coef", n)
+        intercept = f.get(parameters, "parameters.intercept", (int, float))
+        if not math.isfinite(intercept):
+            f.fail("parameters.intercept", "must be a finite number")
+        estimator.intercept_ = float(intercept)
+    estimator.n_features_in_ = n
     scaler_doc = f.get(doc, "scaler", (dict,), nullable=True)
     scaler = None
     if scaler_doc is not None:

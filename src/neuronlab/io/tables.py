@@ -26,7 +26,7 @@ import numpy as np
 
 from . import datasets
 from ..core.split import stratified_split
-from ..core.validation import binary_classes, written_label
+from ..core.validation import classes_of, written_label
 
 __all__ = [
     "Dataset",
@@ -49,7 +49,7 @@ class Dataset:
     """Numbers ready for a neuron.
 
     ``X`` (n_rows, n_features) float64; ``y`` the target (text labels stay text,
-    ``labels`` lists the two classes in order: ``labels[0]`` → 0, ``labels[1]`` → 1),
+    ``labels`` lists the classes in order: ``labels[0]`` → 0, ``labels[1]`` → 1, …),
     or None when the data has no target column.  ``n_dropped`` rows were dropped
     for missing or infinite values (only with ``drop_missing=True``).
     """
@@ -277,7 +277,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
             labels: Optional[Sequence] = None, can_drop: bool = True, source: str = "<data>") -> Dataset:
     """Pick the target and feature columns of ``table`` and turn them into numbers.
 
-    - ``target``: the column to learn; text targets are labels (two classes).
+    - ``target``: the column to learn; text targets are labels (two classes or more).
     - ``features``: the columns to learn from; default every other column (all must
       be numeric: a text column is an error that names it, never silently dropped).
     - ``task``: 'classify' or 'regress'; default: classify a text target or one with
@@ -285,7 +285,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
     - ``drop_missing``: drop the rows with a missing (NaN, empty) or infinite value
       (else it is an error that names the columns and counts the rows).
     - ``require_target=False``: the target column may be absent (for predicting).
-    - ``labels``: the two classes of a classifier trained before (for scoring it): the
+    - ``labels``: the classes of a classifier trained before (for scoring it): the
       target may hold one or both of them, and any other label is an error naming it.
     - ``can_drop=False``: the caller cannot drop rows (predicting), so the error for a
       missing value advises removing or filling in the rows instead of --drop-missing.
@@ -371,9 +371,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
         if task == "classify" and known_labels is not None:
             y, labels = _check_known_labels(y, known_labels, source, target)
         elif task == "classify":
-            classes = binary_classes(
-                y, f"{source}: the target {target!r}", " — use --task regress for a number"
-            )
+            classes = classes_of(y, f"{source}: the target {target!r}")
             labels = classes.tolist()  # plain Python values: "Obese", 0, 2.5
             if not target_is_text and all(float(c) == int(c) for c in labels):
                 labels = [int(c) for c in labels]

@@ -9,7 +9,8 @@ from ..models.kernel import ENGINES, NeuronKernel, gram_matrix, gram_max_eigenva
 from ..models.neuron import Neuron
 from ..sources.array import ArraySource
 from ..sources.base import Source
-from .base import CAPABILITIES, CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES, Objective
+from .base import CAPABILITIES, CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES
+from .rows import RowObjective
 
 __all__ = ["NeuronObjective"]
 
@@ -17,7 +18,7 @@ __all__ = ["NeuronObjective"]
 CURVATURE_PAIRS = (("identity", "squared_error"), ("sigmoid", "log_loss"))
 
 
-class NeuronObjective(Objective):
+class NeuronObjective(RowObjective):
     """The loss of a neuron on a data set, as a function of θ = (w, b).
 
         z = X·w + b,  ŷ = f(z)
@@ -47,7 +48,11 @@ class NeuronObjective(Objective):
 
     def __init__(self, neuron: Neuron, X, y, loss="squared_error", sample_weight=None,
                  alpha: float = 0.0, l1_ratio: float = 0.0, rows=None, engine: str = "auto"):
-        self._bind(neuron, ArraySource(X, y, sample_weight, rows), loss, alpha, l1_ratio, engine)
+        source = ArraySource(X, y, sample_weight, rows)
+        if source.y.ndim != 1:
+            raise ValueError(f"y must hold one target per row of X ({source.X.shape[0]}): a neuron has "
+                             f"one output; got shape {source.y.shape}")
+        self._bind(neuron, source, loss, alpha, l1_ratio, engine)
 
     @classmethod
     def from_source(cls, neuron: Neuron, source: Source, loss="squared_error", alpha: float = 0.0,
@@ -94,26 +99,6 @@ class NeuronObjective(Objective):
                     CAPABILITIES[CURVATURE][1])
         return None
 
-    # --- the rows ---------------------------------------------------------------------
-    @property
-    def n_samples(self) -> int:
-        """How many rows the objective covers."""
-        return self.source.n_samples
-
-    @property
-    def weighted(self) -> bool:
-        """True when the rows carry sample weights sᵢ."""
-        return self.source.weighted
-
-    def batches(self, batch_size: int, rng: np.random.Generator, shuffle: bool = True):
-        """The mini-batches of one epoch, as (batch, size) pairs, drawn from ``rng`` (see the
-        source's ``batches``; for arrays: one ``rng.permutation(n)`` per epoch, cut in order)."""
-        return self.source.batches(batch_size, rng, shuffle)
-
-    def batches_per_epoch(self, batch_size: int) -> int:
-        """How many mini-batches ``batches`` deals in one epoch."""
-        return self.source.batches_per_epoch(batch_size)
-
     def labelled_rows(self):
         """(model, X, y): the neuron and every row it is trained on, in order — for a rule
         that takes the rows one at a time.  ValueError when the rows carry sample weights,
@@ -129,65 +114,6 @@ class NeuronObjective(Objective):
         """The kernel's (Σ sᵢLᵢ, Σ sᵢ, (Σ δᵢxᵢ, Σ δᵢ)) over one RowBlock."""
         return self.kernel.sums(block.X, block.y, block.weight, theta, rows=block.rows, lo=block.lo,
                                 hi=block.hi, want_grad=want_grad, engine=self.engine)
-
-    def _sums(self, theta, want_grad):
-        """The sums over every row, block by block."""
-        loss_sum = weight_sum = 0.0
-        grad = None
-        for block in self.source.blocks():
-            block_loss, block_weight, block_grad = self._block_sums(theta, block, want_grad)
-            loss_sum += block_loss
-            weight_sum += block_weight
-            if want_grad:
-                grad = block_grad if grad is None else grad + block_grad
-        return loss_sum, weight_sum, grad
-
-    def _penalty(self, theta, grad=None) -> float:
-        """α·((1 − ρ)/2·‖w‖² + ρ·‖w‖₁) over the penalised blocks of θ; with ``grad``, its
-        gradient α·((1 − ρ)·w + ρ·sign(w)) is added into ``grad`` in the same pass."""
-        if self.alpha == 0.0:
-            return 0.0
-        layout = self.model.layout
-        squares = absolutes = 0.0
-        for name in layout.penalised:
-            w = layout.view(theta, name)
-            flat = w.ravel()
-            squares += float(flat @ flat)
-            absolutes += float(np.abs(flat).sum())
-            if grad is not None:
-                layout.view(grad, name)[...] += self.alpha * ((1.0 - self.l1_ratio) * w + self.l1_ratio * np.sign(w))
-        l2 = 0.5 * (1.0 - self.l1_ratio) * squares
-        l1 = self.l1_ratio * absolutes
-        return self.alpha * (l2 + l1)
-
-    def _finish(self, theta, sums):
-        """J = Σ sᵢLᵢ / Σ sᵢ + penalty, and ∇J = the gradient sums / Σ sᵢ + the penalty's
-        gradient on the penalised blocks."""
-        loss_sum, weight_sum, grad = sums
-        if grad is not None:
-            grad /= weight_sum
-        loss = loss_sum / weight_sum + self._penalty(theta, grad)
-        return loss if grad is None else (loss, grad)
-
-    def loss(self, theta) -> float:
-        theta = np.asarray(theta, dtype=np.float64)
-        return float(self._finish(theta, self._sums(theta, want_grad=False)))
-
-    def loss_and_grad(self, theta):
-        """J(θ) and ∇J(θ) over the data, in one pass over its rows (see :mod:`neuronlab.models.kernel`)."""
-        self.require(GRADIENT, "loss_and_grad")
-        theta = np.asarray(theta, dtype=np.float64)
-        loss, grad = self._finish(theta, self._sums(theta, want_grad=True))
-        return float(loss), grad
-
-    def loss_and_grad_batch(self, theta, batch):
-        """J and ∇J over a mini-batch: one that ``batches()`` gives (for an array source,
-        also a slice or an array of row numbers counted among the rows the objective
-        covers).  The mean runs over the batch; the penalty is added whole, as for the full
-        data.  X is not copied (the compiled kernel reads the rows where they are)."""
-        self.require(GRADIENT, "loss_and_grad_batch")
-        theta = np.asarray(theta, dtype=np.float64)
-        return self._finish(theta, self._block_sums(theta, self.source.select(batch), want_grad=True))
 
     # --- curvature ----------------------------------------------------------------------
     def _gram_parts(self):

@@ -30,8 +30,9 @@ class ArraySource(Source):
         self.X = X
         self.n_features = X.shape[1]
         self.y = np.asarray(y, dtype=X.dtype)
-        if self.y.shape != (X.shape[0],):
-            raise ValueError(f"y must hold one target per row of X ({X.shape[0]}), got shape {self.y.shape}")
+        if self.y.ndim not in (1, 2) or self.y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must hold one target per row of X ({X.shape[0]}) — or one row of "
+                             f"targets per row, for several outputs —, got shape {self.y.shape}")
         if rows is not None:
             rows = np.asarray(rows)
             if rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.size == 0:

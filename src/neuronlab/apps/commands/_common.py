@@ -128,10 +128,16 @@ class TrainingData:
 
     def target(self, y) -> np.ndarray:
         """What the neuron learns from y: 1.0 for the second class ``labels[1]`` and 0.0 for the
-        first (classify, as the classifier's ``fit`` encodes them), y itself (regress)."""
+        first — the class number 0 … k − 1 for k > 2 classes — (classify, as the classifier's
+        ``fit`` encodes them), y itself (regress)."""
         if self.dataset.task == "classify":
-            return (np.asarray(y) == self.dataset.labels[1]).astype(float)
+            return class_numbers(y, self.dataset.labels).astype(float)
         return y
+
+    @property
+    def n_classes(self):
+        """k, the number of classes of a classification (None for a regression)."""
+        return len(self.dataset.labels) if self.dataset.task == "classify" else None
 
     def estimator(self, **options):
         """A NeuronClassifier or NeuronRegressor, by the data's task, with these settings."""
@@ -141,13 +147,14 @@ class TrainingData:
 
     def training_objective(self, estimator):
         """The J(θ) ``estimator.fit(X_fit, y_train)`` minimises (penalty included)."""
-        return estimator.objective(self.X_fit, self.target(self.y_train))
+        return estimator.objective(self.X_fit, self.target(self.y_train), n_classes=self.n_classes)
 
     def validation_objective(self, estimator):
         """The loss on the validation rows (no penalty), or None when none were held back."""
         if not len(self.val_rows):
             return None
-        return estimator.objective(self.scaled(self.X_val), self.target(self.y_val), penalised=False)
+        return estimator.objective(self.scaled(self.X_val), self.target(self.y_val), penalised=False,
+                                   n_classes=self.n_classes)
 
 
 def training_data(data, target=None, features=None, *, task=None, seed=0, val_split=0.2, standardize=None,
@@ -248,7 +255,33 @@ def csv_text(header, columns) -> str:
 def metric_rows(task, reports: dict):
     """Rows (metric, value per report) for a summary table; the confusion matrix goes apart."""
     names = ("accuracy", "precision", "recall", "f1", "log_loss", "roc_auc") if task == "classify" else ("mse", "mae", "r2")
-    return [[name] + [None if r is None else r.get(name) for r in reports.values()] for name in names]
+    # k > 2 classes: precision, recall, F1 and AUC are means over the classes, each against the rest
+    macro = any(r is not None and r.get("average") == "macro" for r in reports.values())
+    averaged = ("precision", "recall", "f1", "roc_auc") if macro else ()
+    return [[f"{name} (macro)" if name in averaged else name] + [None if r is None else r.get(name) for r in reports.values()]
+            for name in names]
+
+
+def print_confusion_matrix(labels, counts):
+    """The confusion matrix as a table, one row per true class, one column per predicted class."""
+    written = [str(label) for label in labels]
+    print_table("confusion matrix (rows: true, columns: predicted)", [""] + written,
+                [[label] + list(row) for label, row in zip(written, counts)])
+
+
+def class_numbers(y, labels) -> np.ndarray:
+    """The number of each row's class in ``labels`` (0 … k − 1), as the classifier counts them;
+    labels compare as written (0 and "0" are one class: a CSV column may read either way)."""
+    written = np.asarray([str(label) for label in labels])
+    order = np.argsort(written)
+    y_written = np.asarray(y).astype(str)
+    found = np.searchsorted(written, y_written, sorter=order)
+    found = np.minimum(found, len(written) - 1)
+    index = order[found]
+    if not np.all(written[index] == y_written):
+        unknown = sorted(set(y_written[written[index] != y_written]))[:5]
+        raise ValueError(f"label(s) {', '.join(unknown)} are not among the classes {', '.join(written)}")
+    return index
 
 
 def model_metrics(model, X, y) -> dict:
@@ -267,8 +300,12 @@ def model_metrics(model, X, y) -> dict:
     from ...core.activations import sigmoid
 
     labels = model.labels  # y holds only these: load_dataset(..., labels=model.labels) checked it
-    positive = np.asarray(y).astype(str) == str(labels[1])
     score = model.decision_function(X)
+    if len(labels) > 2:
+        # k scores per row: the class is the largest, the probabilities their softmax
+        proba = model.predict_proba(X) if hasattr(model.estimator, "predict_proba") else None
+        return metrics.multiclass_report(class_numbers(y, labels), np.argmax(score, axis=1), proba, len(labels))
+    positive = class_numbers(y, labels) == 1
     # predict_proba exists only for a sigmoid neuron (the attribute raises otherwise), whose
     # decision score is z
     proba = sigmoid(score) if hasattr(model.estimator, "predict_proba") else None

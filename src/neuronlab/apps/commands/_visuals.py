@@ -151,7 +151,7 @@ def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> 
     if args.plot:
         from ...viz.plots import new_figure, plot_decision_boundary, plot_loss, save_figure
 
-        boundary = two_features and model.task == "classify"
+        boundary = two_features and model.task == "classify" and len(model.labels) == 2
         fig, axes = new_figure(13.0, 5.0, ncols=2) if boundary else new_figure()
         axes = axes if boundary else [axes]
         plot_loss(history, validation_loss=validation_loss or None, ax=axes[0],

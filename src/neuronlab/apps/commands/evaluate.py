@@ -42,18 +42,23 @@ def run(args) -> int:
     if args.json:
         _common.emit_json({"model": args.model, "data": args.data, "rows": dataset.n_rows,
                            "rows_dropped": dataset.n_dropped, "task": model.task, "labels": model.labels,
-                           **({"positive_class": model.labels[1]} if model.task == "classify" else {}),
+                           **({"positive_class": model.labels[1]} if _binary(model) else {}),
                            "metrics": report})
         return 0
     rows = _common.metric_rows(model.task, {"value": report})
-    if model.task == "classify":  # precision, recall and F1 are about this class
+    if _binary(model):  # precision, recall and F1 are about this class
         rows.insert(0, ["positive class", str(model.labels[1])])
     _common.print_table(f"{args.model} on {args.data} ({dataset.n_rows} rows)", ["metric", "value"], rows)
+    if model.task == "classify" and not _binary(model):
+        _common.print_table("each class against the rest", ["class", "precision", "recall", "f1", "rows"],
+                            [[str(label), c["precision"], c["recall"], c["f1"], c["support"]]
+                             for label, c in zip(model.labels, report["per_class"])])
     if model.task == "classify":
-        (tn, fp), (fn, tp) = report["confusion_matrix"]
-        negative, positive = (str(v) for v in model.labels)
-        _common.print_table("confusion matrix (rows: true, columns: predicted)", ["", negative, positive],
-                            [[negative, tn, fp], [positive, fn, tp]])
+        _common.print_confusion_matrix(model.labels, report["confusion_matrix"])
     if dataset.n_dropped:
         print(f"dropped {dataset.n_dropped} row(s) with missing or infinite values")
     return 0
+
+
+def _binary(model) -> bool:
+    return model.task == "classify" and len(model.labels) == 2

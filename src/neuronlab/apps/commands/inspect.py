@@ -29,19 +29,27 @@ def run(args) -> int:
         return 0
     est, t = model.estimator, model.training
     scaled = model.scaler is not None
-    print(f"{type(est).__name__}: ŷ = {est.activation}(w·x{'′' if scaled else ''} + b), loss {est.loss}"
-          + (", x′ = (x − μ)/σ (standardised on the training rows)" if scaled else ""))
+    standardised = ", x′ = (x − μ)/σ (standardised on the training rows)" if scaled else ""
+    multiclass = model.task == "classify" and len(model.labels) > 2
+    if multiclass:
+        print(f"{type(est).__name__}: {len(model.labels)} neurons, one per class, zₖ = wₖ·x{'′' if scaled else ''} + bₖ, "
+              f"ŷ = softmax(z), loss {est.loss}{standardised}")
+    else:
+        print(f"{type(est).__name__}: ŷ = {est.activation}(w·x{'′' if scaled else ''} + b), loss {est.loss}{standardised}")
     if model.task == "classify":
-        print(f"target {model.target!r}: {model.labels[0]} → 0, {model.labels[1]} → 1")
+        print(f"target {model.target!r}: " + ", ".join(f"{label} → {k}" for k, label in enumerate(model.labels)))
     else:
         print(f"target {model.target!r} (a number)")
     w_raw, b_raw = model.weights_in_original_units()
     names = _feature_labels(model.feature_names)
-    rows = [[name, float(w), float(wr)] + ([float(model.scaler.mean[j]), float(model.scaler.scale[j])] if scaled else [])
-            for j, (name, w, wr) in enumerate(zip(names, est.coef_, w_raw))]
-    rows.append([BIAS_LABEL, float(est.intercept_), b_raw] + ([None, None] if scaled else []))
-    header = ["feature", "w" + (" (standardised)" if scaled else ""), "w (raw units)"] + (["μ", "σ"] if scaled else [])
-    _common.print_table("weights", header, rows)
+    if multiclass:
+        _print_class_weights(model, names, w_raw, b_raw)
+    else:
+        rows = [[name, float(w), float(wr)] + ([float(model.scaler.mean[j]), float(model.scaler.scale[j])] if scaled else [])
+                for j, (name, w, wr) in enumerate(zip(names, est.coef_, w_raw))]
+        rows.append([BIAS_LABEL, float(est.intercept_), b_raw] + ([None, None] if scaled else []))
+        header = ["feature", "w" + (" (standardised)" if scaled else ""), "w (raw units)"] + (["μ", "σ"] if scaled else [])
+        _common.print_table("weights", header, rows)
     if t:
         settings = ["data", "rows", "rows_dropped", "train_rows", "validation_rows", "seed", "strategy",
                     "learning_rate", "alpha", "steps", "steps_done", "runs", "status", "time_seconds"]
@@ -54,6 +62,19 @@ def run(args) -> int:
         print(f"loss {_loss(h.get('loss_start'))} → {_loss(h.get('loss_end'))} over {h['n_steps']} steps "
               f"(best {_loss(h.get('loss_best'))})")
     return 0
+
+
+def _print_class_weights(model, names, w_raw, b_raw):
+    """One column of weights per class (the neuron wₖ of class k), standardised then raw."""
+    est, scaled = model.estimator, model.scaler is not None
+    labels = [str(label) for label in model.labels]
+    tables = [("weights" + (" (standardised)" if scaled else ""), est.coef_, est.intercept_)]
+    if scaled:
+        tables.append(("weights (raw units)", w_raw, b_raw))
+    for title, W, b in tables:
+        rows = [[name] + [float(v) for v in W[:, j]] for j, name in enumerate(names)]
+        rows.append([BIAS_LABEL] + [float(v) for v in b])
+        _common.print_table(title, ["feature"] + [f"w ({label})" for label in labels], rows)
 
 
 #: the weights table's row for b; a feature may have any name, so see _feature_labels

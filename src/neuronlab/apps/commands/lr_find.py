@@ -60,7 +60,7 @@ def run(args) -> int:
     options = {k: getattr(args, k) for k in ("activation", "loss") if getattr(args, k) is not None}
     estimator = data.estimator(alpha=args.alpha, random_state=args.seed, **options)
     objective = data.training_objective(estimator)
-    theta0 = estimator.initial_theta(data.X_fit.shape[1], check_random_state(args.seed))  # as train's fit
+    theta0 = estimator.initial_theta(data.X_fit.shape[1], check_random_state(args.seed), data.n_classes)  # as train's fit
     found = lr_find(objective, theta0, min_lr=args.min_lr, max_lr=args.max_lr, steps=args.steps,
                     rule=args.rule)
     if args.plot:

@@ -72,7 +72,7 @@ def run(args) -> int:
     if args.proba:
         proba = model.predict_proba(X)
         header += [f"p({label})" for label in model.labels]
-        columns += [proba[:, 0], proba[:, 1]]
+        columns += list(proba.T)
     text = _common.csv_text(header, columns)
     if args.out:
         atomic_write_text(args.out, text)
