@@ -3,7 +3,8 @@
 - ``obesity`` — the course's example: height (feet), weight (kg) → Obese / Not Obese.
   Shipped as ``neuronlab/io/bundled/obesity.csv``; ``neuronlab/io/bundled/obesity.md`` (its card)
   says how it was generated (``scripts/make_obesity.py``, seeded).
-- ``breast_cancer``, ``diabetes`` — scikit-learn's bundled sets (needs scikit-learn).
+- ``breast_cancer``, ``iris``, ``wine``, ``diabetes`` — scikit-learn's bundled sets (needs
+  scikit-learn); iris and wine have three classes.
 - ``linear``, ``xor``, ``circles``, ``moons`` — 200 points in 2-D for pictures, drawn
   here with numpy from a fixed seed (columns x1, x2, label).
 
@@ -117,6 +118,12 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("breast_cancer", "30 cell-nucleus measures → malignant / benign; 569 rows",
                     "diagnosis", "classify", "scikit-learn (Wisconsin diagnostic breast cancer)",
                     _sklearn("load_breast_cancer", "diagnosis", labelled=True), SKLEARN),
+        DatasetInfo("iris", "4 flower measures → setosa / versicolor / virginica; 150 flowers",
+                    "species", "classify", "scikit-learn (Fisher's iris, 1936)",
+                    _sklearn("load_iris", "species", labelled=True), SKLEARN),
+        DatasetInfo("wine", "13 chemical measures → cultivar class_0 / class_1 / class_2; 178 wines",
+                    "cultivar", "classify", "scikit-learn (UCI wine recognition)",
+                    _sklearn("load_wine", "cultivar", labelled=True), SKLEARN),
         DatasetInfo("diabetes", "10 measures → disease progression; 442 patients",
                     "progression", "regress", "scikit-learn (Efron et al. 2004)",
                     _sklearn("load_diabetes", "progression", labelled=False), SKLEARN),
