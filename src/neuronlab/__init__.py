@@ -23,6 +23,8 @@ _EXPORTS = {
     "ConvergenceWarning": ".estimators.neuron",
     "NeuronClassifier": ".estimators.neuron",
     "NeuronRegressor": ".estimators.neuron",
+    "NetworkClassifier": ".estimators.network",
+    "NetworkRegressor": ".estimators.network",
     "NotFittedError": ".estimators.neuron",
     "History": ".train.history",
     "Result": ".train.history",

@@ -61,12 +61,12 @@ def _training_dtype(dtype):
     return parsed.type
 
 
-def _solver_options(est, rng):
+def _solver_options(est, rng, n_rows):
     """The estimator's settings that its solver (strategy) has, by their common names."""
-    settings = dict(learning_rate=est.learning_rate, max_steps=est.max_steps, tol=est.tol,
+    settings = dict(learning_rate=est.learning_rate, max_steps=getattr(est, est._BUDGET), tol=est.tol,
                     schedule=est.schedule, random_state=rng, recover=est.recover,
-                    batch_size=est.batch_size)
-    if est.batch_size is None and strategy_name(est.solver) == "sgd":
+                    batch_size=est._batch_size(n_rows))
+    if settings["batch_size"] is None and strategy_name(est.solver) == "sgd":
         del settings["batch_size"]  # sgd's own default (32): mini-batches are what it is
     return {k: v for k, v in settings.items() if strategy_takes(est.solver, k)}
 
@@ -94,8 +94,9 @@ def _linearly_separable(X, target) -> bool:
 
 
 def check_is_fitted(estimator) -> None:
-    """Raise NotFittedError unless ``estimator`` has been fitted (it has ``coef_``)."""
-    if not hasattr(estimator, "coef_"):
+    """Raise NotFittedError unless ``estimator`` has been fitted (it has ``coef_``, or the
+    attribute its class names in ``_FITTED``)."""
+    if not hasattr(estimator, getattr(type(estimator), "_FITTED", "coef_")):
         raise sklearn_flavoured(NotFittedError)(
             f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
             "appropriate arguments before using this estimator."
@@ -166,8 +167,15 @@ class _NeuronEstimator:
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    #: the attribute a fit sets, by which a fitted estimator is known
+    _FITTED = "coef_"
+
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "coef_")
+        return hasattr(self, self._FITTED)
+
+    def _batch_size(self, n_rows):
+        """The rows per update: None for all of them."""
+        return self.batch_size
 
     def _base_tags(self):
         from sklearn.utils import InputTags, Tags, TargetTags  # only asked for by scikit-learn
@@ -179,12 +187,31 @@ class _NeuronEstimator:
         )
 
     # --- validation ---------------------------------------------------------------
+    #: the setting that bounds the run: steps (epochs with mini-batches)
+    _BUDGET = "max_steps"
+
     def validate_params(self):
         """Check every setting (the CLI asks before it reads any data); return the
         (activation, loss) objects they name.  ValueError/TypeError naming the setting."""
+        activation, loss = self._validate_model()
+        self._validate_training()
+        return activation, loss
+
+    def _validate_model(self):
+        """The neuron's own settings: activation, loss (and that they fit), penalty, init."""
         activation = get_activation(self.activation)
         loss = get_loss(self.loss)
         check_compatible(activation, loss)
+        if self.penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}")
+        if not (isinstance(self.l1_ratio, (int, float)) and 0 <= self.l1_ratio <= 1):
+            raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
+        if self.init not in INITIALIZERS:
+            raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITIALIZERS)}")
+        return activation, loss
+
+    def _validate_training(self):
+        """The settings of the training run, which every estimator here shares."""
         if not isinstance(self.solver, str):
             raise TypeError(f"solver must be a name such as 'gradient_descent', got {self.solver!r}")
         strategy_name(self.solver)
@@ -195,21 +222,16 @@ class _NeuronEstimator:
                 f"learning_rate must be > 0, got {self.learning_rate!r}: with η = 0 the weights "
                 "never change; try 0.1"
             )
-        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)):
-            raise TypeError(f"max_steps must be a whole number, got {self.max_steps!r}")
-        if self.max_steps < 1:
-            raise ValueError(f"max_steps must be ≥ 1, got {self.max_steps!r}")
+        budget = getattr(self, self._BUDGET)
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
+            raise TypeError(f"{self._BUDGET} must be a whole number, got {budget!r}")
+        if budget < 1:
+            raise ValueError(f"{self._BUDGET} must be ≥ 1, got {budget!r}")
         check_tol(self.tol)
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"penalty must be one of {PENALTIES}, got {self.penalty!r}")
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (
             math.isfinite(self.alpha) and self.alpha >= 0
         ):
             raise ValueError(f"alpha must be a number ≥ 0, got {self.alpha!r}")
-        if not (isinstance(self.l1_ratio, (int, float)) and 0 <= self.l1_ratio <= 1):
-            raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
-        if self.init not in INITIALIZERS:
-            raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITIALIZERS)}")
         solver = strategy_name(self.solver)
         if solver not in NEURON_SOLVERS:
             raise ValueError(
@@ -217,7 +239,7 @@ class _NeuronEstimator:
                 f"residuals of equations); choose one of: {', '.join(NEURON_SOLVERS)}"
             )
         descent = solver in DESCENT_SOLVERS
-        if self.batch_size is not None:
+        if self.batch_size is not None and not (self.batch_size == "auto" and self._BUDGET == "max_iter"):
             if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
                     or self.batch_size < 1:
                 raise ValueError(f"batch_size must be a whole number ≥ 1 or None, got {self.batch_size!r}")
@@ -244,7 +266,6 @@ class _NeuronEstimator:
         if self.schedule is not None:
             get_schedule(self.schedule, self.learning_rate)
         _training_dtype(self.dtype)
-        return activation, loss
 
     def _check_input(self, X, reset):
         names = feature_names_of(X)
@@ -353,12 +374,13 @@ class _NeuronEstimator:
         return model.layout.pack(w=self.coef_, b=self.intercept_)
 
     def _unpack(self, model, theta):
-        """(coef_, intercept_) from θ: (w, b) for the neuron; for k classes coef_ = Wᵀ of
+        """Set coef_ and intercept_ from θ: (w, b) for the neuron; for k classes coef_ = Wᵀ of
         shape (k, n_features) and intercept_ = b of shape (k,), as scikit-learn lays them out."""
         if isinstance(model, Network):
             W, b = model.layer(theta, 1)
-            return W.T.copy(), b.copy()
-        return model.weights(theta).copy(), float(model.bias(theta))
+            self.coef_, self.intercept_ = W.T.copy(), b.copy()
+        else:
+            self.coef_, self.intercept_ = model.weights(theta).copy(), float(model.bias(theta))
 
     def _fit(self, X, target, sample_weight, callback=None):
         """Minimise the neuron's objective (:meth:`objective`) on (X, target); set the fitted
@@ -371,11 +393,11 @@ class _NeuronEstimator:
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
         model = self._model(n_features)
-        if self.warm_start and hasattr(self, "coef_") and self._pack_fits(model):
+        if self.warm_start and hasattr(self, self._FITTED) and self._pack_fits(model):
             theta0 = self._pack(model)
         else:
             theta0 = self.initial_theta(n_features, rng)
-        options = _solver_options(self, rng)
+        options = _solver_options(self, rng, X.shape[0])
         train_rows = None
         if self.early_stopping:
             # hold out a random share of the rows, by row number: X itself is not copied;
@@ -398,7 +420,7 @@ class _NeuronEstimator:
         objective = self.objective(X, target, sample_weight, rows=train_rows)
         strategy = get_strategy(self.solver, **options)
         result = strategy.minimize(objective, theta0, callback=callback)
-        self.coef_, self.intercept_ = self._unpack(objective.model, result.theta)
+        self._unpack(objective.model, result.theta)
         self.history_ = result.history
         self.n_iter_ = result.n_steps
         self.status_ = result.status
@@ -440,13 +462,13 @@ class _NeuronEstimator:
             fix = (f"set learning_rate ≈ {suggested:.3g}" if suggested is not None
                    else "result_.message says why")
         else:
-            head = f"{name} stopped at max_steps={self.max_steps} {where}"
+            head = f"{name} stopped at {self._BUDGET}={getattr(self, self._BUDGET)} {where}"
             if diagnosis is not None:
                 fix = diagnosis
             elif not strategy_takes(self.solver, "learning_rate"):
-                fix = "raise max_steps"  # the solver has no learning rate
+                fix = f"raise {self._BUDGET}"  # the solver has no learning rate
             else:
-                fix = "raise max_steps or learning_rate"
+                fix = f"raise {self._BUDGET} or learning_rate"
         warnings.warn(f"{head}: {fix}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
 
     def _pack_fits(self, model):

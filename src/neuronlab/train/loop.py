@@ -269,7 +269,10 @@ class Training:
     def _record(self, row: Row) -> None:
         loss = float(row.loss)
         self.theta = row.theta
-        if loss < self.best_loss:  # NaN never compares smaller: a NaN point is never kept
+        # NaN never compares: a NaN point is never kept.  A tie keeps the newer θ: a mini-batch
+        # epoch's row holds the mean of losses measured before its updates (with one batch, the
+        # loss at the row before), so its θ is at least as good as the loss it is given
+        if loss <= self.best_loss:
             self.best_loss = loss
             self.best_theta = np.array(row.theta, dtype=np.float64, copy=True)
             self.best_grad = None if row.grad is None else row.grad.copy()
