@@ -43,10 +43,11 @@ class Block:
 
     def labels(self) -> list[str]:
         """One label per entry, in θ's order: ``b`` for a single number, ``w1 … wn`` for a
-        vector (counted from 1, as the course writes w₁), ``W[1,1] … `` for a matrix."""
+        vector (counted from 1, as the course writes w₁), ``W[1,1] … `` for a matrix, and
+        ``b1[1] …`` for a vector whose name ends in a digit (a layer's), so that no two read alike."""
         if self.shape == ():
             return [self.name]
-        if len(self.shape) == 1:
+        if len(self.shape) == 1 and not self.name[-1].isdigit():
             return [f"{self.name}{i + 1}" for i in range(self.shape[0])]
         return [f"{self.name}[{','.join(str(i + 1) for i in index)}]" for index in np.ndindex(*self.shape)]
 

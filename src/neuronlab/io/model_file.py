@@ -3,11 +3,13 @@
 A model file holds everything needed to use the neuron on new data and to tell how
 it was made — never a pickle, so reading one runs no code:
 
-    format, schema_version, neuronlab_version, kind (NeuronClassifier|NeuronRegressor),
+    format, schema_version, neuronlab_version, kind (NeuronClassifier|NeuronRegressor|
+    NetworkClassifier|NetworkRegressor),
     task, target, feature_names, labels (classifier: labels[0] → 0, labels[1] → 1, …),
     scaler ({mean, scale} or null: x′ = (x − μ)/σ before z = w·x′ + b),
     activation, loss, parameters ({coef: w per feature, intercept: b}; for k > 2
-    classes {coef: k lists, one w per class, intercept: k numbers}),
+    classes {coef: k lists, one w per class, intercept: k numbers}; for a network
+    {layers: [{W: n_{l−1} lists of n_l numbers, b: n_l numbers}, …]}),
     estimator_params, training (data, rows, split, seed, strategy, status, time, …),
     metrics ({train: …, validation: …}), history (steps, first/last/best loss, a few points)
 
@@ -31,6 +33,7 @@ from .atomic import atomic_output, check_output_folder
 from ..core.json_values import jsonable
 from ..core.activations import get_activation
 from .tables import Standardizer
+from ..estimators.network import NetworkClassifier, NetworkRegressor
 from ..estimators.neuron import NeuronClassifier, NeuronRegressor, check_is_fitted
 from ..core.losses import get_loss
 
@@ -38,7 +41,9 @@ __all__ = ["TrainedModel", "save", "load", "atomic_write_text", "SCHEMA_VERSION"
 
 FORMAT = "neuronlab-model"
 SCHEMA_VERSION = 1
-KINDS = {"NeuronClassifier": NeuronClassifier, "NeuronRegressor": NeuronRegressor}
+KINDS = {"NeuronClassifier": NeuronClassifier, "NeuronRegressor": NeuronRegressor,
+         "NetworkClassifier": NetworkClassifier, "NetworkRegressor": NetworkRegressor}
+NETWORKS = (NetworkClassifier, NetworkRegressor)
 HISTORY_POINTS = 20
 
 
@@ -74,7 +79,7 @@ class TrainedModel:
 
     @property
     def task(self) -> str:
-        return "classify" if isinstance(self.estimator, NeuronClassifier) else "regress"
+        return "classify" if self.estimator._estimator_type == "classifier" else "regress"
 
     @property
     def labels(self):
@@ -127,10 +132,10 @@ class TrainedModel:
             "feature_names": self.feature_names,
             "labels": self.labels,
             "scaler": None if self.scaler is None else self.scaler.to_dict(),
-            "activation": get_activation(est.activation).name,
+            "activation": (jsonable(est.activation) if isinstance(est, NETWORKS)
+                           else get_activation(est.activation).name),
             "loss": get_loss(est.loss).name,
-            "parameters": {"coef": np.asarray(est.coef_, dtype=np.float64).tolist(),
-                           "intercept": np.asarray(est.intercept_, dtype=np.float64).tolist()},
+            "parameters": _parameters(est),
             "estimator_params": {k: jsonable(v) for k, v in est.get_params().items()},
             "training": jsonable(self.training),
             "metrics": jsonable(self.metrics),
@@ -139,6 +144,15 @@ class TrainedModel:
 
     def __repr__(self) -> str:
         return f"TrainedModel({self.estimator!r}, features={self.feature_names})"
+
+
+def _parameters(est) -> dict:
+    """The fitted numbers: w and b (one row of w and one b per class for k > 2 classes), or
+    each layer's W and b for a network."""
+    if isinstance(est, NETWORKS):
+        return {"layers": [{"W": W.tolist(), "b": b.tolist()} for W, b in zip(est.coefs_, est.intercepts_)]}
+    return {"coef": np.asarray(est.coef_, dtype=np.float64).tolist(),
+            "intercept": np.asarray(est.intercept_, dtype=np.float64).tolist()}
 
 
 def summarize_history(estimator, validation_loss: Optional[dict] = None) -> dict:
@@ -165,13 +179,14 @@ def summarize_history(estimator, validation_loss: Optional[dict] = None) -> dict
 def save(model, path) -> None:
     """Write ``model`` (a TrainedModel, or a fitted NeuronClassifier/NeuronRegressor) to
     ``path`` as JSON, atomically."""
-    if isinstance(model, (NeuronClassifier, NeuronRegressor)):
+    if isinstance(model, (NeuronClassifier, NeuronRegressor) + NETWORKS):
         check_is_fitted(model)
         names = getattr(model, "feature_names_in_", None)
         names = list(names) if names is not None else [f"x{j + 1}" for j in range(model.n_features_in_)]
         model = TrainedModel(model, names)
     if not isinstance(model, TrainedModel):
-        raise TypeError(f"save() takes a fitted NeuronClassifier, NeuronRegressor or TrainedModel, got {type(model).__name__}")
+        raise TypeError(f"save() takes a fitted estimator of neuronlab (NeuronClassifier, NetworkClassifier, …) "
+                        f"or a TrainedModel, got {type(model).__name__}")
     text = json.dumps(model.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     atomic_write_text(path, text)
 
@@ -251,7 +266,8 @@ def load(path) -> TrainedModel:
     unknown = set(params) - valid
     if unknown:
         f.fail("estimator_params", f"has unknown setting(s) {', '.join(sorted(unknown))}")
-    for key in ("activation", "loss"):
+    network = estimator_cls in NETWORKS
+    for key in ("activation", "loss") if not network else ():  # a network's are in estimator_params
         name = f.get(doc, key, (str,))
         try:
             (get_activation if key == "activation" else get_loss)(name)
@@ -264,7 +280,7 @@ def load(path) -> TrainedModel:
     except (TypeError, ValueError) as e:
         f.fail("estimator_params", f"is invalid: {e}")
     n_classes = 2
-    if kind == "NeuronClassifier":
+    if estimator._estimator_type == "classifier":
         labels = f.get(doc, "labels", (list,))
         if len(labels) < 2 or len(set(map(str, labels))) != len(labels) or not all(
             isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in labels
@@ -273,7 +289,9 @@ def load(path) -> TrainedModel:
         estimator.classes_ = np.asarray(labels)
         n_classes = len(labels)
     parameters = f.get(doc, "parameters", (dict,))
-    if n_classes > 2:
+    if network:
+        _load_layers(f, estimator, parameters, n, n_classes)
+    elif n_classes > 2:
         # k neurons with softmax: one row of weights and one bias per class
         coef = f.get(parameters, "parameters.coef", (list,))
         if len(coef) != n_classes:
@@ -289,6 +307,8 @@ def load(path) -> TrainedModel:
             f.fail("parameters.intercept", "must be a finite number")
         estimator.intercept_ = float(intercept)
     estimator.n_features_in_ = n
+    if network:
+        estimator._unpack(None, estimator.theta_)  # coefs_ and intercepts_ as views of θ
     scaler_doc = f.get(doc, "scaler", (dict,), nullable=True)
     scaler = None
     if scaler_doc is not None:
@@ -303,3 +323,29 @@ def load(path) -> TrainedModel:
         metrics=f.get(doc, "metrics", (dict,)),
         history=f.get(doc, "history", (dict,)),
     )
+
+
+def _load_layers(f, estimator, parameters, n_features, n_classes):
+    """A network's θ from ``parameters.layers``, each W and b of the shape its settings give."""
+    layers = f.get(parameters, "parameters.layers", (list,))
+    if estimator._estimator_type == "regressor":
+        last = layers[-1] if layers and isinstance(layers[-1], dict) else {}
+        outputs = last.get("b")
+        if not isinstance(outputs, list) or not outputs:
+            f.fail(f"parameters.layers.{len(layers) - 1}.b", "must list one bias per output")
+        estimator.n_outputs_ = len(outputs)
+    network = estimator._network(n_features, n_classes)
+    if len(layers) != network.n_layers:
+        f.fail("parameters.layers", f"must hold {network.n_layers} layers (hidden_layer_sizes "
+               f"{list(network.hidden_layer_sizes)} and the output), got {len(layers)}")
+    blocks = {}
+    for l, layer in enumerate(layers, start=1):
+        where = f"parameters.layers.{l - 1}"
+        n_in, n_out = network.sizes[l - 1], network.sizes[l]
+        rows = f.get(layer, f"{where}.W", (list,))
+        if len(rows) != n_in:
+            f.fail(f"{where}.W", f"must hold {n_in} lists (one per input of layer {l}), got {len(rows)}")
+        blocks[f"W{l}"] = np.stack([f.numbers(rows, f"{where}.W.{i}", n_out, what=f"one per unit of layer {l}")
+                                    for i in range(n_in)])
+        blocks[f"b{l}"] = f.numbers(layer, f"{where}.b", n_out, what=f"one per unit of layer {l}")
+    estimator.theta_ = network.layout.pack(**blocks)

@@ -7,7 +7,10 @@ For a neuron on a data set (θ = (w₁, …, wₙ, b)), each of the first steps 
     ∂J/∂wᵢ = (1/n)·Σ δ·xᵢ,  ∂J/∂b = (1/n)·Σ δ,  δ = ∂L/∂ŷ·f′(z)   (the chain rule)
     wᵢ ← wᵢ − η·∂J/∂wᵢ                                 (the update)
 
-and for an equation LHS = RHS solved by gradient descent (θ = the unknowns)
+for a network (θ = every layer's W_l and b_l), the forward pass layer by layer, then the
+chain rule carried back — δ_L = ∂L/∂z_L, δ_{l−1} = (δ_l·W_lᵀ) ⊙ f′(z_{l−1}), ∂L/∂W_l =
+a_{l−1}ᵀ·δ_l — with every number of the first row; and for an equation LHS = RHS solved by
+gradient descent (θ = the unknowns)
 
     r = LHS − RHS,   J = ½r²,   ∂J/∂x = r·∂r/∂x,   x ← x − η·∂J/∂x.
 
@@ -28,6 +31,7 @@ import numpy as np
 from ..train.history import Result
 from ..objectives.base import RESIDUALS
 from ..objectives.equation import EquationObjective
+from ..objectives.network import NetworkObjective
 from ..objectives.neuron import NeuronObjective
 
 __all__ = ["Explanation", "ExplainedStep", "explain", "format_number", "pretty_name"]
@@ -135,6 +139,8 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
             f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
         if isinstance(objective, NeuronObjective):
             step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows, names))
+        elif isinstance(objective, NetworkObjective):
+            step.lines.extend(_network_lines(objective, theta, step.loss, step.gradient, rows, names))
         elif objective.offers(RESIDUALS):
             step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
         else:
@@ -215,6 +221,67 @@ def _neuron_lines(objective, theta, loss, grad, rows, names):
         else:
             formula = ("Σ s·δ / Σ s" if weighted else "(1/n)·Σ δ")
         lines.append(f"  ∂J/∂{name} = {formula} = {format_number(g)}")
+    return lines
+
+
+def _vector(values) -> str:
+    return "(" + ", ".join(format_number(v) for v in np.ravel(values)) + ")"
+
+
+def _matrix(values) -> str:
+    return "[" + "; ".join(_vector(row) for row in np.atleast_2d(values)) + "]"
+
+
+def _network_lines(objective, theta, loss, grad, rows, names):
+    """Backpropagation written out for the first ``rows`` data rows — every z, a, δ and ∂L/∂W —
+    then J and each ∂J/∂θᵢ over all rows (the mean of the rows' ∂L/∂θᵢ, plus the penalty's)."""
+    network, L = objective.model, objective.loss_fn
+    n = objective.n_samples
+    X, y = objective.source.head(rows)
+    trace = network.forward_pass(theta, X)
+    losses, delta = objective.output_loss(trace.z[-1], y)
+    hidden = ", ".join(f.name for f in network.activations) or "none"
+    lines = [f"  {network!r}; hidden f: {hidden}; loss: {L.formula}; {n} rows"]
+    for k in range(X.shape[0]):
+        lines.append(f"  row {k + 1}: x = {_vector(X[k])}, y = {format_number(np.ravel(y[k])[0]) if np.size(y[k]) == 1 else _vector(y[k])}")
+        lines.append("    forward, layer by layer:")
+        for l in range(1, network.n_layers + 1):
+            W, b = network.layer(theta, l)
+            a_in = trace.inputs[l - 1][k]
+            z = trace.z[l - 1][k]
+            f = network.output if l == network.n_layers else network.activations[l - 1].name
+            a_out = trace.output[k] if l == network.n_layers else trace.inputs[l][k]
+            lines.append(f"      z{_subscript(l)} = a{_subscript(l - 1)}·W{_subscript(l)} + b{_subscript(l)} = "
+                         f"{_vector(a_in)}·{_matrix(W)} + {_vector(b)} = {_vector(z)}")
+            lines.append(f"      a{_subscript(l)} = {f}(z{_subscript(l)}) = {_vector(a_out)}"
+                         + ("  (= ŷ)" if l == network.n_layers else ""))
+        lines.append(f"    L = {format_number(losses[k])}")
+        lines.append("    backward, last layer first (the chain rule):")
+        d = delta[k]
+        last = network.n_layers
+        lines.append(f"      δ{_subscript(last)} = ∂L/∂z{_subscript(last)} = {_vector(d)}")
+        for l in range(last, 0, -1):
+            W, _ = network.layer(theta, l)
+            a_in = trace.inputs[l - 1][k]
+            lines.append(f"      ∂L/∂W{_subscript(l)} = a{_subscript(l - 1)}ᵀ·δ{_subscript(l)} = "
+                         f"{_matrix(np.outer(a_in, d))},  ∂L/∂b{_subscript(l)} = δ{_subscript(l)} = {_vector(d)}")
+            if l > 1:
+                f = network.activations[l - 2]
+                z_prev, a_prev = trace.z[l - 2][k], trace.inputs[l - 1][k]
+                back = d @ W.T
+                slope = f.derivative(z_prev, a_prev)
+                d = back * slope
+                lines.append(f"      δ{_subscript(l - 1)} = (δ{_subscript(l)}·W{_subscript(l)}ᵀ) ⊙ {f.name}′(z{_subscript(l - 1)}) "
+                             f"= {_vector(back)} ⊙ {_vector(slope)} = {_vector(d)}")
+    if n > X.shape[0]:
+        lines.append(f"  … and the same for the other {n - X.shape[0]} rows")
+    weighted = objective.weighted
+    penalty = " + penalty" if objective.alpha else ""
+    lines.append(f"  J = {'Σ s·L / Σ s' if weighted else '(1/n)·Σ L'}{penalty} = {format_number(loss)}")
+    mean = "Σ s·∂L/∂{p} / Σ s" if weighted else "(1/n)·Σ ∂L/∂{p}"
+    for name, g in zip(names, grad):
+        extra = penalty if name.startswith("W") else ""
+        lines.append(f"  ∂J/∂{name} = {mean.format(p=name)}{extra} = {format_number(g)}")
     return lines
 
 

@@ -49,6 +49,15 @@ def batch_size_type(text):
     return _checked(text, int, lambda v: v >= 1, "a whole number ≥ 1 or 'all'")
 
 
+def layer_sizes_type(text) -> tuple:
+    """--hidden: the widths of the hidden layers, e.g. '16' or '16,8' ('none': no hidden layer)."""
+    if text.strip().lower() == "none":
+        return ()
+    sizes = tuple(_checked(part.strip(), int, lambda v: v >= 1, "whole numbers ≥ 1 separated by commas, "
+                           "e.g. 16,8 (or 'none')") for part in text.split(","))
+    return sizes
+
+
 def positive_float(text) -> float:
     """A size such as --lr (η): a finite number > 0."""
     return _checked(text, float, lambda v: math.isfinite(v) and v > 0, "a number > 0")
@@ -139,11 +148,24 @@ class TrainingData:
         """k, the number of classes of a classification (None for a regression)."""
         return len(self.dataset.labels) if self.dataset.task == "classify" else None
 
-    def estimator(self, **options):
-        """A NeuronClassifier or NeuronRegressor, by the data's task, with these settings."""
-        from ...estimators.neuron import NeuronClassifier, NeuronRegressor
+    def estimator(self, hidden=None, **options):
+        """A NeuronClassifier or NeuronRegressor, by the data's task, with these settings — or with
+        ``hidden`` layer sizes a NetworkClassifier or NetworkRegressor (``max_steps`` is then its
+        ``max_iter``; a network classifier always learns with log loss)."""
+        classify = self.dataset.task == "classify"
+        if hidden is None:
+            from ...estimators.neuron import NeuronClassifier, NeuronRegressor
 
-        return (NeuronClassifier if self.dataset.task == "classify" else NeuronRegressor)(**options)
+            return (NeuronClassifier if classify else NeuronRegressor)(**options)
+        from ...estimators.network import NetworkClassifier, NetworkRegressor
+
+        options["max_iter"] = options.pop("max_steps")
+        if classify:
+            loss = options.pop("loss", "log_loss")
+            if loss not in ("log_loss", "cross_entropy", "logistic", "binary_crossentropy"):
+                raise ValueError(f"--loss {loss}: a network classifier learns with log_loss (a sigmoid "
+                                 "output for two classes, softmax for more); leave --loss out")
+        return (NetworkClassifier if classify else NetworkRegressor)(hidden_layer_sizes=hidden, **options)
 
     def training_objective(self, estimator):
         """The J(θ) ``estimator.fit(X_fit, y_train)`` minimises (penalty included)."""

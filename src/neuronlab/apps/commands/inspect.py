@@ -8,6 +8,7 @@ the stored scores.
 
 from __future__ import annotations
 
+import numpy as np
 
 from . import _common
 
@@ -31,7 +32,10 @@ def run(args) -> int:
     scaled = model.scaler is not None
     standardised = ", x′ = (x − μ)/σ (standardised on the training rows)" if scaled else ""
     multiclass = model.task == "classify" and len(model.labels) > 2
-    if multiclass:
+    network = getattr(est, "network_", None)
+    if network is not None:
+        print(f"{type(est).__name__}: {network!r}, loss {est.loss}{standardised}")
+    elif multiclass:
         print(f"{type(est).__name__}: {len(model.labels)} neurons, one per class, zₖ = wₖ·x{'′' if scaled else ''} + bₖ, "
               f"ŷ = softmax(z), loss {est.loss}{standardised}")
     else:
@@ -40,6 +44,16 @@ def run(args) -> int:
         print(f"target {model.target!r}: " + ", ".join(f"{label} → {k}" for k, label in enumerate(model.labels)))
     else:
         print(f"target {model.target!r} (a number)")
+    if network is not None:
+        _print_layers(network, est)
+    else:
+        _print_weights(model, multiclass)
+    _print_training(model)
+    return 0
+
+
+def _print_weights(model, multiclass):
+    est, scaled = model.estimator, model.scaler is not None
     w_raw, b_raw = model.weights_in_original_units()
     names = _feature_labels(model.feature_names)
     if multiclass:
@@ -50,8 +64,23 @@ def run(args) -> int:
         rows.append([BIAS_LABEL, float(est.intercept_), b_raw] + ([None, None] if scaled else []))
         header = ["feature", "w" + (" (standardised)" if scaled else ""), "w (raw units)"] + (["μ", "σ"] if scaled else [])
         _common.print_table("weights", header, rows)
+
+
+def _print_layers(network, est):
+    """A network's weights, a row per layer: its shape, activation and the size of its numbers."""
+    rows = []
+    for l, (W, b) in enumerate(zip(est.coefs_, est.intercepts_), start=1):
+        f = network.output if l == network.n_layers else network.activations[l - 1].name
+        rows.append([l, f"{W.shape[0]} × {W.shape[1]}", f, W.size + b.size, float(np.linalg.norm(W)),
+                     float(np.abs(W).max()), float(b.min()), float(b.max())])
+    _common.print_table(f"layers (z_l = a_(l−1)·W_l + b_l; {est.theta_.size} numbers in θ)",
+                        ["layer", "W", "f", "numbers", "‖W‖", "max |w|", "min b", "max b"], rows)
+
+
+def _print_training(model):
+    t = model.training
     if t:
-        settings = ["data", "rows", "rows_dropped", "train_rows", "validation_rows", "seed", "strategy",
+        settings = ["data", "rows", "rows_dropped", "train_rows", "validation_rows", "seed", "hidden", "strategy",
                     "learning_rate", "alpha", "steps", "steps_done", "runs", "status", "time_seconds"]
         _common.print_table("training", ["setting", "value"], [[k, t.get(k)] for k in settings if k in t])
         print(f"outcome: {t.get('message')}")
@@ -61,7 +90,6 @@ def run(args) -> int:
     if h.get("n_steps"):
         print(f"loss {_loss(h.get('loss_start'))} → {_loss(h.get('loss_end'))} over {h['n_steps']} steps "
               f"(best {_loss(h.get('loss_best'))})")
-    return 0
 
 
 def _print_class_weights(model, names, w_raw, b_raw):

@@ -41,7 +41,10 @@ EXAMPLES = """examples:
 #: --resume can take the saved value instead)
 DEFAULTS = dict(activation=None, loss=None, lr=0.5, steps=1000, strategy="gradient_descent", alpha=0.0, tol=1e-6,
                 batch_size=None, schedule=None, dtype=None, recover=False, features=None, target=None,
-                **_common.PREPARATION_DEFAULTS)
+                hidden=None, **_common.PREPARATION_DEFAULTS)
+#: the defaults that differ for a network (--hidden): NetworkClassifier's own (Adam, mini-batches
+#: of min(200, n) rows, epochs for steps, tanh hidden units)
+NETWORK_DEFAULTS = dict(activation="tanh", lr=0.02, steps=2000, strategy="adam", alpha=1e-4, batch_size="auto")
 PLAIN_LINES = 10  # progress lines when the output is not a terminal
 
 
@@ -50,6 +53,11 @@ def register(subparsers):
                             __doc__, EXAMPLES)
     _common.add_data_arguments(p)
     _common.add_preparation_arguments(p, resumable=True)
+    p.add_argument("--hidden", type=_common.layer_sizes_type, metavar="N[,N…]",
+                   help="train a network with hidden layers of these widths (e.g. 16,8) instead of one "
+                   "neuron; then --activation is the hidden layers' f (one, or one per layer), --steps "
+                   "counts epochs, and the defaults are --strategy adam --lr 0.02 --steps 2000 "
+                   "--activation tanh --alpha 1e-4, mini-batches of min(200, n) rows")
     p.add_argument("--activation", help="f in ŷ = f(z): sigmoid, tanh, identity, relu, … "
                    "(default sigmoid to classify, identity to regress)")
     p.add_argument("--loss", help="J: log_loss, squared_error, absolute_error, huber, hinge "
@@ -94,6 +102,13 @@ def _settings(args, previous) -> dict:
             settings[key] = saved[keys.get(key, key)]
         else:
             settings[key] = default
+    if settings["hidden"] is not None:
+        settings["hidden"] = tuple(settings["hidden"])
+        for key, default in NETWORK_DEFAULTS.items():
+            if getattr(args, key, None) is None and saved.get(keys.get(key, key)) is None:
+                settings[key] = default
+        if isinstance(settings["activation"], str) and "," in settings["activation"]:
+            settings["activation"] = [name.strip() for name in settings["activation"].split(",")]
     return settings
 
 
@@ -226,17 +241,20 @@ def _train(args) -> int:
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
     options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] not in (None, "all")},
                    recover=bool(s["recover"]))
+    if s["hidden"] is not None and s["batch_size"] == "all":
+        options["batch_size"] = None  # a network's default is mini-batches: 'all' asks for full batches
     steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
     remaining = s["steps"] - steps_done
     if remaining < 1:
         raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
                          f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
-    estimator = data.estimator(max_steps=remaining, **options)
+    estimator = data.estimator(hidden=s["hidden"], max_steps=remaining, **options)
     estimator.validate_params()  # a bad --activation/--loss is refused before any work
     if previous is not None:
         estimator.set_params(warm_start=True)
-        estimator.coef_ = previous.estimator.coef_.copy()
-        estimator.intercept_ = previous.estimator.intercept_
+        for name in ("coef_", "intercept_", "theta_", "classes_", "n_features_in_", "n_outputs_"):
+            if hasattr(previous.estimator, name):
+                setattr(estimator, name, getattr(previous.estimator, name))
 
     if pending_interrupt():  # stopped before training began: nothing to save
         return 130
@@ -258,6 +276,7 @@ def _train(args) -> int:
         "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
         "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
         "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
+        "hidden": None if s["hidden"] is None else list(s["hidden"]),
         "standardize": data.scaler is not None,
         "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
         "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
