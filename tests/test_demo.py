@@ -17,7 +17,7 @@ def test_demo_tells_three_acts_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["demo", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    for act in ("Act 1", "Act 2", "Act 3"):
+    for act in ("Act 1", "Act 2", "Act 3", "Act 4"):
         assert act in text
     for method in ("monte-carlo", "error-driven", "gradient (auto)"):
         assert method in text
@@ -28,11 +28,11 @@ def test_demo_tells_three_acts_and_writes_the_report(tmp_path, capsys):
     assert "3.4572     2.863" in text or "3.4572 2.863" in " ".join(text.split())
     html = (out / "index.html").read_text(encoding="utf-8")
     parser, sizes = check_images(html)
-    assert len(sizes) == 9
+    assert len(sizes) == 11
     assert "<script" not in html and "http://" not in html and "https://" not in html
     assert sorted(p.name for p in out.iterdir() if p.suffix == ".png") == [
         "act1-race.png", "act2-boundaries.png", "act2-race.png", "act2-surface.png",
-        "act3-learning-rates.png", "act3-lr-find.png", "act3-paths.png"]
+        "act3-learning-rates.png", "act3-lr-find.png", "act3-paths.png", "act4-boundaries.png", "act4-units.png"]
 
 
 def test_demo_refuses_a_file_as_out(tmp_path, capsys):

@@ -438,6 +438,49 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
     return _finish(fig, path) if own_figure else fig
 
 
+def plot_hidden_units(units, X, path=None, *, feature_names=("x₁", "x₂"), layer: int = 1,
+                      max_units: int = 16, title: Optional[str] = None):
+    """What each hidden unit has learned: its output a = f(z) over the plane of two features.
+
+    ``units`` maps rows P (n, 2) to the hidden layer's outputs (n, m) — e.g. the layer's
+    activations of a network, with its feature scaling; one small heat map per unit (the
+    first ``max_units``), the data's span with a margin, the unit's own boundary z = 0
+    where f crosses it.  Returns the figure (written to ``path`` if given).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have two feature columns to draw a plane, got shape {X.shape}")
+    low, high = X.min(axis=0), X.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    g0 = np.linspace(low[0] - 0.08 * span[0], high[0] + 0.08 * span[0], 80)
+    g1 = np.linspace(low[1] - 0.08 * span[1], high[1] + 0.08 * span[1], 80)
+    G0, G1 = np.meshgrid(g0, g1)
+    A = np.asarray(units(np.column_stack([G0.ravel(), G1.ravel()])), dtype=np.float64)
+    m = min(A.shape[1], max_units)
+    ncols = min(m, 8)
+    nrows = -(-m // ncols)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1.7 * ncols + 0.4, 1.7 * nrows + 0.6), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for j, ax in enumerate(axes.ravel()):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if j >= m:
+            ax.set_axis_off()
+            continue
+        a = A[:, j].reshape(G0.shape)
+        ax.contourf(G0, G1, a, levels=12, cmap="RdBu_r")
+        ax.set_title(f"unit {j + 1}", fontsize="small")
+    fig.supxlabel(feature_names[0], fontsize="small")
+    fig.supylabel(feature_names[1], fontsize="small")
+    shown = f"the first {m} of {A.shape[1]}" if m < A.shape[1] else f"{m}"
+    fig.suptitle(title or f"What each hidden unit of layer {layer} computes ({shown} units)", fontsize="medium")
+    return _finish(fig, path)
+
+
 def abs_residual(loss):
     """|r| = √(2J) for J = ½r² (‖r‖ for a system, J = ½‖r‖²)."""
     return np.sqrt(2.0 * np.maximum(loss, 0.0))

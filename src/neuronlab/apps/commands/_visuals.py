@@ -165,6 +165,14 @@ def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> 
                                    title="Decision boundary over the training rows")
         save_figure(fig, args.plot)
         _note(f"figure written to {args.plot}", quiet)
+        network = getattr(estimator, "network_", None)
+        if two_features and network is not None and network.n_layers > 1:
+            from ...viz.plots import plot_hidden_units
+
+            units_path = _beside(args.plot, "-units")
+            plot_hidden_units(lambda P: network.forward_pass(estimator.theta_, model.matrix(P)).inputs[1],
+                              X_train, units_path, feature_names=model.feature_names)
+            _note(f"hidden units written to {units_path}", quiet)
     if args.animate:
         from ...viz.animation import animate_descent
 
@@ -172,3 +180,11 @@ def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> 
                                  title="Descent over (w₁, w₂)" if objective.n_params > 2
                                  else "Descent over (w, b)")
         _note(f"animation of {frames} frames written to {args.animate}", quiet)
+
+
+def _beside(path, suffix):
+    """``fig.png`` → ``fig-units.png``: a second figure written next to the first."""
+    from pathlib import Path
+
+    path = Path(path)
+    return path.with_name(path.stem + suffix + path.suffix)

@@ -1,10 +1,12 @@
-"""``neuronlab demo``: the course's story in three acts, told with numbers and pictures.
+"""``neuronlab demo``: the course's story in four acts, told with numbers and pictures.
 
 Act 1 solves 256x + 212y = 1492 by Monte-Carlo guessing, error-driven correction
 and gradient descent, side by side.  Act 2 gives the obesity neuron random weights,
 asks it about the course's person (4 ft, 80 kg), then trains it by random search and
 by gradient descent on the same budget.  Act 3 trains the same neuron with a learning
-rate too small, about right, too large and far too large.  A table per act is
+rate too small, about right, too large and far too large.  Act 4 shows that one neuron
+is not enough — a small network draws the curves a line cannot — and that random
+guessing, hopeless already at a few weights, is no way to train many.  A table per act is
 printed and DIR/index.html (one self-contained file, figures embedded) shows every
 figure with the numbers behind it.
 """
@@ -23,6 +25,10 @@ EQUATION = "256x + 212y = 1492"
 PERSON = (4.0, 80.0)  # the course's person: 4 ft, 80 kg
 BUDGET = 200  # evaluations of J for each strategy in act 2
 LR_STEPS = 100  # steps of each run in act 3
+HIDDEN = 8  # the hidden units of act 4's network
+SEARCH_BUDGET = 2000  # evaluations of J for random search and for gradient descent in act 4
+SEARCH_BOX = 3.0  # random search draws every weight from U(−3, 3)
+NEAR = 0.1  # a guess "lands" when every weight is within 0.1 of the teacher's
 EXAMPLES = """examples:
   neuronlab demo
   neuronlab demo --out /tmp/story --seed 3
@@ -30,7 +36,7 @@ EXAMPLES = """examples:
 
 
 def register(subparsers):
-    p = _common.add_command(subparsers, "demo", "watch the three acts: guess, correct, descend",
+    p = _common.add_command(subparsers, "demo", "watch the four acts: guess, correct, descend, then layers",
                             __doc__, EXAMPLES)
     p.add_argument("--out", metavar="DIR", default="neuronlab-report",
                    help="folder for index.html and the figures, made if missing; its parent must exist "
@@ -309,6 +315,97 @@ def act_learning_rates(out: Path, problem: ObesityProblem, found) -> Act:
     return act
 
 
+# --- act 4 -------------------------------------------------------------------------------------------------
+def act_networks(out: Path, seed: int) -> Act:
+    """The neuron and a network of one hidden layer on xor and circles; then random search against
+    gradient descent as the number of weights grows."""
+    import warnings
+
+    from ...estimators.network import NetworkClassifier
+    from ...estimators.neuron import NeuronClassifier
+    from ...io.tables import load_dataset, split_rows
+    from ...viz.plots import new_figure, plot_decision_boundary, plot_hidden_units
+
+    act = Act(
+        "Act 4 — one neuron is not enough",
+        f"One neuron draws a straight boundary. On xor and circles no line separates the classes; a "
+        f"network with one hidden layer of {HIDDEN} tanh neurons, trained by the same gradient descent "
+        f"(L-BFGS here) with the chain rule carried back through the layer, bends it. Each is trained on "
+        f"70 % of the points and scored on the other 30 %.",
+    )
+    rows, fitted = [], {}
+    for name in ("xor", "circles"):
+        data = load_dataset(name)
+        train, test = split_rows(data.n_rows, 0.3, seed, stratify=data.y)
+        models = {"one neuron": NeuronClassifier(solver="lbfgs", max_steps=500, random_state=seed),
+                  f"network 2 → {HIDDEN} → 1": NetworkClassifier((HIDDEN,), solver="lbfgs", max_iter=500,
+                                                                  batch_size=None, random_state=seed)}
+        for label, model in models.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the table says how each run ended
+                model.fit(data.X[train], data.y[train])
+            n_weights = model.theta_.size if hasattr(model, "theta_") else model.coef_.size + 1
+            rows.append([name, label, n_weights, f"{model.score(data.X[train], data.y[train]):.3f}",
+                         f"{model.score(data.X[test], data.y[test]):.3f}", model.status_])
+            fitted[(name, label)] = (model, data, train)
+    act.tables.append(("The neuron against a network (accuracy)",
+                       ["data", "model", "weights", "train", "test", "status"], rows))
+    fig, axes = new_figure(13.0, 10.0, ncols=2)
+    fig.clear()
+    grid = fig.subplots(2, 2)
+    for ax, ((name, label), (model, data, train)) in zip(grid.ravel(), fitted.items()):
+        plot_decision_boundary(lambda P, model=model: model.predict_proba(P)[:, 1], data.X[train],
+                               data.y[train], ax=ax, feature_names=data.feature_names,
+                               title=f"{name}: {label}")
+    _figure(out, "act4-boundaries.png", fig, act,
+            "The boundary ŷ = ½ of one neuron (a line) and of the network (a curve), over the training points.")
+    network, data, train = fitted[("circles", f"network 2 → {HIDDEN} → 1")]
+    _figure(out, "act4-units.png",
+            plot_hidden_units(lambda P: network.network_.forward_pass(network.theta_, P).inputs[1],
+                              data.X[train], feature_names=data.feature_names,
+                              title="circles: what each hidden unit computes (its own straight boundary)"),
+            act, "Each hidden unit is a neuron with its own straight boundary; the output neuron adds "
+                 "them up into the curve.")
+    act.tables.append(_search_against_descent(seed, act))
+    return act
+
+
+def _search_against_descent(seed: int, act: Act) -> tuple:
+    """Random search and gradient descent, the same budget of evaluations of J, on networks that
+    must learn what a teacher network of the same shape computes, as the weights grow in number."""
+    from ...models.network import Network
+    from ...objectives.network import NetworkObjective
+    from ...train.registry import minimize
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 10))
+    rows = []
+    # (inputs, hidden layer) giving P = 2, 9, 97 and 997 weights
+    for n_inputs, hidden in ((1, ()), (2, (2,)), (10, (8,)), (10, (83,))):
+        net = Network(n_inputs, hidden, "tanh", n_outputs=1, output="identity")
+        inputs = X[:, :n_inputs]
+        teacher = net.init_params("uniform", rng)  # every weight in U(−1, 1): inside the search box
+        y = net.forward(teacher, inputs)[1][:, 0]
+        objective = NetworkObjective(net, inputs, y, "squared_error")
+        start = net.init_params("xavier", rng)
+        search = minimize(objective, start, "monte_carlo", low=-SEARCH_BOX, high=SEARCH_BOX,
+                          budget=SEARCH_BUDGET, random_state=seed)
+        # one evaluation of J and ∇J a step: the same budget
+        descent = minimize(objective, start, "adam", learning_rate=0.05, max_steps=SEARCH_BUDGET - 1, tol=0)
+        # the chance that one uniform guess puts every weight within NEAR of the teacher's:
+        # p = (2·NEAR / (2·SEARCH_BOX))^P, so 1/p guesses on average (geometric), as in act 1
+        log10_guesses = net.n_params * np.log10(SEARCH_BOX / NEAR)
+        rows.append([net.n_params, f"{objective.loss(start):.3g}", f"{search.loss:.3g}", f"{descent.loss:.3g}",
+                     f"10^{log10_guesses:.0f}"])
+    act.notes.append(
+        f"random search against gradient descent: a student network learns what a teacher of the same "
+        f"shape computes (200 points, squared error), {SEARCH_BUDGET} evaluations of J each. A guess that "
+        f"lands every weight within {NEAR} of the teacher's has chance ({NEAR}/{SEARCH_BOX:g})^P: the "
+        "expected number of guesses grows as 30^P, while one gradient step moves all P weights at once.")
+    return (f"Random search against gradient descent, {SEARCH_BUDGET} evaluations of J each",
+            ["weights P", "J at start", "random search", "gradient descent", "guesses expected"], rows)
+
+
 # --- the command ---------------------------------------------------------------------------------------------
 def _print_act(act: Act) -> None:
     print(f"\n{act.title}\n{act.story}")
@@ -322,7 +419,7 @@ def write_report(out: Path, acts, seconds: float, seed: int) -> Path:
     from ...viz.report import Report
 
     report = Report("neuronlab demo: how a neuron learns",
-                    f"Three acts of the course, run with --seed {seed} in {seconds:.1f} s. "
+                    f"Four acts of the course, run with --seed {seed} in {seconds:.1f} s. "
                     "Every figure is drawn from the runs' recorded histories.")
     for act in acts:
         section = report.section(act.title, act.story)
@@ -361,6 +458,8 @@ def run(args) -> int:
     acts.append(act2)
     acts.append(act_learning_rates(out, problem, found))
     _print_act(acts[2])
+    acts.append(act_networks(out, args.seed))
+    _print_act(acts[3])
     seconds = time.perf_counter() - started
     index = write_report(out, acts, seconds, args.seed)
     print(f"\nreport: {index} ({sum(len(a.figures) for a in acts)} figures, {seconds:.1f} s); "

@@ -84,7 +84,8 @@ def register(subparsers):
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
-    add_visual_options(p, "the loss curve with the validation loss (and, for two features, the decision boundary)")
+    add_visual_options(p, "the loss curve with the validation loss (and, for two features, the decision boundary; "
+                       "for a network, also each hidden unit's output in FIG-units.png)")
     p.set_defaults(run=run)
 
 
