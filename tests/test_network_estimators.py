@@ -139,3 +139,32 @@ def test_regressor_with_several_outputs():
 def test_bad_settings_are_named(params, message):
     with pytest.raises(ValueError, match=message):
         NetworkClassifier(**params).fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+
+
+@pytest.mark.parametrize("solver,extra", [
+    ("gradient_descent", dict(batch_size=None, learning_rate=0.5)), ("sgd", dict(learning_rate=0.1)),
+    ("momentum", dict(learning_rate=0.1)), ("nesterov", dict(learning_rate=0.1)),
+    ("adam", dict(learning_rate=0.02)), ("rmsprop", dict(learning_rate=0.01)),
+    ("adagrad", dict(learning_rate=0.1)), ("line_search", dict(batch_size=None)),
+    ("lbfgs", dict(batch_size=None)), ("monte_carlo", dict(batch_size=None)),
+    ("error_driven", dict(batch_size=None)),
+])
+def test_every_strategy_of_the_loop_trains_a_network(solver, extra):
+    X, y = plane("xor")
+    clf = NetworkClassifier((4,), solver=solver, max_iter=150, tol=0, random_state=0, **extra).fit(X, y)
+    start = clf.history_.loss[0]
+    assert clf.status_ in ("max_steps", "converged")
+    assert np.nanmin(clf.history_.loss) < start
+    assert clf.objective(X, y.astype(float)).loss(clf.theta_) < start
+
+
+def test_divergence_is_explained_and_recovery_goes_on():
+    X, y = plane("circles")
+    with pytest.warns(Warning, match="diverged"):
+        wild = NetworkClassifier((8,), solver="gradient_descent", batch_size=None, learning_rate=1e4,
+                                 max_iter=100, random_state=0).fit(X, y)
+    assert wild.status_ == "diverged" and "best θ" in wild.result_.message
+    assert np.isfinite(wild.theta_).all()
+    rescued = NetworkClassifier((8,), solver="gradient_descent", batch_size=None, learning_rate=1e4,
+                                max_iter=100, tol=0, recover=True, random_state=0).fit(X, y)
+    assert rescued.status_ != "diverged" and rescued.history_.events
