@@ -76,6 +76,13 @@ def test_the_validation_split_errors_name_the_option(tmp_path, capsys):
     assert "use more data or a smaller --val-split" in err
 
 
+def test_lr_find_range_errors_name_its_options(capsys):
+    err = one_error(capsys, "lr-find", "obesity", "--min-lr", "10", "--max-lr", "1")
+    assert "--min-lr 10 must be below --max-lr 1" in err
+    err = one_error(capsys, "lr-find", "obesity", "--steps", "2")
+    assert "--steps 2 is too few to draw a curve; give --steps 5 or more" in err
+
+
 def test_a_status_that_suggests_a_learning_rate_names_lr(capsys):
     code, out, err = run_cli(capsys, "train", "obesity", "--lr", "1e-6", "--quiet")
     status = next(line for line in out.splitlines() if line.startswith("status:"))

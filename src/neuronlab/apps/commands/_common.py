@@ -29,6 +29,7 @@ CLI_OPTIONS = {
     "features": "--features", "task": "--task", "alpha": "--alpha", "tol": "--tol",
     "schedule": "--schedule", "recover": "--recover", "standardize": "--standardize",
     "activation": "--activation", "loss": "--loss", "dtype": "--dtype", "target": "--target",
+    "min_lr": "--min-lr", "max_lr": "--max-lr", "steps": "--steps",
 }
 #: names that are also a run's status ("status: max_steps after …"), so never rewritten alone
 _STATUS_NAMES = {"max_steps"}
