@@ -198,7 +198,7 @@ def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: fl
         rows.append([label, evals, f"{loss:.4f}", f"{problem.accuracy(theta):.3f}", f"{p:.3f}",
                      "Obese" if p >= 0.5 else "Not Obese"])
     act.tables.append((f"Obesity neuron, {BUDGET} evaluations each",
-                       ["weights", "evaluations", "loss J", "accuracy", "ŷ(4 ft, 80 kg)", "says"], rows))
+                       ["weights", "evaluations", "loss J", "accuracy", "ŷ(person)", "says"], rows))
     act.notes.append(
         f"random search: its best of {BUDGET} guesses has J = {random_search.loss:.4f}; every guess is "
         "drawn without looking at the ones before."
