@@ -82,7 +82,7 @@ def test_missing_values_name_the_column_and_count_rows(tmp_path):
     rows[2][1] = "NA"
     rows[3][0] = ""
     path = write_csv(tmp_path / "d.csv", rows)
-    with pytest.raises(ValueError, match=r"a \(2 rows\), b \(1 row\), 3 rows in all.*--drop-missing"):
+    with pytest.raises(ValueError, match=r"a \(2 rows\), b \(1 row\), 3 rows in all.*drop_missing=True"):
         load_dataset(str(path), "label")
     ds = load_dataset(str(path), "label", drop_missing=True)
     kept = [ROWS[0]] + ROWS
@@ -93,7 +93,7 @@ def test_missing_values_name_the_column_and_count_rows(tmp_path):
 
 def test_text_feature_is_an_error_naming_it(tmp_path):
     path = write_csv(tmp_path / "d.csv", [r + ["Paris"] for r in ROWS], HEADER + ["city"])
-    with pytest.raises(ValueError, match=r"city are not numeric.*--features a,b"):
+    with pytest.raises(ValueError, match=r"city are not numeric.*features=\['a', 'b'\]"):
         load_dataset(str(path), "label")
 
 

@@ -56,3 +56,22 @@ def test_verdicts_read_off_the_loss_curve():
     assert _verdict(history_of([1.0, 0.5, 0.7, 0.4, 0.6, 0.5]), best_loss=0.1) == "oscillates"
     assert _verdict(history_of([1.0, 30.0, 20.0, 40.0]), best_loss=0.1) == "diverges"
     assert _verdict(history_of([1.0, np.inf]), best_loss=0.1) == "diverges"
+
+
+def test_the_demo_starts_where_train_starts_for_the_same_seed(tmp_path, capsys):
+    """The demo's random weights are those `neuronlab train obesity --seed N` starts from (its
+    trace's step 0), drawn by the same function."""
+    import json
+
+    from cli_helpers import run_cli
+
+    from neuronlab.apps.commands.demo import obesity_problem
+
+    for seed in (0, 7):
+        trace = tmp_path / f"t{seed}.jsonl"
+        code, _, err = run_cli(capsys, "train", "obesity", "--seed", seed, "--steps", 1, "--trace", trace, "--quiet")
+        assert code == 0, err
+        start = json.loads(trace.read_text().splitlines()[0])
+        assert start["step"] == 0
+        assert list(start["params"].values()) == obesity_problem(seed).theta0.tolist()
+    assert obesity_problem(0).theta0.tolist() != obesity_problem(7).theta0.tolist()

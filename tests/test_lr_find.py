@@ -133,7 +133,7 @@ def test_a_neurons_curvatures_are_exact_and_wide_ones_are_not_formed_whole(monke
 
 @pytest.mark.parametrize("options, message", [
     (dict(min_lr=1.0, max_lr=0.1), "below max_lr"),
-    (dict(steps=3), "steps must be"),
+    (dict(steps=3), "steps=3 is too few"),
     (dict(rule="best"), "rule must be one of"),
     (dict(min_lr=0), "min_lr must be > 0"),
 ])
@@ -171,7 +171,7 @@ def test_cli_json_and_bad_options(tmp_path, capsys):
     assert main(["lr-find", "obesity", "--rule", "steepest"]) == 2
     assert "invalid choice: 'steepest'" in capsys.readouterr().err
     assert main(["lr-find", "obesity", "--min-lr", "10", "--max-lr", "1"]) == 2
-    assert "below max_lr" in capsys.readouterr().err
+    assert "below --max-lr 1" in capsys.readouterr().err
     assert main(["lr-find", "obesity", "--plot", str(tmp_path / "x.gif")]) == 2
     assert list(tmp_path.iterdir()) == []
 

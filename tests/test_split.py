@@ -49,7 +49,7 @@ def test_regression_keeps_the_plain_random_split(n, share, seed):
 def test_a_class_too_small_for_both_sides_is_named():
     y = np.array(["Not Obese"] * 7 + ["Obese"])
     with pytest.raises(ValueError, match=r"class 'Obese' has 1 row: it cannot be on both sides of the "
-                                         r"validation split; give more rows of it or --val-split 0"):
+                                         r"validation split; give more rows of it or val_split=0"):
         split_rows(len(y), 0.2, 0, stratify=y)
     # no validation rows, no split to make
     train, val = split_rows(len(y), 0.0, 0, stratify=y)

@@ -81,7 +81,10 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, OSError, ArithmeticError) as e:
         # a user's mistake (bad value, missing file, a number too large to compute with, ...):
         # one line, no traceback
-        print(f"neuronlab: error: {_one_line(e)}", file=sys.stderr)
+        # the library names its Python parameters (drop_missing=True): here, the options
+        from .commands._common import in_cli_terms
+
+        print(f"neuronlab: error: {in_cli_terms(_one_line(e))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         take_interrupt()  # acted on here: it must not stop a later run in this process

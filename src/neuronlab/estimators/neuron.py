@@ -74,23 +74,18 @@ def _solver_options(est, rng, n_rows):
 #: a clause of a budget message that advises more steps/epochs or a larger η
 _MORE_STEPS_ADVICE = re.compile(r"\bmore (steps|epochs|iterations)\b|\blarger learning.rate\b")
 
-SEPARABILITY_LP_MAX_SIZE = 2_000_000  # rows × columns; beyond this the LP costs more than the fit
+SEPARABILITY_MAX_SIZE = 2_000_000  # rows × columns; beyond this the check costs more than the fit
 
 
 def _linearly_separable(X, target) -> bool:
-    """Whether some (w, b) puts every row strictly on its own side: sᵢ·(w·xᵢ + b) ≥ 1.
+    """Whether some (w, b) puts every row strictly on its own side: sᵢ·(w·xᵢ + b) > 0.
 
-    A feasibility linear program (scipy's HiGHS), run only for data of moderate size.
+    Decided by a certificate either way, in a few Newton steps (``separability``), for data of
+    moderate size.
     """
-    if X.shape[0] * (X.shape[1] + 1) > SEPARABILITY_LP_MAX_SIZE:
-        return False
-    from scipy.optimize import linprog  # only here: scipy is not needed to train
+    from .separability import linearly_separable
 
-    signs = 2.0 * target - 1.0
-    A = -signs[:, None] * np.column_stack([X, np.ones(X.shape[0])])
-    result = linprog(np.zeros(X.shape[1] + 1), A_ub=A, b_ub=-np.ones(X.shape[0]),
-                     bounds=(None, None), method="highs")
-    return result.status == 0
+    return linearly_separable(X, target, SEPARABILITY_MAX_SIZE)
 
 
 def check_is_fitted(estimator) -> None:

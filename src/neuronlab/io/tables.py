@@ -237,7 +237,7 @@ def _bad_values_error(source, bad_by_column: dict, n_bad: int, can_drop: bool) -
             both = ", ".join(_plural(counts[kind], "row") + " " + kind for kind in present)
             details.append(f"{name} ({both})")
     fix = "fill them in" if kinds == ["missing"] else "fill in or correct them"
-    advice = (f"{fix}, or drop those rows with --drop-missing (drop_missing=True)" if can_drop
+    advice = (f"{fix}, or drop those rows with drop_missing=True" if can_drop
               else f"remove those rows or {fix} (every row gets a prediction, so none is dropped)")
     return ValueError(
         f"{source}: {' or '.join(kinds)} values in column(s) {', '.join(details)}, "
@@ -288,7 +288,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
     - ``labels``: the classes of a classifier trained before (for scoring it): the
       target may hold one or both of them, and any other label is an error naming it.
     - ``can_drop=False``: the caller cannot drop rows (predicting), so the error for a
-      missing value advises removing or filling in the rows instead of --drop-missing.
+      missing value advises removing or filling in the rows instead of drop_missing=True.
     """
     if table.num_columns == 0:
         raise ValueError(f"{source}: has no columns")
@@ -317,13 +317,13 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
         if target in features:
             raise ValueError(f"{target!r} is the target; it cannot also be a feature")
         if len(set(features)) != len(features):
-            raise ValueError(f"features lists a column twice: {', '.join(features)}")
+            raise ValueError(f"features={features!r} lists a column twice")
     text = [c for c in features if not _is_numeric(table.schema.field(c).type)]
     if text:
         numeric = [c for c in features if c not in text]
         raise ValueError(
             f"{source}: feature column(s) {', '.join(text)} are not numeric; encode them as numbers "
-            f"or choose the features, e.g. --features {','.join(numeric) or 'A,B'}"
+            f"or choose the features, e.g. features={numeric or ['A', 'B']!r}"
         )
     if table.num_rows == 0:
         raise ValueError(f"{source}: has a header but no rows of data")
@@ -367,7 +367,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
             y = y.astype(str)
         task = task or ("classify" if known_labels is not None else infer_task(y, target_is_text))
         if task == "regress" and target_is_text:
-            raise ValueError(f"the target {target!r} holds text; it can only be classified (--task classify)")
+            raise ValueError(f"the target {target!r} holds text; it can only be classified (task='classify')")
         if task == "classify" and known_labels is not None:
             y, labels = _check_known_labels(y, known_labels, source, target)
         elif task == "classify":
@@ -410,11 +410,11 @@ def split_rows(n_rows: int, val_split: float, random_state, stratify=None) -> tu
     n_val = int(round(val_split * n_rows))
     if stratify is not None and n_val > 0:
         train, val = stratified_split(stratify, n_val, random_state,
-                                      fix="give more rows of it or --val-split 0")
+                                      fix="give more rows of it or val_split=0")
     else:
         order = np.random.default_rng(random_state).permutation(n_rows)
         train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
     if len(train) < 2:
         raise ValueError(f"only {len(train)} training row(s) are left after the validation split; "
-                         "use more data or a smaller --val-split")
+                         "use more data or a smaller val_split")
     return train, val

@@ -84,9 +84,9 @@ class LearningRateRangeTest(Strategy):
         check_positive("steps", self.steps, integer=True)
         check_positive("stop_factor", self.stop_factor)
         if not self.min_lr < self.max_lr:
-            raise ValueError(f"min_lr ({self.min_lr:g}) must be below max_lr ({self.max_lr:g})")
+            raise ValueError(f"min_lr={self.min_lr:g} must be below max_lr={self.max_lr:g}")
         if self.steps < 5:
-            raise ValueError(f"steps must be ≥ 5 to draw a curve, got {self.steps}")
+            raise ValueError(f"steps={self.steps} is too few to draw a curve; give steps=5 or more")
 
     def schedule(self) -> np.ndarray:
         """η_t for t = 0 … T − 1."""

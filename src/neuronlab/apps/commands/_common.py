@@ -4,10 +4,13 @@ training rows, JSON output, tables, output paths, CSV writing."""
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import io as _io
 import json
 import math
+import re
+import shlex
 import sys
 from dataclasses import dataclass
 from typing import Optional
@@ -16,6 +19,53 @@ import numpy as np
 
 
 MODEL_HELP = "model file written by 'neuronlab train --out'"
+
+#: the command line's option for each Python parameter that a library message may name.  The
+#: library speaks Python (``drop_missing=True``); what reaches the command line is rewritten by
+#: ``in_cli_terms``, the one place that knows both spellings.
+CLI_OPTIONS = {
+    "learning_rate": "--lr", "max_steps": "--steps", "random_state": "--seed", "solver": "--strategy",
+    "drop_missing": "--drop-missing", "val_split": "--val-split", "batch_size": "--batch-size",
+    "features": "--features", "task": "--task", "alpha": "--alpha", "tol": "--tol",
+    "schedule": "--schedule", "recover": "--recover", "standardize": "--standardize",
+    "activation": "--activation", "loss": "--loss", "dtype": "--dtype", "target": "--target",
+    "min_lr": "--min-lr", "max_lr": "--max-lr", "steps": "--steps",
+}
+#: names that are also a run's status ("status: max_steps after …"), so never rewritten alone
+_STATUS_NAMES = {"max_steps"}
+_VALUE = r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]|[^\s,;)\]]+"
+_NAMES = "|".join(sorted(CLI_OPTIONS, key=len, reverse=True))
+_SPACED = "|".join(sorted((n for n in CLI_OPTIONS if "_" in n), key=len, reverse=True))
+# name=value (any name), name = value (names with an underscore: no English word has one)
+_ASSIGNED = re.compile(rf"\b(?:({_NAMES})=|({_SPACED}) = )({_VALUE})")
+_BARE = re.compile(rf"\b({'|'.join(n for n in CLI_OPTIONS if '_' in n and n not in _STATUS_NAMES)})\b")
+
+
+def _as_option(name: str, text: str) -> str:
+    """``name=text`` as the command line spells it: --drop-missing, --lr 0.5, --features 'a b,c'."""
+    option = CLI_OPTIONS[name]
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    if value is True:
+        return option
+    if value is False:
+        return f"--no-{option[2:]}"
+    if isinstance(value, (list, tuple)):
+        return f"{option} {shlex.quote(','.join(str(v) for v in value))}"
+    if isinstance(value, str):
+        return f"{option} {shlex.quote(value)}"
+    return f"{option} {text}"
+
+
+def in_cli_terms(text: str) -> str:
+    """A library message with its Python parameters named as command-line options:
+    ``drop_missing=True`` → ``--drop-missing``, ``features=['body mass', 'h']`` → ``--features
+    'body mass,h'``, ``task='regress'`` → ``--task regress``, ``max_steps = 1000`` → ``--steps
+    1000``, ``learning_rate ≈ 2.6`` → ``--lr ≈ 2.6``.  Everything else is left as it is."""
+    text = _ASSIGNED.sub(lambda m: _as_option(m.group(1) or m.group(2), m.group(3)), text)
+    return _BARE.sub(lambda m: CLI_OPTIONS[m.group(1)], text)
 DATA_HELP = "CSV/TSV/Parquet file (.gz ok) or built-in data set name"
 SEED_MAX = 2**32 - 1  # the largest seed numpy's legacy seeding takes; default_rng takes these too
 

@@ -157,15 +157,18 @@ class ObesityProblem:
 
 
 def obesity_problem(seed: int) -> ObesityProblem:
+    from ...core.validation import check_random_state
+    from ...estimators.neuron import NeuronClassifier
     from ...io.tables import Standardizer, load_dataset
-    from ...models.neuron import Neuron, init_params
+    from ...models.neuron import Neuron
     from ...objectives.neuron import NeuronObjective
 
     data = load_dataset("obesity")
     y = (data.y == "Obese").astype(float)
     scaler = Standardizer().fit(data.X)
     objective = NeuronObjective(Neuron(2, "sigmoid"), scaler.transform(data.X), y, loss="log_loss")
-    theta0 = init_params(2, "normal", seed)  # the course's random weights: w₁, w₂, b ~ N(0, 1)
+    # the random weights `neuronlab train obesity --seed SEED` starts from, drawn the way its fit draws them
+    theta0 = NeuronClassifier(random_state=seed).initial_theta(2, check_random_state(seed))
     return ObesityProblem(data.X, y, scaler, objective, theta0, scaler.transform([PERSON])[0])
 
 
@@ -181,7 +184,8 @@ def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: fl
     act = Act(
         "Act 2 — the obesity neuron: random weights, then learning",
         f"A sigmoid neuron ŷ = σ(w₁·height′ + w₂·weight′ + b) (features standardised, x′ = (x − μ)/σ) "
-        f"starts from random weights w₁ = {theta0[0]:.3f}, w₂ = {theta0[1]:.3f}, b = {theta0[2]:.3f}. "
+        f"starts from random weights w₁ = {theta0[0]:.3f}, w₂ = {theta0[1]:.3f}, b = {theta0[2]:.3f} (those "
+        f"`neuronlab train obesity --seed {seed}` starts from). "
         f"Asked about the course's person (4 ft, 80 kg, BMI 53.8, Obese) it answers ŷ = {first:.3f} — "
         f"{verdict}. Then it learns from the {len(problem.y)} people of the obesity set, by random search "
         f"and by gradient descent (η = {learning_rate:.3g}, from lr-find), each with {BUDGET} evaluations of J.",
@@ -200,7 +204,7 @@ def act_obesity(out: Path, seed: int, problem: ObesityProblem, learning_rate: fl
         rows.append([label, evals, f"{loss:.4f}", f"{problem.accuracy(theta):.3f}", f"{p:.3f}",
                      "Obese" if p >= 0.5 else "Not Obese"])
     act.tables.append((f"Obesity neuron, {BUDGET} evaluations each",
-                       ["weights", "evaluations", "loss J", "accuracy", "ŷ(4 ft, 80 kg)", "says"], rows))
+                       ["weights", "evaluations", "loss J", "accuracy", "ŷ(person)", "says"], rows))
     act.notes.append(
         f"random search: its best of {BUDGET} guesses has J = {random_search.loss:.4f}; every guess is "
         "drawn without looking at the ones before."

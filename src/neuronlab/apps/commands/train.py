@@ -321,7 +321,7 @@ def _report(args, model, out):
     rows.insert(0, ["rows", t["train_rows"], t["validation_rows"]])
     _common.print_table(f"{model.estimator.__class__.__name__} on {t['data']} → {t['target']}",
                         ["", "train", "validation"], rows)
-    print(f"status: {t['status']} after {t['steps_done']} steps in {t['time_seconds']:.2f}s — {t['message']}")
+    print(f"status: {t['status']} after {t['steps_done']} steps in {t['time_seconds']:.2f}s — {_common.in_cli_terms(t['message'])}")
     if out:
         print(f"model saved to {out}" + (" (resume with --resume)" if t["status"] == "interrupted" else ""))
     else:

@@ -1,0 +1,69 @@
+"""Linear separability, decided by a certificate either way (Newton on the log loss), agrees with
+the linear program it replaced, and deciding the built-in sets needs no scipy.optimize (whose
+import was most of the time `neuronlab train obesity` reported)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from neuronlab.estimators.separability import _newton, linearly_separable
+from neuronlab.io.tables import Standardizer, load_dataset
+
+
+def by_linear_program(X, target) -> bool:
+    from scipy.optimize import linprog
+
+    signs = 2.0 * target - 1.0
+    U = signs[:, None] * np.column_stack([X, np.ones(len(X))])
+    return linprog(np.zeros(U.shape[1]), A_ub=-U, b_ub=-np.ones(len(X)), bounds=(None, None),
+                   method="highs").status == 0
+
+
+def u_rows(X, target):
+    return (2.0 * target - 1.0)[:, None] * np.column_stack([X, np.ones(len(X))])
+
+
+def random_problems(seed, count):
+    rng = np.random.default_rng(seed)
+    while count:
+        n, k = int(rng.integers(3, 60)), int(rng.integers(1, 6))
+        X = rng.standard_normal((n, k))
+        target = (X @ rng.standard_normal(k) + 0.3 * rng.normal() > 0).astype(float)
+        if rng.random() < 0.5:  # a row or two on the wrong side: usually no longer separable
+            flip = rng.integers(0, n, size=int(rng.integers(1, 3)))
+            target[flip] = 1 - target[flip]
+        if rng.random() < 0.3:  # ties and repeated rows
+            X = np.round(X)
+        if target.min() != target.max():
+            count -= 1
+            yield X, target
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_agrees_with_the_linear_program(seed):
+    answers = []
+    for X, target in random_problems(seed, 150):
+        answer = linearly_separable(X, target)
+        assert answer == by_linear_program(X, target), (X.tolist(), target.tolist())
+        assert _newton(u_rows(X, target)) is not None  # decided without the linear program
+        answers.append(answer)
+    assert 20 < sum(answers) < 130  # both answers were asked for
+
+
+@pytest.mark.parametrize("name", ["obesity", "breast_cancer", "linear", "xor", "circles", "moons"])
+def test_the_built_in_sets_are_decided_by_a_certificate(name):
+    data = load_dataset(name)
+    X = Standardizer().fit_transform(data.X)
+    target = (data.y == data.labels[1]).astype(float)
+    assert _newton(u_rows(X, target)) == by_linear_program(X, target)
+
+
+def test_training_obesity_does_not_import_scipy_optimize(tmp_path):
+    code = ("import sys\nfrom neuronlab.apps.cli import main\n"
+            "assert main(['train', 'obesity', '--quiet']) == 0\n"
+            "print('scipy.optimize' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "False"
