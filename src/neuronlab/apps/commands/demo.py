@@ -374,6 +374,11 @@ def act_networks(out: Path, seed: int) -> Act:
     return act
 
 
+def _loss_shown(loss: float) -> str:
+    """J to 3 digits; below 1e-12 the digits are rounding noise of the machine, so only the bound."""
+    return f"{loss:.3g}" if loss >= 1e-12 else "< 1e-12"
+
+
 def _search_against_descent(seed: int, act: Act) -> tuple:
     """Random search and gradient descent, the same budget of evaluations of J, on networks that
     must learn what a teacher network of the same shape computes, as the weights grow in number."""
@@ -399,8 +404,8 @@ def _search_against_descent(seed: int, act: Act) -> tuple:
         # the chance that one uniform guess puts every weight within NEAR of the teacher's:
         # p = (2·NEAR / (2·SEARCH_BOX))^P, so 1/p guesses on average (geometric), as in act 1
         log10_guesses = net.n_params * np.log10(SEARCH_BOX / NEAR)
-        rows.append([net.n_params, f"{objective.loss(start):.3g}", f"{search.loss:.3g}", f"{descent.loss:.3g}",
-                     f"10^{log10_guesses:.0f}"])
+        rows.append([net.n_params, f"{objective.loss(start):.3g}", _loss_shown(search.loss),
+                     _loss_shown(descent.loss), f"10^{log10_guesses:.0f}"])
     act.notes.append(
         f"random search against gradient descent: a student network learns what a teacher of the same "
         f"shape computes (200 points, squared error), {SEARCH_BUDGET} evaluations of J each. A guess that "

@@ -82,7 +82,7 @@ def _print_training(model):
     if t:
         settings = ["data", "rows", "rows_dropped", "train_rows", "validation_rows", "seed", "hidden", "strategy",
                     "learning_rate", "alpha", "steps", "steps_done", "runs", "status", "time_seconds"]
-        _common.print_table("training", ["setting", "value"], [[k, t.get(k)] for k in settings if k in t])
+        _common.print_table("training", ["setting", "value"], [[k, t.get(k)] for k in settings if k in t and (k != "hidden" or t[k] is not None)])
         print(f"outcome: {_common.in_cli_terms(str(t.get('message')))}")
     if model.metrics:
         _common.print_table("scores", ["metric"] + list(model.metrics), _common.metric_rows(model.task, model.metrics))
