@@ -37,8 +37,11 @@ def port_type(text) -> int:
 
 def missing_extra():
     """The name of a package the playground needs that is not installed, else None."""
-    for module in ("starlette", "uvicorn"):
-        if importlib.util.find_spec(module) is None:
+    for module in ("starlette", "uvicorn", "websockets"):
+        if module in sys.modules:
+            if sys.modules[module] is None:  # an import of it is blocked
+                return module
+        elif importlib.util.find_spec(module) is None:
             return module
     return None
 
@@ -49,21 +52,9 @@ def run(args) -> int:
         print(f"neuronlab: error: the playground needs {missing}, which is not installed; install it with: "
               f"{INSTALL}", file=sys.stderr)
         return 2
-    import errno
-    import socket
-
     from ..playground.server import make_server
 
-    if args.port:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", args.port))
-            except OSError as e:
-                if e.errno == errno.EADDRINUSE:
-                    raise ValueError(f"--port {args.port}: already in use; choose another or leave --port "
-                                     "out for a free one") from None
-                raise
-    server, url = make_server(args.port)
+    server, url, sock = make_server(args.port)
     print(f"neuronlab playground: {url}", flush=True)
     print("(this computer only; Ctrl-C stops it)", flush=True)
     if not args.no_browser:
@@ -72,7 +63,7 @@ def run(args) -> int:
 
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     try:
-        server.run()  # uvicorn takes Ctrl-C (and SIGTERM): it closes the pages' sockets and returns
+        server.run(sockets=[sock])  # uvicorn takes Ctrl-C (and SIGTERM): it closes the pages' sockets and returns
     except KeyboardInterrupt:
         pass  # uvicorn hands the signal on once it has stopped: stopping is what it asked for
     print("neuronlab playground: stopped", flush=True)

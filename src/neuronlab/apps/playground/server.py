@@ -17,7 +17,7 @@ The WebSocket protocol (JSON objects with a ``type``), page → server:
 ``open`` {section: neuron|race|rates, config}, ``play``, ``pause``, ``step`` {n},
 ``reset``, ``set`` {settings} (taken at the next step), ``speed`` {steps_per_second},
 ``explain``, ``export``.  Server → page: ``ready`` (the section's set-up and first
-frame), ``frame`` (new rows and where the run stands), ``ended`` (status, message,
+frame), ``playing``, ``paused``, ``changed``, ``frame`` (new rows and where the run stands), ``ended`` (status, message,
 suggested η), ``explain`` (lines), ``export`` (model file text), ``error`` {message},
 ``closed`` {message}.
 """
@@ -315,6 +315,7 @@ class Connection:
             if session.finished:
                 raise ValueError("the run has ended: press reset to start again")
             self.playing = True
+            await self.send({"type": "playing"})
             self.owed = 1.0  # the first frame comes at once
             self.last_tick = time.monotonic()
             await self.tick()
@@ -361,12 +362,23 @@ class Connection:
                              "reset, set, speed, explain, export")
 
 
-def free_port() -> int:
+def listening_socket(port: int = 0):
+    """A socket bound to 127.0.0.1:``port`` (0: a free port the system picks) and listening:
+    bound before the URL is printed, so the URL works as soon as it is shown."""
+    import errno
     import socket
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise ValueError(f"--port {port}: already in use; choose another or leave --port out for a "
+                             "free one") from None
+        raise
+    sock.listen(128)
+    return sock
 
 
 def new_token() -> str:
@@ -374,12 +386,14 @@ def new_token() -> str:
 
 
 def make_server(port: int = 0, token=None, **app_options):
-    """(uvicorn.Server, url): a server for the playground on 127.0.0.1 only."""
+    """(uvicorn.Server, url, socket): a server for the playground on 127.0.0.1 only; run it with
+    ``server.run(sockets=[socket])``."""
     import uvicorn
 
-    port = port or free_port()
+    sock = listening_socket(port)
+    port = sock.getsockname()[1]
     token = token or new_token()
     app = create_app(token, port, **app_options)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 20,
                             lifespan="off", proxy_headers=False, server_header=False)
-    return uvicorn.Server(config), f"http://127.0.0.1:{port}/?token={token}"
+    return uvicorn.Server(config), f"http://127.0.0.1:{port}/?token={token}", sock

@@ -106,6 +106,7 @@ function onMessage(event) {
   if (m.type === "error") { showError(m.message); return; }
   if (m.type === "closed") { $("#connection").textContent = m.message; playing = false; updatePlayButtons(); return; }
   if (m.type === "paused") { playing = false; updatePlayButtons(); return; }
+  if (m.type === "playing") { playing = true; updatePlayButtons(); return; }
   if (m.type === "export") { download(m.filename, m.text); return; }
   if (m.type === "explain") { showExplain(m); return; }
   const section = m.section || view.section;
@@ -185,8 +186,8 @@ function scheduleDraw() {
 
 function colourOf(p) {
   const q = Math.min(1, Math.max(0, p));
-  const blue = [70, 120, 220], orange = [240, 150, 40];
-  const c = blue.map((b, i) => Math.round(255 + (b - 255) * (1 - q) * 0.55 + (orange[i] - 255) * q * 0.55));
+  const blue = [90, 140, 230], orange = [245, 160, 60];
+  const c = blue.map((b, i) => Math.round(255 + (b - 255) * (1 - q) * 0.7 + (orange[i] - 255) * q * 0.7));
   return c;
 }
 
@@ -214,6 +215,21 @@ function drawBoundary() {
     ctx.drawImage(off, 0, 0, W, H);
   }
   const px = (x) => (x - x0) / (x1 - x0) * W, py = (y) => H - (y - y0) / (y1 - y0) * H;
+  if (view.grid) { // the line ŷ = ½ where the server's grid of ŷ crosses it (drawn, not computed)
+    ctx.fillStyle = "#222";
+    const cx = (c) => c / (G - 1) * W, cy = (r) => H - r / (G - 1) * H;
+    for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
+      const v = view.grid[r * G + c];
+      if (v === null) continue;
+      for (const [dr, dc] of [[0, 1], [1, 0]]) {
+        if (r + dr >= G || c + dc >= G) continue;
+        const u = view.grid[(r + dr) * G + c + dc];
+        if (u === null || (v - 0.5) * (u - 0.5) > 0 || u === v) continue;
+        const f = (0.5 - v) / (u - v);
+        ctx.fillRect(cx(c + dc * f) - 1, cy(r + dr * f) - 1, 2.2, 2.2);
+      }
+    }
+  }
   const p = info.points;
   for (let i = 0; i < p.x.length; i++) {
     ctx.beginPath();
@@ -240,9 +256,12 @@ function drawCurves(canvas, series, opts = {}) {
   if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
   const X = (x) => L + x / xmax * (W - L - R), Y = (v) => T + (hi - v) / (hi - lo) * (H - T - B);
   ctx.strokeStyle = "#d9dde5"; ctx.fillStyle = "#5b6475"; ctx.font = "11px system-ui"; ctx.lineWidth = 1;
-  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
+  const marks = [];
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) marks.push(e);
+  if (marks.length < 2) marks.push(lo, hi); // less than a decade: label the ends
+  for (const e of marks) {
     ctx.beginPath(); ctx.moveTo(L, Y(e)); ctx.lineTo(W - R, Y(e)); ctx.stroke();
-    ctx.fillText("1e" + e, 6, Y(e) + 4);
+    ctx.fillText(Number.isInteger(e) ? "1e" + e : (10 ** e).toPrecision(3), 4, Y(e) + 4);
   }
   ctx.fillText("step " + xmax, W - R - 60, H - 6);
   ctx.fillText("0", L, H - 6);
@@ -411,8 +430,8 @@ function setupControls() {
   for (const section of $$(".section")) {
     const play = $(".play", section);
     if (play) play.addEventListener("click", () => {
-      if (playing) { send({ type: "pause" }); playing = false; } else { send({ type: "play" }); playing = true; }
-      updatePlayButtons();
+      // "play" is shown as playing once the server says so (a run that has ended does not play)
+      if (playing) { send({ type: "pause" }); playing = false; updatePlayButtons(); } else send({ type: "play" });
     });
     const one = $(".step", section);
     if (one) one.addEventListener("click", () => { playing = false; updatePlayButtons(); send({ type: "step", n: 1 }); });
@@ -473,7 +492,7 @@ function setupControls() {
     state.eq = $("#equation").value; state.budget = $("#budget").value || "2000";
     state.rseed = $("#race-seed").value || "0"; writeHash();
     openSection();
-    send({ type: "play" }); playing = true; updatePlayButtons();
+    send({ type: "play" });
   });
 }
 
