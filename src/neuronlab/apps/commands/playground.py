@@ -52,13 +52,15 @@ def run(args) -> int:
         print(f"neuronlab: error: the playground needs {missing}, which is not installed; install it with: "
               f"{INSTALL}", file=sys.stderr)
         return 2
-    from ..playground.server import make_server
+    import threading
+
+    from ..playground.server import make_server, warm_up
 
     server, url, sock = make_server(args.port)
+    threading.Thread(target=warm_up, daemon=True).start()
     print(f"neuronlab playground: {url}", flush=True)
     print("(this computer only; Ctrl-C stops it)", flush=True)
     if not args.no_browser:
-        import threading
         import webbrowser
 
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()

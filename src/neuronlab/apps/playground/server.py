@@ -50,6 +50,7 @@ MAX_MESSAGE_CHARS = 64 * 1024
 MAX_STEPS_PER_SECOND = 5000
 DEFAULT_STEPS_PER_SECOND = 200
 FRAMES_PER_SECOND = 30
+WORK_PER_FRAME = 0.8 / FRAMES_PER_SECOND  # seconds of stepping per frame while playing
 IDLE_SECONDS = 15 * 60
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -254,6 +255,8 @@ class Connection:
                                      f"{self.idle_seconds:g} s: its session ended; reload to start again"})
                     await self.ws.close(code=1000)
                     return
+        except WebSocketDisconnect:
+            return  # the page went away while a frame was on its way
         finally:
             task.cancel()
             self.session = None
@@ -262,18 +265,29 @@ class Connection:
         now = time.monotonic()
         elapsed = min(now - self.last_tick, 0.25)
         self.last_tick = now
-        self.owed += self.steps_per_second * elapsed
+        # steps earned by the clock; what the engine cannot make within a frame's time is
+        # dropped, not owed: the page stays live at the speed the engine can go
+        self.owed = min(self.owed + self.steps_per_second * elapsed,
+                        max(1.0, 2 * self.steps_per_second / FRAMES_PER_SECOND))
         n = int(self.owed)
         if n < 1:
             return
         self.owed -= n
-        await self.advance(n)
+        await self.advance(n, budget=WORK_PER_FRAME)
 
-    async def advance(self, n: int):
+    async def advance(self, n: int, budget=None):
+        """Up to ``n`` steps (all of them, or as many as ``budget`` seconds allow), then a frame."""
         session = self.session
 
         def work():
-            session.advance(n)
+            end = None if budget is None else time.perf_counter() + budget
+            done = 0
+            while done < n and not session.finished:
+                k = n - done if end is None else min(n - done, 8)
+                session.advance(k)
+                done += k
+                if end is not None and time.perf_counter() >= end:
+                    break
             return session.frame(), session.ending()
 
         frame, ending = await run_in_threadpool(work)
@@ -379,6 +393,15 @@ def listening_socket(port: int = 0):
         raise
     sock.listen(128)
     return sock
+
+
+def warm_up() -> None:
+    """Load what the first page needs (pyarrow, the readers, the engine) while the browser
+    opens, so that its first frame does not wait for imports."""
+    try:
+        sessions.NeuronSession({"dataset": "linear"}).frame()
+    except Exception:  # noqa: BLE001 - only a head start: the page reports its own errors
+        pass
 
 
 def new_token() -> str:

@@ -25,6 +25,7 @@ MAX_ROWS = 200_000  # rows of an uploaded data set
 MAX_EQUATION_CHARS = 200
 MAX_BUDGET = 100_000  # evaluations of J per method in the race
 GRID = 64  # the heat map's cells per side
+VALIDATION_PER_FRAME = 50  # validation losses measured per frame, at most
 CONTOUR = 64  # the race's loss contour, cells per side
 DATASETS_2D = ("linear", "xor", "circles", "moons", "obesity")
 MODELS = ("neuron",)  # "network" joins when the dense network lands (issue 13)
@@ -73,6 +74,16 @@ def _choice(name, value, choices):
 def _floats(values) -> list:
     """Floats for JSON: NaN and ±inf become None (JSON has no such numbers)."""
     return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def _picture(values, decimals: int) -> list:
+    """Values for a picture (a heat map, a contour), rounded: the page only colours them;
+    NaN and ±inf become None."""
+    values = np.round(np.asarray(values, dtype=np.float64).ravel(), decimals)
+    out = values.tolist()
+    if not np.all(np.isfinite(values)):
+        out = [v if math.isfinite(v) else None for v in out]
+    return out
 
 
 def _finite(value) -> Optional[float]:
@@ -185,8 +196,9 @@ class NeuronSession:
         if theta is not None:
             estimator.set_params(warm_start=True)
             # fit's warm start: θ0 = (coef_, intercept_), packed by the neuron's own layout
-            estimator.coef_ = np.array(theta[:-1], dtype=np.float64)
-            estimator.intercept_ = float(theta[-1])
+            model = self.objective.model  # the run's own layout says which numbers are w and b
+            estimator.coef_ = np.array(model.weights(theta), dtype=np.float64)
+            estimator.intercept_ = float(model.bias(theta))
         target = self.data.target(self.data.y_train)
         self.objective, self.training = estimator.start_run(self.data.X_fit, target)
         self.validation = self.data.validation_objective(estimator)
@@ -249,10 +261,14 @@ class NeuronSession:
         losses, rates = h.loss, h.learning_rate
         rows = []
         params = h.params if h.record_params and self.pending else None
-        for t in self.pending:
+        # the validation loss of at most VALIDATION_PER_FRAME rows of a frame (always its last),
+        # as the CLI measures it every few steps
+        stride = -(-len(self.pending) // VALIDATION_PER_FRAME) or 1
+        for k, t in enumerate(self.pending):
             theta = params[t] if params is not None else self.training.theta
+            measured = self.validation is not None and (k % stride == 0 or k == len(self.pending) - 1)
             rows.append({"t": self.offset + t, "loss": _finite(losses[t]),
-                         "val_loss": None if self.validation is None else _finite(self.validation.loss(theta)),
+                         "val_loss": _finite(self.validation.loss(theta)) if measured else None,
                          "learning_rate": _finite(rates[t])})
         self.pending = []
         theta = np.asarray(self.training.theta, dtype=np.float64)
@@ -262,8 +278,7 @@ class NeuronSession:
                  "learning_rate": self.training.learning_rate,
                  "stability_limit": self.stability_limit, "status": self.training.status}
         if with_grid:
-            frame["grid"] = [round(v, 4) if v is not None else None
-                             for v in _floats(self.objective.model.forward(theta, self.grid_X)[1])]
+            frame["grid"] = _picture(self.objective.model.forward(theta, self.grid_X)[1], 4)
         return frame
 
     def ending(self) -> Optional[dict]:
@@ -436,7 +451,7 @@ class RaceSession:
             J = UndefinedIsInfinite(self.objective).losses(np.column_stack([gx.ravel(), gy.ravel()]))
             values = np.log10(np.asarray(J) + 1e-12)
         return {"n": CONTOUR, "low": _floats(self.low), "high": _floats(self.high),
-                "log10_loss": [round(v, 3) if v is not None else None for v in _floats(values)]}
+                "log10_loss": _picture(values, 3)}
 
     def info(self) -> dict:
         from ...train.solving import describe_solutions

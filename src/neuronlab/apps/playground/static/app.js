@@ -270,7 +270,7 @@ function drawCurves(canvas, series, opts = {}) {
     let started = false;
     for (let i = 0; i < s.ys.length; i++) {
       const v = s.ys[i];
-      if (v === null || !(v > 0)) { started = false; continue; }
+      if (v === null || !(v > 0)) continue; // not measured at this step (or not finite)
       const y = Y(Math.min(Math.log10(v), hi));
       if (!started) { ctx.moveTo(X(s.xs[i]), y); started = true; } else ctx.lineTo(X(s.xs[i]), y);
     }
