@@ -10,6 +10,8 @@ update: the objectives, strategies and monitors do, exactly as ``fit``, ``solve`
 ``neuronlab demo`` run them, so the page shows the library's numbers.
 
 This module has no web code (see ``server.py``): tests and notebooks can drive it directly.
+The neuron section's config names its ``model`` ("neuron"); a dense network joins as another
+model value with its own settings (layers, units, per-layer activation) and session.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import math
 from typing import Optional
 
 import numpy as np
+
+from ...train.history import Step
 
 #: what the page may ask for, and the bounds of one session
 MAX_STEPS = 100_000  # steps (History rows) of one run
@@ -117,9 +121,11 @@ def check_neuron_config(config) -> dict:
         if not isinstance(c["target"], str) or c["target"] in features:
             raise ValueError(f"target must name the uploaded file's column to learn (not a feature), "
                              f"got {c['target']!r}")
-    get_activation(c["activation"]) if isinstance(c["activation"], str) else _choice(
-        "activation", c["activation"], ())
-    get_loss(c["loss"]) if isinstance(c["loss"], str) else _choice("loss", c["loss"], ())
+    for name, value, example, get in (("activation", c["activation"], "sigmoid", get_activation),
+                                      ("loss", c["loss"], "log_loss", get_loss)):
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a name such as {example!r}, got {value!r}")
+        get(value)  # an unknown name: the library's own message lists the known ones
     _number("learning_rate", c["learning_rate"], positive=True, high=1e6)
     _choice("strategy", c["strategy"], PAGE_STRATEGIES)
     if c["batch_size"] is not None:
@@ -248,7 +254,7 @@ class NeuronSession:
             if self.training.finished:
                 break
             record = self.training.step()
-            if hasattr(record, "loss") and hasattr(record, "theta"):  # a Step: a new History row
+            if isinstance(record, Step):  # a new History row (an UpdateRecord is a mini-batch inside one)
                 self.pending.append(record.step)
 
     @property
