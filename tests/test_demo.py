@@ -9,7 +9,7 @@ import numpy as np
 from test_report import check_images
 
 from neuronlab.apps.cli import main
-from neuronlab.apps.commands.demo import _verdict
+from neuronlab.apps.commands.demo import verdict_of as _verdict
 from neuronlab.train.history import History
 
 

@@ -18,7 +18,8 @@ from .._version import __version__
 from ..core.interrupt import INTERRUPTING_SIGNALS, deferred_signals, take_interrupt
 
 #: sub-command modules, in the order ``neuronlab --help`` lists them
-COMMAND_MODULES = ["demo", "solve", "datasets", "train", "predict", "evaluate", "inspect", "lr_find"]
+COMMAND_MODULES = ["demo", "solve", "datasets", "train", "predict", "evaluate", "inspect", "lr_find",
+                   "playground"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -385,6 +385,25 @@ class _NeuronEstimator:
         (progress bars, validation curves); returning True stops the run (status
         ``interrupted``, the best θ so far kept).
         """
+        objective, training = self.start_run(X, target, sample_weight, callback)
+        result = training.run()
+        self._unpack(objective.model, result.theta)
+        self.history_ = result.history
+        self.n_iter_ = result.n_steps
+        self.status_ = result.status
+        self.result_ = result
+        return objective
+
+    def start_run(self, X, target, sample_weight=None, callback=None):
+        """The run ``fit`` makes, started but not stepped: (objective, Training).
+
+        ``X`` is a float array as ``fit`` checks it and ``target`` what the neuron learns
+        (see :meth:`objective`).  ``fit`` is this, ``training.run()`` and the fitted
+        attributes; a caller that steps the run itself (the playground) gets the same
+        θ0, the same strategy and the same numbers for the same ``random_state``.
+        """
+        self.validate_params()
+        X = np.asarray(X)
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
         model = self._model(n_features)
@@ -414,13 +433,7 @@ class _NeuronEstimator:
                 X, target, sample_weight, rows=validation_rows, penalised=False))
         objective = self.objective(X, target, sample_weight, rows=train_rows)
         strategy = get_strategy(self.solver, **options)
-        result = strategy.minimize(objective, theta0, callback=callback)
-        self._unpack(objective.model, result.theta)
-        self.history_ = result.history
-        self.n_iter_ = result.n_steps
-        self.status_ = result.status
-        self.result_ = result
-        return objective
+        return objective, strategy.start(objective, theta0, callback=callback)
 
     def _warn_outcome(self, diagnosis=None):
         """At most one ConvergenceWarning for the fit just made, one line: the status and the fix.

@@ -32,6 +32,7 @@ __all__ = [
     "Dataset",
     "Standardizer",
     "read_table",
+    "read_table_bytes",
     "as_table",
     "prepare",
     "load_dataset",
@@ -149,26 +150,39 @@ def read_table(source):
         raise ValueError(f"{source}: is a folder, not a data file; give a CSV, TSV or Parquet file")
     import pyarrow as pa
 
-    try:
+    def format_of():
         fmt = _file_format(path)
+        if fmt != "parquet" and path.stat().st_size == 0:
+            raise ValueError(f"{source}: the file is empty; it needs a header line and rows")
+        return fmt
+
+    return _parse(source, format_of, lambda: pa.input_stream(str(path), compression="detect"),
+                  lambda: path, lambda: _blank(path))
+
+
+def _parse(source, format_of, open_stream, parquet_input, is_blank):
+    """The table in a file or in memory, read with pyarrow; every failure a ValueError naming
+    ``source`` (what ``read_table`` and ``read_table_bytes`` share)."""
+    import pyarrow as pa
+
+    try:
+        fmt = format_of()
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
+            table = pq.read_table(parquet_input())
         else:
             import pyarrow.csv as pcsv
 
-            if path.stat().st_size == 0:
-                raise ValueError(f"{source}: the file is empty; it needs a header line and rows")
             parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            with pa.input_stream(str(path), compression="detect") as stream:
+            with open_stream() as stream:
                 table = pcsv.read_csv(stream, parse_options=parse)
     except ValueError as e:  # pyarrow.ArrowInvalid is a ValueError
         # one line of printable text, even when pyarrow quotes a piece of a binary file
         message = " ".join("".join(c if c.isprintable() else " " for c in str(e)).split())
         if message.startswith(str(source)):
             raise
-        if "Empty CSV file" in message and _blank(path):
+        if "Empty CSV file" in message and is_blank():
             raise ValueError(f"{source}: the file is empty; it needs a header line and rows") from None
         raise ValueError(f"{source}: cannot be read as {fmt.upper()}: {message}") from None
     except pa.ArrowCancelled:  # pyarrow stopped reading for a signal (Ctrl-C): not a bad file
@@ -176,6 +190,30 @@ def read_table(source):
     except (OSError, pa.ArrowException) as e:
         raise ValueError(f"{source}: cannot be read: {' '.join(str(e).split())}") from None
     return table
+
+
+def read_table_bytes(content: bytes, name: str):
+    """Read a file's bytes held in memory (an upload) into a ``pyarrow.Table``, as
+    :func:`read_table` reads the file: the format from ``name`` (``.csv``, ``.tsv``,
+    ``.parquet``, an optional ``.gz``) or Parquet's magic bytes, every failure a ValueError
+    naming ``name``.  Nothing touches the file system."""
+    import pyarrow as pa
+
+    if not isinstance(content, (bytes, bytearray)):
+        raise TypeError(f"content must be bytes, got {type(content).__name__}")
+    suffixes = [x.lower() for x in Path(name).suffixes]
+    gzipped = bool(suffixes) and suffixes[-1] in (".gz", ".gzip")
+    last = (suffixes[:-1] if gzipped else suffixes) or [""]
+    if content[:4] == _PARQUET_MAGIC or last[-1] in (".parquet", ".pq"):
+        fmt = "parquet"
+    else:
+        fmt = "tsv" if last[-1] in (".tsv", ".tab") else "csv"
+    if not bytes(content).strip():
+        raise ValueError(f"{name}: the file is empty; it needs a header line and rows")
+    buffer = pa.py_buffer(bytes(content))
+    return _parse(name, lambda: fmt,
+                  lambda: pa.input_stream(buffer, compression="gzip" if gzipped else None),
+                  lambda: pa.BufferReader(buffer), lambda: False)
 
 
 def as_table(data, feature_names: Optional[Sequence[str]] = None):

@@ -38,7 +38,8 @@ from .gauss_newton import GaussNewton
 from .descent import GradientDescent
 from .search import ErrorDrivenSearch, MonteCarloSearch
 
-__all__ = ["METHODS", "MethodRun", "SolveReport", "describe_solutions", "solve"]
+__all__ = ["METHODS", "MethodRun", "SolveReport", "describe_solutions", "method_strategy", "race_setup",
+           "solve", "UndefinedIsInfinite"]
 
 METHODS = ("monte-carlo", "error-driven", "gradient")
 STEP_RULES = ("fixed", "proportional")
@@ -277,7 +278,7 @@ def describe_solutions(objective: EquationObjective, start) -> tuple[str, Option
             "solution they reach first."), nearest
 
 
-class _UndefinedIsInfinite(Objective):
+class UndefinedIsInfinite(Objective):
     """The equation objective, with points where it is undefined scored J = inf.
 
     A search that tries log(x) at x < 0 made a bad guess, not a mistake: the guess is
@@ -343,9 +344,28 @@ class _UndefinedIsInfinite(Objective):
             return np.full(m, math.inf), np.full((m, self.n_params), math.nan)
 
 
-def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, expected):
-    strategy = MonteCarloSearch(low=low, high=high, budget=budget, target_loss=0.5 * tol * tol,
+def method_strategy(method: str, *, tol: float, budget: int, low=None, high=None, random_state=None,
+                    step: float = 1.0, step_rule: str = "proportional", learning_rate="auto"):
+    """The strategy ``solve`` runs for ``method`` (one of :data:`METHODS`) with these settings,
+    so that a caller stepping the methods itself (the playground's race) runs the same ones:
+    each stops once ‖r‖ ≤ ``tol`` (J ≤ ½tol²) or after ``budget`` evaluations of J."""
+    target = 0.5 * tol * tol
+    if method == "monte-carlo":
+        return MonteCarloSearch(low=low, high=high, budget=budget, target_loss=target,
                                 random_state=random_state)
+    if method == "error-driven":
+        return ErrorDrivenSearch(step=step, step_rule=step_rule, budget=budget, target_loss=target)
+    if method == "gradient":
+        if learning_rate == "auto":
+            return GaussNewton(tol=tol, budget=budget)
+        return GradientDescent(learning_rate=learning_rate, max_steps=max(budget - 1, 1), tol=0.0,
+                               target_loss=target)
+    raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+
+
+def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, expected):
+    strategy = method_strategy("monte-carlo", tol=tol, budget=budget, low=low, high=high,
+                               random_state=random_state)
     result = strategy.minimize(objective, start)
     best = _residual_norm(result)
     if best <= tol:
@@ -359,8 +379,7 @@ def _run_monte_carlo(objective, start, low, high, tol, budget, random_state, exp
 
 
 def _run_error_driven(objective, start, tol, budget, step, step_rule):
-    strategy = ErrorDrivenSearch(step=step, step_rule=step_rule, budget=budget,
-                                 target_loss=0.5 * tol * tol)
+    strategy = method_strategy("error-driven", tol=tol, budget=budget, step=step, step_rule=step_rule)
     result = strategy.minimize(objective, start)
     best = _residual_norm(result)
     if best <= tol:
@@ -379,8 +398,9 @@ def _run_error_driven(objective, start, tol, budget, step, step_rule):
 
 
 def _gradient_once(objective, start, tol, budget, learning_rate):
+    strategy = method_strategy("gradient", tol=tol, budget=budget, learning_rate=learning_rate)
     if learning_rate == "auto":
-        result = GaussNewton(tol=tol, budget=budget).minimize(objective, start)
+        result = strategy.minimize(objective, start)
         best = _residual_norm(result)
         if best <= tol:
             note = (f"automatic step (Gauss–Newton; for one equation θ ← θ − r·∇r/‖∇r‖²) "
@@ -389,8 +409,7 @@ def _gradient_once(objective, start, tol, budget, learning_rate):
             note = result.message
         return result, note
     eta = learning_rate  # checked by solve, before any method runs
-    result = GradientDescent(learning_rate=eta, max_steps=max(budget - 1, 1), tol=0.0,
-                             target_loss=0.5 * tol * tol).minimize(objective, start)
+    result = strategy.minimize(objective, start)
     best = _residual_norm(result)
     if best <= tol:
         note = f"η = {eta:g} reached |r| = {best:.3g} in {result.n_evals} evaluations"
@@ -465,6 +484,19 @@ def _one_result(runs, spent) -> Result:
                   suggested_learning_rate=last.suggested_learning_rate, info=dict(last.info))
 
 
+def race_setup(equations, box=(-100.0, 100.0), ranges=None, start=None):
+    """(objective, low, high, θ0): the equations parsed, the search box and the common start
+    of every method, as ``solve`` sets them up (the start must be where the equations are
+    defined, else :class:`DomainError`)."""
+    objective = equations if isinstance(equations, EquationObjective) else EquationObjective(
+        equations)
+    names = list(objective.param_names)
+    low, high = _search_box(names, box, ranges)
+    theta0 = _start(names, start, low, high)
+    objective.loss(theta0)  # undefined at the start: a DomainError tells the user to move it
+    return objective, low, high, theta0
+
+
 def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
           learning_rate: Union[str, float] = "auto", tol: float = 1e-6, budget: int = 10_000,
           random_state: Optional[int] = 0, box=(-100.0, 100.0),
@@ -500,15 +532,12 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
     if step_rule not in STEP_RULES:
         raise ValueError(f"step_rule must be one of {', '.join(STEP_RULES)}, got {step_rule!r}")
     _number("step", step, positive=True)
-    names = list(objective.param_names)
-    low, high = _search_box(names, box, ranges)
-    theta0 = _start(names, start, low, high)
-    objective.loss(theta0)  # undefined at the start: a DomainError tells the user to move it
+    objective, low, high, theta0 = race_setup(objective, box, ranges, start)
     solutions, nearest = describe_solutions(objective, theta0)
     report = SolveReport(objective, tol, low, high, theta0, solutions, nearest)
     chosen = METHODS if method == "all" else (method,)
     for name in chosen:
-        guarded = _UndefinedIsInfinite(objective)
+        guarded = UndefinedIsInfinite(objective)
         expected = None
         if name == "monte-carlo":
             label = "monte-carlo"

@@ -34,7 +34,7 @@ from ..objectives.equation import EquationObjective
 from ..objectives.network import NetworkObjective
 from ..objectives.neuron import NeuronObjective
 
-__all__ = ["Explanation", "ExplainedStep", "explain", "format_number", "pretty_name"]
+__all__ = ["Explanation", "ExplainedStep", "explain", "explain_step", "format_number", "pretty_name"]
 
 
 def format_number(value: float, digits: int = 4) -> str:
@@ -128,33 +128,8 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
         raise ValueError(f"every must be a whole number ≥ 1, got {every!r}")
     names = [pretty_name(n) for n in objective.param_names]
     params = history.params
-    steps = []
-    for t in range(min(first, n_steps)):
-        theta, theta_next = params[t], params[t + 1]
-        loss, grad = objective.loss_and_grad(theta)
-        grad = np.asarray(grad, dtype=np.float64)
-        eta, automatic = _step_size(result, t, theta, theta_next, grad)
-        step = ExplainedStep(t, theta.copy(), float(loss), grad, eta, theta_next.copy())
-        step.lines.append(f"Step {t} → {t + 1}, at " + ", ".join(
-            f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
-        if isinstance(objective, NeuronObjective):
-            step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows, names))
-        elif isinstance(objective, NetworkObjective):
-            step.lines.extend(_network_lines(objective, theta, step.loss, step.gradient, rows, names))
-        elif objective.offers(RESIDUALS):
-            step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
-        else:
-            step.lines.append(f"  J(θ) = {format_number(step.loss)}")
-            step.lines.extend(f"  ∂J/∂{n} = {format_number(g)}" for n, g in zip(names, step.gradient))
-        step.lines.append(f"  update with η = {format_number(eta)}"
-                          + (f" (the automatic step of {result.strategy}: η = ‖Δθ‖/‖∇J‖, "
-                             "its step lies along −∇J)" if automatic else "") + ":")
-        for n, v, g, v_next in zip(names, theta, step.gradient, theta_next):
-            step.lines.append(
-                f"    {n} ← {n} − η·∂J/∂{n} = {format_number(v)} − {format_number(eta)}·{_term(g)}"
-                f" = {format_number(v_next)}"
-            )
-        steps.append(step)
+    steps = [_explained_step(objective, history, result.strategy, t, names, rows)
+             for t in range(min(first, n_steps))]
     table_steps = list(range(0, n_steps + 1, every))
     if table_steps[-1] != n_steps:
         table_steps.append(n_steps)
@@ -165,11 +140,58 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     return Explanation(names, steps, every, table, summary)
 
 
-def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
+def explain_step(objective, history, strategy: str, t: int, *, rows: int = 2) -> ExplainedStep:
+    """Step t → t+1 of a run written out, as :func:`explain` writes its first steps: the same
+    lines with the same numbers, for any step of a run that may still be going on (the
+    playground's "explain this step").  ``history`` must hold θ_t and θ_{t+1}; ``strategy``
+    is the run's strategy name."""
+    if not history.record_params:
+        raise ValueError("explain needs θ_t of every step: run the strategy with record_params=True")
+    if len(history.updates.row):
+        raise ValueError(
+            "explain writes out full-batch steps θ ← θ − η·∇J; each row of this run is an epoch of "
+            "mini-batch updates (train without a batch size, e.g. --batch-size all, to see them)"
+        )
+    if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(history) - 1:
+        raise ValueError(f"step must be a whole number from 0 to {len(history) - 2} (the steps made), got {t!r}")
+    names = [pretty_name(n) for n in objective.param_names]
+    return _explained_step(objective, history, strategy, t, names, rows)
+
+
+def _explained_step(objective, history, strategy, t, names, rows) -> ExplainedStep:
+    params = history.params
+    theta, theta_next = params[t], params[t + 1]
+    loss, grad = objective.loss_and_grad(theta)
+    grad = np.asarray(grad, dtype=np.float64)
+    eta, automatic = _step_size(history, strategy, t, theta, theta_next, grad)
+    step = ExplainedStep(t, theta.copy(), float(loss), grad, eta, theta_next.copy())
+    step.lines.append(f"Step {t} → {t + 1}, at " + ", ".join(
+        f"{n} = {format_number(v)}" for n, v in zip(names, theta)))
+    if isinstance(objective, NeuronObjective):
+        step.lines.extend(_neuron_lines(objective, theta, step.loss, step.gradient, rows, names))
+    elif isinstance(objective, NetworkObjective):
+        step.lines.extend(_network_lines(objective, theta, step.loss, step.gradient, rows, names))
+    elif objective.offers(RESIDUALS):
+        step.lines.extend(_equation_lines(objective, theta, step.loss, step.gradient, names))
+    else:
+        step.lines.append(f"  J(θ) = {format_number(step.loss)}")
+        step.lines.extend(f"  ∂J/∂{n} = {format_number(g)}" for n, g in zip(names, step.gradient))
+    step.lines.append(f"  update with η = {format_number(eta)}"
+                      + (f" (the automatic step of {strategy}: η = ‖Δθ‖/‖∇J‖, "
+                         "its step lies along −∇J)" if automatic else "") + ":")
+    for n, v, g, v_next in zip(names, theta, step.gradient, theta_next):
+        step.lines.append(
+            f"    {n} ← {n} − η·∂J/∂{n} = {format_number(v)} − {format_number(eta)}·{_term(g)}"
+            f" = {format_number(v_next)}"
+        )
+    return step
+
+
+def _step_size(history, strategy, t, theta, theta_next, grad) -> tuple[float, bool]:
     """η of step t: the recorded learning rate of gradient descent, or — for a strategy whose
     step happens to lie along −∇J (Gauss–Newton on one equation) — ‖Δθ‖/‖∇J‖."""
-    if result.strategy == "gradient_descent":
-        eta = float(result.history.learning_rate[t + 1])
+    if strategy == "gradient_descent":
+        eta = float(history.learning_rate[t + 1])
         if not np.allclose(theta_next, theta - eta * grad, rtol=1e-7, atol=1e-12):
             raise ValueError(
                 "the objective given to explain is not the one this run minimised: θ_{t+1} ≠ "
@@ -183,7 +205,7 @@ def _step_size(result, t, theta, theta_next, grad) -> tuple[float, bool]:
         if eta > 0 and np.allclose(delta, eta * grad, rtol=1e-9, atol=1e-12 * np.abs(delta).max()):
             return eta, True
     raise ValueError(
-        f"explain writes out steps θ ← θ − η·∇J; step {t} of this {result.strategy!r} run does not "
+        f"explain writes out steps θ ← θ − η·∇J; step {t} of this {strategy!r} run does not "
         "follow −∇J (run it with gradient descent, e.g. --lr 0.001, to see the steps written out)"
     )
 

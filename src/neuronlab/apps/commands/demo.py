@@ -251,7 +251,23 @@ VERDICTS = {
 }
 
 
-def _verdict(history, best_loss) -> str:
+def learning_rates(eta: float) -> dict:
+    """Act 3's four learning rates around the range test's suggestion η: ÷100, ×1, ×4 (past
+    the edge 2/λ_max: oscillation), ×300 (far past it: the weights are thrown further at
+    every step)."""
+    return {"too small": eta / 100, "about right": eta, "too large": 4 * eta, "far too large": 300 * eta}
+
+
+def fixed_rate_run(learning_rate: float, steps: int = LR_STEPS):
+    """Act 3's strategy: ``steps`` plain gradient steps with this η, none cut short (no
+    tolerance, and the divergence guard never stops it: the curve shows what η does)."""
+    from ...train.descent import GradientDescent
+
+    return GradientDescent(learning_rate=learning_rate, max_steps=steps, tol=0,
+                           divergence_patience=steps + 1)
+
+
+def verdict_of(history, best_loss) -> str:
     """What a fixed-η run did, read off its loss curve (a key of VERDICTS)."""
     loss = history.loss
     finite = loss[np.isfinite(loss)]
@@ -270,15 +286,10 @@ def act_learning_rates(out: Path, problem: ObesityProblem, found) -> Act:
     from ...viz.explain import explain
     from ...viz.plots import plot_lr_find
     from ...viz.plots import plot_runs, plot_surface
-    from ...train.descent import GradientDescent
 
     eta = found.suggestion
-    # the same neuron and start; η ÷100, ×1, ×4 (past the edge 2/λ_max: oscillation),
-    # ×300 (far past it: the weights are thrown further at every step)
-    rates = {"too small": eta / 100, "about right": eta, "too large": 4 * eta, "far too large": 300 * eta}
-    results = {name: GradientDescent(learning_rate=lr, max_steps=LR_STEPS, tol=0,
-                                     divergence_patience=LR_STEPS + 1).minimize(problem.objective,
-                                                                              problem.theta0)
+    rates = learning_rates(eta)
+    results = {name: fixed_rate_run(lr).minimize(problem.objective, problem.theta0)
                for name, lr in rates.items()}
     best = min(r.loss for r in results.values())  # a Result's loss is the lowest J of its run
     act = Act(
@@ -289,7 +300,7 @@ def act_learning_rates(out: Path, problem: ObesityProblem, found) -> Act:
     rows = []
     for name, result in results.items():
         loss = result.history.loss
-        verdict = _verdict(result.history, best)
+        verdict = verdict_of(result.history, best)
         rows.append([name, f"{rates[name]:.3g}", f"{loss[0]:.4f}", f"{loss[-1]:.4g}",
                      f"{result.loss:.4f}", verdict])
         act.notes.append(f"η {name} ({rates[name]:.3g}) {verdict}: {VERDICTS[verdict]}")

@@ -1,0 +1,530 @@
+// neuronlab playground: the page only draws. Every number comes from the server, which runs
+// neuronlab's own training loop; nothing here computes a loss, a gradient or an update.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+const token = new URLSearchParams(location.search).get("token") || "";
+
+const DEFAULTS = {
+  section: "neuron", dataset: "linear", activation: "sigmoid", loss: "log_loss", lr: "0.5",
+  strategy: "gradient_descent", batch: "all", alpha: "0", seed: "0", speed: "200",
+  eq: "256x + 212y = 1492", budget: "2000", rseed: "0",
+};
+const state = Object.assign({}, DEFAULTS, readHash());
+let options = null;
+let ws = null;
+let playing = false;
+let upload = null; // {upload, columns, numeric, name}
+let view = {}; // what the current section draws
+
+function readHash() {
+  const out = {};
+  new URLSearchParams(location.hash.replace(/^#/, "")).forEach((v, k) => { if (k in DEFAULTS) out[k] = v; });
+  return out;
+}
+
+function writeHash() {
+  const params = new URLSearchParams();
+  for (const k of Object.keys(DEFAULTS)) if (state[k] !== undefined) params.set(k, state[k]);
+  history.replaceState(null, "", location.pathname + location.search + "#" + params.toString());
+}
+
+function showError(message) {
+  const box = $("#error");
+  box.textContent = message;
+  box.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { box.hidden = true; }, 9000);
+}
+
+function send(message) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+}
+
+function fmt(x, digits = 6) {
+  if (x === null || x === undefined) return "—";
+  if (!isFinite(x)) return String(x);
+  return Number(x).toPrecision(digits);
+}
+
+function setNumber(el, x) {
+  el.textContent = fmt(x);
+  el.dataset.value = x === null || x === undefined ? "" : String(x);
+}
+
+// --- sections ------------------------------------------------------------------------------
+function activeSection() { return state.section; }
+
+function showSection(name) {
+  state.section = name;
+  writeHash();
+  for (const b of $$("#tabs button")) b.classList.toggle("active", b.dataset.section === name);
+  for (const s of $$(".section")) s.hidden = s.id !== "section-" + name;
+  openSection();
+}
+
+function neuronConfig() {
+  const config = {
+    activation: state.activation, loss: state.loss, learning_rate: Number(state.lr),
+    strategy: state.strategy, alpha: Number(state.alpha), seed: Number(state.seed),
+    batch_size: state.batch === "all" ? null : Number(state.batch),
+  };
+  if (state.dataset === "csv" && upload && upload.chosen) {
+    Object.assign(config, { upload: upload.upload, features: upload.chosen.features, target: upload.chosen.target });
+  } else {
+    config.dataset = state.dataset === "csv" ? "linear" : state.dataset;
+  }
+  return config;
+}
+
+function openSection() {
+  playing = false;
+  updatePlayButtons();
+  view = {};
+  for (const pre of $$(".explain-text")) pre.hidden = true;
+  const name = activeSection();
+  if (name === "neuron") {
+    $("#neuron-message").hidden = true;
+    send({ type: "open", section: "neuron", config: neuronConfig() });
+  } else if (name === "race") {
+    const config = { equation: state.eq, budget: Number(state.budget), seed: Number(state.rseed) };
+    send({ type: "open", section: "race", config });
+  } else if (name === "rates") {
+    send({ type: "open", section: "rates", config: {} });
+  }
+  send({ type: "speed", steps_per_second: Number(state.speed) });
+}
+
+function updatePlayButtons() {
+  for (const b of $$(".play")) b.textContent = playing ? "pause" : "play";
+}
+
+// --- messages from the server --------------------------------------------------------------
+function onMessage(event) {
+  const m = JSON.parse(event.data);
+  if (m.type === "error") { showError(m.message); return; }
+  if (m.type === "closed") { $("#connection").textContent = m.message; playing = false; updatePlayButtons(); return; }
+  if (m.type === "paused") { playing = false; updatePlayButtons(); return; }
+  if (m.type === "playing") { playing = true; updatePlayButtons(); return; }
+  if (m.type === "export") { download(m.filename, m.text); return; }
+  if (m.type === "explain") { showExplain(m); return; }
+  const section = m.section || view.section;
+  if (m.type === "ready") view = { section: m.section };
+  if (view.section === "neuron") neuronMessage(m);
+  else if (view.section === "race") raceMessage(m);
+  else if (view.section === "rates") ratesMessage(m);
+  if (m.type === "ended") { playing = false; updatePlayButtons(); }
+  void section;
+}
+
+function showExplain(m) {
+  const pre = $(".explain-text", $("#section-" + activeSection()));
+  pre.textContent = m.lines.join("\n");
+  pre.hidden = false;
+}
+
+function download(filename, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  const a = document.createElement("a");
+  a.href = url; a.download = filename; document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// --- a neuron learns -----------------------------------------------------------------------
+function neuronMessage(m) {
+  if (m.type === "ready") {
+    Object.assign(view, { info: m, t: [], loss: [], val: [], grid: null });
+    $("#boundary-note").textContent = `${m.features[0]} → across, ${m.features[1]} → up; ` +
+      `${m.row_counts.train} training rows (filled), ${m.row_counts.validation} validation rows (hollow); ` +
+      `colour: ŷ from ${m.labels[0]} (blue) to ${m.labels[1]} (orange).`;
+    $("#neuron-message").hidden = true;
+  }
+  if (m.type === "ready" || m.type === "frame") {
+    for (const r of m.rows) { view.t.push(r.t); view.loss.push(r.loss); view.val.push(r.val_loss); }
+    if (m.grid) view.grid = m.grid;
+    $("#step-count").textContent = m.step;
+    const last = m.rows.length ? m.rows[m.rows.length - 1] : null;
+    if (last) { setNumber($("#loss"), last.loss); setNumber($("#val-loss"), last.val_loss); }
+    $("#weights").textContent = Object.entries(m.theta).map(([k, v]) => `${k} = ${fmt(v, 4)}`).join(", ");
+    showEta(m.learning_rate, m.stability_limit);
+    scheduleDraw();
+  } else if (m.type === "changed") {
+    showEta(m.learning_rate, m.stability_limit);
+  } else if (m.type === "ended") {
+    const box = $("#neuron-message");
+    box.hidden = false;
+    box.classList.toggle("diverged", m.status === "diverged");
+    $(".text", box).textContent = `${m.status}: ${m.message}`;
+    const use = $("#use-suggestion");
+    use.hidden = !m.suggested_learning_rate;
+    use.dataset.value = m.suggested_learning_rate || "";
+    if (m.suggested_learning_rate) use.textContent = `use the suggested η = ${fmt(m.suggested_learning_rate, 3)}`;
+  }
+}
+
+function showEta(eta, limit) {
+  const el = $("#eta-limit");
+  if (eta === null || eta === undefined) { el.textContent = "this strategy has no learning rate"; return; }
+  el.textContent = limit ? `η = ${fmt(eta, 3)} against the stability limit 2/λ_max = ${fmt(limit, 3)}` +
+    (eta >= limit ? " — past it: expect divergence" : "") : `η = ${fmt(eta, 3)}`;
+}
+
+let drawPending = false;
+function scheduleDraw() {
+  if (drawPending) return;
+  drawPending = true;
+  requestAnimationFrame(() => {
+    drawPending = false;
+    if (view.section === "neuron") { drawBoundary(); drawCurves($("#loss-chart"), [
+      { xs: view.t, ys: view.loss, color: "#2f6fdf", label: "training J" },
+      { xs: view.t, ys: view.val, color: "#e07b00", label: "validation" }]); }
+    else if (view.section === "race") drawRace();
+    else if (view.section === "rates") drawRates();
+  });
+}
+
+function colourOf(p) {
+  const q = Math.min(1, Math.max(0, p));
+  const blue = [90, 140, 230], orange = [245, 160, 60];
+  const c = blue.map((b, i) => Math.round(255 + (b - 255) * (1 - q) * 0.7 + (orange[i] - 255) * q * 0.7));
+  return c;
+}
+
+function drawBoundary() {
+  const canvas = $("#boundary");
+  const ctx = canvas.getContext("2d");
+  const info = view.info;
+  if (!info) return;
+  const G = info.grid_size, W = canvas.width, H = canvas.height;
+  const [x0, y0] = info.bounds.low, [x1, y1] = info.bounds.high;
+  ctx.clearRect(0, 0, W, H);
+  if (view.grid) {
+    const off = document.createElement("canvas");
+    off.width = G; off.height = G;
+    const octx = off.getContext("2d");
+    const img = octx.createImageData(G, G);
+    for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
+      const v = view.grid[r * G + c];
+      const [R, Gr, B] = v === null ? [200, 0, 0] : colourOf(v);
+      const k = ((G - 1 - r) * G + c) * 4;
+      img.data[k] = R; img.data[k + 1] = Gr; img.data[k + 2] = B; img.data[k + 3] = 255;
+    }
+    octx.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(off, 0, 0, W, H);
+  }
+  const px = (x) => (x - x0) / (x1 - x0) * W, py = (y) => H - (y - y0) / (y1 - y0) * H;
+  if (view.grid) { // the line ŷ = ½ where the server's grid of ŷ crosses it (drawn, not computed)
+    ctx.fillStyle = "#222";
+    const cx = (c) => c / (G - 1) * W, cy = (r) => H - r / (G - 1) * H;
+    for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
+      const v = view.grid[r * G + c];
+      if (v === null) continue;
+      for (const [dr, dc] of [[0, 1], [1, 0]]) {
+        if (r + dr >= G || c + dc >= G) continue;
+        const u = view.grid[(r + dr) * G + c + dc];
+        if (u === null || (v - 0.5) * (u - 0.5) > 0 || u === v) continue;
+        const f = (0.5 - v) / (u - v);
+        ctx.fillRect(cx(c + dc * f) - 1, cy(r + dr * f) - 1, 2.2, 2.2);
+      }
+    }
+  }
+  const p = info.points;
+  for (let i = 0; i < p.x.length; i++) {
+    ctx.beginPath();
+    ctx.arc(px(p.x[i]), py(p.y[i]), 3.2, 0, 2 * Math.PI);
+    const colour = p.label[i] ? "#c45f00" : "#1d4fb8";
+    if (p.train[i]) { ctx.fillStyle = colour; ctx.fill(); }
+    ctx.strokeStyle = colour; ctx.lineWidth = 1.2; ctx.stroke();
+  }
+}
+
+function drawCurves(canvas, series, opts = {}) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, L = 52, B = 24, T = 10, R = 10;
+  ctx.clearRect(0, 0, W, H);
+  let lo = Infinity, hi = -Infinity, xmax = 1;
+  for (const s of series) for (let i = 0; i < s.ys.length; i++) {
+    const v = s.ys[i];
+    if (v === null || !(v > 0)) continue;
+    lo = Math.min(lo, Math.log10(v)); hi = Math.max(hi, Math.log10(v));
+    xmax = Math.max(xmax, s.xs[i]);
+  }
+  if (opts.ceiling !== undefined && isFinite(opts.ceiling)) hi = Math.min(hi, opts.ceiling);
+  if (!isFinite(lo)) return;
+  if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+  const X = (x) => L + x / xmax * (W - L - R), Y = (v) => T + (hi - v) / (hi - lo) * (H - T - B);
+  ctx.strokeStyle = "#d9dde5"; ctx.fillStyle = "#5b6475"; ctx.font = "11px system-ui"; ctx.lineWidth = 1;
+  const marks = [];
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) marks.push(e);
+  if (marks.length < 2) marks.push(lo, hi); // less than a decade: label the ends
+  for (const e of marks) {
+    ctx.beginPath(); ctx.moveTo(L, Y(e)); ctx.lineTo(W - R, Y(e)); ctx.stroke();
+    ctx.fillText(Number.isInteger(e) ? "1e" + e : (10 ** e).toPrecision(3), 4, Y(e) + 4);
+  }
+  ctx.fillText("step " + xmax, W - R - 60, H - 6);
+  ctx.fillText("0", L, H - 6);
+  for (const s of series) {
+    ctx.strokeStyle = s.color; ctx.lineWidth = 1.6; ctx.beginPath();
+    let started = false;
+    for (let i = 0; i < s.ys.length; i++) {
+      const v = s.ys[i];
+      if (v === null || !(v > 0)) continue; // not measured at this step (or not finite)
+      const y = Y(Math.min(Math.log10(v), hi));
+      if (!started) { ctx.moveTo(X(s.xs[i]), y); started = true; } else ctx.lineTo(X(s.xs[i]), y);
+    }
+    ctx.stroke();
+  }
+  let lx = L + 8;
+  for (const s of series) {
+    if (!s.label) continue;
+    ctx.fillStyle = s.color; ctx.fillRect(lx, T + 4, 10, 10);
+    ctx.fillStyle = "#1f2430"; ctx.fillText(s.label, lx + 14, T + 13);
+    lx += ctx.measureText(s.label).width + 34;
+  }
+}
+
+// --- the equation race ---------------------------------------------------------------------
+const RACE_COLOURS = { "monte-carlo": "#9b30d9", "error-driven": "#e07b00", "gradient": "#2f6fdf" };
+
+function raceMessage(m) {
+  if (m.type === "ready") {
+    Object.assign(view, { info: m, paths: {} });
+    $("#race-solutions").textContent = m.solutions;
+  }
+  if (m.type === "ready" || m.type === "frame") {
+    const body = $("#race-table tbody");
+    body.textContent = "";
+    for (const [method, run] of Object.entries(m.runs)) {
+      const path = view.paths[method] || (view.paths[method] = []);
+      for (const p of run.points) path.push(p);
+      if (method === "monte-carlo" && path.length > 3000) path.splice(0, path.length - 3000);
+      run.current = run.theta;
+      view[method] = run;
+      const tr = document.createElement("tr");
+      tr.dataset.method = method;
+      const cells = [run.label, String(run.evaluations), fmt(run.residual, 4), run.status || "running"];
+      for (const text of cells) { const td = document.createElement("td"); td.textContent = text; tr.appendChild(td); }
+      tr.children[2].dataset.value = run.residual === null ? "" : String(run.residual);
+      tr.firstChild.style.color = RACE_COLOURS[method];
+      body.appendChild(tr);
+    }
+    scheduleDraw();
+  }
+}
+
+function drawRace() {
+  const canvas = $("#race-canvas");
+  const ctx = canvas.getContext("2d");
+  const info = view.info;
+  const W = canvas.width, H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  if (!info || !info.contour) {
+    ctx.fillStyle = "#5b6475"; ctx.font = "13px system-ui";
+    ctx.fillText("the picture is drawn for equations in two unknowns", 20, 30);
+    return;
+  }
+  const c = info.contour, n = c.n;
+  const vals = c.log10_loss.filter((v) => v !== null);
+  const lo = Math.min(...vals), hi = Math.max(...vals);
+  const off = document.createElement("canvas");
+  off.width = n; off.height = n;
+  const octx = off.getContext("2d");
+  const img = octx.createImageData(n, n);
+  for (let r = 0; r < n; r++) for (let k = 0; k < n; k++) {
+    const v = c.log10_loss[r * n + k];
+    const q = v === null ? 1 : (v - lo) / (hi - lo || 1);
+    const band = Math.floor(q * 12) % 2 ? 8 : 0;
+    const g = Math.round(250 - q * 150 - band);
+    const at = ((n - 1 - r) * n + k) * 4;
+    img.data[at] = g; img.data[at + 1] = g; img.data[at + 2] = Math.min(255, g + 12); img.data[at + 3] = 255;
+  }
+  octx.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(off, 0, 0, W, H);
+  const [x0, y0] = c.low, [x1, y1] = c.high;
+  const px = (x) => (x - x0) / (x1 - x0) * W, py = (y) => H - (y - y0) / (y1 - y0) * H;
+  for (const [method, path] of Object.entries(view.paths)) {
+    ctx.strokeStyle = ctx.fillStyle = RACE_COLOURS[method];
+    if (method === "monte-carlo") {
+      for (const p of path) { ctx.fillRect(px(p[0]) - 1, py(p[1]) - 1, 2, 2); }
+    } else {
+      ctx.lineWidth = 1.5; ctx.beginPath();
+      path.forEach((p, i) => (i ? ctx.lineTo(px(p[0]), py(p[1])) : ctx.moveTo(px(p[0]), py(p[1]))));
+      ctx.stroke();
+    }
+    const run = view[method];
+    if (run && run.best) {
+      ctx.beginPath(); ctx.arc(px(run.best[0]), py(run.best[1]), 5, 0, 2 * Math.PI); ctx.fill();
+      ctx.strokeStyle = "white"; ctx.lineWidth = 1; ctx.stroke();
+    }
+  }
+}
+
+// --- learning rates side by side -----------------------------------------------------------
+const RATE_COLOURS = { "too small": "#8a8f99", "about right": "#2f8f4e", "too large": "#e07b00", "far too large": "#b3261e" };
+
+function ratesMessage(m) {
+  if (m.type === "ready") {
+    Object.assign(view, { info: m, curves: {} });
+    $("#rates-intro").textContent = `The obesity neuron from the same random weights, ${m.config.steps} gradient ` +
+      `steps each. The range test suggests η = ${fmt(m.suggestion, 3)}: ${m.reason}.`;
+    const legend = $("#rates-legend");
+    legend.textContent = "";
+    for (const [name, eta] of Object.entries(m.rates)) {
+      const li = document.createElement("li");
+      li.dataset.rate = name;
+      const sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = RATE_COLOURS[name];
+      const text = document.createElement("span"); text.textContent = `η ${name} = ${fmt(eta, 3)}`;
+      const verdict = document.createElement("div"); verdict.className = "note verdict";
+      li.append(sw, text, verdict);
+      legend.appendChild(li);
+    }
+  }
+  if (m.type === "ready" || m.type === "frame") {
+    for (const [name, run] of Object.entries(m.runs)) {
+      const c = view.curves[name] || (view.curves[name] = { xs: [], ys: [] });
+      run.losses.forEach((v, i) => { c.xs.push(run.from + i); c.ys.push(v); });
+    }
+    scheduleDraw();
+  } else if (m.type === "ended" && m.verdicts) {
+    for (const [name, v] of Object.entries(m.verdicts)) {
+      const li = $(`#rates-legend li[data-rate="${name}"] .verdict`);
+      if (li) li.textContent = `${v.verdict}: ${v.why}`;
+    }
+  }
+}
+
+function drawRates() {
+  const start = view.curves["about right"] ? view.curves["about right"].ys[0] : undefined;
+  const series = Object.entries(view.curves).map(([name, c]) => ({ xs: c.xs, ys: c.ys, color: RATE_COLOURS[name] }));
+  drawCurves($("#rates-chart"), series, { ceiling: start ? Math.log10(start) + 2 : undefined });
+}
+
+// --- controls ------------------------------------------------------------------------------
+function fillSelect(select, values, current) {
+  select.textContent = "";
+  for (const v of values) { const o = document.createElement("option"); o.value = o.textContent = v; select.appendChild(o); }
+  if (current !== undefined) select.value = current;
+}
+
+function setupControls() {
+  fillSelect($("#dataset"), [...options.datasets, "csv"], state.dataset);
+  $("#dataset").querySelector('option[value="csv"]').textContent = "your own CSV…";
+  fillSelect($("#activation"), options.activations, state.activation);
+  fillSelect($("#loss-fn"), options.losses, state.loss);
+  fillSelect($("#strategy"), options.strategies, state.strategy);
+  $("#batch-size").value = state.batch;
+  $("#alpha").value = state.alpha;
+  $("#seed").value = state.seed;
+  $("#lr").value = Math.log10(Number(state.lr));
+  $("#lr-value").textContent = fmt(Number(state.lr), 3);
+  $("#equation").value = state.eq;
+  $("#budget").value = state.budget;
+  $("#race-seed").value = state.rseed;
+  for (const s of $$(".speed")) s.value = Math.log10(Number(state.speed));
+  $("#csv-controls").hidden = state.dataset !== "csv";
+
+  for (const b of $$("#tabs button")) b.addEventListener("click", () => { if (!b.disabled) showSection(b.dataset.section); });
+  for (const section of $$(".section")) {
+    const play = $(".play", section);
+    if (play) play.addEventListener("click", () => {
+      // "play" is shown as playing once the server says so (a run that has ended does not play)
+      if (playing) { send({ type: "pause" }); playing = false; updatePlayButtons(); } else send({ type: "play" });
+    });
+    const one = $(".step", section);
+    if (one) one.addEventListener("click", () => { playing = false; updatePlayButtons(); send({ type: "step", n: 1 }); });
+    const reset = $(".reset", section);
+    if (reset) reset.addEventListener("click", () => { playing = false; updatePlayButtons(); openSection(); });
+    const explain = $(".explain", section);
+    if (explain) explain.addEventListener("click", () => send({ type: "explain" }));
+    const speed = $(".speed", section);
+    if (speed) speed.addEventListener("input", () => {
+      state.speed = String(Math.round(10 ** Number(speed.value)));
+      for (const s of $$(".speed")) s.value = speed.value;
+      writeHash();
+      send({ type: "speed", steps_per_second: Number(state.speed) });
+    });
+  }
+  // settings that take effect at the next step
+  $("#lr").addEventListener("input", () => {
+    const eta = Number((10 ** Number($("#lr").value)).toPrecision(3));
+    state.lr = String(eta); $("#lr-value").textContent = fmt(eta, 3); writeHash();
+    send({ type: "set", settings: { learning_rate: eta } });
+  });
+  const live = { "#activation": "activation", "#loss-fn": "loss", "#strategy": "strategy" };
+  for (const [sel, key] of Object.entries(live)) {
+    $(sel).addEventListener("change", () => {
+      state[key] = $(sel).value; writeHash();
+      send({ type: "set", settings: { [key]: state[key] } });
+    });
+  }
+  $("#batch-size").addEventListener("change", () => {
+    state.batch = $("#batch-size").value; writeHash();
+    send({ type: "set", settings: { batch_size: state.batch === "all" ? null : Number(state.batch) } });
+  });
+  $("#alpha").addEventListener("change", () => {
+    state.alpha = $("#alpha").value || "0"; writeHash();
+    send({ type: "set", settings: { alpha: Number(state.alpha) } });
+  });
+  // settings that change the data: a new run
+  $("#seed").addEventListener("change", () => { state.seed = $("#seed").value || "0"; writeHash(); openSection(); });
+  $("#dataset").addEventListener("change", () => {
+    state.dataset = $("#dataset").value; writeHash();
+    $("#csv-controls").hidden = state.dataset !== "csv";
+    if (state.dataset !== "csv") openSection();
+  });
+  $("#csv-file").addEventListener("change", uploadFile);
+  $("#csv-use").addEventListener("click", () => {
+    if (!upload) { showError("choose a file first"); return; }
+    upload.chosen = { features: [$("#feature-1").value, $("#feature-2").value], target: $("#target").value };
+    openSection();
+  });
+  $("#use-suggestion").addEventListener("click", () => {
+    const eta = Number($("#use-suggestion").dataset.value);
+    state.lr = String(Number(eta.toPrecision(3))); writeHash();
+    $("#lr").value = Math.log10(eta); $("#lr-value").textContent = fmt(eta, 3);
+    openSection();
+  });
+  $("#export").addEventListener("click", () => send({ type: "export" }));
+  $("#race-start").addEventListener("click", () => {
+    state.eq = $("#equation").value; state.budget = $("#budget").value || "2000";
+    state.rseed = $("#race-seed").value || "0"; writeHash();
+    openSection();
+    send({ type: "play" });
+  });
+}
+
+async function uploadFile() {
+  const file = $("#csv-file").files[0];
+  if (!file) return;
+  if (file.size > options.max_upload_bytes) {
+    showError(`${file.name}: the file is larger than the playground's limit of ${options.max_upload_bytes / 1048576} MB`);
+    return;
+  }
+  const response = await fetch(`/api/upload?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`,
+    { method: "POST", body: file });
+  const answer = await response.json();
+  if (!response.ok) { showError(answer.error); return; }
+  upload = answer;
+  fillSelect($("#feature-1"), answer.numeric, answer.numeric[0]);
+  fillSelect($("#feature-2"), answer.numeric, answer.numeric[1]);
+  fillSelect($("#target"), answer.columns, answer.columns[answer.columns.length - 1]);
+}
+
+async function main() {
+  const response = await fetch(`/api/options?token=${encodeURIComponent(token)}`);
+  if (!response.ok) { $("#connection").textContent = (await response.json()).error; return; }
+  options = await response.json();
+  setupControls();
+  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?token=${encodeURIComponent(token)}`);
+  ws.addEventListener("open", () => { $("#connection").textContent = "connected to neuronlab"; showSection(state.section); });
+  ws.addEventListener("message", onMessage);
+  ws.addEventListener("close", () => {
+    if (!$("#connection").textContent.startsWith("this page was idle")) $("#connection").textContent = "disconnected: is neuronlab playground still running?";
+    playing = false; updatePlayButtons();
+  });
+}
+
+document.addEventListener("DOMContentLoaded", main);
