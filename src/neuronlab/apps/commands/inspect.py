@@ -39,6 +39,9 @@ def run(args) -> int:
     names = _feature_labels(model.feature_names)
     rows = [[name, float(w), float(wr)] + ([float(model.scaler.mean[j]), float(model.scaler.scale[j])] if scaled else [])
             for j, (name, w, wr) in enumerate(zip(names, est.coef_, w_raw))]
+    if len(rows) > TABLE_ROWS:  # a wide model: the first rows, and where to find the others
+        hidden = len(rows) - TABLE_ROWS
+        rows = rows[:TABLE_ROWS] + [[f"… {hidden} more (--json)", None, None] + ([None, None] if scaled else [])]
     rows.append([BIAS_LABEL, float(est.intercept_), b_raw] + ([None, None] if scaled else []))
     header = ["feature", "w" + (" (standardised)" if scaled else ""), "w (raw units)"] + (["μ", "σ"] if scaled else [])
     _common.print_table("weights", header, rows)
@@ -55,6 +58,9 @@ def run(args) -> int:
               f"(best {_loss(h.get('loss_best'))})")
     return 0
 
+
+#: features the weights table shows (``--json`` gives every one)
+TABLE_ROWS = 40
 
 #: the weights table's row for b; a feature may have any name, so see _feature_labels
 BIAS_LABEL = "bias b"

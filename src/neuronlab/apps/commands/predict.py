@@ -54,12 +54,13 @@ def parse_row(text: str, feature_names) -> dict:
 
 
 def run(args) -> int:
-    from ...io.atomic import check_output_folder
+    from ...io.atomic import check_distinct_files, check_output_folder
     from ...io.tables import as_table, prepare
     from ...io.model_file import atomic_write_text, load
 
     if (args.data is None) == (args.row is None):
         raise ValueError("give either DATA or --row NAME=VALUE,… (one of them)")
+    check_distinct_files([("--out", args.out)], [("MODEL", args.model), ("DATA", args.data)])
     if args.out:
         check_output_folder(args.out, "--out")
     model = load(args.model)
