@@ -66,6 +66,8 @@ def main(argv=None) -> int:
         if threading.current_thread() is threading.main_thread():
             for signum in INTERRUPTING_SIGNALS:
                 signal.signal(signum, _stop_like_ctrl_c)
+        if take_interrupt() is not None:  # one that came while the handlers were changed
+            raise KeyboardInterrupt
         if not getattr(args, "command", None):
             # asking what the tool does is not a mistake: the help, on stdout, exit status 0
             parser.print_help()

@@ -294,7 +294,11 @@ def _train(args) -> int:
     if late:
         return 0
     explain_training(args, model, objective)
-    return 130 if estimator.status_ == "interrupted" else 0
+    if estimator.status_ == "interrupted":
+        saved = f"; the model so far was saved to {out} (continue with --resume {out})" if out else ""
+        print(f"neuronlab: interrupted at step {steps_done}{saved}", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _check_same_problem(previous, dataset):
