@@ -91,6 +91,29 @@ def _linearly_separable(X, target) -> bool:
     return result.status == 0
 
 
+def _two_classes(y):
+    """``binary_classes(y)`` without sorting a copy of y when y holds numbers: its smallest and
+    largest values, when every row is one of them (a few boolean passes; a 10,000,000-row y is
+    not copied).  Anything else — text, one class, three — goes to ``binary_classes``."""
+    if y.dtype.kind in "biuf" and y.size:
+        low, high = y.min(), y.max()
+        if low != high:  # NaN compares unequal: binary_classes names it
+            either = y == low
+            np.logical_or(either, y == high, out=either)
+            if either.all():
+                return np.array([low, high], dtype=y.dtype)
+    return binary_classes(y)
+
+
+def _all_on_their_side(estimator, X, target, block=1 << 16) -> bool:
+    """Whether (2·t − 1)·z > 0 on every row, z = w·x + b, in blocks of rows (no n-long z)."""
+    for start in range(0, X.shape[0], block):
+        part = slice(start, start + block)
+        if not np.all((2 * target[part] - 1) * estimator._z(X[part]) > 0):
+            return False
+    return True
+
+
 def check_is_fitted(estimator) -> None:
     """Raise NotFittedError unless ``estimator`` has been fitted (it has ``coef_``)."""
     if not hasattr(estimator, "coef_"):
@@ -507,7 +530,7 @@ class NeuronClassifier(_NeuronEstimator):
                 "Unknown label type: continuous. NeuronClassifier needs class labels; for "
                 "real-valued targets use NeuronRegressor"
             )
-        classes = binary_classes(y)
+        classes = _two_classes(y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         target = (y == classes[1]).astype(X.dtype)
@@ -530,7 +553,7 @@ class NeuronClassifier(_NeuronEstimator):
         unpenalised = self.penalty is None or self.alpha == 0
         if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ != "max_steps":
             return
-        if not (np.all((2 * target - 1) * self._z(X) > 0) or _linearly_separable(X, target)):
+        if not (_all_on_their_side(self, X, target) or _linearly_separable(X, target)):
             return
         _, grad = objective.loss_and_grad(self.result_.theta)
         trend = "and still growing" if self.coef_ @ objective.model.weights(grad) < 0 else "and no longer growing"
