@@ -212,8 +212,9 @@ def spread_moments(count: int) -> list[float]:
     return np.geomspace(FIRST_MOMENT, LAST_MOMENT, count).tolist()
 
 
-def random_moments(count: int, rng: np.random.Generator) -> list[float]:
-    return sorted(rng.uniform(FIRST_MOMENT, LAST_MOMENT, count).tolist())
+def random_moments(count: int, rng: np.random.Generator, low: float = FIRST_MOMENT,
+                   high: float = LAST_MOMENT) -> list[float]:
+    return sorted(rng.uniform(low, high, count).tolist())
 
 
 def describe_exit(status: Optional[int], signalled: bool = False) -> str:
@@ -274,6 +275,10 @@ def main(argv=None) -> int:
     parser.add_argument("--random", type=int, metavar="N",
                         help=f"N moments drawn uniformly in [{FIRST_MOMENT}, {LAST_MOMENT}] s per signal, "
                         f"instead of {DEFAULT_MOMENTS} spread geometrically")
+    parser.add_argument("--moments", metavar="LOW:HIGH", default=f"{FIRST_MOMENT}:{LAST_MOMENT}",
+                        help="the interval (seconds after the start) random moments are drawn from "
+                        f"(default {FIRST_MOMENT}:{LAST_MOMENT}; on a loaded machine start-up and reading take "
+                        "longer, and a later interval reaches the training)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --random moments (default 0)")
     parser.add_argument("--rows", type=int, default=300_000, help="rows of the data (default 300000)")
     parser.add_argument("--columns", type=int, default=20, help="feature columns of the data (default 20)")
@@ -300,7 +305,9 @@ def main(argv=None) -> int:
     print(table_row([name for name, _ in COLUMNS]))
     trials = []
     for signal_name in signal_names:
-        moments = random_moments(counts[signal_name], rng) if counts[signal_name] else spread_moments(DEFAULT_MOMENTS)
+        low, _, high = args.moments.partition(":")
+        moments = (random_moments(counts[signal_name], rng, float(low), float(high)) if counts[signal_name]
+                   else spread_moments(DEFAULT_MOMENTS))
         for moment in moments:
             trial = run_trial(data, args.folder, signal_name, moment, args.timeout)
             print(trial_row(trial), flush=True)

@@ -98,11 +98,16 @@ def main(argv=None) -> int:
         raise
 
 
+#: the longest error line printed (a message that lists a model's 100,000 feature names is cut)
+MAX_LINE = 1000
+
+
 def _one_line(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         text = f"{error.filename}: {error.strerror}"
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE - 1] + "…"
 
 
 if __name__ == "__main__":  # pragma: no cover
