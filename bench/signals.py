@@ -33,6 +33,7 @@ The data (logistic: y = 1 when x·w + noise > 0) is generated once and cached in
     .venv/bin/python bench/signals.py --signal INT         # ten moments, SIGINT only
     .venv/bin/python bench/signals.py --signal INT --random 20 --seed 1
     .venv/bin/python bench/signals.py --signal TERM --random 10 --seed 2
+    .venv/bin/python bench/signals.py --plan INT=20,TERM=10,HUP=5 --seed 3   # the 30, and SIGHUP
 
 It prints one row per trial and "N clean of M"; the exit status is 0 when every
 trial is clean, else 1.  It takes minutes (each trial reads 300,000 rows and
@@ -62,7 +63,7 @@ DEFAULT_MOMENTS = 10
 STEPS = 100_000  # never reached: on the default data the run converges (--tol) 20-40 s in, after the last moment
 RESUME_EXTRA_STEPS = 5
 DATA_SEED = 0
-SIGNALS = {"INT": signal.SIGINT, "TERM": signal.SIGTERM}
+SIGNALS = {"INT": signal.SIGINT, "TERM": signal.SIGTERM, "HUP": signal.SIGHUP}
 PROGRESS_LINE = re.compile(r"^step \d+/\d+\s+loss ")  # what train prints while it learns
 FINISHED_STATUSES = ("converged", "max_steps")
 LAST_LINE_WIDTH = 100
@@ -211,8 +212,9 @@ def spread_moments(count: int) -> list[float]:
     return np.geomspace(FIRST_MOMENT, LAST_MOMENT, count).tolist()
 
 
-def random_moments(count: int, rng: np.random.Generator) -> list[float]:
-    return sorted(rng.uniform(FIRST_MOMENT, LAST_MOMENT, count).tolist())
+def random_moments(count: int, rng: np.random.Generator, low: float = FIRST_MOMENT,
+                   high: float = LAST_MOMENT) -> list[float]:
+    return sorted(rng.uniform(low, high, count).tolist())
 
 
 def describe_exit(status: Optional[int], signalled: bool = False) -> str:
@@ -265,11 +267,18 @@ def trial_row(trial: Trial) -> str:
 # --- the command ---------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--signal", choices=("INT", "TERM", "both"), default="both",
+    parser.add_argument("--signal", choices=("INT", "TERM", "HUP", "both"), default="both",
                         help="which signal to send (default both: every moment with SIGINT, then with SIGTERM)")
+    parser.add_argument("--plan", metavar="SIG=N,…",
+                        help="N random moments for each signal named, e.g. INT=20,TERM=10,HUP=5 "
+                        "(instead of --signal and --random)")
     parser.add_argument("--random", type=int, metavar="N",
                         help=f"N moments drawn uniformly in [{FIRST_MOMENT}, {LAST_MOMENT}] s per signal, "
                         f"instead of {DEFAULT_MOMENTS} spread geometrically")
+    parser.add_argument("--moments", metavar="LOW:HIGH", default=f"{FIRST_MOMENT}:{LAST_MOMENT}",
+                        help="the interval (seconds after the start) random moments are drawn from "
+                        f"(default {FIRST_MOMENT}:{LAST_MOMENT}; on a loaded machine start-up and reading take "
+                        "longer, and a later interval reaches the training)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --random moments (default 0)")
     parser.add_argument("--rows", type=int, default=300_000, help="rows of the data (default 300000)")
     parser.add_argument("--columns", type=int, default=20, help="feature columns of the data (default 20)")
@@ -283,11 +292,22 @@ def main(argv=None) -> int:
     data = data_file(args.folder, args.rows, args.columns)
     rng = np.random.default_rng(args.seed)
     signal_names = ["INT", "TERM"] if args.signal == "both" else [args.signal]
+    counts = {name: args.random for name in signal_names}
+    if args.plan:
+        counts = {}
+        for item in args.plan.split(","):
+            name, _, count = item.partition("=")
+            if name.strip().upper() not in SIGNALS or not count.strip().isdigit():
+                parser.error(f"--plan {args.plan!r}: write SIG=N,… with SIG one of {', '.join(SIGNALS)}")
+            counts[name.strip().upper()] = int(count)
+        signal_names = list(counts)
     print(f"{CLI} train {data} ({args.rows} rows × {args.columns} features), --steps {STEPS}")
     print(table_row([name for name, _ in COLUMNS]))
     trials = []
     for signal_name in signal_names:
-        moments = random_moments(args.random, rng) if args.random else spread_moments(DEFAULT_MOMENTS)
+        low, _, high = args.moments.partition(":")
+        moments = (random_moments(counts[signal_name], rng, float(low), float(high)) if counts[signal_name]
+                   else spread_moments(DEFAULT_MOMENTS))
         for moment in moments:
             trial = run_trial(data, args.folder, signal_name, moment, args.timeout)
             print(trial_row(trial), flush=True)

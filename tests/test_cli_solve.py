@@ -168,3 +168,56 @@ def test_the_console_script_never_shows_a_traceback():
 def test_numeric_options_are_checked_by_name(capsys, option, value, message):
     status, out, err = run_cli(capsys, "solve", "x = 1", option, value)
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+# --- bounds on work (issue 16) ------------------------------------------------------------------
+def test_a_system_beyond_the_limit_is_refused_before_it_is_parsed(monkeypatch):
+    from neuronlab.objectives import equation
+    from neuronlab.train.solving import MAX_EQUATIONS, solve
+
+    parsed = []
+    monkeypatch.setattr(equation, "parse_equation", lambda *a, **k: parsed.append(a) or None)
+    chain = [f"x{i} + x{i + 1} = {i}" for i in range(MAX_EQUATIONS + 1)]
+    with pytest.raises(ValueError, match=f"{MAX_EQUATIONS + 1:,} equations is more than solve takes"):
+        solve(chain)
+    assert parsed == []
+
+
+def test_one_equation_with_too_many_unknowns_is_refused(capsys):
+    from neuronlab.apps.cli import main
+    from neuronlab.train.solving import MAX_UNKNOWNS
+
+    text = " + ".join(f"x{i}" for i in range(MAX_UNKNOWNS + 1)) + " = 1"
+    assert main(["solve", text]) == 2
+    err = capsys.readouterr().err
+    assert f"{MAX_UNKNOWNS + 1:,} unknowns" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_jacobian_of_a_system_costs_work_linear_in_its_equations():
+    """Counted, not timed: the lines the Jacobian's reverse pass executes for a chain of m
+    equations grow as m (each equation's own tree), not as m² (every node for each equation)."""
+    import numpy as np
+
+    from neuronlab.objectives.equation import EquationObjective, _Tape
+
+    lines = []
+
+    def count(frame, event, arg):
+        if event == "line":
+            lines.append(1)
+        return count
+
+    def tracer(frame, event, arg):
+        return count if frame.f_code is _Tape._values_and_jacobian.__code__ else None
+
+    counts = {}
+    for m in (20, 80):
+        objective = EquationObjective([f"x{i} + 2*x{i + 1} = {i}" for i in range(m)])
+        lines.clear()
+        sys.settrace(tracer)
+        try:
+            objective.residuals_and_jacobian(np.ones(objective.n_params))
+        finally:
+            sys.settrace(None)
+        counts[m] = len(lines)
+    assert counts[80] <= 4 * counts[20] * 1.1, counts  # ×4 the equations, ×4 the work (m² would be ×16)

@@ -1,6 +1,7 @@
 """Model files: exact round trip, atomic writes, and loud failures naming the bad field."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def test_edited_file_names_the_wrong_field(model, tmp_path, change, field):
     path = tmp_path / "m.json"
     neuronlab.save(model[0], path)
     _edit(path, change)
-    with pytest.raises(ValueError, match=f"field '{field}'"):
+    with pytest.raises(ValueError, match=rf"field '{re.escape(field)}(\[\d+\])?'"):  # [i]: the item
         neuronlab.load(path)
 
 
@@ -99,3 +100,30 @@ def test_truncated_file_says_so(model, tmp_path):
     path.write_text(path.read_text()[:200])
     with pytest.raises(ValueError, match="not valid JSON.*truncated"):
         neuronlab.load(path)
+
+
+def test_a_full_disk_names_the_destination_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    path = tmp_path / "m.json"
+    path.write_text("old")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as caught:
+        atomic_write_text(path, "new text")
+    assert caught.value.filename == str(path) and caught.value.errno == errno.ENOSPC
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_a_symbolic_link_is_written_through_and_stays_a_link(tmp_path):
+    import os
+
+    (tmp_path / "real.json").write_text("old")
+    os.symlink("real.json", tmp_path / "link.json")
+    atomic_write_text(tmp_path / "link.json", "new")
+    assert os.path.islink(tmp_path / "link.json") and (tmp_path / "real.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]

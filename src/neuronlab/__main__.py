@@ -1,6 +1,24 @@
-"""``python -m neuronlab``: the command-line tool."""
+"""``python -m neuronlab`` and the ``neuronlab`` script: the command-line tool.
 
-from .apps.cli import main
+Signals are taken over first, before anything else loads (``_signal`` is the interpreter's
+built-in module: importing it costs nothing, where ``signal`` loads ``enum``): from the
+first instant a Ctrl-C, SIGTERM or SIGHUP ends the command with one line and exit status 130.
+"""
+
+import _signal
+
+_early: list = []
+for _name in ("SIGINT", "SIGTERM", "SIGHUP"):
+    if hasattr(_signal, _name):
+        _signal.signal(getattr(_signal, _name), lambda signum, frame: _early.append(signum))
+
+from .core.interrupt import hold_signals, request_interrupt  # noqa: E402
+
+hold_signals()
+if _early:
+    request_interrupt("interrupted during start-up")
+
+from .apps.cli import main  # noqa: E402  (after the signals are held)
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

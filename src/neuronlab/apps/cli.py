@@ -67,6 +67,8 @@ def main(argv=None) -> int:
         if threading.current_thread() is threading.main_thread():
             for signum in INTERRUPTING_SIGNALS:
                 signal.signal(signum, _stop_like_ctrl_c)
+        if take_interrupt() is not None:  # one that came while the handlers were changed
+            raise KeyboardInterrupt
         if not getattr(args, "command", None):
             # asking what the tool does is not a mistake: the help, on stdout, exit status 0
             parser.print_help()
@@ -100,11 +102,16 @@ def main(argv=None) -> int:
         raise
 
 
+#: the longest error line printed (a message that lists a model's 100,000 feature names is cut)
+MAX_LINE = 1000
+
+
 def _one_line(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         text = f"{error.filename}: {error.strerror}"
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE - 1] + "…"
 
 
 if __name__ == "__main__":  # pragma: no cover

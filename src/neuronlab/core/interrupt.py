@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Optional
 
-__all__ = ["INTERRUPTING_SIGNALS", "request_interrupt", "pending_interrupt", "take_interrupt",
+
+__all__ = ["INTERRUPTING_SIGNALS", "request_interrupt", "pending_interrupt", "take_interrupt", "hold_signals",
            "deferred_signals"]
 
 #: the signals that interrupt a run cleanly (where the platform has them)
@@ -38,7 +38,7 @@ def pending_interrupt() -> bool:
     return _pending_interrupt[0] is not None
 
 
-def take_interrupt() -> Optional[str]:
+def take_interrupt() -> "str | None":
     """The pending interruption's reason (then cleared), or None."""
     reason, _pending_interrupt[0] = _pending_interrupt[0], None
     return reason
@@ -83,3 +83,17 @@ class deferred_signals:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         return False
+
+
+def hold_signals() -> None:
+    """From now on SIGINT, SIGTERM and SIGHUP only ask for an interruption (as inside
+    ``deferred_signals``): the first thing the command line's entry point does, before any
+    other import, so that a signal during start-up is answered with one line, not a
+    traceback from inside an import or a silent kill.  Never called by the library."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in INTERRUPTING_SIGNALS:
+        try:
+            signal.signal(signum, deferred_signals.handle)
+        except (ValueError, OSError):  # pragma: no cover - not allowed here
+            pass

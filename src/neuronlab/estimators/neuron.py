@@ -88,6 +88,29 @@ def _linearly_separable(X, target) -> bool:
     return linearly_separable(X, target, SEPARABILITY_MAX_SIZE)
 
 
+def _classes(y):
+    """``classes_of(y)`` without sorting a copy of y when y holds two numbers: its smallest and
+    largest values, when every row is one of them (a few boolean passes; a 10,000,000-row y is
+    not copied).  Anything else — text, one class, three — goes to ``classes_of``."""
+    if y.dtype.kind in "biuf" and y.size:
+        low, high = y.min(), y.max()
+        if low != high:  # NaN compares unequal: classes_of names it
+            either = y == low
+            np.logical_or(either, y == high, out=either)
+            if either.all():
+                return np.array([low, high], dtype=y.dtype)
+    return classes_of(y)
+
+
+def _all_on_their_side(estimator, X, target, block=1 << 16) -> bool:
+    """Whether (2·t − 1)·z > 0 on every row, z = w·x + b, in blocks of rows (no n-long z)."""
+    for start in range(0, X.shape[0], block):
+        part = slice(start, start + block)
+        if not np.all((2 * target[part] - 1) * estimator._z(X[part]) > 0):
+            return False
+    return True
+
+
 def check_is_fitted(estimator) -> None:
     """Raise NotFittedError unless ``estimator`` has been fitted (it has ``coef_``, or the
     attribute its class names in ``_FITTED``)."""
@@ -596,11 +619,14 @@ class NeuronClassifier(_NeuronEstimator):
                 "Unknown label type: continuous. NeuronClassifier needs class labels; for "
                 "real-valued targets use NeuronRegressor"
             )
-        classes = classes_of(y)
+        classes = _classes(y)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         # 0/1 for two classes (1 for classes_[1]); the class number 0 … k − 1 for more
-        target = np.searchsorted(classes, y).astype(X.dtype)
+        if classes.shape[0] == 2:
+            target = (y == classes[1]).astype(X.dtype)  # no int64 copy of a long y
+        else:
+            target = np.searchsorted(classes, y).astype(X.dtype)
         objective = self._fit(X, target, sample_weight, callback)
         self._warn_outcome(self._diagnose_separable(X, target, objective) if classes.shape[0] == 2 else None)
         return self
@@ -633,7 +659,7 @@ class NeuronClassifier(_NeuronEstimator):
         unpenalised = self.penalty is None or self.alpha == 0
         if not unpenalised or get_loss(self.loss).name != "log_loss" or self.status_ != "max_steps":
             return
-        if not (np.all((2 * target - 1) * self._z(X) > 0) or _linearly_separable(X, target)):
+        if not (_all_on_their_side(self, X, target) or _linearly_separable(X, target)):
             return
         _, grad = objective.loss_and_grad(self.result_.theta)
         trend = "and still growing" if self.coef_ @ objective.model.weights(grad) < 0 else "and no longer growing"

@@ -22,14 +22,15 @@ interrupted run never leaves a half-written or clobbered file.
 from __future__ import annotations
 
 import json
-import math
 import os
+import stat
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .atomic import atomic_output, check_output_folder
+from . import schema
+from .atomic import atomic_output, check_output_folder, file_kind
 from ..core.json_values import jsonable
 from ..core.activations import get_activation
 from .tables import Standardizer
@@ -39,8 +40,8 @@ from ..core.losses import get_loss
 
 __all__ = ["TrainedModel", "save", "load", "atomic_write_text", "SCHEMA_VERSION", "FORMAT"]
 
-FORMAT = "neuronlab-model"
-SCHEMA_VERSION = 1
+FORMAT = schema.FORMAT
+SCHEMA_VERSION = schema.SCHEMA_VERSION
 KINDS = {"NeuronClassifier": NeuronClassifier, "NeuronRegressor": NeuronRegressor,
          "NetworkClassifier": NetworkClassifier, "NetworkRegressor": NetworkRegressor}
 NETWORKS = (NetworkClassifier, NetworkRegressor)
@@ -187,165 +188,115 @@ def save(model, path) -> None:
     if not isinstance(model, TrainedModel):
         raise TypeError(f"save() takes a fitted estimator of neuronlab (NeuronClassifier, NetworkClassifier, …) "
                         f"or a TrainedModel, got {type(model).__name__}")
-    text = json.dumps(model.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    document = model.to_dict()
+    schema.check_model_document(document, path)  # what is written can be read back
+    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     atomic_write_text(path, text)
 
 
 # --- loading, with a check of every field ------------------------------------------------
-class _Fields:
-    def __init__(self, path):
-        self.path = path
-
-    def fail(self, name, what):
-        raise ValueError(f"{self.path}: field '{name}' {what}; the file is not a valid neuronlab model "
-                         "(re-train it or restore the original)")
-
-    def get(self, doc, name, kinds, *, nullable=False):
-        key = name.split(".")[-1]
-        if not isinstance(doc, dict) or key not in doc:
-            self.fail(name, "is missing")
-        value = doc[key]
-        if value is None and nullable:
-            return None
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            self.fail(name, f"must be {' or '.join(k.__name__ for k in kinds)}, got {json.dumps(value)[:40]}")
-        return value
-
-    def numbers(self, doc, name, length, positive=False, what="one per feature"):
-        if isinstance(doc, list):  # the k-th row of a list of lists, named name = "….k"
-            index = int(name.rsplit(".", 1)[1])
-            values = doc[index]
-            if not isinstance(values, list):
-                self.fail(name, f"must be a list of numbers, got {json.dumps(values)[:40]}")
-        else:
-            values = self.get(doc, name, (list,))
-        if len(values) != length:
-            self.fail(name, f"must hold {length} numbers ({what}), got {len(values)}")
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (positive and v <= 0):
-                self.fail(name, f"must hold finite{' positive' if positive else ''} numbers, got {json.dumps(v)}")
-        return np.asarray(values, dtype=np.float64)
+def _read_bounded(path: Path) -> bytes:
+    """The bytes of the model file, refused before reading when it is not a regular file or
+    larger than any model file (``schema.MAX_FILE_BYTES``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise ValueError(f"{path}: no such model file; train one with: neuronlab train DATA --target COL "
+                         f"--out {path}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ValueError(f"{path}: is a folder, not a model file; give the file written by "
+                         "'neuronlab train --out MODEL.json'")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{path}: is a {file_kind(st.st_mode)}, not a model file; give the file written by "
+                         "'neuronlab train --out MODEL.json'")
+    if st.st_size > schema.MAX_FILE_BYTES:
+        raise ValueError(f"{path}: {st.st_size / 2**20:.0f} MiB is larger than any neuronlab model file "
+                         f"(at most {schema.MAX_FILE_BYTES // 2**20} MiB); not a model file")
+    with open(path, "rb") as f:
+        data = f.read(schema.MAX_FILE_BYTES + 1)
+    if len(data) > schema.MAX_FILE_BYTES:  # it grew while being read
+        raise ValueError(f"{path}: larger than any neuronlab model file; not a model file")
+    return data
 
 
 def load(path) -> TrainedModel:
     """Read a model file written by ``save`` (or ``neuronlab train --out``).
 
-    Every field is checked; a truncated, edited or wrong-version file raises
-    ValueError naming the field that is wrong.
+    The file is bounded before it is parsed (size, then nesting depth) and every field is
+    checked against the schema (:mod:`neuronlab.io.schema`: types, ranges, lengths that agree
+    with the feature names and labels, finite numbers, distinct labels) before any is used;
+    a truncated, edited or wrong-version file raises ValueError naming the file and the field.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a model file; give the file written by "
-                         "'neuronlab train --out MODEL.json'")
-    if not path.is_file():
-        raise ValueError(f"{path}: no such model file; train one with: neuronlab train DATA --target COL --out {path}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a neuronlab model file (not UTF-8 text)") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON (truncated or edited?): {e.msg} at line {e.lineno} column {e.colno}") from None
-    f = _Fields(path)
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: not a neuronlab model file (the JSON is not an object)")
-    if doc.get("format") != FORMAT:
-        f.fail("format", f"must be {FORMAT!r}, got {json.dumps(doc.get('format'))}")
-    version = f.get(doc, "schema_version", (int,))
-    if version != SCHEMA_VERSION:
-        f.fail("schema_version", f"is {version}, but this neuronlab reads version {SCHEMA_VERSION} only")
-    kind = f.get(doc, "kind", (str,))
-    if kind not in KINDS:
-        f.fail("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    names = f.get(doc, "feature_names", (list,))
-    if not names or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
-        f.fail("feature_names", "must be a non-empty list of distinct column names")
-    n = len(names)
-    params = f.get(doc, "estimator_params", (dict,))
+    doc = schema.read_json_bounded(path, _read_bounded(path))
+    ctx = schema.check_model_document(doc, path)
+    kind = doc["kind"]
+    names = list(doc["feature_names"])
     estimator_cls = KINDS[kind]
-    valid = set(estimator_cls._get_param_names())
-    unknown = set(params) - valid
+    params = dict(doc["estimator_params"])
+    unknown = set(params) - set(estimator_cls._get_param_names())
     if unknown:
-        f.fail("estimator_params", f"has unknown setting(s) {', '.join(sorted(unknown))}")
+        ctx.fail("estimator_params", f"has unknown setting(s) {schema.quote(sorted(unknown))}")
     network = estimator_cls in NETWORKS
     for key in ("activation", "loss") if not network else ():  # a network's are in estimator_params
-        name = f.get(doc, key, (str,))
         try:
-            (get_activation if key == "activation" else get_loss)(name)
+            (get_activation if key == "activation" else get_loss)(doc[key])
         except ValueError:
-            f.fail(key, f"names no known {key}: {name!r}")
-        params[key] = name
+            ctx.fail(key, f"names no known {key}: {schema.quote(doc[key])}")
+        params[key] = doc[key]
     estimator = estimator_cls(**params)
     try:
         estimator.validate_params()
     except (TypeError, ValueError) as e:
-        f.fail("estimator_params", f"is invalid: {e}")
-    n_classes = 2
-    if estimator._estimator_type == "classifier":
-        labels = f.get(doc, "labels", (list,))
-        if len(labels) < 2 or len(set(map(str, labels))) != len(labels) or not all(
-            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in labels
-        ):
-            f.fail("labels", "must list two or more distinct classes")
-        estimator.classes_ = np.asarray(labels)
-        n_classes = len(labels)
-    parameters = f.get(doc, "parameters", (dict,))
+        ctx.fail("estimator_params", f"is invalid: {e}")
+    parameters = doc["parameters"]
+    n_features = len(names)
+    estimator.n_features_in_ = n_features
+    n_classes = len(doc["labels"]) if doc["labels"] is not None else None
+    if n_classes is not None:
+        estimator.classes_ = np.asarray(doc["labels"])
     if network:
-        _load_layers(f, estimator, parameters, n, n_classes)
-    elif n_classes > 2:
-        # k neurons with softmax: one row of weights and one bias per class
-        coef = f.get(parameters, "parameters.coef", (list,))
-        if len(coef) != n_classes:
-            f.fail("parameters.coef", f"must hold {n_classes} lists (one per class in labels), got {len(coef)}")
-        estimator.coef_ = np.stack([f.numbers(coef, f"parameters.coef.{k}", n) for k in range(n_classes)])
-        estimator.intercept_ = f.numbers(parameters, "parameters.intercept", n_classes, what="one per class")
+        _load_layers(ctx, estimator, parameters["layers"], n_features, n_classes)
+    elif n_classes is not None and n_classes > 2:
+        # k neurons with softmax: one row of weights and one bias per class (shapes: the schema's)
+        estimator.coef_ = np.asarray(parameters["coef"], dtype=np.float64)
+        estimator.intercept_ = np.asarray(parameters["intercept"], dtype=np.float64)
         if (get_activation(estimator.activation).name, get_loss(estimator.loss).name) != ("sigmoid", "log_loss"):
-            f.fail("activation", f"must be 'sigmoid' with loss 'log_loss' for {n_classes} classes (softmax)")
+            ctx.fail("activation", f"must be 'sigmoid' with loss 'log_loss' for {n_classes} classes (softmax)")
     else:
-        estimator.coef_ = f.numbers(parameters, "parameters.coef", n)
-        intercept = f.get(parameters, "parameters.intercept", (int, float))
-        if not math.isfinite(intercept):
-            f.fail("parameters.intercept", "must be a finite number")
-        estimator.intercept_ = float(intercept)
-    estimator.n_features_in_ = n
-    if network:
-        estimator._unpack(None, estimator.theta_)  # coefs_ and intercepts_ as views of θ
-    scaler_doc = f.get(doc, "scaler", (dict,), nullable=True)
-    scaler = None
-    if scaler_doc is not None:
-        scaler = Standardizer(f.numbers(scaler_doc, "scaler.mean", n), f.numbers(scaler_doc, "scaler.scale", n, positive=True))
-    training = f.get(doc, "training", (dict,))
+        estimator.coef_ = np.asarray(parameters["coef"], dtype=np.float64)
+        estimator.intercept_ = float(parameters["intercept"])
+    scaler = doc["scaler"]
+    if scaler is not None:
+        scaler = Standardizer(np.asarray(scaler["mean"], dtype=np.float64),
+                              np.asarray(scaler["scale"], dtype=np.float64))
+    training = doc["training"]
     estimator.status_ = training.get("status")
     estimator.n_iter_ = training.get("steps_done")
-    return TrainedModel(
-        estimator, names, scaler,
-        target=f.get(doc, "target", (str,), nullable=True),
-        training=training,
-        metrics=f.get(doc, "metrics", (dict,)),
-        history=f.get(doc, "history", (dict,)),
-    )
+    return TrainedModel(estimator, names, scaler, target=doc["target"], training=training,
+                        metrics=doc["metrics"], history=doc["history"])
 
 
-def _load_layers(f, estimator, parameters, n_features, n_classes):
-    """A network's θ from ``parameters.layers``, each W and b of the shape its settings give."""
-    layers = f.get(parameters, "parameters.layers", (list,))
+def _load_layers(ctx, estimator, layers, n_features, n_classes):
+    """A network's θ from its layers (numbers checked by the schema), each W and b of the shape
+    that hidden_layer_sizes, the features and the outputs give."""
     if estimator._estimator_type == "regressor":
-        last = layers[-1] if layers and isinstance(layers[-1], dict) else {}
-        outputs = last.get("b")
-        if not isinstance(outputs, list) or not outputs:
-            f.fail(f"parameters.layers.{len(layers) - 1}.b", "must list one bias per output")
-        estimator.n_outputs_ = len(outputs)
+        estimator.n_outputs_ = len(layers[-1]["b"])
     network = estimator._network(n_features, n_classes)
     if len(layers) != network.n_layers:
-        f.fail("parameters.layers", f"must hold {network.n_layers} layers (hidden_layer_sizes "
-               f"{list(network.hidden_layer_sizes)} and the output), got {len(layers)}")
+        ctx.fail("parameters.layers", f"must hold {network.n_layers} layers (hidden_layer_sizes "
+                 f"{list(network.hidden_layer_sizes)} and the output), got {len(layers)}")
     blocks = {}
     for l, layer in enumerate(layers, start=1):
-        where = f"parameters.layers.{l - 1}"
+        where = f"parameters.layers[{l - 1}]"
         n_in, n_out = network.sizes[l - 1], network.sizes[l]
-        rows = f.get(layer, f"{where}.W", (list,))
-        if len(rows) != n_in:
-            f.fail(f"{where}.W", f"must hold {n_in} lists (one per input of layer {l}), got {len(rows)}")
-        blocks[f"W{l}"] = np.stack([f.numbers(rows, f"{where}.W.{i}", n_out, what=f"one per unit of layer {l}")
-                                    for i in range(n_in)])
-        blocks[f"b{l}"] = f.numbers(layer, f"{where}.b", n_out, what=f"one per unit of layer {l}")
+        W = layer["W"]
+        if len(W) != n_in or any(len(row) != n_out for row in W):
+            ctx.fail(f"{where}.W", f"must be {n_in} lists of {n_out} numbers (layer {l}: {n_in} inputs, "
+                     f"{n_out} units)")
+        if len(layer["b"]) != n_out:
+            ctx.fail(f"{where}.b", f"must hold {n_out} numbers (one per unit of layer {l}), got {len(layer['b'])}")
+        blocks[f"W{l}"] = np.asarray(W, dtype=np.float64)
+        blocks[f"b{l}"] = np.asarray(layer["b"], dtype=np.float64)
     estimator.theta_ = network.layout.pack(**blocks)
+    estimator._unpack(None, estimator.theta_)  # coefs_ and intercepts_ as views of θ

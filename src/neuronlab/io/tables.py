@@ -18,6 +18,8 @@ functions that need them, so ``import neuronlab`` stays light.
 from __future__ import annotations
 
 import os
+import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -104,8 +106,9 @@ class Standardizer:
 
 
 # --- reading ------------------------------------------------------------------------
-def _file_format(path: Path) -> str:
-    """'parquet', 'tsv' or 'csv' from the name (and the Parquet magic bytes)."""
+def _file_format(path: Path, head: bytes = None) -> str:
+    """'parquet', 'tsv' or 'csv' from the name (and the Parquet magic bytes, read from the file
+    or given as ``head``)."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in (".gz", ".gzip"):
         suffixes = suffixes[:-1]
@@ -114,20 +117,80 @@ def _file_format(path: Path) -> str:
         return "parquet"
     if last in (".tsv", ".tab"):
         return "tsv"
-    with open(path, "rb") as f:
-        if f.read(4) == _PARQUET_MAGIC:
-            return "parquet"
+    if head is None:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    if head[:4] == _PARQUET_MAGIC:
+        return "parquet"
     return "csv"
 
 
-def _blank(path: Path, limit: int = 1 << 16) -> bool:
-    """Whether the (decompressed) file holds nothing but white space: pyarrow calls both that
+def _blank(stream_source, limit: int = 1 << 16) -> bool:
+    """Whether the (decompressed) data holds nothing but white space: pyarrow calls both that
     and binary data it finds no line in an "Empty CSV file", and only the first is empty."""
     import pyarrow as pa
 
-    with pa.input_stream(str(path), compression="detect") as stream:
+    with pa.input_stream(stream_source, compression="detect") as stream:
         head = stream.read(limit)
     return not head.strip() and len(head) < limit
+
+
+#: seconds a pipe or FIFO may take to give its first bytes (a FIFO with no writer gives none)
+PIPE_WAIT_SECONDS = 10.0
+
+
+def _read_pipe(path: Path, source) -> bytes:
+    """Everything a pipe or FIFO gives (``train <(zcat data.gz)``), read as a stream.  Nothing
+    within PIPE_WAIT_SECONDS (a FIFO no program writes to) is an error, not a hang; a signal
+    during the wait interrupts it."""
+    import select
+
+    from ..core.interrupt import pending_interrupt
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO with no writer does not wait
+    try:
+        deadline = time.monotonic() + PIPE_WAIT_SECONDS
+        while not select.select([fd], [], [], 0.05)[0]:
+            if pending_interrupt():
+                raise KeyboardInterrupt
+            if time.monotonic() > deadline:
+                raise ValueError(f"{source}: a pipe that gave no data within {PIPE_WAIT_SECONDS:g} s (no program "
+                                 "writes to it?); start the writer first, or give a file")
+        os.set_blocking(fd, True)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if pending_interrupt():
+                raise KeyboardInterrupt
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _check_utf8(table, source):
+    """Refuse text that is not UTF-8 — in the header or in a column (pyarrow reads such a
+    column as bytes) — naming the column and the first row."""
+    import pyarrow.types as pt
+
+    try:
+        names = list(table.column_names)
+    except UnicodeDecodeError:
+        raise ValueError(f"{source}: the header line is not UTF-8 text; save the file as UTF-8") from None
+    for name, field in zip(names, table.schema):
+        if pt.is_binary(field.type) or pt.is_large_binary(field.type):
+            values = table.column(name).to_pylist()
+            for row, value in enumerate(values, start=1):
+                if value is None:
+                    continue
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise ValueError(f"{source}: column {name!r}, row {row} (line {row + 1}): byte "
+                                     f"0x{value[e.start]:02x} is not UTF-8 text; save the file as UTF-8") from None
+    return table
 
 
 def read_table(source):
@@ -136,7 +199,9 @@ def read_table(source):
 
     The format comes from the file name (``.csv``, ``.tsv``, ``.parquet``, with an
     optional ``.gz``); a file that starts with Parquet's magic bytes is Parquet
-    whatever its name.  Every failure is a ValueError that names the file.
+    whatever its name.  A pipe or FIFO is read as a stream; a device (``/dev/zero``) is
+    refused.  Every failure is a ValueError that names the file (and, for text that is
+    not UTF-8, the column and the row).
     """
     if isinstance(source, str) and datasets.is_builtin(source) and not os.path.exists(source):
         return datasets.load_table(source)
@@ -148,7 +213,22 @@ def read_table(source):
         )
     if path.is_dir():
         raise ValueError(f"{source}: is a folder, not a data file; give a CSV, TSV or Parquet file")
+    mode = path.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        from .atomic import file_kind
+
+        raise ValueError(f"{source}: is a {file_kind(mode)}, not a data file; give a CSV, TSV or Parquet file")
     import pyarrow as pa
+
+    if stat.S_ISFIFO(mode):  # a pipe (train <(zcat data.gz)): read as a stream, then parsed in memory
+        data = _read_pipe(path, source)
+        if not data.strip():
+            raise ValueError(f"{source}: the pipe gave no data; it needs a header line and rows")
+        buffer = pa.py_buffer(data)
+        # a pipe's first bytes say whether it is gzip-compressed
+        return _parse(source, lambda: _file_format(path, data[:4]),
+                      lambda: pa.input_stream(buffer, compression="gzip" if data[:2] == b"\x1f\x8b" else None),
+                      lambda: pa.BufferReader(buffer), lambda: False)
 
     def format_of():
         fmt = _file_format(path)
@@ -177,6 +257,7 @@ def _parse(source, format_of, open_stream, parquet_input, is_blank):
             parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
             with open_stream() as stream:
                 table = pcsv.read_csv(stream, parse_options=parse)
+        table = _check_utf8(table, source)
     except ValueError as e:  # pyarrow.ArrowInvalid is a ValueError
         # one line of printable text, even when pyarrow quotes a piece of a binary file
         message = " ".join("".join(c if c.isprintable() else " " for c in str(e)).split())
@@ -184,11 +265,11 @@ def _parse(source, format_of, open_stream, parquet_input, is_blank):
             raise
         if "Empty CSV file" in message and is_blank():
             raise ValueError(f"{source}: the file is empty; it needs a header line and rows") from None
-        raise ValueError(f"{source}: cannot be read as {fmt.upper()}: {message}") from None
+        raise ValueError(f"{source}: cannot be read as {fmt.upper()}: {message[:300]}") from None
     except pa.ArrowCancelled:  # pyarrow stopped reading for a signal (Ctrl-C): not a bad file
         raise KeyboardInterrupt from None
     except (OSError, pa.ArrowException) as e:
-        raise ValueError(f"{source}: cannot be read: {' '.join(str(e).split())}") from None
+        raise ValueError(f"{source}: cannot be read: {' '.join(str(e).split())[:300]}") from None
     return table
 
 
@@ -263,6 +344,43 @@ def _column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.nd
     return values, missing, np.zeros(len(values), dtype=bool)
 
 
+#: the largest |x| a data file may hold: x² (a standard deviation, a squared error) stays finite
+LARGEST_VALUE = 1e150
+
+
+def _check_magnitude(source, names, X, skip, largest=LARGEST_VALUE) -> None:
+    """Refuse a value so large that arithmetic on it overflows (|x| > ``largest``), naming
+    the column and the first row; ``skip`` marks rows already known to be missing or infinite."""
+    with np.errstate(invalid="ignore"):
+        for j, name in enumerate(names):
+            big = (np.abs(X[:, j]) > LARGEST_VALUE) & ~skip
+            if big.any():
+                row = int(np.argmax(big))
+                raise ValueError(f"{source}: column {name!r}, row {row + 1} (line {row + 2}) holds {X[row, j]:g}, "
+                                 f"too large to compute with (|x| ≤ {largest:g}); rescale the column "
+                                 "or correct the value")
+
+
+def _stray_text(column, limit: int = 1_000_000):
+    """(row, text) of the first cell of a text column that is not a number when most of its cells
+    are numbers (a typo in a numeric column), else None."""
+    values = column.slice(0, limit).to_pylist()
+    numbers = 0
+    first = None
+    for row, value in enumerate(values, start=1):
+        if value is None or not str(value).strip():
+            continue
+        try:
+            float(value)
+            numbers += 1
+        except (TypeError, ValueError):
+            if first is None:
+                first = (row, str(value)[:40])
+    if first is not None and numbers > 2 and numbers >= len(values) // 2:
+        return first
+    return None
+
+
 def _bad_values_error(source, bad_by_column: dict, n_bad: int, can_drop: bool) -> ValueError:
     """The error for missing (NaN, empty) or infinite values: each column with its row count."""
     kinds = [kind for kind in ("missing", "infinite") if any(counts[kind] for counts in bad_by_column.values())]
@@ -275,11 +393,12 @@ def _bad_values_error(source, bad_by_column: dict, n_bad: int, can_drop: bool) -
             both = ", ".join(_plural(counts[kind], "row") + " " + kind for kind in present)
             details.append(f"{name} ({both})")
     fix = "fill them in" if kinds == ["missing"] else "fill in or correct them"
+    first = min(((name, counts["first"]) for name, counts in bad_by_column.items()), key=lambda item: item[1])
     advice = (f"{fix}, or drop those rows with drop_missing=True" if can_drop
               else f"remove those rows or {fix} (every row gets a prediction, so none is dropped)")
     return ValueError(
         f"{source}: {' or '.join(kinds)} values in column(s) {', '.join(details)}, "
-        f"{_plural(n_bad, 'row')} in all; {advice}"
+        f"{_plural(n_bad, 'row')} in all (the first: row {first[1]}, column {first[0]!r}); {advice}"
     )
 
 
@@ -312,7 +431,8 @@ def infer_task(y: np.ndarray, is_text: bool) -> str:
 
 def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str]] = None, *,
             task: Optional[str] = None, drop_missing: bool = False, require_target: bool = True,
-            labels: Optional[Sequence] = None, can_drop: bool = True, source: str = "<data>") -> Dataset:
+            labels: Optional[Sequence] = None, can_drop: bool = True, source: str = "<data>",
+            largest: Optional[float] = None) -> Dataset:
     """Pick the target and feature columns of ``table`` and turn them into numbers.
 
     - ``target``: the column to learn; text targets are labels (two classes or more).
@@ -327,10 +447,17 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
       target may hold one or both of them, and any other label is an error naming it.
     - ``can_drop=False``: the caller cannot drop rows (predicting), so the error for a
       missing value advises removing or filling in the rows instead of drop_missing=True.
+    - ``largest``: refuse a value with |x| > largest, naming its column and row (the command
+      line passes LARGEST_VALUE: beyond it x² overflows and training or scaling gives NaN).
     """
     if table.num_columns == 0:
         raise ValueError(f"{source}: has no columns")
     columns = list(table.column_names)
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        where = "; ".join(f"{name!r} is columns {', '.join(str(j + 1) for j, c in enumerate(columns) if c == name)}"
+                          for name in repeated[:3])
+        raise ValueError(f"{source}: the header names a column twice ({where}); give each column its own name")
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     has_target = target is not None and target in columns
@@ -359,9 +486,11 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
     text = [c for c in features if not _is_numeric(table.schema.field(c).type)]
     if text:
         numeric = [c for c in features if c not in text]
+        cell = _stray_text(table.column(text[0]))
+        where = f" (column {text[0]!r}, row {cell[0]} (line {cell[0] + 1}) holds {cell[1]!r} among numbers)" if cell else ""
         raise ValueError(
-            f"{source}: feature column(s) {', '.join(text)} are not numeric; encode them as numbers "
-            f"or choose the features, e.g. features={numeric or ['A', 'B']!r}"
+            f"{source}: feature column(s) {', '.join(text)} are not numeric{where}; encode them as numbers, "
+            f"correct the cell, or choose the features, e.g. features={numeric or ['A', 'B']!r}"
         )
     if table.num_rows == 0:
         raise ValueError(f"{source}: has a header but no rows of data")
@@ -374,7 +503,8 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
     def note_bad(name, missing, infinite):
         nonlocal any_bad
         if missing.any() or infinite.any():
-            bad_by_column[name] = {"missing": int(missing.sum()), "infinite": int(infinite.sum())}
+            bad_by_column[name] = {"missing": int(missing.sum()), "infinite": int(infinite.sum()),
+                                   "first": int(np.argmax(missing | infinite)) + 1}
             any_bad |= missing | infinite
 
     for j, name in enumerate(features):
@@ -385,8 +515,16 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
     target_is_text = False
     if has_target:
         target_is_text = not _is_numeric(table.schema.field(target).type)
+        cell = _stray_text(table.column(target)) if target_is_text else None
+        if cell is not None:
+            raise ValueError(f"{source}: the target {target!r} holds numbers but row {cell[0]} (line {cell[0] + 1}) "
+                             f"holds {cell[1]!r}; correct or remove that row")
         y, missing, infinite = _column_values(table.column(target), numeric=not target_is_text)
         note_bad(target, missing, infinite)
+    if largest is not None:
+        _check_magnitude(source, features, X, any_bad, largest)
+        if y is not None and not target_is_text:
+            _check_magnitude(source, [target], y[:, None], any_bad, largest)
     n_dropped = 0
     if bad_by_column:
         n_bad = int(any_bad.sum())
@@ -420,7 +558,8 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
 
 def load_dataset(data, target: Optional[str] = None, features: Optional[Sequence[str]] = None, *,
                  task: Optional[str] = None, drop_missing: bool = False, require_target: bool = True,
-                 labels: Optional[Sequence] = None, can_drop: bool = True) -> Dataset:
+                 labels: Optional[Sequence] = None, can_drop: bool = True,
+                 largest: Optional[float] = None) -> Dataset:
     """Read ``data`` (path, built-in name, DataFrame, Table, dict or array) and ``prepare`` it.
 
     A built-in data set knows its own target, so ``target`` may be left out for it.
@@ -429,7 +568,8 @@ def load_dataset(data, target: Optional[str] = None, features: Optional[Sequence
         target = datasets.info(data).target
     source = str(data) if isinstance(data, (str, os.PathLike)) else "data"
     return prepare(as_table(data), target, features, task=task, drop_missing=drop_missing,
-                   require_target=require_target, labels=labels, can_drop=can_drop, source=source)
+                   require_target=require_target, labels=labels, can_drop=can_drop, source=source,
+                   largest=largest)
 
 
 def split_rows(n_rows: int, val_split: float, random_state, stratify=None) -> tuple[np.ndarray, np.ndarray]:

@@ -728,7 +728,9 @@ class _Tape:
         jac = np.zeros(shape + (len(self.roots), len(self.names)))
         for i, root in enumerate(self.roots):
             adjoint = {id(root): np.ones(shape)}
-            for node in reversed(self.nodes):
+            # only the nodes under this root: a system of m equations costs m passes over
+            # one equation each, not m passes over all of them (which grew as m²)
+            for node in reversed(self._subtree(i)):
                 g = adjoint.pop(id(node), None)
                 if g is None:
                     continue
@@ -741,6 +743,13 @@ class _Tape:
                     key = id(child)
                     adjoint[key] = adjoint[key] + contribution if key in adjoint else contribution
         return values, jac
+
+    def _subtree(self, i) -> list:
+        """The nodes of the i-th root's tree, children first (computed once, on first use)."""
+        if getattr(self, "_subtrees", None) is None:
+            self._subtrees = [[self.nodes[k] for k in sorted({self.slot[id(n)] for n in _postorder(r)})]
+                              for r in self.roots]
+        return self._subtrees[i]
 
     def _partials(self, node, out, theta):
         """∂node/∂child for each child, at the forward values ``out``."""

@@ -38,8 +38,8 @@ from .gauss_newton import GaussNewton
 from .descent import GradientDescent
 from .search import ErrorDrivenSearch, MonteCarloSearch
 
-__all__ = ["METHODS", "MethodRun", "SolveReport", "describe_solutions", "method_strategy", "race_setup",
-           "solve", "UndefinedIsInfinite"]
+__all__ = ["METHODS", "MAX_EQUATIONS", "MAX_UNKNOWNS", "MethodRun", "SolveReport", "describe_solutions",
+           "method_strategy", "race_setup", "solve", "UndefinedIsInfinite"]
 
 METHODS = ("monte-carlo", "error-driven", "gradient")
 STEP_RULES = ("fixed", "proportional")
@@ -484,6 +484,18 @@ def _one_result(runs, spent) -> Result:
                   suggested_learning_rate=last.suggested_learning_rate, info=dict(last.info))
 
 
+#: the largest system ``solve`` takes: its Gauss–Newton step and exact answer factor the dense
+#: m × n Jacobian (an SVD), whose time grows as the cube of the size and memory as its square
+#: — about 3 s at 1,000 × 1,000 on a laptop core, 45 s at 2,000 — so larger systems are refused
+#: up front rather than run for minutes
+MAX_EQUATIONS = 1_000
+MAX_UNKNOWNS = 1_000
+
+
+def _too_large(what: str) -> str:
+    return (f"{what} is more than solve takes (at most {MAX_EQUATIONS:,} equations and {MAX_UNKNOWNS:,} "
+            "unknowns: its exact steps factor a dense equations × unknowns matrix, whose cost grows as the "
+            "cube of its size); split the system, or solve it with a sparse linear solver")
 def race_setup(equations, box=(-100.0, 100.0), ranges=None, start=None):
     """(objective, low, high, θ0): the equations parsed, the search box and the common start
     of every method, as ``solve`` sets them up (the start must be where the equations are
@@ -517,8 +529,16 @@ def solve(equations: Union[str, Iterable[str]], method: str = "all", *,
     method tries where it is not (log of a negative, …) counts as J = inf and is
     rejected, and the method's note says how many there were.
     """
+    if not isinstance(equations, (str, EquationObjective)):
+        equations = list(equations)
+        if len(equations) > MAX_EQUATIONS:  # refused before a single one is parsed
+            raise ValueError(_too_large(f"{len(equations):,} equations"))
     objective = equations if isinstance(equations, EquationObjective) else EquationObjective(
         equations)
+    if len(objective.equations) > MAX_EQUATIONS:
+        raise ValueError(_too_large(f"{len(objective.equations):,} equations"))
+    if objective.n_params > MAX_UNKNOWNS:
+        raise ValueError(_too_large(f"{objective.n_params:,} unknowns"))
     if method != "all" and method not in METHODS:
         raise ValueError(f"method must be 'all' or one of {', '.join(METHODS)}, got {method!r}")
     tol = float(_number("tol", tol, positive=True))

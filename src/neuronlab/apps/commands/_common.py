@@ -245,11 +245,12 @@ def training_data(data, target=None, features=None, *, task=None, seed=0, val_sp
        scaling it learned with (or its lack of one).
     """
     from ...io import datasets
-    from ...io.tables import Standardizer, load_dataset, split_rows
+    from ...io.tables import LARGEST_VALUE, Standardizer, load_dataset, split_rows
 
     if target is None and not datasets.is_builtin(data):
         raise ValueError("--target COL is required: name the column to learn")
-    dataset = load_dataset(data, target, features, task=task, drop_missing=bool(drop_missing))
+    dataset = load_dataset(data, target, features, task=task, drop_missing=bool(drop_missing),
+                           largest=LARGEST_VALUE)
     if dataset.n_dropped and not quiet:
         print(f"dropped {dataset.n_dropped} row(s) with missing or infinite values", file=sys.stderr)
     train_rows, val_rows = split_rows(dataset.n_rows, val_split, seed,

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ...io.atomic import check_output_path
+from ...io.atomic import check_distinct_files, check_output_path
 from ...viz.plots import FIGURE_FORMATS
 
 
@@ -31,6 +31,7 @@ def add_visual_options(parser, what: str) -> None:
 
 def check_visual_paths(args) -> None:
     """Refuse a bad output path or option before any work is done."""
+    check_distinct_files([("--plot", args.plot), ("--trace", args.trace), ("--animate", args.animate)])
     if args.plot:
         check_output_path(args.plot, FIGURE_FORMATS, "--plot")
     if args.trace:
@@ -137,17 +138,21 @@ def check_train_visuals(args, strategy_name: str, n_features: int, batch_size=No
                                  f"parameters; this neuron has {n_features + 1} (drop {option})")
 
 
-def train_visuals(args, model, objective, validation_loss, X_train, y_train) -> None:
-    """The figure, explanation and animation of ``neuronlab train`` (after training)."""
+def explain_training(args, model, objective) -> None:
+    """``--explain`` of ``neuronlab train``: the first steps written out (after the report)."""
+    if args.explain:
+        _print_explanation(args, objective, model.estimator.result_,
+                           "\nTraining, step by step (features standardised: x′ = (x − μ)/σ):"
+                           if model.scaler is not None else "\nTraining, step by step:")
+
+
+def train_figures(args, model, objective, validation_loss, X_train, y_train) -> None:
+    """The figure and animation of ``neuronlab train`` (after training, before the model is saved)."""
     estimator = model.estimator
     result = estimator.result_
     quiet = getattr(args, "json", False)
     history = result.history
     two_features = len(model.feature_names) == 2
-    if args.explain:
-        _print_explanation(args, objective, result,
-                           "\nTraining, step by step (features standardised: x′ = (x − μ)/σ):"
-                           if model.scaler is not None else "\nTraining, step by step:")
     if args.plot:
         from ...viz.plots import new_figure, plot_decision_boundary, plot_loss, save_figure
 

@@ -27,7 +27,7 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from ...io.tables import load_dataset
+    from ...io.tables import LARGEST_VALUE, load_dataset
     from ...io.model_file import load
 
     model = load(args.model)
@@ -37,7 +37,7 @@ def run(args) -> int:
     # (its ROC AUC is then undefined: null in JSON, — in the table)
     dataset = load_dataset(args.data, model.target, model.feature_names, task=model.task,
                            labels=model.labels if model.task == "classify" else None,
-                           drop_missing=args.drop_missing)
+                           drop_missing=args.drop_missing, largest=LARGEST_VALUE)
     report = _common.model_metrics(model, dataset.X, dataset.y)
     if args.json:
         _common.emit_json({"model": args.model, "data": args.data, "rows": dataset.n_rows,

@@ -61,6 +61,9 @@ def _print_weights(model, multiclass):
     else:
         rows = [[name, float(w), float(wr)] + ([float(model.scaler.mean[j]), float(model.scaler.scale[j])] if scaled else [])
                 for j, (name, w, wr) in enumerate(zip(names, est.coef_, w_raw))]
+        if len(rows) > TABLE_ROWS:  # a wide model: the first rows, and where to find the others
+            hidden = len(rows) - TABLE_ROWS
+            rows = rows[:TABLE_ROWS] + [[f"… {hidden} more (--json)", None, None] + ([None, None] if scaled else [])]
         rows.append([BIAS_LABEL, float(est.intercept_), b_raw] + ([None, None] if scaled else []))
         header = ["feature", "w" + (" (standardised)" if scaled else ""), "w (raw units)"] + (["μ", "σ"] if scaled else [])
         _common.print_table("weights", header, rows)
@@ -101,9 +104,14 @@ def _print_class_weights(model, names, w_raw, b_raw):
         tables.append(("weights (raw units)", w_raw, b_raw))
     for title, W, b in tables:
         rows = [[name] + [float(v) for v in W[:, j]] for j, name in enumerate(names)]
+        if len(rows) > TABLE_ROWS:  # a wide model: the first rows, and where to find the others
+            rows = rows[:TABLE_ROWS] + [[f"… {len(rows) - TABLE_ROWS} more (--json)"] + [None] * len(labels)]
         rows.append([BIAS_LABEL] + [float(v) for v in b])
         _common.print_table(title, ["feature"] + [f"w ({label})" for label in labels], rows)
 
+
+#: features the weights table shows (``--json`` gives every one)
+TABLE_ROWS = 40
 
 #: the weights table's row for b; a feature may have any name, so see _feature_labels
 BIAS_LABEL = "bias b"

@@ -43,12 +43,13 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from ...io.atomic import check_output_path
+    from ...io.atomic import check_distinct_files, check_output_path
     from ...core.validation import check_random_state
     from ...train.lr_find import LearningRateRangeTest, lr_find
     from ...viz.plots import plot_lr_find
     from ...viz.plots import FIGURE_FORMATS
 
+    check_distinct_files([("--plot", args.plot)], [("DATA", args.data)])
     if args.plot:
         check_output_path(args.plot, FIGURE_FORMATS, "--plot")
     # the range test is gradient descent: its features are standardised by default, as train's are

@@ -54,12 +54,13 @@ def parse_row(text: str, feature_names) -> dict:
 
 
 def run(args) -> int:
-    from ...io.atomic import check_output_folder
-    from ...io.tables import as_table, prepare
+    from ...io.atomic import check_distinct_files, check_output_folder
+    from ...io.tables import LARGEST_VALUE, as_table, prepare
     from ...io.model_file import atomic_write_text, load
 
     if (args.data is None) == (args.row is None):
         raise ValueError("give either DATA or --row NAME=VALUE,… (one of them)")
+    check_distinct_files([("--out", args.out)], [("MODEL", args.model), ("DATA", args.data)])
     if args.out:
         check_output_folder(args.out, "--out")
     model = load(args.model)
@@ -67,7 +68,8 @@ def run(args) -> int:
         raise ValueError("--proba needs a classifier with activation 'sigmoid' (only then is ŷ a probability)")
     source = "--row" if args.row else args.data
     table = as_table(parse_row(args.row, model.feature_names) if args.row else args.data)
-    X = prepare(table, None, model.feature_names, require_target=False, can_drop=False, source=source).X
+    X = prepare(table, None, model.feature_names, require_target=False, can_drop=False, source=source,
+                largest=LARGEST_VALUE).X
     header, columns = ["prediction"], [model.predict(X)]
     if args.proba:
         proba = model.predict_proba(X)

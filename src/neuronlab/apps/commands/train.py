@@ -26,7 +26,8 @@ from ._visuals import (
     add_visual_options,
     check_train_visuals,
     check_visual_paths,
-    train_visuals,
+    explain_training,
+    train_figures,
 )
 
 EXAMPLES = """examples:
@@ -218,15 +219,23 @@ def run(args) -> int:
 
 
 def _train(args) -> int:
-    from ...io.atomic import check_output_folder
+    from ..cli import _one_line
+    from ...io.atomic import check_distinct_files, check_output_folder
     from ...core.interrupt import pending_interrupt
     from ...io.model_file import TrainedModel, load, save, summarize_history
 
-    previous = load(args.resume) if args.resume else None
     out = args.out or args.resume
+    out_flag = "--out" if args.out else "--resume"
+    # before any work, nothing written yet: no output is an input or another output, and each
+    # can be written (the model is written last, only when every other output was)
+    check_distinct_files([(out_flag, out), ("--plot", args.plot), ("--trace", args.trace),
+                          ("--animate", args.animate)],
+                         [("DATA", args.data), ("--resume", args.resume)],
+                         may_replace=[("--out", "--resume"), ("--resume", "--resume")])
     if out:
-        check_output_folder(out, "--out")  # before any work: nothing is written yet
+        check_output_folder(out, out_flag)
     check_visual_paths(args)
+    previous = load(args.resume) if args.resume else None
     s = _settings(args, previous)
     strategy_cls = _strategy_class(s["strategy"])
     _check_descent_only(args, s, strategy_cls.name)
@@ -266,7 +275,9 @@ def _train(args) -> int:
             TrainTrace(args, objective, progress) as callback:
         warnings.simplefilter("ignore")  # the summary says how the run ended
         estimator.fit(data.X_fit, y_train, callback=callback)  # the model file's scaler maps raw rows to X_fit
-    seconds = time.perf_counter() - started + (float(previous.training.get("time_seconds", 0.0)) if previous else 0.0)
+    # the time is reported, never saved: the same command and seed give the same model file, byte
+    # for byte, which can then be checked by its hash
+    seconds = time.perf_counter() - started
     steps_done += int(estimator.n_iter_)
     if validation is not None:
         progress.val_loss[len(estimator.history_) - 1] = validation.loss(estimator.result_.theta)
@@ -281,20 +292,33 @@ def _train(args) -> int:
         "standardize": data.scaler is not None,
         "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
         "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
-        "message": estimator.result_.message, "time_seconds": seconds,
+        "message": estimator.result_.message,
         "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
     }
     model = TrainedModel(estimator, dataset.feature_names, data.scaler, target=dataset.target, training=training,
                          history=summarize_history(estimator, progress.val_loss))
     model.metrics = {"train": _common.model_metrics(model, X_train, y_train),
                      "validation": _common.model_metrics(model, X_val, y_val) if len(val_rows) else None}
+    late = pending_interrupt()  # a signal after the run ended: no pictures, the model is saved
+    if not late:
+        try:
+            train_figures(args, model, objective, progress.val_loss, X_train, y_train)
+        except (OSError, ValueError) as e:
+            if not out:
+                raise
+            raise ValueError(f"{_one_line(e)}; the model was not saved to {out} (it is written "
+                             "only when every other output was)") from None
     if out:
         save(model, out)
-    _report(args, model, out)
-    if pending_interrupt():  # a signal after the run ended: no pictures, the model is saved
+    _report(args, model, out, seconds)
+    if late:
         return 0
-    train_visuals(args, model, objective, progress.val_loss, X_train, y_train)
-    return 130 if estimator.status_ == "interrupted" else 0
+    explain_training(args, model, objective)
+    if estimator.status_ == "interrupted":
+        saved = f"; the model so far was saved to {out} (continue with --resume {out})" if out else ""
+        print(f"neuronlab: interrupted at step {steps_done}{saved}", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _check_same_problem(previous, dataset):
@@ -307,12 +331,12 @@ def _check_same_problem(previous, dataset):
         raise ValueError(f"--resume: the model is for task {previous.task!r}, the data for {dataset.task!r}")
 
 
-def _report(args, model, out):
+def _report(args, model, out, seconds):
     t = model.training
     if args.json:
         _common.emit_json({
             "status": t["status"], "message": t["message"], "steps_done": t["steps_done"],
-            "time_seconds": t["time_seconds"], "model": out, "metrics": model.metrics,
+            "time_seconds": seconds, "model": out, "metrics": model.metrics,
             "training": t, "history": model.history,
         })
         return
@@ -321,7 +345,7 @@ def _report(args, model, out):
     rows.insert(0, ["rows", t["train_rows"], t["validation_rows"]])
     _common.print_table(f"{model.estimator.__class__.__name__} on {t['data']} → {t['target']}",
                         ["", "train", "validation"], rows)
-    print(f"status: {t['status']} after {t['steps_done']} steps in {t['time_seconds']:.2f}s — {_common.in_cli_terms(t['message'])}")
+    print(f"status: {t['status']} after {t['steps_done']} steps in {seconds:.2f}s — {_common.in_cli_terms(t['message'])}")
     if out:
         print(f"model saved to {out}" + (" (resume with --resume)" if t["status"] == "interrupted" else ""))
     else:
