@@ -87,12 +87,12 @@ def test_model_file_round_trip_and_its_checks(tmp_path):
     doc = json.loads(path.read_text())
     doc["parameters"]["coef"] = doc["parameters"]["coef"][:2]
     path.write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match=r"parameters.coef' must hold 3 lists"):
+    with pytest.raises(ValueError, match=r"parameters.coef' must hold 3 rows \(one per label"):
         load(path)
     doc = json.loads(path.read_text())
     doc["parameters"]["coef"] = [[1.0, 2.0]] * 3
     path.write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match=r"parameters.coef.0' must hold 4 numbers"):
+    with pytest.raises(ValueError, match=r"parameters.coef\[0\]' must hold 4 numbers"):
         load(path)
 
 

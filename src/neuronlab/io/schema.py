@@ -388,13 +388,14 @@ METRICS = Obj({name: Opt(Num()) for name in METRIC_NAMES}
                  "per_class": List(PER_CLASS, length="n_labels", what="scores")},
               optional=(*METRIC_NAMES, "confusion_matrix", "average", "per_class"), what="an object of scores")
 #: an activation: one name, or (a network's hidden layers) one name per layer
-ACTIVATIONS = Either(Str(), List(Str(), max_len=MAX_LAYERS, what="names"))
+ACTIVATION = When("kind", {kind: Either(Str(), List(Str(), max_len=MAX_LAYERS, what="names"))
+                           if kind.startswith("Network") else Str() for kind in KINDS})
 TRAINING_FIELDS = {
     "data": Str(max_len=MAX_TEXT),
     "target": Opt(Str()),
     "features": Opt(List(Str(), length="n_features", what="column names")),
     "task": Str(TASKS),
-    "activation": ACTIVATIONS, "loss": Str(), "strategy": Str(),
+    "activation": ACTIVATION, "loss": Str(), "strategy": Str(),
     "hidden": Opt(List(Int(1), max_len=MAX_LAYERS, what="layer sizes")),
     "learning_rate": Num(0, low_open=True),
     "steps": Int(1),
@@ -427,7 +428,7 @@ NEURON = Obj({"coef": List(Num(), length="n_features", **NUMBERS), "intercept": 
              what="an object {coef, intercept}")
 #: k > 2 classes: one row of w and one b per class
 SOFTMAX_LAYER = Obj({"coef": List(List(Num(), length="n_features", **NUMBERS), length="n_labels",
-                                  what="rows (one per class)"),
+                                  what="rows"),
                      "intercept": List(Num(), length="n_labels", **NUMBERS)},
                     what="an object {coef: k rows, intercept: k numbers}")
 #: a network: each layer's W (n_in rows of n_out numbers) and b (n_out numbers); that the
@@ -453,11 +454,11 @@ MODEL_SCHEMA = Obj({
     "scaler": Opt(Obj({"mean": List(Num(), length="n_features", **NUMBERS),
                        "scale": List(Num(0, low_open=True), length="n_features", **NUMBERS)},
                       what="an object {mean, scale}")),
-    "activation": ACTIVATIONS, "loss": Str(),
+    "activation": ACTIVATION, "loss": Str(),
     "parameters": When("kind", {
         "NeuronRegressor": NEURON, "NeuronClassifier": ByClasses(NEURON, SOFTMAX_LAYER),
         "NetworkClassifier": LAYERS, "NetworkRegressor": LAYERS}),
-    "estimator_params": Obj({}, extra=Either(Scalar(), List(Scalar(), max_len=MAX_LAYERS, what="values")),
+    "estimator_params": Obj({}, extra=Opt(Either(List(Scalar(), max_len=MAX_LAYERS, what="values"), Scalar())),
                             what="an object of settings"),
     "training": TRAINING,
     "metrics": Obj({"train": Opt(METRICS), "validation": Opt(METRICS)}, optional=("train", "validation"),
