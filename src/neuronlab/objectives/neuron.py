@@ -9,12 +9,35 @@ from ..models.kernel import ENGINES, NeuronKernel, gram_matrix, gram_max_eigenva
 from ..models.neuron import Neuron
 from ..sources.array import ArraySource
 from ..sources.base import Source
-from .base import CAPABILITIES, CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES, Objective
+from .base import CAPABILITIES, CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES, PARTIAL_SUMS, Objective
 
-__all__ = ["NeuronObjective"]
+__all__ = ["NeuronObjective", "NeuronBlockRule"]
 
 #: the (activation, loss) pairs whose curvature has a formula here (see ``hessian``)
 CURVATURE_PAIRS = (("identity", "squared_error"), ("sigmoid", "log_loss"))
+
+
+class NeuronBlockRule:
+    """``NeuronObjective.partial_sums`` without the data: the neuron, its loss and the
+    kernel's engine, small enough to pickle and send to where the rows are (a Dask worker).
+
+    ``rule(θ, block, want_grad)`` → ``(Σ sᵢLᵢ, Σ sᵢ, (Σ δᵢxᵢ, Σ δᵢ) or None)`` over the
+    RowBlock ``block``: the chain rule of :class:`NeuronObjective`, summed, not divided.
+    """
+
+    def __init__(self, neuron: Neuron, loss, engine: str = "auto"):
+        self.neuron, self.loss, self.engine = neuron, get_loss(loss), engine
+        self.kernel = NeuronKernel(neuron, self.loss)
+
+    def __getstate__(self):  # the kernel's compiled codes are looked up again where it lands
+        return {"neuron": self.neuron, "loss": self.loss.name, "engine": self.engine}
+
+    def __setstate__(self, state):
+        self.__init__(state["neuron"], state["loss"], state["engine"])
+
+    def __call__(self, theta, block, want_grad=True):
+        return self.kernel.sums(block.X, block.y, block.weight, theta, rows=block.rows, lo=block.lo,
+                                hi=block.hi, want_grad=want_grad, engine=self.engine)
 
 
 class NeuronObjective(Objective):
@@ -40,8 +63,9 @@ class NeuronObjective(Objective):
     (one call in all for an array), in X's dtype with sums in float64; ``engine``
     picks the kernel ('auto', 'numba', 'numpy').
 
-    Capabilities: ``MINI_BATCHES`` and ``LABELLED_ROWS`` always, ``GRADIENT`` for a
-    differentiable activation, ``CURVATURE`` for identity + squared_error and
+    Capabilities: ``MINI_BATCHES``, ``LABELLED_ROWS`` and ``PARTIAL_SUMS`` (the
+    data-parallel contract of :mod:`neuronlab.objectives.base`: ``partial_sums``,
+    ``finish``, ``block_rule``) always, ``GRADIENT`` for a differentiable activation, ``CURVATURE`` for identity + squared_error and
     sigmoid + log_loss.
     """
 
@@ -71,14 +95,15 @@ class NeuronObjective(Objective):
             raise ValueError(f"X must be a 2-D array of rows with {neuron.n_inputs} feature(s) each "
                              f"(the neuron's inputs), got rows of {source.n_features}")
         self.source = source
-        self.kernel = NeuronKernel(neuron, self.loss_fn)  # the compiled loop's codes looked up once
+        self.rule = NeuronBlockRule(neuron, self.loss_fn, engine)  # the kernel's codes looked up once
+        self.kernel = self.rule.kernel
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)
         self.n_params = neuron.n_params
         self.param_names = neuron.param_names
         pair = (neuron.activation.name, self.loss_fn.name)
         self.capabilities = frozenset(
-            {MINI_BATCHES, LABELLED_ROWS}
+            {MINI_BATCHES, LABELLED_ROWS, PARTIAL_SUMS}
             | ({GRADIENT} if neuron.activation.differentiable else set())
             | ({CURVATURE} if pair in CURVATURE_PAIRS else set()))
 
@@ -124,23 +149,25 @@ class NeuronObjective(Objective):
                              "or use gradient descent")
         return (self.model, *self.source.labelled_rows())
 
-    # --- J and ∇J -----------------------------------------------------------------------
-    def _block_sums(self, theta, block, want_grad):
-        """The kernel's (Σ sᵢLᵢ, Σ sᵢ, (Σ δᵢxᵢ, Σ δᵢ)) over one RowBlock."""
-        return self.kernel.sums(block.X, block.y, block.weight, theta, rows=block.rows, lo=block.lo,
-                                hi=block.hi, want_grad=want_grad, engine=self.engine)
+    # --- J and ∇J: the partial-sums contract (see objectives.base) ----------------------
+    def partial_sums(self, theta, block, want_grad=True):
+        """The additive pieces of J and ∇J over one RowBlock, before any division:
+
+            (Σ sᵢ·L(ŷᵢ, yᵢ),  Σ sᵢ,  (Σ δᵢ·xᵢ, Σ δᵢ) or None)   with δᵢ = sᵢ·∂L/∂ŷ·f′(zᵢ)
+
+        p + 2 numbers (a float, a float, p + 1 floats).  Pieces of disjoint blocks add up
+        (``sources.base.add_sums``) to the pieces of their union; :meth:`finish` turns the
+        pieces of every row into J and ∇J."""
+        return self.rule(np.asarray(theta, dtype=np.float64), block, want_grad)
+
+    def block_rule(self) -> NeuronBlockRule:
+        """:meth:`partial_sums` as a picklable callable that holds no data (for Dask workers)."""
+        return self.rule
 
     def _sums(self, theta, want_grad):
-        """The sums over every row, block by block."""
-        loss_sum = weight_sum = 0.0
-        grad = None
-        for block in self.source.blocks():
-            block_loss, block_weight, block_grad = self._block_sums(theta, block, want_grad)
-            loss_sum += block_loss
-            weight_sum += block_weight
-            if want_grad:
-                grad = block_grad if grad is None else grad + block_grad
-        return loss_sum, weight_sum, grad
+        """The pieces over every row: the source adds up ``rule`` over its blocks, wherever
+        they are (here, block by block; on a Dask cluster, on the workers)."""
+        return self.source.sum_blocks(self.rule, theta, want_grad)
 
     def _penalty(self, theta, grad=None) -> float:
         """α·((1 − ρ)/2·‖w‖² + ρ·‖w‖₁) over the penalised blocks of θ; with ``grad``, its
@@ -160,24 +187,25 @@ class NeuronObjective(Objective):
         l1 = self.l1_ratio * absolutes
         return self.alpha * (l2 + l1)
 
-    def _finish(self, theta, sums):
+    def finish(self, theta, sums):
         """J = Σ sᵢLᵢ / Σ sᵢ + penalty, and ∇J = the gradient sums / Σ sᵢ + the penalty's
-        gradient on the penalised blocks."""
+        gradient on the penalised blocks: J alone when the pieces carry no gradient sums,
+        else (J, ∇J).  ``sums`` are the pieces of :meth:`partial_sums`, added over rows."""
         loss_sum, weight_sum, grad = sums
         if grad is not None:
-            grad /= weight_sum
+            grad = grad / weight_sum
         loss = loss_sum / weight_sum + self._penalty(theta, grad)
         return loss if grad is None else (loss, grad)
 
     def loss(self, theta) -> float:
         theta = np.asarray(theta, dtype=np.float64)
-        return float(self._finish(theta, self._sums(theta, want_grad=False)))
+        return float(self.finish(theta, self._sums(theta, want_grad=False)))
 
     def loss_and_grad(self, theta):
         """J(θ) and ∇J(θ) over the data, in one pass over its rows (see :mod:`neuronlab.models.kernel`)."""
         self.require(GRADIENT, "loss_and_grad")
         theta = np.asarray(theta, dtype=np.float64)
-        loss, grad = self._finish(theta, self._sums(theta, want_grad=True))
+        loss, grad = self.finish(theta, self._sums(theta, want_grad=True))
         return float(loss), grad
 
     def loss_and_grad_batch(self, theta, batch):
@@ -187,7 +215,7 @@ class NeuronObjective(Objective):
         data.  X is not copied (the compiled kernel reads the rows where they are)."""
         self.require(GRADIENT, "loss_and_grad_batch")
         theta = np.asarray(theta, dtype=np.float64)
-        return self._finish(theta, self._block_sums(theta, self.source.select(batch), want_grad=True))
+        return self.finish(theta, self.rule(theta, self.source.select(batch), True))
 
     # --- curvature ----------------------------------------------------------------------
     def _gram_parts(self):
