@@ -35,6 +35,7 @@ from ..core.validation import (
 from ..optim.transforms import get_schedule
 from ..train.descent import GradientDescent
 from ..train.registry import STRATEGIES, get_strategy, strategy_name, strategy_takes
+from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError", "check_is_fitted"]
 
@@ -494,11 +495,14 @@ class NeuronClassifier(_NeuronEstimator):
     def _threshold(self):
         return 0.0 if get_loss(self.loss).name == "hinge" else 0.5
 
-    def fit(self, X, y, sample_weight=None, callback=None):
+    def fit(self, X, y=None, sample_weight=None, callback=None):
         """Learn w and b from X (n_samples, n_features) and labels y (two classes).
 
-        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        ``callback(step)``, if given, is called after every step (see ``_fit``).  X may also be
+        a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``.
         """
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback)
         self.validate_params()
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=False)
@@ -548,13 +552,18 @@ class NeuronClassifier(_NeuronEstimator):
     def decision_function(self, X):
         """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise."""
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return lazy_output(self, "decision_function", X)
         X = self._check_input(X, reset=False)
         if get_activation(self.activation).name == "sigmoid":
             return self._z(X)
         return self._output(X) - self._threshold
 
     def predict(self, X):
-        """classes_[1] where the decision function is > 0, else classes_[0]."""
+        """classes_[1] where the decision function is > 0, else classes_[0] (lazy for Dask)."""
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return lazy_output(self, "predict", X)
         positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(int)]
 
@@ -569,6 +578,9 @@ class NeuronClassifier(_NeuronEstimator):
 
     def _predict_proba(self, X):
         # (σ(−z), σ(z)) rather than (1 − σ(z), σ(z)): 1 − σ(z) rounds to 0 for z ≳ 37
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return lazy_output(self, "predict_proba", X)
         z = self.decision_function(X)
         return np.column_stack([sigmoid(-z), sigmoid(z)])
 
@@ -621,11 +633,14 @@ class NeuronRegressor(_NeuronEstimator):
         tags.regressor_tags = RegressorTags()
         return tags
 
-    def fit(self, X, y, sample_weight=None, callback=None):
+    def fit(self, X, y=None, sample_weight=None, callback=None):
         """Learn w and b from X (n_samples, n_features) and real targets y.
 
-        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        ``callback(step)``, if given, is called after every step (see ``_fit``).  X may also be
+        a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``.
         """
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback)
         _, loss = self.validate_params()
         if loss.targets == "binary":
             raise ValueError(
@@ -640,8 +655,10 @@ class NeuronRegressor(_NeuronEstimator):
         return self
 
     def predict(self, X):
-        """ŷ = f(w·x + b) for every row."""
+        """ŷ = f(w·x + b) for every row (lazy for a Dask collection)."""
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return lazy_output(self, "predict", X)
         return self._output(self._check_input(X, reset=False))
 
     def score(self, X, y, sample_weight=None):

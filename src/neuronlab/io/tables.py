@@ -27,6 +27,10 @@ import numpy as np
 from . import datasets
 from ..core.split import stratified_split
 from ..core.validation import binary_classes, written_label
+# typed-column reading is one idea, shared with the streamed reading of files (sources.files)
+from ..sources.files import column_values as _column_values
+from ..sources.files import file_format as _file_format
+from ..sources.files import is_numeric as _is_numeric
 
 __all__ = [
     "Dataset",
@@ -41,7 +45,6 @@ __all__ = [
 ]
 
 TASKS = ("classify", "regress")
-_PARQUET_MAGIC = b"PAR1"
 
 
 @dataclass
@@ -103,22 +106,6 @@ class Standardizer:
 
 
 # --- reading ------------------------------------------------------------------------
-def _file_format(path: Path) -> str:
-    """'parquet', 'tsv' or 'csv' from the name (and the Parquet magic bytes)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".gzip"):
-        suffixes = suffixes[:-1]
-    last = suffixes[-1] if suffixes else ""
-    if last in (".parquet", ".pq"):
-        return "parquet"
-    if last in (".tsv", ".tab"):
-        return "tsv"
-    with open(path, "rb") as f:
-        if f.read(4) == _PARQUET_MAGIC:
-            return "parquet"
-    return "csv"
-
-
 def _blank(path: Path, limit: int = 1 << 16) -> bool:
     """Whether the (decompressed) file holds nothing but white space: pyarrow calls both that
     and binary data it finds no line in an "Empty CSV file", and only the first is empty."""
@@ -204,25 +191,8 @@ def as_table(data, feature_names: Optional[Sequence[str]] = None):
 
 
 # --- from a table to numbers ----------------------------------------------------------
-def _is_numeric(arrow_type) -> bool:
-    import pyarrow.types as pt
-
-    return pt.is_integer(arrow_type) or pt.is_floating(arrow_type) or pt.is_boolean(arrow_type) or pt.is_null(arrow_type)
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, missing mask, infinite mask) of a pyarrow column; numbers as float64 with NaN
-    for nulls (a text column has no infinite values)."""
-    if numeric:
-        values = np.asarray(column.to_numpy(), dtype=np.float64)
-        return values, np.isnan(values), np.isinf(values)
-    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
-    missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    return values, missing, np.zeros(len(values), dtype=bool)
 
 
 def _bad_values_error(source, bad_by_column: dict, n_bad: int, can_drop: bool) -> ValueError:
