@@ -502,7 +502,7 @@ class NeuronClassifier(_NeuronEstimator):
         a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``.
         """
         if takes_source(X):
-            return fit_source(self, X, y, sample_weight, callback)
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
         self.validate_params()
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=False)
@@ -640,7 +640,7 @@ class NeuronRegressor(_NeuronEstimator):
         a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``.
         """
         if takes_source(X):
-            return fit_source(self, X, y, sample_weight, callback)
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
         _, loss = self.validate_params()
         if loss.targets == "binary":
             raise ValueError(

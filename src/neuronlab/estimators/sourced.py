@@ -58,8 +58,9 @@ def _as_source(est, X, y, sample_weight, classifier):
     return DaskSource.from_arrays(X, y, sample_weight, positive=positive), classes, names
 
 
-def fit_source(est, X, y=None, sample_weight=None, callback=None):
-    """``est.fit`` on a data source or a Dask collection (see the module docstring)."""
+def fit_source(est, X, y, sample_weight, callback, solver_options):
+    """``est.fit`` on a data source or a Dask collection (see the module docstring);
+    ``solver_options(est, rng)`` gives the estimator's settings by its strategy's names."""
     activation, loss = est.validate_params()
     classifier = est._estimator_type == "classifier"
     if not classifier and loss.targets == "binary":
@@ -81,9 +82,7 @@ def fit_source(est, X, y=None, sample_weight=None, callback=None):
         theta0 = neuron.layout.pack(w=est.coef_, b=est.intercept_)
     else:
         theta0 = est.initial_theta(n_features, rng)
-    from .neuron import _solver_options  # the estimator's settings by their strategy's names
-
-    result = get_strategy(est.solver, **_solver_options(est, rng)).minimize(objective, theta0, callback=callback)
+    result = get_strategy(est.solver, **solver_options(est, rng)).minimize(objective, theta0, callback=callback)
     est.n_features_in_ = n_features
     if names is not None:
         est.feature_names_in_ = np.asarray(names, dtype=object)
