@@ -81,7 +81,7 @@ def _block_of_arrays(X, y, weight, positive):
 
 def _block_of_frame(frame, reader, where):
     X, y, _ = reader(frame, where)
-    return X, y, None
+    return np.ascontiguousarray(X), y, None
 
 
 def _block_of_piece(source, piece):

@@ -136,7 +136,10 @@ class TableReader:
         return self.features + ([self.target] if self.target is not None else [])
 
     def __call__(self, batch, where: str):
-        """(X, y, n_dropped) of ``batch``; ``where`` names the file (and block) in errors."""
+        """(X, y, kept) of ``batch``: X (rows × features, float64, column-major: each column is
+        one contiguous copy of the file's column), y, and ``kept`` — None when every row is
+        kept, else the mask of the rows kept (``drop_missing``).  ``where`` names the file (and
+        block) in errors."""
         import pyarrow as pa
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
@@ -147,43 +150,41 @@ class TableReader:
         if missing_columns:
             raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
                              f"{', '.join(names)}")
-        X = np.empty((n, len(self.features)), dtype=np.float64)
-        bad = np.zeros(n, dtype=bool)
-        bad_columns = []
+        X = np.empty((n, len(self.features)), dtype=np.float64, order="F")
         for j, name in enumerate(self.features):
             column = batch.column(name)
             if not is_numeric(column.type):
                 raise ValueError(f"{where}: feature column {name} is not numeric ({column.type}); encode "
                                  "it as numbers or leave it out of --features")
-            values, missing, infinite = column_values(column, numeric=True)
-            X[:, j] = values
-            if missing.any() or infinite.any():
-                bad |= missing | infinite
-                bad_columns.append(name)
+            X[:, j] = column.to_numpy(zero_copy_only=False)  # nulls are NaN
+        finite = np.isfinite(X)
+        bad = None if finite.all() else ~finite.all(axis=1)
+        bad_columns = [] if bad is None else [name for j, name in enumerate(self.features) if not finite[:, j].all()]
+        del finite
         y = None
         if self.target is not None:
             column = batch.column(self.target)
-            numeric = is_numeric(column.type)
-            y, missing, infinite = column_values(column, numeric=numeric)
+            y, missing, infinite = column_values(column, numeric=is_numeric(column.type))
             if missing.any() or infinite.any():
-                bad |= missing | infinite
+                bad = (missing | infinite) if bad is None else bad | missing | infinite
                 bad_columns.append(self.target)
-        n_dropped = 0
+        kept = None
         if bad_columns:
             if not self.drop_missing:
                 raise ValueError(f"{where}: missing or infinite values in column(s) {', '.join(bad_columns)} "
                                  f"({int(bad.sum())} rows); fill them in, or drop those rows with "
                                  "--drop-missing (drop_missing=True)")
-            keep = ~bad
-            n_dropped = int(bad.sum())
-            X = np.ascontiguousarray(X[keep])
-            y = None if y is None else y[keep]
+            kept = ~bad
+            X = np.asfortranarray(X[kept])
+            y = None if y is None else y[kept]
         if y is not None and not self.raw_target:
             y = self._target(y, where)
         if self.mean is not None:
-            X -= self.mean
-            X /= self.scale
-        return X, y, n_dropped
+            for j in range(X.shape[1]):  # x′ = (x − μ)/σ, one contiguous column at a time
+                column = X[:, j]
+                column -= self.mean[j]
+                column /= self.scale[j]
+        return X, y, kept
 
     def _target(self, y, where):
         if self.labels is None:
@@ -350,6 +351,51 @@ def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target
         raise ValueError(f"{piece.path}: cannot be read as {piece.fmt.upper()}: {message}") from None
 
 
+def _read_ahead(blocks, depth: int = 1):
+    """The items of the iterator ``blocks``, produced by a second thread at most ``depth``
+    items ahead; an error there is raised here, and leaving early stops the thread."""
+    import queue
+    import threading
+
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in blocks:
+                while not stop.is_set():
+                    try:
+                        ahead.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put((done, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            ahead.put((done, error))
+
+    thread = threading.Thread(target=produce, name="neuronlab-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # let a producer blocked on a full queue see the stop
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(timeout=0.05)
+
+
 def validation_mask(seed, piece_number, block_number, n, val_split):
     """Which rows of block ``block_number`` of piece ``piece_number`` are held back."""
     return np.random.default_rng([int(seed), int(piece_number), int(block_number)]).random(n) < val_split
@@ -428,35 +474,33 @@ class FileSource(Source):
     # --- reading ------------------------------------------------------------------------------
     def piece_blocks(self, piece: Piece):
         """(X, y, n_dropped) of every block of one piece, the rows of this ``part`` only."""
+        where = piece.path if piece.row_group is None else f"{piece.path} (row group {piece.row_group})"
         for number, batch in enumerate(read_piece(piece, self.reader.columns(), self.block_rows, self.target,
                                                   self.target_is_text)):
-            where = piece.path if piece.row_group is None else f"{piece.path} (row group {piece.row_group})"
-            X, y, dropped = self.reader(batch, where)
+            X, y, kept = self.reader(batch, where)
+            dropped = 0 if kept is None else int(kept.size - kept.sum())
             if self.part is not None and self.val_split > 0:
                 held = validation_mask(self.seed, piece.number, number, batch.num_rows, self.val_split)
-                if dropped:  # the mask is drawn over the rows as read; keep those still there
-                    held = held[self._kept_rows(batch, where)]
+                if kept is not None:  # the mask is drawn over the rows as read; keep those still there
+                    held = held[kept]
                 keep = ~held if self.part == "train" else held
-                X, y = np.ascontiguousarray(X[keep]), None if y is None else y[keep]
+                X, y = X[keep], None if y is None else y[keep]
             elif self.part == "validation":
                 X, y = X[:0], None if y is None else y[:0]
             self.rows_read += X.shape[0]
             yield X, y, dropped
 
-    def _kept_rows(self, batch, where):
-        """Which rows of ``batch`` the reader keeps (those without missing values)."""
-        keep = np.ones(batch.num_rows, dtype=bool)
-        for name in self.reader.columns():
-            column = batch.column(name)
-            values, missing, infinite = column_values(column, numeric=is_numeric(column.type))
-            keep &= ~(missing | infinite)
-        return keep
-
     def _each(self, order=None):
-        for piece in (self.pieces if order is None else (self.pieces[k] for k in order)):
-            for X, y, _ in self.piece_blocks(piece):
-                if X.shape[0]:
-                    yield X, y
+        """(X, y) of every non-empty block, the pieces in ``order``; the next block is read and
+        converted in a second thread while this one is summed (pyarrow and NumPy let go of
+        the interpreter while they work), so reading overlaps arithmetic."""
+        def read():
+            for piece in (self.pieces if order is None else (self.pieces[k] for k in order)):
+                for X, y, _ in self.piece_blocks(piece):
+                    if X.shape[0]:
+                        yield X, y
+
+        return _read_ahead(read())
 
     def scan(self) -> Scan:
         """One pass over this part's rows: their count, dropped rows, μ and σ of each feature
