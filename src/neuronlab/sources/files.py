@@ -187,23 +187,28 @@ class TableReader:
         return X, y, kept
 
     def _target(self, y, where):
+        """y as the objective learns it: numbers as they are (regression), or each class's
+        position in ``labels`` — 0.0 or 1.0 for two classes, 0 … k − 1 for k (the hook a
+        softmax objective reads)."""
         if self.labels is None:
             if y.dtype == object:
                 raise ValueError(f"{where}: the target {self.target!r} holds text; it can only be classified")
             return y
-        first, second = self.labels
-        if y.dtype == object:  # text labels
-            y = y.astype(str)
-            first, second = str(first), str(second)
-        positive = y == second
-        if not np.all(positive | (y == first)):
+        text = y.dtype == object
+        known = [str(label) for label in self.labels] if text else [float(label) for label in self.labels]
+        values = y.astype(str) if text else y
+        index = np.full(values.shape[0], -1, dtype=np.int64)
+        for k, label in enumerate(known):
+            index[values == label] = k
+        if np.any(index < 0):
             from ..core.validation import written_label
 
-            other = next(v for v in y[~(positive | (y == first))])
-            raise ValueError(f"{where}: the target {self.target!r} has a third class {written_label(other)} "
-                             f"besides {written_label(first)} and {written_label(second)}; a single neuron "
-                             "separates two")
-        return positive.astype(np.float64)
+            other = values[index < 0][0]
+            shown = " and ".join(written_label(label) for label in self.labels)
+            extra = "a third class" if len(known) == 2 else "a class"
+            raise ValueError(f"{where}: the target {self.target!r} has {extra} {written_label(other)} besides "
+                             f"{shown}" + ("; a single neuron separates two" if len(known) == 2 else ""))
+        return index.astype(np.float64)
 
 
 # --- the first pass: rows, classes, μ and σ ------------------------------------------------------
