@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import pickle
-import resource
 import statistics
 import subprocess
 import sys
@@ -111,7 +110,11 @@ def peak_child(data):
     source = source.configured(labels=[0, 1], target_is_text=False, mean=scan.mean, scale=scan.std)
     objective = NeuronObjective.from_source(Neuron(source.n_features, "sigmoid"), source, "log_loss")
     objective.loss_and_grad(np.zeros(source.n_features + 1))
-    print(json.dumps({"rows": scan.n_rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    # VmHWM, the peak resident set of this process image (ru_maxrss would start from the parent's
+    # peak: Linux carries it across fork and exec)
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(json.dumps({"rows": scan.n_rows, "peak_mb": peak_kb / 1024}))
 
 
 def peak_memory(work: Path, small: int, large: int, p: int):
@@ -254,8 +257,10 @@ def dask_benchmark(files, p, n, alpha, memory, ref_loss, rounds):
     def dask_ml_fit():
         start = time.perf_counter()
         frame = dd.read_parquet(files)
-        X = frame[names].to_dask_array(lengths=True)
-        y = frame["y"].to_dask_array(lengths=True)
+        # to_dask_array(lengths=True) fails on read_parquet's frames with this dask ("the number of
+        # items in 'lengths' does not match the number of partitions"): the sizes are computed instead
+        X = frame[names].to_dask_array().compute_chunk_sizes()
+        y = frame["y"].to_dask_array().compute_chunk_sizes()
         model = DaskMLLogisticRegression(solver="lbfgs", C=1.0, max_iter=1000, tol=1e-10).fit(X, y)
         return time.perf_counter() - start, model
 

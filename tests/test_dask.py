@@ -143,3 +143,17 @@ def test_a_worker_killed_mid_fit_is_replaced_and_the_answer_is_the_same(client):
     np.testing.assert_allclose(disturbed.coef_, undisturbed.coef_, rtol=1e-12)
     client.wait_for_workers(2, timeout=60)  # the nanny has started a new one
     assert killed[0] not in client.scheduler_info()["workers"]
+
+
+def test_a_classifier_on_a_dask_dataframe_read_from_parquet_fits_as_in_memory(client, tmp_path):
+    X, y = _logistic(n=2000, seed=11)
+    for k, rows in enumerate(np.array_split(np.arange(len(y)), 3)):
+        pq.write_table(pa.table({"u": X[rows, 0], "v": X[rows, 1], "w": X[rows, 2], "label": y[rows]}),
+                       tmp_path / f"part-{k}.parquet")
+    frame = dd.read_parquet(str(tmp_path))
+    options = dict(solver="lbfgs", max_steps=200, tol=1e-12, alpha=1e-3, random_state=0)
+    on_workers = NeuronClassifier(**options).fit(frame[["u", "v", "w"]], frame["label"])
+    memory = NeuronClassifier(**options).fit(X, y)
+    np.testing.assert_allclose(on_workers.coef_, memory.coef_, atol=1e-7)
+    assert list(on_workers.classes_) == [0, 1]
+    np.testing.assert_array_equal(on_workers.predict(frame[["u", "v", "w"]]).compute(), memory.predict(X))

@@ -43,18 +43,21 @@ def _as_source(est, X, y, sample_weight, classifier):
         return X, classes, getattr(X, "feature_names", None)
     if y is None:
         raise ValueError("fit(X, y) with a Dask X needs the targets y (a Dask array or Series)")
-    names = None
-    if hasattr(X, "columns"):  # a Dask DataFrame: its columns are the features
+    names, frame = None, hasattr(X, "columns")
+    if frame:  # a Dask DataFrame: its columns are the features
         names = np.asarray([str(c) for c in X.columns], dtype=object)
-        X = X.to_dask_array(lengths=True)
-    if hasattr(y, "to_dask_array"):
-        y = y.to_dask_array(lengths=True)
     classes, positive = None, None
     if classifier:
         import dask.array as da
 
-        classes = binary_classes(da.unique(da.asarray(y)).compute())
+        values = y.unique().compute().to_numpy() if hasattr(y, "unique") and frame else da.unique(da.asarray(y)).compute()
+        classes = binary_classes(np.sort(values))
         positive = classes[1]
+    if frame:
+        if sample_weight is not None:
+            raise ValueError("sample_weight with a Dask DataFrame is not supported; give X and y as Dask "
+                             "arrays to weigh the rows")
+        return DaskSource.from_frames(X, y, positive=positive), classes, names
     return DaskSource.from_arrays(X, y, sample_weight, positive=positive), classes, names
 
 

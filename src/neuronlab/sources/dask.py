@@ -79,6 +79,14 @@ def _block_of_arrays(X, y, weight, positive):
     return X, y, weight
 
 
+_TARGET = "__neuronlab_target__"
+
+
+def _block_of_pandas(frame, positive):
+    target = frame[_TARGET].to_numpy()
+    return _block_of_arrays(frame.drop(columns=[_TARGET]).to_numpy(dtype=np.float64), target, None, positive)
+
+
 def _block_of_frame(frame, reader, where):
     X, y, _ = reader(frame, where)
     return np.ascontiguousarray(X), y, None
@@ -146,6 +154,29 @@ class DaskSource(Source):
                   for xb, yb, wb in zip(X.to_delayed().ravel(), y.to_delayed().ravel(), weights)]
         parts = client.compute(blocks)
         return cls(parts, client, X.shape[1], sample_weight is not None)
+
+    @classmethod
+    def from_frames(cls, X, y, *, positive=None, client=None) -> "DaskSource":
+        """The rows of a Dask DataFrame X (numeric feature columns) and Series y, partition by
+        partition: y joins X as one more column first (``X.assign``), so that each partition
+        holds its rows' features and targets together — taking ``X.to_delayed()`` and
+        ``y.to_delayed()`` apart would not do: dask may fuse a thin column's partitions
+        differently from a wide frame's.  No partition sizes are computed beforehand and no
+        row passes through the client."""
+        from dask import delayed
+
+        client = client or connect()
+        text = [str(c) for c, kind in X.dtypes.items() if kind.kind not in "iufb"]
+        if text:
+            raise ValueError(f"feature column(s) {', '.join(text)} are not numeric; encode them as numbers or "
+                             "leave them out")
+        try:
+            joined = X.assign(**{_TARGET: y})
+        except (ValueError, TypeError, NotImplementedError) as e:
+            raise ValueError(f"y must be a Dask Series with the rows of X, such as frame[target] beside "
+                             f"frame[features]: {' '.join(str(e).split())}") from None
+        blocks = [delayed(_block_of_pandas)(part, positive) for part in joined.to_delayed()]
+        return cls(client.compute(blocks), client, len(X.columns))
 
     @classmethod
     def from_dataframe(cls, frame, reader, *, client=None) -> "DaskSource":
