@@ -11,7 +11,7 @@ from numeric_checks import TRAINABLE_PAIRS as PAIRS
 
 from neuronlab import Neuron, NeuronObjective, minimize
 from neuronlab.core.losses import LOSSES
-from neuronlab.objectives.base import CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES
+from neuronlab.objectives.base import CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES, PARTIAL_SUMS
 from neuronlab.sources.array import ArraySource
 from neuronlab.sources.base import RowBlock
 from neuronlab.sources.blocks import BlockSource
@@ -198,11 +198,11 @@ def test_mini_batch_descent_runs_on_blocks_reproducibly_and_reaches_the_optimum(
 def test_capabilities_of_a_neuron_objective():
     X, y, _, _ = _data()
     logistic = NeuronObjective(Neuron(4, "sigmoid"), X, y, "log_loss")
-    assert logistic.capabilities == {GRADIENT, MINI_BATCHES, CURVATURE, LABELLED_ROWS}
+    assert logistic.capabilities == {GRADIENT, MINI_BATCHES, CURVATURE, LABELLED_ROWS, PARTIAL_SUMS}
     assert NeuronObjective(Neuron(4, "tanh"), X, y, "huber").capabilities == {GRADIENT, MINI_BATCHES,
-                                                                              LABELLED_ROWS}
+                                                                              LABELLED_ROWS, PARTIAL_SUMS}
     step = NeuronObjective(Neuron(4, "step"), X, y, "squared_error")
-    assert step.capabilities == {MINI_BATCHES, LABELLED_ROWS}
+    assert step.capabilities == {MINI_BATCHES, LABELLED_ROWS, PARTIAL_SUMS}
     with pytest.raises(ValueError, match="unknown capability 'hessian'"):
         logistic.offers("hessian")
 
@@ -249,3 +249,27 @@ def test_an_array_source_reads_x_where_it_is():
     assert ArraySource([[1, 2], [3, 4]], [0, 1]).X.dtype == np.float64
     with pytest.raises(ValueError, match="X must be a 2-D array of rows"):
         ArraySource(np.zeros(3), np.zeros(3))
+
+
+def test_partial_sums_of_disjoint_blocks_add_up_to_the_whole_and_the_rule_pickles():
+    """The data-parallel contract: pieces per block, added (in any grouping), then finished,
+    are J and ∇J of the whole; the rule sent to workers survives pickling."""
+    import pickle
+
+    from neuronlab.sources.base import add_sums
+
+    X, y, s, theta = _data()
+    whole = NeuronObjective(Neuron(4, "sigmoid"), X, y, "log_loss", sample_weight=s, alpha=0.2)
+    assert whole.offers(PARTIAL_SUMS)
+    rule = pickle.loads(pickle.dumps(whole.block_rule()))
+    pieces = [rule(theta, RowBlock(*block), True) for block in _blocks(X, y, s)]
+    assert len(pieces[0]) == 3 and pieces[0][2].shape == (5,)  # p + 2 numbers
+    total = None
+    for piece in reversed(pieces):
+        total = add_sums(total, piece)
+    value, grad = whole.finish(theta, total)
+    expected_value, expected_grad = whole.loss_and_grad(theta)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-11)
+    assert whole.finish(theta, whole.partial_sums(theta, RowBlock(X, y, s), want_grad=False)) == \
+        pytest.approx(whole.loss(theta), rel=1e-12)

@@ -37,6 +37,7 @@ from ..core.validation import (
 from ..optim.transforms import get_schedule
 from ..train.descent import GradientDescent
 from ..train.registry import STRATEGIES, get_strategy, strategy_name, strategy_takes
+from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NeuronClassifier", "NeuronRegressor", "ConvergenceWarning", "NotFittedError", "check_is_fitted"]
 
@@ -606,11 +607,14 @@ class NeuronClassifier(_NeuronEstimator):
     def _threshold(self):
         return 0.0 if get_loss(self.loss).name == "hinge" else 0.5
 
-    def fit(self, X, y, sample_weight=None, callback=None):
+    def fit(self, X, y=None, sample_weight=None, callback=None):
         """Learn w and b from X (n_samples, n_features) and labels y (two classes or more).
 
-        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        ``callback(step)``, if given, is called after every step (see ``_fit``).  X may also be
+        a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``.
         """
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
         self.validate_params()
         X = self._check_input(X, reset=True)
         y = check_y(y, X.shape[0], numeric=False)
@@ -682,6 +686,8 @@ class NeuronClassifier(_NeuronEstimator):
         """Signed score: z = w·x + b for the sigmoid (the logit), ŷ − threshold otherwise;
         for k > 2 classes, the k scores zₖ = wₖ·x + bₖ (n_samples, k)."""
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return lazy_output(self, "decision_function", X)
         X = self._check_input(X, reset=False)
         if self._multiclass or get_activation(self.activation).name == "sigmoid":
             return self._z(X)
@@ -689,7 +695,10 @@ class NeuronClassifier(_NeuronEstimator):
 
     def predict(self, X):
         """classes_[1] where the decision function is > 0, else classes_[0]; for k > 2
-        classes, the class with the largest zₖ."""
+        classes, the class with the largest zₖ (lazy for Dask)."""
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return lazy_output(self, "predict", X)
         scores = self.decision_function(X)
         if scores.ndim == 2:
             return self.classes_[np.argmax(scores, axis=1)]
@@ -707,6 +716,9 @@ class NeuronClassifier(_NeuronEstimator):
 
     def _predict_proba(self, X):
         # (σ(−z), σ(z)) rather than (1 − σ(z), σ(z)): 1 − σ(z) rounds to 0 for z ≳ 37
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return lazy_output(self, "predict_proba", X)
         z = self.decision_function(X)
         if z.ndim == 2:
             return softmax(z)
@@ -763,11 +775,14 @@ class NeuronRegressor(_NeuronEstimator):
         tags.regressor_tags = RegressorTags()
         return tags
 
-    def fit(self, X, y, sample_weight=None, callback=None):
+    def fit(self, X, y=None, sample_weight=None, callback=None):
         """Learn w and b from X (n_samples, n_features) and real targets y.
 
-        ``callback(step)``, if given, is called after every step (see ``_fit``).
+        ``callback(step)``, if given, is called after every step (see ``_fit``).  X may also be
+        a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``.
         """
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
         _, loss = self.validate_params()
         if loss.targets == "binary":
             raise ValueError(
@@ -782,8 +797,10 @@ class NeuronRegressor(_NeuronEstimator):
         return self
 
     def predict(self, X):
-        """ŷ = f(w·x + b) for every row."""
+        """ŷ = f(w·x + b) for every row (lazy for a Dask collection)."""
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return lazy_output(self, "predict", X)
         return self._output(self._check_input(X, reset=False))
 
     def score(self, X, y, sample_weight=None):

@@ -29,6 +29,11 @@ import numpy as np
 from . import datasets
 from ..core.split import stratified_split
 from ..core.validation import classes_of, written_label
+# typed-column reading is one idea, shared with the streamed reading of files (sources.files)
+from ..sources.files import column_values as _column_values
+from ..sources.files import file_format as _file_format
+from ..sources.files import PARQUET_MAGIC
+from ..sources.files import is_numeric as _is_numeric
 
 __all__ = [
     "Dataset",
@@ -44,7 +49,6 @@ __all__ = [
 ]
 
 TASKS = ("classify", "regress")
-_PARQUET_MAGIC = b"PAR1"
 
 
 @dataclass
@@ -106,25 +110,6 @@ class Standardizer:
 
 
 # --- reading ------------------------------------------------------------------------
-def _file_format(path: Path, head: bytes = None) -> str:
-    """'parquet', 'tsv' or 'csv' from the name (and the Parquet magic bytes, read from the file
-    or given as ``head``)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".gzip"):
-        suffixes = suffixes[:-1]
-    last = suffixes[-1] if suffixes else ""
-    if last in (".parquet", ".pq"):
-        return "parquet"
-    if last in (".tsv", ".tab"):
-        return "tsv"
-    if head is None:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    if head[:4] == _PARQUET_MAGIC:
-        return "parquet"
-    return "csv"
-
-
 def _blank(stream_source, limit: int = 1 << 16) -> bool:
     """Whether the (decompressed) data holds nothing but white space: pyarrow calls both that
     and binary data it finds no line in an "Empty CSV file", and only the first is empty."""
@@ -285,7 +270,7 @@ def read_table_bytes(content: bytes, name: str):
     suffixes = [x.lower() for x in Path(name).suffixes]
     gzipped = bool(suffixes) and suffixes[-1] in (".gz", ".gzip")
     last = (suffixes[:-1] if gzipped else suffixes) or [""]
-    if content[:4] == _PARQUET_MAGIC or last[-1] in (".parquet", ".pq"):
+    if content[:4] == PARQUET_MAGIC or last[-1] in (".parquet", ".pq"):
         fmt = "parquet"
     else:
         fmt = "tsv" if last[-1] in (".tsv", ".tab") else "csv"
@@ -323,25 +308,8 @@ def as_table(data, feature_names: Optional[Sequence[str]] = None):
 
 
 # --- from a table to numbers ----------------------------------------------------------
-def _is_numeric(arrow_type) -> bool:
-    import pyarrow.types as pt
-
-    return pt.is_integer(arrow_type) or pt.is_floating(arrow_type) or pt.is_boolean(arrow_type) or pt.is_null(arrow_type)
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, missing mask, infinite mask) of a pyarrow column; numbers as float64 with NaN
-    for nulls (a text column has no infinite values)."""
-    if numeric:
-        values = np.asarray(column.to_numpy(), dtype=np.float64)
-        return values, np.isnan(values), np.isinf(values)
-    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
-    missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    return values, missing, np.zeros(len(values), dtype=bool)
 
 
 #: the largest |x| a data file may hold: x² (a standard deviation, a squared error) stays finite

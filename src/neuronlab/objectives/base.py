@@ -15,7 +15,38 @@ that says what is missing and what to use instead.  Each capability comes with m
 ``RESIDUALS``       ``residuals_and_jacobian(θ) -> (r, D)`` with J = ½‖r‖², D = ∂r/∂θ
 ``MANY_POINTS``     ``losses(thetas) -> J`` at every point of an array of shape (..., n)
 ``LABELLED_ROWS``   ``labelled_rows() -> (model, X, y)``: the rows of data and the model
+``PARTIAL_SUMS``    ``partial_sums(θ, block, want_grad) -> sums``; ``finish(θ, sums) -> J`` or
+                    ``(J, ∇J)``; ``block_rule() ->`` a picklable ``rule(θ, block, want_grad)``
 ==================  ===========================================================================
+
+Data-parallel objectives: the partial-sums contract (``PARTIAL_SUMS``)
+-----------------------------------------------------------------------
+
+An objective over rows of data whose J and ∇J are sums over its rows offers
+``PARTIAL_SUMS``, and with it three methods that let anyone — a loop over blocks in
+memory, a file read block by block, the workers of a Dask cluster — compute the pieces
+where the rows are and add them up:
+
+- ``partial_sums(θ, block, want_grad)``: the additive pieces of J (and ∇J) over one
+  :class:`~neuronlab.sources.base.RowBlock`, as a tuple of floats and float64 arrays
+  (None for a piece not asked for).  For a neuron: ``(Σ sᵢLᵢ, Σ sᵢ, Σ δᵢ·(xᵢ, 1) or
+  None)``, p + 2 numbers.  The pieces of disjoint blocks add entry by entry
+  (:func:`neuronlab.sources.base.add_sums`), so the pieces of all the blocks, added in
+  any grouping, are the pieces of the whole data set.
+- ``finish(θ, sums)``: from the pieces of every row to J (``want_grad`` False) or
+  (J, ∇J): the division by Σ sᵢ, the penalty and its gradient.  Only the client runs it.
+- ``block_rule()``: ``partial_sums`` as a small picklable callable
+  ``rule(θ, block, want_grad)`` that holds the model and the loss but not the data, so
+  that it can be sent to the processes or machines that hold the rows.
+
+``loss(θ)`` and ``loss_and_grad(θ)`` are then ``finish(θ, source.sum_blocks(rule, θ,
+want_grad))``: the source (:mod:`neuronlab.sources`) decides where ``rule`` runs — in
+this process block by block, or on the workers of a Dask cluster, each of which returns
+its blocks' pieces (p + 2 numbers for a neuron) — and adds them up in a fixed order,
+so the answer does not depend on where it ran.  The strategies never see any of this.
+An objective for a network (one softmax output per class) implements the same three
+methods with its own pieces, e.g. ``(Σ sᵢLᵢ, Σ sᵢ, gradient sums over the flat θ)``,
+and trains over every source that a neuron trains over.
 """
 
 from __future__ import annotations
@@ -35,6 +66,7 @@ __all__ = [
     "RESIDUALS",
     "MANY_POINTS",
     "LABELLED_ROWS",
+    "PARTIAL_SUMS",
 ]
 
 GRADIENT = "gradient"
@@ -43,6 +75,7 @@ CURVATURE = "curvature"
 RESIDUALS = "residuals"
 MANY_POINTS = "many_points"
 LABELLED_ROWS = "labelled_rows"
+PARTIAL_SUMS = "partial_sums"
 
 #: every capability: (what a strategy that needs it needs, what to do without it)
 CAPABILITIES = {
@@ -59,6 +92,8 @@ CAPABILITIES = {
                   "evaluate J one point at a time with loss(θ)"),
     LABELLED_ROWS: ("an objective over labelled rows of data (NeuronObjective)",
                     "use 'gradient_descent'"),
+    PARTIAL_SUMS: ("an objective whose J and ∇J are sums over rows of data (NeuronObjective)",
+                   "keep the data in memory (an array) and use that objective there"),
 }
 
 

@@ -63,6 +63,9 @@ class NetworkObjective(RowObjective):
             raise ValueError(f"X must be a 2-D array of rows with {network.n_inputs} feature(s) each "
                              f"(the network's inputs), got rows of {source.n_features}")
         self.source = source
+        # the rule of the partial sums is this objective's own pass (it holds the network's data
+        # buffers): sources sum it block by block here; it is not sent to Dask workers
+        self.rule = self._block_sums
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)
         self.n_params = network.n_params

@@ -9,13 +9,36 @@ from ..models.kernel import ENGINES, NeuronKernel, gram_matrix, gram_max_eigenva
 from ..models.neuron import Neuron
 from ..sources.array import ArraySource
 from ..sources.base import Source
-from .base import CAPABILITIES, CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES
+from .base import CAPABILITIES, CURVATURE, GRADIENT, LABELLED_ROWS, MINI_BATCHES, PARTIAL_SUMS
 from .rows import RowObjective
 
-__all__ = ["NeuronObjective"]
+__all__ = ["NeuronObjective", "NeuronBlockRule"]
 
 #: the (activation, loss) pairs whose curvature has a formula here (see ``hessian``)
 CURVATURE_PAIRS = (("identity", "squared_error"), ("sigmoid", "log_loss"))
+
+
+class NeuronBlockRule:
+    """``NeuronObjective.partial_sums`` without the data: the neuron, its loss and the
+    kernel's engine, small enough to pickle and send to where the rows are (a Dask worker).
+
+    ``rule(θ, block, want_grad)`` → ``(Σ sᵢLᵢ, Σ sᵢ, (Σ δᵢxᵢ, Σ δᵢ) or None)`` over the
+    RowBlock ``block``: the chain rule of :class:`NeuronObjective`, summed, not divided.
+    """
+
+    def __init__(self, neuron: Neuron, loss, engine: str = "auto"):
+        self.neuron, self.loss, self.engine = neuron, get_loss(loss), engine
+        self.kernel = NeuronKernel(neuron, self.loss)
+
+    def __getstate__(self):  # the kernel's compiled codes are looked up again where it lands
+        return {"neuron": self.neuron, "loss": self.loss.name, "engine": self.engine}
+
+    def __setstate__(self, state):
+        self.__init__(state["neuron"], state["loss"], state["engine"])
+
+    def __call__(self, theta, block, want_grad=True):
+        return self.kernel.sums(block.X, block.y, block.weight, theta, rows=block.rows, lo=block.lo,
+                                hi=block.hi, want_grad=want_grad, engine=self.engine)
 
 
 class NeuronObjective(RowObjective):
@@ -41,8 +64,9 @@ class NeuronObjective(RowObjective):
     (one call in all for an array), in X's dtype with sums in float64; ``engine``
     picks the kernel ('auto', 'numba', 'numpy').
 
-    Capabilities: ``MINI_BATCHES`` and ``LABELLED_ROWS`` always, ``GRADIENT`` for a
-    differentiable activation, ``CURVATURE`` for identity + squared_error and
+    Capabilities: ``MINI_BATCHES``, ``LABELLED_ROWS`` and ``PARTIAL_SUMS`` (the
+    data-parallel contract of :mod:`neuronlab.objectives.base`: ``partial_sums``,
+    ``finish``, ``block_rule``) always, ``GRADIENT`` for a differentiable activation, ``CURVATURE`` for identity + squared_error and
     sigmoid + log_loss.
     """
 
@@ -76,14 +100,15 @@ class NeuronObjective(RowObjective):
             raise ValueError(f"X must be a 2-D array of rows with {neuron.n_inputs} feature(s) each "
                              f"(the neuron's inputs), got rows of {source.n_features}")
         self.source = source
-        self.kernel = NeuronKernel(neuron, self.loss_fn)  # the compiled loop's codes looked up once
+        self.rule = NeuronBlockRule(neuron, self.loss_fn, engine)  # the kernel's codes looked up once
+        self.kernel = self.rule.kernel
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)
         self.n_params = neuron.n_params
         self.param_names = neuron.param_names
         pair = (neuron.activation.name, self.loss_fn.name)
         self.capabilities = frozenset(
-            {MINI_BATCHES, LABELLED_ROWS}
+            {MINI_BATCHES, LABELLED_ROWS, PARTIAL_SUMS}
             | ({GRADIENT} if neuron.activation.differentiable else set())
             | ({CURVATURE} if pair in CURVATURE_PAIRS else set()))
 
@@ -108,12 +133,6 @@ class NeuronObjective(RowObjective):
                              "once per pass (the perceptron rule) cannot use; drop sample_weight "
                              "or use gradient descent")
         return (self.model, *self.source.labelled_rows())
-
-    # --- J and ∇J -----------------------------------------------------------------------
-    def _block_sums(self, theta, block, want_grad):
-        """The kernel's (Σ sᵢLᵢ, Σ sᵢ, (Σ δᵢxᵢ, Σ δᵢ)) over one RowBlock."""
-        return self.kernel.sums(block.X, block.y, block.weight, theta, rows=block.rows, lo=block.lo,
-                                hi=block.hi, want_grad=want_grad, engine=self.engine)
 
     # --- curvature ----------------------------------------------------------------------
     def _gram_parts(self):

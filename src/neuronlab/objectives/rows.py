@@ -6,8 +6,9 @@ with sample weights sᵢ, per-row loss Lᵢ of the model's output, and a penalty
 blocks of θ the model's layout marks as penalised (weights, never biases).  Both the
 loss and its gradient are sums over rows, so a full pass adds them up block by block
 over the data source (:mod:`neuronlab.sources`) and a mini-batch is one block.  A
-subclass says what one block contributes (``_block_sums``); the sums, the mean, the
-penalty and the batches are here, once.
+subclass says what one block contributes (its ``rule``); the partial-sums contract
+(``partial_sums``, ``finish``, ``block_rule``: see :mod:`neuronlab.objectives.base`), the
+mean, the penalty and the batches are here, once.
 """
 
 from __future__ import annotations
@@ -23,17 +24,30 @@ class RowObjective(Objective):
     """An objective whose loss is a weighted mean over the rows of a data source.
 
     Set by the subclass: ``model`` (with a ``layout``), ``source``, ``alpha``,
-    ``l1_ratio``; and ``_block_sums(θ, block, want_grad)`` → (Σ sᵢLᵢ, Σ sᵢ, Σ sᵢ∂Lᵢ/∂θ or
-    None) over one :class:`~neuronlab.sources.base.RowBlock`, sums in float64.
+    ``l1_ratio``; and ``rule``, a callable ``rule(θ, block, want_grad)`` → (Σ sᵢLᵢ, Σ sᵢ,
+    Σ sᵢ∂Lᵢ/∂θ or None) over one :class:`~neuronlab.sources.base.RowBlock`, sums in float64
+    (picklable, holding no data, when the objective offers ``PARTIAL_SUMS``).
     """
 
     model = None
     source = None
     alpha = 0.0
     l1_ratio = 0.0
+    rule = None
 
-    def _block_sums(self, theta, block, want_grad):
-        raise NotImplementedError
+    def partial_sums(self, theta, block, want_grad=True):
+        """The additive pieces of J and ∇J over one RowBlock, before any division:
+
+            (Σ sᵢ·Lᵢ,  Σ sᵢ,  Σ sᵢ·∂Lᵢ/∂θ or None)
+
+        Pieces of disjoint blocks add up (``sources.base.add_sums``) to the pieces of their
+        union; :meth:`finish` turns the pieces of every row into J and ∇J."""
+        return self.rule(np.asarray(theta, dtype=np.float64), block, want_grad)
+
+    def block_rule(self):
+        """:meth:`partial_sums` as a callable (picklable and holding no data for ``PARTIAL_SUMS``:
+        what a Dask worker runs)."""
+        return self.rule
 
     @property
     def n_samples(self) -> int:
@@ -55,16 +69,9 @@ class RowObjective(Objective):
         return self.source.batches_per_epoch(batch_size)
 
     def _sums(self, theta, want_grad):
-        """The sums over every row, block by block."""
-        loss_sum = weight_sum = 0.0
-        grad = None
-        for block in self.source.blocks():
-            block_loss, block_weight, block_grad = self._block_sums(theta, block, want_grad)
-            loss_sum += block_loss
-            weight_sum += block_weight
-            if want_grad:
-                grad = block_grad if grad is None else grad + block_grad
-        return loss_sum, weight_sum, grad
+        """The pieces over every row: the source adds up ``rule`` over its blocks, wherever
+        they are (here, block by block; on a Dask cluster, on the workers)."""
+        return self.source.sum_blocks(self.rule, theta, want_grad)
 
     def _penalty(self, theta, grad=None) -> float:
         """α·((1 − ρ)/2·‖w‖² + ρ·‖w‖₁) over the penalised blocks of θ; with ``grad``, its
@@ -84,24 +91,25 @@ class RowObjective(Objective):
         l1 = self.l1_ratio * absolutes
         return self.alpha * (l2 + l1)
 
-    def _finish(self, theta, sums):
+    def finish(self, theta, sums):
         """J = Σ sᵢLᵢ / Σ sᵢ + penalty, and ∇J = the gradient sums / Σ sᵢ + the penalty's
-        gradient on the penalised blocks."""
+        gradient on the penalised blocks: J alone when the pieces carry no gradient sums,
+        else (J, ∇J).  ``sums`` are the pieces of :meth:`partial_sums`, added over rows."""
         loss_sum, weight_sum, grad = sums
         if grad is not None:
-            grad /= weight_sum
+            grad = grad / weight_sum
         loss = loss_sum / weight_sum + self._penalty(theta, grad)
         return loss if grad is None else (loss, grad)
 
     def loss(self, theta) -> float:
         theta = np.asarray(theta, dtype=np.float64)
-        return float(self._finish(theta, self._sums(theta, want_grad=False)))
+        return float(self.finish(theta, self._sums(theta, want_grad=False)))
 
     def loss_and_grad(self, theta):
         """J(θ) and ∇J(θ) over the data, in one pass over its rows ."""
         self.require(GRADIENT, "loss_and_grad")
         theta = np.asarray(theta, dtype=np.float64)
-        loss, grad = self._finish(theta, self._sums(theta, want_grad=True))
+        loss, grad = self.finish(theta, self._sums(theta, want_grad=True))
         return float(loss), grad
 
     def loss_and_grad_batch(self, theta, batch):
@@ -111,4 +119,4 @@ class RowObjective(Objective):
         data.  For an array source, X is not copied."""
         self.require(GRADIENT, "loss_and_grad_batch")
         theta = np.asarray(theta, dtype=np.float64)
-        return self._finish(theta, self._block_sums(theta, self.source.select(batch), want_grad=True))
+        return self.finish(theta, self.rule(theta, self.source.select(batch), True))

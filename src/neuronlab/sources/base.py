@@ -17,7 +17,15 @@ from typing import Iterator, NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["RowBlock", "Source"]
+__all__ = ["RowBlock", "Source", "add_sums"]
+
+
+def add_sums(a, b):
+    """Two tuples of additive pieces (floats, arrays, None for a piece not computed) added
+    entry by entry; None (nothing yet) leaves the other.  See ``objectives.base``."""
+    if a is None:
+        return b
+    return tuple(None if x is None else x + y for x, y in zip(a, b))
 
 
 class RowBlock(NamedTuple):
@@ -47,6 +55,10 @@ class Source:
       (batch, number of rows); ``select(batch)`` turns a batch into its RowBlock.
     - ``head(k)``: (X, y) of the first k rows, as float64 arrays (to show them).
     - ``labelled_rows()``: (X, y) of every row, in order.
+    - ``sum_blocks(rule, θ, want_grad)``: Σ over ``blocks()`` of ``rule(θ, block,
+      want_grad)`` (the partial-sums contract of ``objectives.base``), added in block order.
+      Here the blocks are read and summed in this process one at a time; a source whose
+      rows live elsewhere (``sources.dask.DaskSource``) runs ``rule`` where they are.
     """
 
     n_features: int
@@ -67,6 +79,14 @@ class Source:
         counts = (len(b.rows) if b.rows is not None else (b.X.shape[0] if b.hi is None else b.hi) - b.lo
                   for b in self.blocks())
         return sum(-(-n // int(batch_size)) for n in counts)
+
+    def sum_blocks(self, rule, theta, want_grad=True):
+        total = None
+        for block in self.blocks():
+            total = add_sums(total, rule(theta, block, want_grad))
+        if total is None:
+            raise ValueError("the source gave no rows")
+        return total
 
     def select(self, batch) -> RowBlock:
         raise NotImplementedError

@@ -20,7 +20,7 @@ import warnings
 
 from ...estimators.neuron import DESCENT_SOLVERS, NEURON_SOLVERS
 from ...optim.transforms import SCHEDULES
-from . import _common
+from . import _common, _streamed
 from ._visuals import (
     TrainTrace,
     add_visual_options,
@@ -36,6 +36,8 @@ EXAMPLES = """examples:
   neuronlab train houses.parquet --target price --task regress --json > run.json
   neuronlab train obesity --steps 1000000 --out m.json     # Ctrl-C, then:
   neuronlab train obesity --resume m.json
+  neuronlab train big/ --target y --stream --strategy lbfgs --out m.json   # a folder of Parquet files
+  neuronlab train 'big/*.parquet' --target y --dask local:2 --out m.json  # on 2 worker processes
 """
 
 #: defaults of the options (None on the command line means "not given", so that
@@ -84,6 +86,7 @@ def register(subparsers):
     p.add_argument("--out", metavar="MODEL.json", help="where to save the model (written atomically)")
     p.add_argument("--resume", metavar="MODEL.json", help="continue training the model in this file (and save back to it)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout (progress on stderr)")
+    _streamed.add_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress display")
     add_visual_options(p, "the loss curve with the validation loss (and, for two features, the decision boundary; "
                        "for a network, also each hidden unit's output in FIG-units.png)")
@@ -239,6 +242,8 @@ def _train(args) -> int:
     s = _settings(args, previous)
     strategy_cls = _strategy_class(s["strategy"])
     _check_descent_only(args, s, strategy_cls.name)
+    if _streamed.wanted(args):  # beyond memory (block by block) or beyond this machine (Dask)
+        return _streamed.train(args, s, strategy_cls, previous, out, _report, _check_same_problem)
     data = _common.training_data(
         args.data, s["target"], s["features"], task=s["task"], seed=s["seed"], val_split=s["val_split"],
         standardize=s["standardize"], drop_missing=s["drop_missing"], needs_gradient="gradient" in strategy_cls.needs,

@@ -1,0 +1,124 @@
+"""The estimators on data that is not one array in memory: a data source, or a Dask collection.
+
+``NeuronClassifier().fit(X)`` with X a :class:`~neuronlab.sources.base.Source` (a
+:class:`~neuronlab.sources.files.FileSource` streaming files, a
+:class:`~neuronlab.sources.dask.DaskSource`, a BlockSource), or ``fit(X, y)`` with X and y
+Dask arrays or a Dask DataFrame and Series, minimises the same objective as ``fit`` on
+arrays — the same strategy, monitors and stopping rules — with the sums taken where the rows
+are.  ``predict`` (and ``decision_function``, ``predict_proba``) of a Dask collection is lazy:
+a Dask array computed partition by partition on the workers.
+
+What is not offered on a source: ``early_stopping`` (it holds out rows by number; give the
+held-out rows as their own source and watch their loss instead).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.validation import binary_classes, check_random_state
+from ..models.neuron import Neuron
+from ..objectives.neuron import NeuronObjective
+from ..sources.base import Source
+from ..sources.dask import DaskSource, is_dask_collection
+from ..train.registry import get_strategy
+
+__all__ = ["takes_source", "fit_source", "lazy_output", "is_dask_collection"]
+
+
+def takes_source(X) -> bool:
+    """Whether ``fit`` should go through a data source: X is a Source or a Dask collection."""
+    return isinstance(X, Source) or is_dask_collection(X)
+
+
+def _as_source(est, X, y, sample_weight, classifier):
+    """(source, classes or None, feature names or None) for X (and y)."""
+    if isinstance(X, Source):
+        if y is not None or sample_weight is not None:
+            raise ValueError("a data source carries its own targets (and weights): call fit(source) "
+                             "without y and sample_weight")
+        classes = getattr(X, "labels", None)  # a FileSource knows its classes
+        if classifier:
+            classes = np.array([0, 1]) if classes is None else np.asarray(classes)
+        return X, classes, getattr(X, "feature_names", None)
+    if y is None:
+        raise ValueError("fit(X, y) with a Dask X needs the targets y (a Dask array or Series)")
+    names, frame = None, hasattr(X, "columns")
+    if frame:  # a Dask DataFrame: its columns are the features
+        names = np.asarray([str(c) for c in X.columns], dtype=object)
+    classes, positive = None, None
+    if classifier:
+        import dask.array as da
+
+        values = y.unique().compute().to_numpy() if hasattr(y, "unique") and frame else da.unique(da.asarray(y)).compute()
+        classes = binary_classes(np.sort(values), "y", " from a Dask collection: fit k classes in memory")
+        positive = classes[1]
+    if frame:
+        if sample_weight is not None:
+            raise ValueError("sample_weight with a Dask DataFrame is not supported; give X and y as Dask "
+                             "arrays to weigh the rows")
+        return DaskSource.from_frames(X, y, positive=positive), classes, names
+    return DaskSource.from_arrays(X, y, sample_weight, positive=positive), classes, names
+
+
+def fit_source(est, X, y, sample_weight, callback, solver_options):
+    """``est.fit`` on a data source or a Dask collection (see the module docstring);
+    ``solver_options(est, rng)`` gives the estimator's settings by its strategy's names."""
+    activation, loss = est.validate_params()
+    classifier = est._estimator_type == "classifier"
+    if not classifier and loss.targets == "binary":
+        raise ValueError(f"loss {loss.name!r} is for classification; NeuronRegressor takes "
+                         "'squared_error', 'absolute_error' or 'huber'")
+    if est.early_stopping:
+        raise ValueError("early_stopping holds out rows of an array in memory; on a data source set "
+                         "early_stopping=False (and score a held-out source of its own)")
+    source, classes, names = _as_source(est, X, y, sample_weight, classifier)
+    rng = check_random_state(est.random_state)
+    n_features = source.n_features
+    neuron = Neuron(n_features, activation)
+    alpha, l1_ratio = 0.0, 0.0
+    if est.penalty is not None:
+        alpha = float(est.alpha)
+        l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": float(est.l1_ratio)}[est.penalty]
+    objective = NeuronObjective.from_source(neuron, source, loss, alpha=alpha, l1_ratio=l1_ratio)
+    if est.warm_start and hasattr(est, "coef_") and est.coef_.shape == (n_features,):
+        theta0 = neuron.layout.pack(w=est.coef_, b=est.intercept_)
+    else:
+        theta0 = est.initial_theta(n_features, rng)
+    result = get_strategy(est.solver, **solver_options(est, rng)).minimize(objective, theta0, callback=callback)
+    est.n_features_in_ = n_features
+    if names is not None:
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    elif hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_
+    if classifier:
+        est.classes_ = classes
+    est.coef_ = neuron.weights(result.theta).copy()
+    est.intercept_ = float(neuron.bias(result.theta))
+    est.history_, est.n_iter_, est.status_, est.result_ = result.history, result.n_steps, result.status, result
+    est._warn_outcome()
+    return est
+
+
+def _on_block(est, method, block, columns):
+    if columns is not None:
+        import pandas as pd
+
+        block = pd.DataFrame(block, columns=columns)
+    return getattr(est, method)(block)
+
+
+def lazy_output(est, method: str, X):
+    """``est.<method>(X)`` for a Dask array or DataFrame X, lazily: a Dask array whose chunks are
+    computed on the workers from X's partitions (one row of output per row of X)."""
+    columns = None
+    if hasattr(X, "columns"):
+        columns = list(X.columns)
+        X = X.to_dask_array()
+    X = X.rechunk({1: -1})
+    two_columns = method in ("predict_proba", "predict_log_proba")
+    dtype = est.classes_.dtype if method == "predict" and hasattr(est, "classes_") else np.float64
+    if two_columns:
+        return X.map_blocks(lambda b: _on_block(est, method, b, columns), dtype=np.float64,
+                            chunks=(X.chunks[0], (2,)))
+    return X.map_blocks(lambda b: _on_block(est, method, b, columns), dtype=dtype, drop_axis=1)

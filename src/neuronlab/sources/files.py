@@ -1,0 +1,579 @@
+"""Rows streamed from files: CSV, TSV or Parquet, one file, a folder or a glob of them.
+
+A file larger than memory is read a block of rows at a time (pyarrow's Parquet reader,
+row group by row group, and its streaming CSV reader), each block turned into numbers
+by :class:`TableReader` — the typed-column reading ``io.tables`` uses for a file read
+whole — and handed to the objective as a :class:`~neuronlab.sources.base.RowBlock`.
+Memory holds one block at a time, whatever the size of the files.
+
+    file(s) ──pyarrow, block by block──▶ record batch ──TableReader──▶ (X, y) ──▶ J, ∇J sums
+
+:meth:`FileSource.scan` is one streaming pass that finds what training needs before the
+first step: the number of rows, the classes of the target, and μ and σ of every feature
+(merged block by block, Chan et al.'s parallel formula), so that the standardisation
+x′ = (x − μ)/σ of each block is the one of the whole data.
+
+A validation share is drawn row by row from the seed, block by block (the rows of block
+j of piece k are held back by ``default_rng([seed, k, j]).random(n) < val_split``):
+the same rows whatever order the blocks are read in, with no list of row numbers kept.
+
+pyarrow is imported inside the functions that read, so ``import neuronlab`` stays light.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .base import RowBlock, Source
+
+__all__ = ["FileSource", "TableReader", "Scan", "data_files", "file_format", "column_values",
+           "is_numeric", "DATA_SUFFIXES"]
+
+PARQUET_MAGIC = b"PAR1"
+#: the names of the files a folder's data is read from
+DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
+#: rows per block: 65,536 rows × 50 float64 features is 26 MB
+BLOCK_ROWS = 1 << 16
+
+
+# --- typed columns: one idea, used for a file read whole (io.tables) and block by block -----------
+def is_numeric(arrow_type) -> bool:
+    """Whether a pyarrow column type holds numbers (integers, floats, booleans, or only nulls)."""
+    import pyarrow.types as pt
+
+    return pt.is_integer(arrow_type) or pt.is_floating(arrow_type) or pt.is_boolean(arrow_type) \
+        or pt.is_null(arrow_type)
+
+
+def column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, missing mask, infinite mask) of a pyarrow column; numbers as float64 with NaN
+    for nulls (a text column has no infinite values)."""
+    if numeric:
+        values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        return values, np.isnan(values), np.isinf(values)
+    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    return values, missing, np.zeros(len(values), dtype=bool)
+
+
+def file_format(path, head: bytes = None) -> str:
+    """'parquet', 'tsv' or 'csv' from the name (and the Parquet magic bytes, read from the file
+    or given as ``head``: a pipe's first bytes)."""
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".gzip"):
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in (".parquet", ".pq"):
+        return "parquet"
+    if last in (".tsv", ".tab"):
+        return "tsv"
+    if head is None:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    return "parquet" if head[:4] == PARQUET_MAGIC else "csv"
+
+
+def data_files(data) -> list[str]:
+    """The files ``data`` names: a file, a folder (its data files, sorted by name; hidden
+    files and files that are not CSV/TSV/Parquet are left out) or a glob pattern (sorted).
+    ValueError naming ``data`` when it names none."""
+    if isinstance(data, (list, tuple)):
+        files = [str(f) for f in data]
+    elif os.path.isdir(data):
+        files = sorted(str(p) for p in Path(data).iterdir()
+                       if p.is_file() and not p.name.startswith((".", "_"))
+                       and p.name.lower().endswith(DATA_SUFFIXES))
+        if not files:
+            raise ValueError(f"{data}: the folder holds no CSV, TSV or Parquet files")
+    elif any(c in str(data) for c in "*?["):
+        files = sorted(f for f in _glob.glob(str(data)) if os.path.isfile(f))
+        if not files:
+            raise ValueError(f"{data}: the pattern matches no files")
+    else:
+        if not os.path.exists(data):
+            raise ValueError(f"{data}: no such file or folder")
+        files = [str(data)]
+    formats = {("parquet" if file_format(f) == "parquet" else "text") for f in files}
+    if len(formats) > 1:
+        raise ValueError(f"{data}: mixes Parquet and CSV/TSV files; keep one format per data set")
+    return files
+
+
+def _one_line(error) -> str:
+    return " ".join("".join(c if c.isprintable() else " " for c in str(error)).split())
+
+
+# --- from a table (or record batch) to numbers ----------------------------------------------------
+class TableReader:
+    """Turns a block of a table (a pyarrow RecordBatch or Table, or a pandas DataFrame) into
+    the numbers a neuron trains on: (X float64 C-order, y, rows kept), small and picklable
+    (a Dask worker converts its own partitions with it).
+
+    - ``features``, ``target``: the columns; text in a feature column is an error naming it.
+    - ``labels``: the two classes of a classifier: y = 1.0 for ``labels[1]``, 0.0 for
+      ``labels[0]``, an error for any other value; None keeps y as numbers (regression) —
+      or, with ``raw_target``, as it is, text or numbers (the first pass, that finds the classes).
+    - ``mean``, ``scale``: x′ = (x − μ)/σ on every block, when given.
+    - ``drop_missing``: rows with a missing or infinite value are dropped (else an error
+      that names the columns).
+    """
+
+    def __init__(self, features: Sequence[str], target: Optional[str], *, labels=None, mean=None,
+                 scale=None, drop_missing=False, raw_target=False):
+        self.features, self.target = list(features), target
+        self.labels = None if labels is None else list(labels)
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+        self.drop_missing, self.raw_target = bool(drop_missing), bool(raw_target)
+
+    def columns(self) -> list[str]:
+        return self.features + ([self.target] if self.target is not None else [])
+
+    def __call__(self, batch, where: str):
+        """(X, y, kept) of ``batch``: X (rows × features, float64, column-major: each column is
+        one contiguous copy of the file's column), y, and ``kept`` — None when every row is
+        kept, else the mask of the rows kept (``drop_missing``).  ``where`` names the file (and
+        block) in errors."""
+        import pyarrow as pa
+
+        if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
+            batch = pa.Table.from_pandas(batch, preserve_index=False)
+        n = batch.num_rows
+        names = batch.schema.names
+        missing_columns = [c for c in self.columns() if c not in names]
+        if missing_columns:
+            raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
+                             f"{', '.join(names)}")
+        X = np.empty((n, len(self.features)), dtype=np.float64, order="F")
+        for j, name in enumerate(self.features):
+            column = batch.column(name)
+            if not is_numeric(column.type):
+                raise ValueError(f"{where}: feature column {name} is not numeric ({column.type}); encode "
+                                 "it as numbers or leave it out of --features")
+            X[:, j] = column.to_numpy(zero_copy_only=False)  # nulls are NaN
+        finite = np.isfinite(X)
+        bad = None if finite.all() else ~finite.all(axis=1)
+        bad_columns = [] if bad is None else [name for j, name in enumerate(self.features) if not finite[:, j].all()]
+        del finite
+        y = None
+        if self.target is not None:
+            column = batch.column(self.target)
+            y, missing, infinite = column_values(column, numeric=is_numeric(column.type))
+            if missing.any() or infinite.any():
+                bad = (missing | infinite) if bad is None else bad | missing | infinite
+                bad_columns.append(self.target)
+        kept = None
+        if bad_columns:
+            if not self.drop_missing:
+                raise ValueError(f"{where}: missing or infinite values in column(s) {', '.join(bad_columns)} "
+                                 f"({int(bad.sum())} rows); fill them in, or drop those rows with "
+                                 "--drop-missing (drop_missing=True)")
+            kept = ~bad
+            X = np.asfortranarray(X[kept])
+            y = None if y is None else y[kept]
+        if y is not None and not self.raw_target:
+            y = self._target(y, where)
+        if self.mean is not None:
+            for j in range(X.shape[1]):  # x′ = (x − μ)/σ, one contiguous column at a time
+                column = X[:, j]
+                column -= self.mean[j]
+                column /= self.scale[j]
+        return X, y, kept
+
+    def _target(self, y, where):
+        """y as the objective learns it: numbers as they are (regression), or each class's
+        position in ``labels`` — 0.0 or 1.0 for two classes, 0 … k − 1 for k (the hook a
+        softmax objective reads)."""
+        if self.labels is None:
+            if y.dtype == object:
+                raise ValueError(f"{where}: the target {self.target!r} holds text; it can only be classified")
+            return y
+        text = y.dtype == object
+        known = [str(label) for label in self.labels] if text else [float(label) for label in self.labels]
+        values = y.astype(str) if text else y
+        index = np.full(values.shape[0], -1, dtype=np.int64)
+        for k, label in enumerate(known):
+            index[values == label] = k
+        if np.any(index < 0):
+            from ..core.validation import written_label
+
+            other = values[index < 0][0]
+            shown = " and ".join(written_label(label) for label in self.labels)
+            extra = "a third class" if len(known) == 2 else "a class"
+            raise ValueError(f"{where}: the target {self.target!r} has {extra} {written_label(other)} besides "
+                             f"{shown}" + ("; a single neuron separates two" if len(known) == 2 else ""))
+        return index.astype(np.float64)
+
+
+# --- the first pass: rows, classes, μ and σ ------------------------------------------------------
+@dataclass
+class Scan:
+    """What one pass over the (training) rows found: ``n_rows`` kept, ``n_dropped``, the
+    feature means ``mean`` and population standard deviations ``std`` (σ of a constant
+    feature is 0), and up to three distinct target values ``classes`` (sorted; three means
+    "more than two"), ``target_is_text``."""
+
+    n_rows: int
+    n_dropped: int
+    mean: np.ndarray
+    std: np.ndarray
+    classes: list
+    target_is_text: bool
+
+    @staticmethod
+    def merge(parts: Sequence["Scan"], n_features: Optional[int] = None) -> "Scan":
+        """The scan of the union of disjoint row sets (Chan, Golub & LeVeque's pairwise update
+        of the mean and of M2 = Σ(x − μ)²): what every worker's or block's scan adds up to.
+        With no rows at all: an empty scan of ``n_features`` columns when given, else an error."""
+        n, mean, m2 = 0, None, None
+        dropped, values, text = 0, set(), False
+        for part in parts:
+            dropped += part.n_dropped
+            values.update(part.classes)
+            text = text or part.target_is_text
+            if part.n_rows == 0:
+                continue
+            part_m2 = part.std ** 2 * part.n_rows
+            if mean is None:
+                n, mean, m2 = part.n_rows, part.mean.copy(), part_m2
+                continue
+            total = n + part.n_rows
+            delta = part.mean - mean
+            mean = mean + delta * (part.n_rows / total)
+            m2 = m2 + part_m2 + delta ** 2 * (n * part.n_rows / total)
+            n = total
+        if mean is None:
+            if n_features is None:
+                raise ValueError("no rows are left to train on")
+            n, mean, m2 = 0, np.zeros(n_features), np.zeros(n_features)
+            return Scan(0, dropped, mean, m2, sorted(values, key=_label_key)[:3], text)
+        return Scan(n, dropped, mean, np.sqrt(m2 / n), sorted(values, key=_label_key)[:3], text)
+
+    @staticmethod
+    def of_block(X, y, n_dropped) -> "Scan":
+        text = y is not None and y.dtype == object
+        if y is None:
+            classes = []
+        else:
+            distinct = np.unique(y.astype(str) if text else y)[:3]
+            classes = [str(v) if text else float(v) for v in distinct]
+        if X.shape[0] == 0:
+            return Scan(0, n_dropped, np.zeros(X.shape[1]), np.zeros(X.shape[1]), classes, text)
+        return Scan(X.shape[0], n_dropped, X.mean(axis=0), X.std(axis=0), classes, text)
+
+
+def _label_key(value):
+    return (isinstance(value, str), value)
+
+
+# --- the pieces of a data set: a Parquet row group, or a whole CSV file ---------------------------
+@dataclass(frozen=True)
+class Piece:
+    """One independently readable part of the data: row group ``row_group`` of a Parquet file,
+    or a whole CSV/TSV file (``row_group`` None).  ``number`` orders the pieces."""
+
+    number: int
+    path: str
+    fmt: str
+    row_group: Optional[int] = None
+    n_rows: Optional[int] = None
+
+
+def _pieces(files, where) -> list[Piece]:
+    """The pieces of every file; a Parquet file whose footer cannot be read is an error that
+    names it, before any row is read."""
+    pieces = []
+    for path in files:
+        fmt = file_format(path)
+        if fmt != "parquet":
+            if os.path.getsize(path) == 0:
+                raise ValueError(f"{path}: the file is empty; it needs a header line and rows")
+            pieces.append(Piece(len(pieces), path, fmt))
+            continue
+        import pyarrow.parquet as pq
+
+        try:
+            metadata = pq.ParquetFile(path).metadata
+        except Exception as e:  # ArrowInvalid, OSError: a truncated or corrupt file
+            raise ValueError(f"{path}: cannot be read as Parquet: {_one_line(e)}") from None
+        for group in range(metadata.num_row_groups):
+            pieces.append(Piece(len(pieces), path, fmt, group, metadata.row_group(group).num_rows))
+    if not pieces:
+        raise ValueError(f"{where}: holds no rows")
+    return pieces
+
+
+def _schema_names(piece: Piece) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    try:
+        if piece.fmt == "parquet":
+            return list(pq.ParquetFile(piece.path).schema_arrow.names)
+        parse = pcsv.ParseOptions(delimiter="\t" if piece.fmt == "tsv" else ",")
+        with pa.input_stream(piece.path, compression="detect") as stream:
+            reader = pcsv.open_csv(stream, parse_options=parse)
+            return list(reader.schema.names)
+    except ValueError as e:
+        raise ValueError(f"{piece.path}: cannot be read as {piece.fmt.upper()}: {_one_line(e)}") from None
+
+
+def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target_is_text=None):
+    """The record batches of one piece, at most ``block_rows`` rows each, only ``columns``
+    (typed: the features as float64; the target as text when ``target_is_text``).  Any
+    failure to read is a ValueError that names the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    try:
+        if piece.fmt == "parquet":
+            yield from pq.ParquetFile(piece.path).iter_batches(batch_size=block_rows, row_groups=[piece.row_group],
+                                                               columns=list(columns))
+            return
+        types = {c: pa.float64() for c in columns if c != target}
+        if target is not None and target_is_text is not None:
+            types[target] = pa.string() if target_is_text else pa.float64()
+        parse = pcsv.ParseOptions(delimiter="\t" if piece.fmt == "tsv" else ",")
+        convert = pcsv.ConvertOptions(include_columns=list(columns), column_types=types)
+        read = pcsv.ReadOptions(block_size=max(1 << 20, block_rows * 16 * len(columns)))
+        with pa.input_stream(piece.path, compression="detect") as stream:
+            for batch in pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert):
+                yield batch
+    except pa.ArrowCancelled:
+        raise KeyboardInterrupt from None
+    except (ValueError, OSError, pa.ArrowException) as e:  # ArrowInvalid is a ValueError
+        message = _one_line(e)
+        if message.startswith(piece.path):
+            raise ValueError(message) from None
+        raise ValueError(f"{piece.path}: cannot be read as {piece.fmt.upper()}: {message}") from None
+
+
+def _read_ahead(blocks, depth: int = 1):
+    """The items of the iterator ``blocks``, produced by a second thread at most ``depth``
+    items ahead; an error there is raised here, and leaving early stops the thread."""
+    import queue
+    import threading
+
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in blocks:
+                while not stop.is_set():
+                    try:
+                        ahead.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put((done, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            ahead.put((done, error))
+
+    thread = threading.Thread(target=produce, name="neuronlab-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # let a producer blocked on a full queue see the stop
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(timeout=0.05)
+
+
+def validation_mask(seed, piece_number, block_number, n, val_split):
+    """Which rows of block ``block_number`` of piece ``piece_number`` are held back."""
+    return np.random.default_rng([int(seed), int(piece_number), int(block_number)]).random(n) < val_split
+
+
+class FileSource(Source):
+    """The rows of CSV/TSV/Parquet files, streamed: never more than one block in memory.
+
+    ``data``: a file, a folder of files, a glob pattern, or a list of paths (one format).
+    ``target`` and ``features`` (default: every other column) name the columns; ``labels``,
+    ``mean``/``scale`` and ``drop_missing`` say how a block becomes numbers (see
+    :class:`TableReader`; :meth:`scan` finds them).  ``part`` is None (every row),
+    'train' or 'validation', with ``val_split`` and ``seed`` choosing the held-back rows
+    (see the module docstring).  ``block_rows`` bounds a block.
+
+    A full pass reads the pieces (Parquet row groups, CSV files) in order, block by block.
+    Mini-batches: each epoch visits the pieces in an order drawn from ``rng`` and cuts
+    each block's rows, shuffled by ``rng``, into batches of at most ``batch_size`` — so a
+    batch never crosses a block, and the same seed gives the same batches.
+    ``rows_read`` counts the rows every pass has read (for a rate).
+    """
+
+    def __init__(self, data, target: Optional[str], features: Optional[Sequence[str]] = None, *,
+                 labels=None, mean=None, scale=None, drop_missing=False, part=None, val_split=0.0, seed=0,
+                 block_rows: int = BLOCK_ROWS, target_is_text=None):
+        if part not in (None, "train", "validation"):
+            raise ValueError(f"part must be None, 'train' or 'validation', got {part!r}")
+        if not 0.0 <= float(val_split) < 1.0:
+            raise ValueError(f"val_split must be in [0, 1), got {val_split!r}")
+        self.data = data
+        self.files = data_files(data)
+        self.pieces = _pieces(self.files, data)
+        names = _schema_names(self.pieces[0])
+        if target is not None and target not in names:
+            raise ValueError(f"{self.files[0]}: no column {target!r} to use as the target; the columns are: "
+                             f"{', '.join(names)}")
+        if features is None:
+            features = [c for c in names if c != target]
+        else:
+            features = list(features)
+            absent = [c for c in features if c not in names]
+            if absent:
+                raise ValueError(f"{self.files[0]}: missing feature column(s) {', '.join(absent)}; the columns "
+                                 f"are: {', '.join(names)}")
+            if target in features:
+                raise ValueError(f"{target!r} is the target; it cannot also be a feature")
+        if not features:
+            raise ValueError(f"{data}: no feature columns besides the target {target!r}")
+        self.target, self.feature_names = target, features
+        # until the classes are known (target_is_text None: before the scan) the target is read as it is
+        self.reader = TableReader(features, target, labels=labels, mean=mean, scale=scale,
+                                  drop_missing=drop_missing, raw_target=labels is None and target_is_text is None)
+        self.target_is_text = target_is_text
+        self.part, self.val_split, self.seed = part, float(val_split), int(seed)
+        self.block_rows = int(block_rows)
+        self.n_features = len(features)
+        self.weighted = False
+        self.rows_read = 0
+        self._n_samples = None
+        self._sizes = None  # rows of every block of a full pass, once one pass has counted them
+
+    def configured(self, **changes) -> "FileSource":
+        """The same files with other settings (``labels``, ``mean``, ``scale``, ``part``, …)."""
+        settings = dict(target=self.target, features=self.feature_names, labels=self.reader.labels,
+                        mean=self.reader.mean, scale=self.reader.scale, drop_missing=self.reader.drop_missing,
+                        part=self.part, val_split=self.val_split, seed=self.seed, block_rows=self.block_rows,
+                        target_is_text=self.target_is_text)
+        settings.update(changes)
+        return FileSource(self.files, settings.pop("target"), settings.pop("features"), **settings)
+
+    @property
+    def labels(self):
+        """The two classes (``labels[1]`` is learned as 1.0), or None for a regression target."""
+        return self.reader.labels
+
+    # --- reading ------------------------------------------------------------------------------
+    def piece_blocks(self, piece: Piece):
+        """(X, y, n_dropped) of every block of one piece, the rows of this ``part`` only."""
+        where = piece.path if piece.row_group is None else f"{piece.path} (row group {piece.row_group})"
+        for number, batch in enumerate(read_piece(piece, self.reader.columns(), self.block_rows, self.target,
+                                                  self.target_is_text)):
+            X, y, kept = self.reader(batch, where)
+            dropped = 0 if kept is None else int(kept.size - kept.sum())
+            if self.part is not None and self.val_split > 0:
+                held = validation_mask(self.seed, piece.number, number, batch.num_rows, self.val_split)
+                if kept is not None:  # the mask is drawn over the rows as read; keep those still there
+                    held = held[kept]
+                keep = ~held if self.part == "train" else held
+                X, y = X[keep], None if y is None else y[keep]
+            elif self.part == "validation":
+                X, y = X[:0], None if y is None else y[:0]
+            self.rows_read += X.shape[0]
+            yield X, y, dropped
+
+    def _each(self, order=None):
+        """(X, y) of every non-empty block, the pieces in ``order``; the next block is read and
+        converted in a second thread while this one is summed (pyarrow and NumPy let go of
+        the interpreter while they work), so reading overlaps arithmetic."""
+        def read():
+            for piece in (self.pieces if order is None else (self.pieces[k] for k in order)):
+                for X, y, _ in self.piece_blocks(piece):
+                    if X.shape[0]:
+                        yield X, y
+
+        return _read_ahead(read())
+
+    def scan(self) -> Scan:
+        """One pass over this part's rows: their count, dropped rows, μ and σ of each feature
+        and the target's distinct values (see :class:`Scan`).  Each piece is scanned on its
+        own and the scans merged, as Dask workers would."""
+        return Scan.merge([self.scan_piece(piece) for piece in self.pieces])
+
+    def scan_piece(self, piece: Piece) -> Scan:
+        return Scan.merge([Scan.of_block(X, y, dropped) for X, y, dropped in self.piece_blocks(piece)],
+                          self.n_features)
+
+    # --- the Source interface -----------------------------------------------------------------
+    @property
+    def n_samples(self) -> int:
+        if self._n_samples is None:
+            sizes = [X.shape[0] for X, _ in self._each()]
+            self._sizes, self._n_samples = sizes, sum(sizes)
+        return self._n_samples
+
+    def blocks(self):
+        sizes = []
+        for X, y in self._each():
+            sizes.append(X.shape[0])
+            yield RowBlock(X, y, None)
+        self._sizes, self._n_samples = sizes, sum(sizes)
+
+    def batches_per_epoch(self, batch_size):
+        if self._sizes is None:
+            self.n_samples  # one counting pass
+        return sum(-(-n // int(batch_size)) for n in self._sizes)
+
+    def batches(self, batch_size, rng, shuffle=True):
+        """The mini-batches of one epoch (see the class docstring); the order of the pieces is
+        drawn when this is called, each block's permutation when the block is read."""
+        size = int(batch_size)
+        order = rng.permutation(len(self.pieces)) if shuffle else None
+        return self._cut(self._each(order), size, rng if shuffle else None)
+
+    @staticmethod
+    def _cut(blocks, size, rng):
+        for X, y in blocks:
+            n = X.shape[0]
+            order = None if rng is None else rng.permutation(n)
+            for begin in range(0, n, size):
+                end = min(n, begin + size)
+                if order is None:
+                    yield RowBlock(X, y, None, lo=begin, hi=end), end - begin
+                else:
+                    yield RowBlock(X, y, None, order[begin:end]), end - begin
+
+    def select(self, batch) -> RowBlock:
+        if not isinstance(batch, RowBlock):
+            raise TypeError(f"a batch of a FileSource is one that its batches() gives, got {type(batch).__name__}")
+        return batch
+
+    def head(self, k):
+        X_parts, y_parts, left = [], [], k
+        for X, y in self._each():
+            if left <= 0:
+                break
+            X_parts.append(X[:left])
+            y_parts.append(np.asarray(y[:left], dtype=np.float64))
+            left -= X_parts[-1].shape[0]
+        return np.concatenate(X_parts), np.concatenate(y_parts)
+
+    def labelled_rows(self):
+        """(X, y) of every row, read into memory (for a rule that takes rows one at a time)."""
+        parts = list(self._each())
+        return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+

@@ -1,0 +1,190 @@
+"""Streamed files (sources.files): the rows of CSV/TSV/Parquet files, a folder or a glob of them,
+read a block at a time, give the same J and ∇J as the same rows in memory, the same optimum as
+scikit-learn, reproducible mini-batches, and an error naming the file for a corrupt one."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from neuronlab import Neuron, NeuronObjective
+from neuronlab.estimators.neuron import NeuronClassifier, NeuronRegressor
+from neuronlab.io.tables import Standardizer
+from neuronlab.sources.files import FileSource, Scan
+
+
+def _logistic(n=3000, p=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * [1.0, 3.0, 0.5, 10.0][:p] + [0.0, 5.0, -1.0, 100.0][:p]
+    z = ((X - X.mean(0)) / X.std(0)) @ np.linspace(1.0, -1.0, p)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int64)
+    return X, y
+
+
+def _write(folder, X, y, fmt, files=3, row_group_size=400, labels=None):
+    """The rows split into ``files`` files (uneven), Parquet with small row groups, or CSV."""
+    folder.mkdir(exist_ok=True)
+    cuts = np.array_split(np.arange(len(y)), files)
+    for k, rows in enumerate(cuts):
+        target = y[rows] if labels is None else np.asarray(labels, dtype=object)[y[rows]]
+        table = pa.table({**{f"x{j}": X[rows, j] for j in range(X.shape[1])}, "label": target})
+        if fmt == "parquet":
+            pq.write_table(table, folder / f"part-{k}.parquet", row_group_size=row_group_size)
+        else:
+            pcsv.write_csv(table, folder / f"part-{k}.csv")
+    return folder
+
+
+def _prepared(data, **kw):
+    """The training FileSource as the CLI makes it: scan, classes, μ and σ."""
+    raw = FileSource(data, "label", **kw)
+    scan = raw.scan()
+    labels = scan.classes if scan.target_is_text else [int(c) for c in scan.classes]
+    scale = np.where(scan.std == 0, 1.0, scan.std)
+    return raw.configured(labels=labels, target_is_text=scan.target_is_text, mean=scan.mean, scale=scale), scan
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_streamed_files_give_the_loss_and_gradient_of_the_same_rows_in_memory(tmp_path, fmt):
+    X, y = _logistic()
+    folder = _write(tmp_path / "data", X, y, fmt)
+    source, scan = _prepared(folder, block_rows=333)
+    scaler = Standardizer().fit(X)
+    np.testing.assert_allclose(scan.mean, scaler.mean, rtol=1e-13)
+    np.testing.assert_allclose(scan.std, scaler.scale, rtol=1e-12)
+    assert scan.n_rows == len(y) and scan.classes == [0.0, 1.0]
+    theta = np.array([0.3, -0.2, 0.5, 0.1, -0.4])
+    for alpha in (0.0, 0.05):
+        streamed = NeuronObjective.from_source(Neuron(4, "sigmoid"), source, "log_loss", alpha=alpha)
+        memory = NeuronObjective(Neuron(4, "sigmoid"), scaler.transform(X), y.astype(float), "log_loss", alpha=alpha)
+        value, grad = streamed.loss_and_grad(theta)
+        expected, expected_grad = memory.loss_and_grad(theta)
+        assert value == pytest.approx(expected, rel=1e-12)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-13)
+    assert source.n_samples == len(y)
+    assert source.batches_per_epoch(100) == sum(-(-n // 100) for n in source._sizes)
+
+
+def test_a_scan_merged_from_pieces_is_the_scan_of_all_rows():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 3)) * 1e3 + 1e6  # large mean, small spread: a naive Σx² would lose it
+    parts = [Scan.of_block(X[a:b], None, 0) for a, b in ((0, 1), (1, 400), (400, 1000))]
+    merged = Scan.merge(parts)
+    np.testing.assert_allclose(merged.mean, X.mean(0), rtol=1e-14)
+    np.testing.assert_allclose(merged.std, X.std(0), rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_a_classifier_fitted_on_streamed_parquet_reaches_scikit_learns_optimum(tmp_path):
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    X, y = _logistic(n=4000)
+    source, _ = _prepared(_write(tmp_path / "data", X, y, "parquet"), block_rows=500)
+    alpha = 1e-3
+    ours = NeuronClassifier(solver="lbfgs", max_steps=500, tol=1e-12, alpha=alpha, random_state=0).fit(source)
+    Xs = Standardizer().fit_transform(X)
+    ref = sklearn.LogisticRegression(C=1.0 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(Xs, y)
+    memory = NeuronObjective(Neuron(4, "sigmoid"), Xs, y.astype(float), "log_loss", alpha=alpha)
+    ref_theta = np.append(ref.coef_.ravel(), ref.intercept_)
+    ours_theta = np.append(ours.coef_, ours.intercept_)
+    assert memory.loss(ours_theta) == pytest.approx(memory.loss(ref_theta), rel=1e-8)
+    np.testing.assert_allclose(ours.coef_, ref.coef_.ravel(), atol=1e-5)
+    assert ours.intercept_ == pytest.approx(ref.intercept_[0], abs=1e-5)
+    assert list(ours.classes_) == [0, 1] and list(ours.feature_names_in_) == ["x0", "x1", "x2", "x3"]
+    np.testing.assert_array_equal(ours.predict(Xs), ref.predict(Xs))
+
+
+def test_a_regressor_fitted_on_streamed_csv_reaches_least_squares(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2500, 3))
+    y = X @ [2.0, -1.0, 0.5] + 3.0 + rng.normal(0, 0.1, 2500)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pcsv.write_csv(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": y}), folder / "rows.csv")
+    source = FileSource(folder, "label", block_rows=256).configured(target_is_text=False)
+    ours = NeuronRegressor(solver="lbfgs", max_steps=500, tol=1e-14, random_state=0).fit(source)
+    exact = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)[0]  # the closed form
+    np.testing.assert_allclose(ours.coef_, exact[:3], atol=1e-6)
+    assert ours.intercept_ == pytest.approx(exact[3], abs=1e-6)
+
+
+def test_mini_batches_cover_every_row_once_per_epoch_and_repeat_for_a_seed(tmp_path):
+    X, y = _logistic(n=1500)
+    source, _ = _prepared(_write(tmp_path / "data", X, y, "parquet", row_group_size=200), block_rows=150)
+
+    def epoch(seed):
+        rng = np.random.default_rng(seed)
+        return [(block.X[block.rows].copy(), size) for block, size in source.batches(64, rng)]
+
+    first, again, other = epoch(7), epoch(7), epoch(8)
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(first, again))
+    assert not all(np.array_equal(a, b) for (a, _), (b, _) in zip(first, other))
+    rows = np.concatenate([a for a, _ in first])
+    assert rows.shape[0] == len(y) and sum(size for _, size in first) == len(y)
+    # every row once: the same multiset of rows as one pass in order
+    whole = np.concatenate([b.X for b in source.blocks()])
+    np.testing.assert_array_equal(np.unique(rows, axis=0), np.unique(whole, axis=0))
+    assert len(first) == source.batches_per_epoch(64)
+    fits = [NeuronClassifier(solver="adam", batch_size=64, max_steps=3, learning_rate=0.01, tol=0,
+                             random_state=4).fit(source)
+            for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+
+
+def test_the_validation_split_is_the_same_rows_in_any_order_and_disjoint(tmp_path):
+    X, y = _logistic(n=2000)
+    folder = _write(tmp_path / "data", X, y, "parquet")
+    raw = FileSource(folder, "label", block_rows=300)
+    train = raw.configured(part="train", val_split=0.25, seed=3, labels=[0, 1], target_is_text=False)
+    validation = train.configured(part="validation")
+    rows_train = np.concatenate([b.X for b in train.blocks()])
+    rows_val = np.concatenate([b.X for b in validation.blocks()])
+    assert rows_train.shape[0] + rows_val.shape[0] == len(y)
+    assert 0.2 < rows_val.shape[0] / len(y) < 0.3
+    assert not set(map(tuple, rows_train)) & set(map(tuple, rows_val))
+    shuffled = np.concatenate([b.X[b.rows] for b, _ in train.batches(50, np.random.default_rng(0))])
+    np.testing.assert_array_equal(np.unique(shuffled, axis=0), np.unique(rows_train, axis=0))
+
+
+def test_text_labels_are_classes_and_a_third_one_is_named(tmp_path):
+    X, y = _logistic(n=600)
+    folder = _write(tmp_path / "data", X, y, "csv", files=2, labels=["healthy", "ill"])
+    source, scan = _prepared(folder)
+    assert scan.target_is_text and scan.classes == ["healthy", "ill"]
+    fitted = NeuronClassifier(solver="lbfgs", max_steps=50, random_state=0).fit(source)
+    assert list(fitted.classes_) == ["healthy", "ill"]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pcsv.write_csv(pa.table({"x0": [1.0, 2.0, 3.0], "label": ["a", "b", "c"]}), bad / "rows.csv")
+    with pytest.raises(ValueError, match="third class c besides a and b"):
+        NeuronObjective.from_source(Neuron(1, "sigmoid"), FileSource(bad, "label").configured(
+            labels=["a", "b"], target_is_text=True), "log_loss").loss(np.zeros(2))
+
+
+def test_a_corrupt_parquet_file_in_a_folder_is_named(tmp_path):
+    X, y = _logistic(n=900)
+    folder = _write(tmp_path / "data", X, y, "parquet")
+    (folder / "part-1.parquet").write_bytes((folder / "part-1.parquet").read_bytes()[:300])  # truncated
+    with pytest.raises(ValueError, match=r"part-1\.parquet: cannot be read as Parquet") as error:
+        FileSource(folder, "label")
+    assert "\n" not in str(error.value)
+
+
+def test_missing_values_are_an_error_naming_the_column_or_dropped(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b,label\n1,2,0\n3,,1\n4,5,1\n6,7,0\n")
+    with pytest.raises(ValueError, match=r"rows\.csv: missing or infinite values in column\(s\) b"):
+        FileSource(path, "label").scan()
+    scan = FileSource(path, "label", drop_missing=True).scan()
+    assert scan.n_rows == 3 and scan.n_dropped == 1
+
+
+def test_a_glob_and_a_list_name_the_same_rows_and_mixed_formats_are_refused(tmp_path):
+    X, y = _logistic(n=300)
+    folder = _write(tmp_path / "data", X, y, "parquet")
+    assert FileSource(str(folder / "part-*.parquet"), "label").files == FileSource(folder, "label").files
+    pcsv.write_csv(pa.table({"x0": [1.0], "label": [0]}), folder / "extra.csv")
+    with pytest.raises(ValueError, match="mixes Parquet and CSV"):
+        FileSource(folder, "label")
+    with pytest.raises(ValueError, match="matches no files"):
+        FileSource(str(tmp_path / "nothing-*.csv"), "label")
