@@ -63,7 +63,7 @@ def _as_source(est, X, y, sample_weight, classifier):
 
 def fit_source(est, X, y, sample_weight, callback, solver_options):
     """``est.fit`` on a data source or a Dask collection (see the module docstring);
-    ``solver_options(est, rng)`` gives the estimator's settings by its strategy's names."""
+    ``solver_options(est, rng, n_rows)`` gives the estimator's settings by its strategy's names."""
     activation, loss = est.validate_params()
     classifier = est._estimator_type == "classifier"
     if not classifier and loss.targets == "binary":
@@ -84,8 +84,9 @@ def fit_source(est, X, y, sample_weight, callback, solver_options):
     if est.warm_start and hasattr(est, "coef_") and est.coef_.shape == (n_features,):
         theta0 = neuron.layout.pack(w=est.coef_, b=est.intercept_)
     else:
-        theta0 = est.initial_theta(n_features, rng)
-    result = get_strategy(est.solver, **solver_options(est, rng)).minimize(objective, theta0, callback=callback)
+        theta0 = est.initial_theta(n_features, rng, 2 if classifier else None)
+    options = solver_options(est, rng, source.n_samples)
+    result = get_strategy(est.solver, **options).minimize(objective, theta0, callback=callback)
     est.n_features_in_ = n_features
     if names is not None:
         est.feature_names_in_ = np.asarray(names, dtype=object)

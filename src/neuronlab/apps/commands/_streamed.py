@@ -279,11 +279,9 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
                                                      val_source, estimator.loss)
         progress = StreamProgress(remaining, steps_done, validation, args.quiet, scan.n_rows,
                                   s["batch_size"] not in (None, "all") or strategy_cls.name == "sgd")
-        fit_started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the summary says how the run ended
             estimator.fit(train_source, callback=progress)
-        fit_seconds = time.perf_counter() - fit_started
         if not args.quiet and len(estimator.history_):
             last = estimator.history_  # the last step's line, however the run ended
             print(f"epoch {steps_done + estimator.n_iter_}/{steps_done + remaining}  loss {last.loss[-1]:.6g}  "
@@ -303,7 +301,7 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
             client.close()
             if cluster is not None:
                 cluster.close()
-    seconds = time.perf_counter() - started + (float(previous.training.get("time_seconds", 0.0)) if previous else 0.0)
+    seconds = time.perf_counter() - started  # told, not saved: the same command and seed give the same file
     training = {
         "data": args.data, "target": s["target"], "features": raw.feature_names, "task": task,
         "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
@@ -313,15 +311,14 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         "standardize": scaler is not None, "drop_missing": bool(s["drop_missing"]),
         "rows": scan.n_rows + n_val + scan.n_dropped, "rows_dropped": scan.n_dropped,
         "train_rows": scan.n_rows, "validation_rows": n_val, "status": estimator.status_,
-        "message": estimator.result_.message, "time_seconds": seconds,
+        "message": estimator.result_.message,
         "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
-        "streamed": True, "dask": args.dask, "files": len(raw.files), "fit_seconds": fit_seconds,
-        "rows_per_second": None if math.isnan(progress.rows_per_second) else progress.rows_per_second,
+        "streamed": True, "dask": args.dask, "files": len(raw.files),
     }
     model = TrainedModel(estimator, raw.feature_names, scaler, target=s["target"], training=training,
                          history=summarize_history(estimator, progress.val_loss))
     model.metrics = metrics
     if out:
         save(model, out)
-    report(args, model, out)
+    report(args, model, out, seconds)
     return 130 if estimator.status_ == "interrupted" else 0
