@@ -69,8 +69,13 @@ class NetworkObjective(RowObjective):
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)
         self.n_params = network.n_params
-        self.param_names = network.param_names
         self.capabilities = frozenset({MINI_BATCHES} | ({GRADIENT} if network.differentiable else set()))
+
+    @property
+    def param_names(self):
+        """One name per entry of θ (``W1[1,1]``, …), made when asked: a network of 50,000
+        weights would otherwise spend half a second naming them for every objective."""
+        return self.model.param_names
 
     def _why_not(self, capability):
         if capability == GRADIENT:
@@ -161,15 +166,17 @@ class NetworkObjective(RowObjective):
 #: rows per chunk of a full pass (and the largest batch done in one piece): a chunk's layers
 #: stay in cache-sized buffers however large X is
 CHUNK_ROWS = 4096
-#: below this many multiply-adds per product, BLAS runs on one thread (see ``_blas_threads``)
-SMALL_PRODUCT = 1 << 22
+#: below this many multiply-adds per product, BLAS runs on one thread (see ``_blas_threads``):
+#: a batch of 200 rows through a 784 × 64 layer is 10 million
+SMALL_PRODUCT = 1 << 25
 
 
 def _blas_threads(n_rows, network):
     """A context in which BLAS uses one thread when the batch's products are small: waking a
-    second thread for a 200-row product costs more than it saves, and on a busy machine
-    much more (measured in bench/bench_networks.py).  Needs threadpoolctl; without it, or
-    for large products, BLAS keeps its own setting."""
+    second thread for a mini-batch's product costs more than it saves, and on a busy machine
+    many times more (Fashion-MNIST, batch 200: 1.7 s an epoch on one thread, 7 s on two; see
+    BENCHMARKS.md).  Needs threadpoolctl (scikit-learn brings it); without it, or for large
+    products, BLAS keeps its own setting."""
     widest = max(a * b for a, b in zip(network.sizes[:-1], network.sizes[1:]))
     if n_rows * widest >= SMALL_PRODUCT:
         return contextlib.nullcontext()
