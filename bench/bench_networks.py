@@ -9,10 +9,12 @@ shuffled every epoch, no penalty, no early stopping: the same network and optimi
 
 1. digits (scikit-learn's 8×8 images; fixed split 1,347 train / 450 test,
    ``train_test_split(random_state=0, test_size=450, stratify=y)``, standardised), 200 epochs:
-   neuronlab float64 and float32, MLPClassifier with BLAS as it comes (2 threads here) and on
-   one thread, PyTorch on 1 and 2 threads.  Goal: ≤ 0.5× scikit-learn's time at ≥ 97.3 %.
+   neuronlab float64 and float32, MLPClassifier with BLAS on one thread, PyTorch on one thread
+   (``--two-threads`` adds both on 2 threads: minutes per fit on a busy 2-core machine).
+   Goal: ≤ 0.5× scikit-learn's time at ≥ 97.3 %.
 2. Fashion-MNIST (60,000 / 10,000, float32 pixels in [0, 1]), 20 epochs: neuronlab vs PyTorch
-   (its threads pinned to whichever of 1 and 2 was faster on a short probe; both reported).
+   (its threads pinned to whichever of 1 and 2 was faster on a 1-epoch probe, both reported;
+   ``--torch-threads 1`` skips the probe).
    Goal: ≤ 0.8× PyTorch's time at ≥ 86.4 %.  (MLPClassifier takes about a minute per fit
    here; ``--sklearn-fashion`` adds it.)
 3. peak memory of the Fashion-MNIST fit, in a child process: tracemalloc's peak during the
@@ -142,38 +144,44 @@ def rows_of(results, reference):
             for name, (t, acc, times) in results.items()]
 
 
-def bench_digits(rounds):
+def bench_digits(rounds, two_threads):
     Xtr, ytr, Xte, yte = digits()
     X32, Xte32 = Xtr.astype(np.float32), Xte.astype(np.float32)
     routes = {
         "neuronlab float64": lambda: neuronlab_fit(Xtr, ytr, Xte, yte, EPOCHS_DIGITS),
         "neuronlab float32": lambda: neuronlab_fit(X32, ytr, Xte32, yte, EPOCHS_DIGITS),
-        "scikit-learn MLPClassifier (BLAS as it comes)": lambda: sklearn_fit(Xtr, ytr, Xte, yte, EPOCHS_DIGITS),
         "scikit-learn MLPClassifier (BLAS on 1 thread)": lambda: sklearn_fit(Xtr, ytr, Xte, yte, EPOCHS_DIGITS, 1),
         "PyTorch float32, 1 thread": lambda: torch_fit(X32, ytr, Xte32, yte, EPOCHS_DIGITS, 1),
-        "PyTorch float32, 2 threads": lambda: torch_fit(X32, ytr, Xte32, yte, EPOCHS_DIGITS, 2),
     }
+    if two_threads:  # minutes each on a busy 2-core machine
+        routes["scikit-learn MLPClassifier (BLAS as it comes: 2 threads)"] = \
+            lambda: sklearn_fit(Xtr, ytr, Xte, yte, EPOCHS_DIGITS)
+        routes["PyTorch float32, 2 threads"] = lambda: torch_fit(X32, ytr, Xte32, yte, EPOCHS_DIGITS, 2)
     results = interleaved(routes, rounds)
-    return table(["digits, 200 epochs", "median s", "test accuracy", "÷ scikit-learn (as it comes)", "every round (s)"],
-                 rows_of(results, "scikit-learn MLPClassifier (BLAS as it comes)")), results
+    return table(["digits, 200 epochs", "median s", "test accuracy", "÷ scikit-learn (1 thread)", "every round (s)"],
+                 rows_of(results, "scikit-learn MLPClassifier (BLAS on 1 thread)")), results
 
 
-def bench_fashion(rounds, with_sklearn):
+def bench_fashion(rounds, with_sklearn, torch_threads):
     Xtr, ytr, Xte, yte = fashion()
-    probe = {f"PyTorch, {k} thread{'s' if k > 1 else ''}": (lambda k=k: torch_fit(Xtr, ytr, Xte, yte, 1, k))
-             for k in (1, 2)}
-    probed = interleaved(probe, 2)
-    threads = 1 if probed["PyTorch, 1 thread"][0] <= probed["PyTorch, 2 threads"][0] else 2
+    if torch_threads == "probe":
+        probe = {f"PyTorch, {k} thread{'s' if k > 1 else ''}": (lambda k=k: torch_fit(Xtr, ytr, Xte, yte, 1, k))
+                 for k in (1, 2)}
+        probed = interleaved(probe, 2)
+        threads = 1 if probed["PyTorch, 1 thread"][0] <= probed["PyTorch, 2 threads"][0] else 2
+        probe_line = "1-epoch probe of PyTorch's threads: " + ", ".join(f"{k}: {v[0]:.2f} s" for k, v in probed.items())
+    else:
+        threads = int(torch_threads)
+        probe_line = f"PyTorch's threads set to {threads} (--torch-threads)"
     routes = {"neuronlab float32": lambda: neuronlab_fit(Xtr, ytr, Xte, yte, EPOCHS_FASHION),
-              f"PyTorch float32, {threads} thread(s) (the faster on a 1-epoch probe)":
+              f"PyTorch float32, {threads} thread(s)":
                   lambda: torch_fit(Xtr, ytr, Xte, yte, EPOCHS_FASHION, threads)}
     if with_sklearn:
         routes["scikit-learn MLPClassifier (float32)"] = lambda: sklearn_fit(Xtr, ytr, Xte, yte, EPOCHS_FASHION)
     results = interleaved(routes, rounds)
-    probe_line = ", ".join(f"{k}: {v[0]:.2f} s" for k, v in probed.items())
     ref = [k for k in results if k.startswith("PyTorch")][0]
     return (table(["Fashion-MNIST, 20 epochs", "median s", "test accuracy", "÷ PyTorch", "every round (s)"],
-                  rows_of(results, ref)) + f"\n\n1-epoch probe of PyTorch's threads: {probe_line}"), results
+                  rows_of(results, ref)) + f"\n\n{probe_line}"), results
 
 
 CHILD = r"""
@@ -251,16 +259,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", nargs="*", choices=["digits", "fashion", "memory", "variants"])
-    parser.add_argument("--sklearn-fashion", action="store_true")
+    parser.add_argument("--sklearn-fashion", action="store_true", help="add MLPClassifier on Fashion-MNIST")
+    parser.add_argument("--two-threads", action="store_true",
+                        help="add scikit-learn and PyTorch on 2 threads on digits (slow on a busy machine)")
+    parser.add_argument("--torch-threads", choices=["probe", "1", "2"], default="probe",
+                        help="PyTorch's threads on Fashion-MNIST: the faster on a 1-epoch probe, or as given")
     args = parser.parse_args(argv)
     parts = args.only or ["digits", "fashion", "memory", "variants"]
     load = os.getloadavg()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the start; numpy {np.__version__}\n")
     if "digits" in parts:
-        print(bench_digits(args.rounds)[0], "\n", flush=True)
+        print(bench_digits(args.rounds, args.two_threads)[0], "\n", flush=True)
     if "fashion" in parts:
-        print(bench_fashion(args.rounds, args.sklearn_fashion)[0], "\n", flush=True)
+        print(bench_fashion(args.rounds, args.sklearn_fashion, args.torch_threads)[0], "\n", flush=True)
     if "memory" in parts:
         print(bench_memory(), "\n", flush=True)
     if "variants" in parts:

@@ -77,7 +77,10 @@ def _sklearn(loader_name, target_name, labelled):
         bunch = getattr(skd, loader_name)()
         columns = {str(name): bunch.data[:, j] for j, name in enumerate(bunch.feature_names)}
         target = bunch.target
-        columns[target_name] = np.asarray(bunch.target_names)[target] if labelled else target
+        if labelled == "str":  # class numbers as names (digits 0 … 9 are classes, not amounts)
+            columns[target_name] = target.astype(str)
+        else:
+            columns[target_name] = np.asarray(bunch.target_names)[target] if labelled else target
         return columns
 
     return load
@@ -181,7 +184,7 @@ DATASETS: dict[str, DatasetInfo] = {
                     _sklearn("load_wine", "cultivar", labelled=True), SKLEARN),
         DatasetInfo("digits", "8×8 images of hand-written digits (64 pixels, 0–16) → 0 … 9; 1,797 images",
                     "digit", "classify", "scikit-learn (UCI optical recognition of hand-written digits)",
-                    _sklearn("load_digits", "digit", labelled=False), SKLEARN),
+                    _sklearn("load_digits", "digit", labelled="str"), SKLEARN),
         DatasetInfo("fashion_mnist", "28×28 images of clothes (784 pixels, 0–1) → 10 kinds; 60,000 "
                     "(+ 10,000 for testing)", "item", "classify",
                     "Zalando Research (Xiao et al. 2017), from Debian's dataset-fashion-mnist",
