@@ -240,9 +240,10 @@ def bench_variants(rounds):
     def plain_block_sums(self, theta, block, want_grad):  # the passes as first written: allocating
         where = block.rows if block.rows is not None else slice(block.lo, block.hi)
         X, y = block.X[where], block.y[where]
-        trace = self.model.forward_pass(theta, X)
-        losses, delta = self.output_loss(trace.z[-1], y, want_grad)
-        grad = self.model.backward(theta, trace, delta) if want_grad else None
+        with no._blas_threads(X.shape[0], self.model):
+            trace = self.model.forward_pass(theta, X)
+            losses, delta = self.output_loss(trace.z[-1], y, want_grad)
+            grad = self.model.backward(theta, trace, delta) if want_grad else None
         return float(losses.sum(dtype=np.float64)), float(losses.shape[0]), grad
 
     shipped = no.NetworkObjective._block_sums
@@ -257,6 +258,7 @@ def bench_variants(rounds):
         return run
 
     routes = {"plain passes (allocating), BLAS as it comes": variant(plain_block_sums, 0),
+              "plain passes (allocating), BLAS on 1 thread for small products": variant(plain_block_sums, 1 << 25),
               "buffers, BLAS as it comes": variant(shipped, 0),
               "buffers, BLAS on 1 thread for small products (shipped)": variant(shipped, 1 << 25)}
     results = interleaved(routes, rounds)
