@@ -268,10 +268,11 @@ def test_datasets_marks_the_ones_whose_library_is_missing(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # as if it were not installed
     code, out, _ = run_cli(capsys, "datasets")
     text = " ".join(out.split())
-    assert code == 0 and text.count("(needs scikit-learn)") == 4
+    assert code == 0 and text.count("(needs scikit-learn)") == 5
     assert "569 rows (needs scikit-learn)" in text and "442 patients (needs scikit-learn)" in text
-    assert [d.name for d in neuronlab.io.datasets.DATASETS.values() if not neuronlab.io.datasets.available(d.name)] \
-        == ["breast_cancer", "iris", "wine", "diabetes"]
+    missing = [d.name for d in neuronlab.io.datasets.DATASETS.values()
+               if d.needs == ("sklearn", "scikit-learn") and not neuronlab.io.datasets.available(d.name)]
+    assert missing == ["breast_cancer", "iris", "wine", "digits", "diabetes"]
     with pytest.raises(ValueError, match="pip install scikit-learn"):
         neuronlab.io.datasets.load_table("diabetes")
 

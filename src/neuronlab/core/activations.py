@@ -12,7 +12,7 @@ This module is part of the core: it imports numpy only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -101,6 +101,43 @@ def _softplus_prime(z, y_hat):
     return sigmoid(z).astype(z.dtype, copy=False)
 
 
+# In-place forms for the network's buffers (see ``Activation.apply`` / ``derivative_into``):
+# the same formulas, written into a preallocated ``out`` of z's shape and dtype.
+
+def _identity_into(z, out):
+    np.copyto(out, z)
+    return out
+
+
+def _identity_prime_into(z, y_hat, out):
+    out.fill(1.0)
+    return out
+
+
+def _sigmoid_prime_into(z, y_hat, out):
+    np.subtract(1.0, y_hat, out=out)
+    out *= y_hat
+    return out
+
+
+def _tanh_into(z, out):
+    return np.tanh(z, out=out)
+
+
+def _tanh_prime_into(z, y_hat, out):
+    np.multiply(y_hat, y_hat, out=out)
+    np.subtract(1.0, out, out=out)
+    return out
+
+
+def _relu_into(z, out):
+    return np.maximum(z, 0.0, out=out)
+
+
+def _relu_prime_into(z, y_hat, out):
+    return np.greater(z, 0.0, out=out)  # True/False written as 1/0 in out's dtype
+
+
 def _step(z):
     return (z >= 0).astype(z.dtype)
 
@@ -127,18 +164,44 @@ class Activation:
     formula: str
     output_range: tuple[float, float]
     differentiable: bool = True
+    #: f(z) written into ``out`` (same shape and dtype as z), for code that reuses its buffers
+    function_into: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
+    #: f'(z) written into ``out``
+    derivative_into: Optional[Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = None
 
     def __call__(self, z):
         return self.function(z)
+
+    def apply(self, z, out=None):
+        """f(z); with ``out`` (an array of z's shape and dtype), written into it."""
+        if out is None:
+            return self.function(z)
+        if self.function_into is not None:
+            return self.function_into(z, out)
+        out[...] = self.function(z)
+        return out
+
+    def derivative_at(self, z, y_hat, out=None):
+        """f'(z) (given ŷ = f(z)); with ``out``, written into it."""
+        if out is None:
+            return self.derivative(z, y_hat)
+        if self.derivative_into is not None:
+            return self.derivative_into(z, y_hat, out)
+        out[...] = self.derivative(z, y_hat)
+        return out
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("identity", _identity, _identity_prime, "f(z) = z", (-np.inf, np.inf)),
-        Activation("sigmoid", sigmoid, _sigmoid_prime, "f(z) = 1 / (1 + e^(−z))", (0.0, 1.0)),
-        Activation("tanh", _tanh, _tanh_prime, "f(z) = tanh(z)", (-1.0, 1.0)),
-        Activation("relu", _relu, _relu_prime, "f(z) = max(0, z)", (0.0, np.inf)),
+        Activation("identity", _identity, _identity_prime, "f(z) = z", (-np.inf, np.inf),
+                   function_into=_identity_into, derivative_into=_identity_prime_into),
+        Activation("sigmoid", sigmoid, _sigmoid_prime, "f(z) = 1 / (1 + e^(−z))", (0.0, 1.0),
+                   derivative_into=_sigmoid_prime_into),
+        Activation("tanh", _tanh, _tanh_prime, "f(z) = tanh(z)", (-1.0, 1.0),
+                   function_into=_tanh_into, derivative_into=_tanh_prime_into),
+        Activation("relu", _relu, _relu_prime, "f(z) = max(0, z)", (0.0, np.inf),
+                   function_into=_relu_into, derivative_into=_relu_prime_into),
         Activation(
             "leaky_relu",
             _leaky_relu,

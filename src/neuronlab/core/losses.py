@@ -82,7 +82,7 @@ def _hinge_prime(y_hat, y):
     return np.where(s * y_hat < 1.0, -s, 0.0)
 
 
-def multinomial_log_loss(Z, classes, want_delta=True):
+def multinomial_log_loss(Z, classes, want_delta=True, out=None):
     """Log loss of k classes from the logits z of a softmax layer, per row, and ∂L/∂z.
 
     With ŷ = softmax(z) and the true class c (an index 0 … k − 1):
@@ -90,9 +90,23 @@ def multinomial_log_loss(Z, classes, want_delta=True):
         L = −ln ŷ_c = ln Σⱼ e^(zⱼ) − z_c,        ∂L/∂zₖ = ŷₖ − [k = c]
 
     (for k = 2 this is the binary log loss of z₂ − z₁).  Computed from z, so it never
-    takes ln 0.  Returns (L per row, ∂L/∂Z or None).
+    takes ln 0.  Returns (L per row, ∂L/∂Z or None).  With ``out`` (an array of Z's shape
+    and dtype, Z itself allowed) ∂L/∂Z is written into it, as e^(z − m)/Σⱼe^(zⱼ − m) − [k = c]
+    with m = maxⱼ zⱼ: no array of Z's size is allocated.
     """
     classes = np.asarray(classes).astype(np.intp, copy=False)
+    if out is not None:
+        rows = np.arange(Z.shape[0])
+        shifted = np.subtract(Z, Z.max(axis=-1, keepdims=True), out=out)
+        picked = shifted[rows, classes]  # z_c − m
+        e = np.exp(shifted, out=out)
+        total = e.sum(axis=-1, keepdims=True)
+        losses = np.log(total[:, 0]) - picked
+        if not want_delta:
+            return losses, None
+        e /= total
+        e[rows, classes] -= 1.0
+        return losses, e
     log_p = log_softmax(Z)
     rows = np.arange(Z.shape[0])
     losses = -log_p[rows, classes]

@@ -5,6 +5,11 @@
   says how it was generated (``scripts/make_obesity.py``, seeded).
 - ``breast_cancer``, ``iris``, ``wine``, ``diabetes`` — scikit-learn's bundled sets (needs
   scikit-learn); iris and wine have three classes.
+- ``digits`` — scikit-learn's 8×8 images of hand-written digits, 10 classes (needs scikit-learn).
+- ``fashion_mnist`` — Zalando's 28×28 images of clothes, 10 classes, 60,000 for training and
+  10,000 for testing, read from the idx files of Debian's package ``dataset-fashion-mnist``
+  (``apt-get install dataset-fashion-mnist``); never downloaded.  As a table: the 60,000
+  training images; ``fashion_mnist(split)`` gives either split as float32 arrays.
 - ``linear``, ``xor``, ``circles``, ``moons`` — 200 points in 2-D for pictures, drawn
   here with numpy from a fixed seed (columns x1, x2, label).
 
@@ -19,15 +24,25 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 from importlib import resources
-from typing import Callable, Optional
+from pathlib import Path
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["DatasetInfo", "DATASETS", "names", "info", "is_builtin", "available", "load_table", "load_frame",
-           "card"]
+__all__ = ["DatasetInfo", "Needs", "DATASETS", "names", "info", "is_builtin", "available", "load_table",
+           "load_frame", "card", "fashion_mnist", "FASHION_MNIST_DIR", "FASHION_MNIST_CLASSES"]
 
 GENERATED_SEED = 0
 GENERATED_ROWS = 200
+
+
+class Needs(NamedTuple):
+    """What a data set needs: a library (``module``, found without importing it) or files in
+    a folder (``folder``); ``package`` is what to install, as shown to the user."""
+
+    module: Optional[str]
+    package: str
+    folder: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -38,8 +53,8 @@ class DatasetInfo:
     task: str
     source: str
     loader: Callable[[], dict]
-    #: (import name, package name) of the library the loader needs, or None
-    needs: Optional[tuple[str, str]] = None
+    #: (import name, package name) of the library the loader needs, or a :class:`Needs`, or None
+    needs: Optional[tuple] = None
 
 
 def _obesity_columns():
@@ -62,7 +77,10 @@ def _sklearn(loader_name, target_name, labelled):
         bunch = getattr(skd, loader_name)()
         columns = {str(name): bunch.data[:, j] for j, name in enumerate(bunch.feature_names)}
         target = bunch.target
-        columns[target_name] = np.asarray(bunch.target_names)[target] if labelled else target
+        if labelled == "str":  # class numbers as names (digits 0 … 9 are classes, not amounts)
+            columns[target_name] = target.astype(str)
+        else:
+            columns[target_name] = np.asarray(bunch.target_names)[target] if labelled else target
         return columns
 
     return load
@@ -108,6 +126,46 @@ def _moons():
     return _labelled(X, np.repeat([0, 1], half))
 
 
+#: where Debian's package dataset-fashion-mnist puts the idx files
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+                       "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                         "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_NEEDS = Needs(None, "Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist",
+                            FASHION_MNIST_DIR)
+
+
+def fashion_mnist(split: str = "train", folder=None):
+    """Fashion-MNIST's ``split`` ("train": 60,000 images, "test": 10,000) as (X, y): X float32
+    of shape (n, 784), pixels / 255 in [0, 1], one row per 28×28 image; y int64 class
+    numbers 0 … 9 (``FASHION_MNIST_CLASSES`` names them).  Read from the idx files in
+    ``folder`` (default: where Debian's package puts them); nothing is downloaded."""
+    from .idx import read_idx, read_idx_images
+
+    if split not in FASHION_MNIST_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = Path(FASHION_MNIST_DIR if folder is None else folder)
+    images, labels = (folder / name for name in FASHION_MNIST_FILES[split])
+    for path in (images, labels):
+        if not path.is_file():
+            raise ValueError(f"{path}: not found; Fashion-MNIST comes from {FASHION_MNIST_NEEDS.package}")
+    X = read_idx_images(images)
+    y = read_idx(labels)
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"{labels}: holds {y.shape} labels for the {X.shape[0]} images of {images}")
+    if X.shape[1] != 784:
+        raise ValueError(f"{images}: Fashion-MNIST's images are 28 × 28, got {X.shape[1]} pixels each")
+    return X, y.astype(np.int64)
+
+
+def _fashion_mnist_columns():
+    X, y = fashion_mnist("train")
+    columns = {f"pixel{j + 1}": X[:, j] for j in range(X.shape[1])}
+    columns["item"] = np.asarray(FASHION_MNIST_CLASSES)[y]
+    return columns
+
+
 SKLEARN = ("sklearn", "scikit-learn")
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -124,6 +182,13 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("wine", "13 chemical measures → cultivar class_0 / class_1 / class_2; 178 wines",
                     "cultivar", "classify", "scikit-learn (UCI wine recognition)",
                     _sklearn("load_wine", "cultivar", labelled=True), SKLEARN),
+        DatasetInfo("digits", "8×8 images of hand-written digits (64 pixels, 0–16) → 0 … 9; 1,797 images",
+                    "digit", "classify", "scikit-learn (UCI optical recognition of hand-written digits)",
+                    _sklearn("load_digits", "digit", labelled="str"), SKLEARN),
+        DatasetInfo("fashion_mnist", "28×28 images of clothes (784 pixels, 0–1) → 10 kinds; 60,000 "
+                    "(+ 10,000 for testing)", "item", "classify",
+                    "Zalando Research (Xiao et al. 2017), from Debian's dataset-fashion-mnist",
+                    _fashion_mnist_columns, FASHION_MNIST_NEEDS),
         DatasetInfo("diabetes", "10 measures → disease progression; 442 patients",
                     "progression", "regress", "scikit-learn (Efron et al. 2004)",
                     _sklearn("load_diabetes", "progression", labelled=False), SKLEARN),
@@ -153,6 +218,8 @@ def available(name: str) -> bool:
     needs = info(name).needs
     if needs is None:
         return True
+    if isinstance(needs, Needs) and needs.folder is not None:
+        return Path(needs.folder).is_dir()
     module = needs[0]
     if module in sys.modules:
         return sys.modules[module] is not None  # None: an import of it is blocked

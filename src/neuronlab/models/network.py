@@ -18,14 +18,14 @@ logistic regression — the "layer of neurons with softmax".
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
 from ..core.activations import ACTIVATIONS, get_activation, softmax
 from ..core.layout import ParameterLayout
 
-__all__ = ["Network", "OUTPUTS", "NETWORK_INITIALIZERS"]
+__all__ = ["Network", "Trace", "Workspace", "OUTPUTS", "NETWORK_INITIALIZERS"]
 
 #: what the last layer may apply to its z: an activation by name, or softmax over its k outputs
 OUTPUTS = tuple(ACTIVATIONS) + ("softmax",)
@@ -35,11 +35,46 @@ NETWORK_INITIALIZERS = ("xavier", "he", "normal", "uniform", "zeros")
 
 class Trace(NamedTuple):
     """What a forward pass keeps for the backward pass: every layer's input a_{l−1} and
-    its z_l, in order (``inputs[0]`` is X), and the output ŷ."""
+    its z_l, in order (``inputs[0]`` is X), and the output ŷ (None when the pass wrote
+    into a :class:`Workspace`: the objective takes its loss from z_L)."""
 
     inputs: list
     z: list
-    output: np.ndarray
+    output: Optional[np.ndarray]
+
+
+class Workspace:
+    """Buffers for the forward and backward passes of batches of up to ``n_rows`` rows, in
+    one dtype, allocated once and reused by every step: a mini-batch step then allocates no
+    array of the batch's size.  Every layer's z_l, a_l, δ_l and f′(z_l), a gathered batch
+    of X, θ in the data's dtype and the gradient.  A batch of n ≤ ``n_rows`` rows uses the
+    first n rows of each buffer (views, no copies)."""
+
+    def __init__(self, network: "Network", n_rows: int, dtype=np.float64):
+        dtype = np.dtype(dtype)
+        sizes = network.sizes
+        self.n_rows, self.dtype = int(n_rows), dtype
+        self.theta = np.empty(network.n_params, dtype)  # θ cast to the data's dtype, per step
+        self.grad = np.empty(network.n_params, dtype)
+        self.X = np.empty((self.n_rows, sizes[0]), dtype)  # rows gathered from X
+        self.z = [np.empty((self.n_rows, n), dtype) for n in sizes[1:]]
+        self.a = [np.empty((self.n_rows, n), dtype) for n in sizes[1:-1]]
+        self.delta = [np.empty((self.n_rows, n), dtype) for n in sizes[1:-1]]
+        self.slope = [np.empty((self.n_rows, n), dtype) for n in sizes[1:-1]]  # f′(z_l)
+
+    def fits(self, n_rows: int, dtype) -> bool:
+        """Whether a batch of ``n_rows`` rows of ``dtype`` fits these buffers."""
+        return n_rows <= self.n_rows and np.dtype(dtype) == self.dtype
+
+    def gather(self, X, rows):
+        """The rows ``rows`` of X (row numbers the source has checked), copied into the buffer.
+        ``mode="clip"``: with the default "raise", numpy would fill a temporary copy first."""
+        return np.take(X, rows, axis=0, out=self.X[: len(rows)], mode="clip")
+
+
+def _into(buffers, l, n):
+    """The first n rows of buffer l, or None without buffers."""
+    return None if buffers is None else buffers[l][:n]
 
 
 class Network:
@@ -137,21 +172,35 @@ class Network:
             raise ValueError(f"X must have shape (n_rows, {self.n_inputs}), got {X.shape}")
         return X
 
-    def forward_pass(self, theta, X) -> Trace:
-        """Every layer, first to last: z_l = a_{l−1}·W_l + b_l, a_l = f_l(z_l), in X's dtype
-        (float32 X stays float32).  Returns what ``backward`` needs."""
-        X = self._rows(X)
+    def weights_as(self, theta, dtype, work: Optional[Workspace] = None) -> np.ndarray:
+        """θ in ``dtype`` (the data's): θ itself when it already is, else a cast copy — into
+        ``work.theta`` when given (one cast per step, not one per layer and pass)."""
         theta = np.asarray(theta)
+        if theta.dtype == dtype:
+            return theta
+        if work is None:
+            return theta.astype(dtype)
+        np.copyto(work.theta, theta, casting="same_kind")
+        return work.theta
+
+    def forward_pass(self, theta, X, work: Optional[Workspace] = None) -> Trace:
+        """Every layer, first to last: z_l = a_{l−1}·W_l + b_l, a_l = f_l(z_l), in X's dtype
+        (float32 X stays float32).  Returns what ``backward`` needs.  With ``work`` (a
+        :class:`Workspace` that fits X) every z_l and a_l is written into its buffers and
+        the output ŷ is not computed."""
+        X = self._rows(X)
+        theta = self.weights_as(theta, X.dtype, work)
+        n = X.shape[0]
         a, inputs, zs = X, [], []
         for l in range(1, self.n_layers + 1):
             W, b = self.layer(theta, l)
-            z = a @ W.astype(a.dtype, copy=False)
-            z += b.astype(a.dtype, copy=False)
+            z = np.matmul(a, W, out=_into(work and work.z, l - 1, n))
+            z += b
             inputs.append(a)
             zs.append(z)
             if l < self.n_layers:
-                a = self.activations[l - 1](z)
-        return Trace(inputs, zs, self.output_of(zs[-1]))
+                a = self.activations[l - 1].apply(z, _into(work and work.a, l - 1, n))
+        return Trace(inputs, zs, None if work is not None else self.output_of(zs[-1]))
 
     def output_of(self, z):
         """ŷ from the last layer's z: softmax(z) row by row, or its activation f(z)."""
@@ -162,24 +211,28 @@ class Network:
         trace = self.forward_pass(theta, X)
         return trace.z[-1], trace.output
 
-    def backward(self, theta, trace: Trace, delta) -> np.ndarray:
+    def backward(self, theta, trace: Trace, delta, work: Optional[Workspace] = None) -> np.ndarray:
         """∂J/∂θ from δ_L = ∂J/∂z_L (one row per row of X), by the chain rule, last layer first:
 
             ∂J/∂W_l = a_{l−1}ᵀ·δ_l,      ∂J/∂b_l = Σᵢ δ_l,i
             δ_{l−1} = (δ_l·W_lᵀ) ⊙ f′_{l−1}(z_{l−1})
 
-        — the neuron's Xᵀδ and Σδ, once per layer, with δ carried back through W."""
-        theta = np.asarray(theta)
-        grad = np.empty(self.n_params)
+        — the neuron's Xᵀδ and Σδ, once per layer, with δ carried back through W.  Returns
+        the gradient in float64; with ``work``, in the data's dtype, in ``work.grad`` (every
+        product written into the workspace's buffers, θ as ``weights_as`` gave it)."""
+        theta = self.weights_as(theta, delta.dtype)
+        grad = np.empty(self.n_params, delta.dtype) if work is None else work.grad
+        n = delta.shape[0]
         for l in range(self.n_layers, 0, -1):
             W, _ = self.layer(theta, l)
             gW, gb = self.layer(grad, l)
-            gW[...] = trace.inputs[l - 1].T @ delta
-            gb[...] = delta.sum(axis=0)
+            np.matmul(trace.inputs[l - 1].T, delta, out=gW)
+            np.sum(delta, axis=0, out=gb)
             if l > 1:
                 f, z, a = self.activations[l - 2], trace.z[l - 2], trace.inputs[l - 1]
-                delta = (delta @ W.T.astype(delta.dtype, copy=False)) * f.derivative(z, a)
-        return grad
+                delta = np.matmul(delta, W.T, out=_into(work and work.delta, l - 2, n))
+                delta *= f.derivative_at(z, a, _into(work and work.slope, l - 2, n))
+        return grad if work is not None else grad.astype(np.float64, copy=False)
 
     def __repr__(self) -> str:
         hidden = [f"{n} {f.name}" for n, f in zip(self.hidden_layer_sizes, self.activations)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..core.losses import check_compatible, get_loss, multinomial_log_loss
-from ..models.network import Network
+from ..models.network import Network, Workspace
 from ..sources.array import ArraySource
 from ..sources.base import Source
 from .base import GRADIENT, MINI_BATCHES
@@ -63,14 +65,20 @@ class NetworkObjective(RowObjective):
             raise ValueError(f"X must be a 2-D array of rows with {network.n_inputs} feature(s) each "
                              f"(the network's inputs), got rows of {source.n_features}")
         self.source = source
+        self._work = None  # the buffers of the forward and backward passes (see _workspace)
         # the rule of the partial sums is this objective's own pass (it holds the network's data
         # buffers): sources sum it block by block here; it is not sent to Dask workers
         self.rule = self._block_sums
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)
         self.n_params = network.n_params
-        self.param_names = network.param_names
         self.capabilities = frozenset({MINI_BATCHES} | ({GRADIENT} if network.differentiable else set()))
+
+    @property
+    def param_names(self):
+        """One name per entry of θ (``W1[1,1]``, …), made when asked: a network of 50,000
+        weights would otherwise spend half a second naming them for every objective."""
+        return self.model.param_names
 
     def _why_not(self, capability):
         if capability == GRADIENT:
@@ -79,11 +87,12 @@ class NetworkObjective(RowObjective):
                     "use strategy 'monte_carlo', or differentiable activations such as 'tanh'")
         return None
 
-    def output_loss(self, z, y, want_delta=True):
-        """(Lᵢ per row, ∂Lᵢ/∂z_L or None) from the last layer's z and the targets y."""
+    def output_loss(self, z, y, want_delta=True, out=None):
+        """(Lᵢ per row, ∂Lᵢ/∂z_L or None) from the last layer's z and the targets y.  With
+        ``out`` (z itself may be given) a softmax output writes ∂Lᵢ/∂z_L into it."""
         network, loss = self.model, self.loss_fn
         if network.output == "softmax":
-            return multinomial_log_loss(z, y, want_delta)
+            return multinomial_log_loss(z, y, want_delta, out=out)
         k = network.n_outputs
         Y = y.reshape(-1, k)
         if network.output == "sigmoid" and loss.from_logit is not None:
@@ -100,19 +109,113 @@ class NetworkObjective(RowObjective):
                 delta /= k
         return losses.reshape(-1), delta
 
+    def _workspace(self, n_rows, dtype) -> Workspace:
+        """The buffers for batches of ``n_rows`` rows of ``dtype``: made once, grown when a
+        larger batch comes, reused by every later step."""
+        work = self._work
+        if work is None or not work.fits(n_rows, dtype):
+            size = n_rows if work is None or work.dtype != dtype else max(n_rows, work.n_rows)
+            work = self._work = Workspace(self.model, size, dtype)
+        return work
+
     def _block_sums(self, theta, block, want_grad):
         """(Σ sᵢLᵢ, Σ sᵢ, Σ sᵢ·∂Lᵢ/∂θ) over one RowBlock: one forward pass, and with
-        ``want_grad`` one backward pass from δ_L,i·sᵢ."""
-        where = block.rows if block.rows is not None else slice(block.lo, block.hi)
-        X, y = block.X[where], block.y[where]
-        weight = None if block.weight is None else block.weight[where]
-        trace = self.model.forward_pass(theta, X)
-        losses, delta = self.output_loss(trace.z[-1], y, want_grad)
+        ``want_grad`` one backward pass from δ_L,i·sᵢ — through a :class:`Workspace`, chunk
+        by chunk of at most ``CHUNK_ROWS`` rows (a mini-batch is one chunk; a full pass
+        over a large X never holds more than a chunk's layers).  Sums in float64."""
+        if block.rows is not None:
+            count = len(block.rows)
+        else:
+            hi = block.X.shape[0] if block.hi is None else block.hi
+            count = hi - block.lo
+        chunk = min(count, CHUNK_ROWS)
+        work = self._workspace(chunk, block.X.dtype)
+        theta_d = self.model.weights_as(theta, block.X.dtype, work)
+        loss_sum = weight_sum = 0.0
+        grad = None
+        with _blas_threads(chunk, self.model):
+            for begin in range(0, count, chunk):
+                end = min(count, begin + chunk)
+                if block.rows is not None:
+                    rows = block.rows[begin:end]
+                    X = work.gather(block.X, rows)
+                else:
+                    rows = slice(block.lo + begin, block.lo + end)
+                    X = block.X[rows]
+                y = block.y[rows]
+                weight = None if block.weight is None else block.weight[rows]
+                piece = self._chunk_sums(theta_d, X, y, weight, want_grad, work)
+                loss_sum += piece[0]
+                weight_sum += piece[1]
+                if want_grad and grad is None:  # float32 gradients are summed in float64
+                    grad = piece[2].astype(np.float64)
+                elif want_grad:
+                    grad += piece[2]
+        return loss_sum, weight_sum, grad
+
+    def _chunk_sums(self, theta_d, X, y, weight, want_grad, work):
+        trace = self.model.forward_pass(theta_d, X, work)
+        losses, delta = self.output_loss(trace.z[-1], y, want_grad, out=trace.z[-1])
         if weight is None:
             loss_sum, weight_sum = float(losses.sum(dtype=np.float64)), float(losses.shape[0])
         else:
             loss_sum, weight_sum = float(weight @ losses), float(weight.sum(dtype=np.float64))
             if delta is not None:
                 delta *= weight[:, None]
-        grad = self.model.backward(theta, trace, delta) if want_grad else None
+        grad = self.model.backward(theta_d, trace, delta, work) if want_grad else None
         return loss_sum, weight_sum, grad
+
+
+#: rows per chunk of a full pass (and the largest batch done in one piece): a chunk's layers
+#: stay in cache-sized buffers however large X is
+CHUNK_ROWS = 4096
+#: below this many multiply-adds per product, BLAS runs on one thread (see ``_blas_threads``):
+#: a batch of 200 rows through a 784 × 64 layer is 10 million
+SMALL_PRODUCT = 1 << 25
+
+
+def _blas_threads(n_rows, network):
+    """A context in which BLAS uses one thread when the batch's products are small: waking a
+    second thread for a mini-batch's product costs more than it saves, and on a busy machine
+    many times more (Fashion-MNIST, batch 200: 1.7 s an epoch on one thread, 7 s on two; see
+    BENCHMARKS.md).  Needs threadpoolctl (scikit-learn brings it); without it, or for large
+    products, BLAS keeps its own setting."""
+    widest = max(a * b for a, b in zip(network.sizes[:-1], network.sizes[1:]))
+    if n_rows * widest >= SMALL_PRODUCT:
+        return contextlib.nullcontext()
+    blas = _blas_controllers()
+    return _OneThread(blas) if blas else contextlib.nullcontext()
+
+
+_BLAS = None
+
+
+def _blas_controllers():
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS = []
+        else:
+            _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _BLAS
+
+
+class _OneThread:
+    """Sets every BLAS library to one thread for the span of a ``with``, then back."""
+
+    def __init__(self, libraries):
+        self.libraries = libraries
+
+    def __enter__(self):
+        self.before = [lib.num_threads for lib in self.libraries]
+        for lib, n in zip(self.libraries, self.before):
+            if n != 1:
+                lib.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for lib, n in zip(self.libraries, self.before):
+            if n != 1:
+                lib.set_num_threads(n)
+        return False
