@@ -89,6 +89,14 @@ def test_the_pages_network_run_is_network_classifiers_bit_for_bit(client, strate
     assert np.array_equal([r["loss"] for r in rows], clf.loss_curve_)
     assert np.array_equal(list(frames[-1]["theta"].values()), clf.theta_)
     assert list(frames[-1]["theta"]) == clf.network_.param_names
+    # the History keeps no θ_t of a network this size: the validation loss is measured for the
+    # last row of each frame (the current θ), the others are left out, not guessed
+    data = load_dataset("moons")
+    _, val = split_rows(data.n_rows, 0.2, 3, stratify=data.y)
+    _, _, scaler = reference("moons", seed=3)
+    validation = clf.objective(scaler.transform(data.X[val]), (data.y[val] == 1).astype(float), penalised=False)
+    assert frames[-1]["rows"][-1]["val_loss"] == validation.loss(clf.theta_)
+    assert all(r["val_loss"] is None for f in frames for r in f["rows"][:-1])
     # the drawing's weights are the fitted W_l, b_l; each hidden unit's map is its own output
     layers = frames[-1]["layers"]
     for l, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):

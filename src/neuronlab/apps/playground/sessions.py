@@ -355,8 +355,11 @@ class NeuronSession:
         # as the CLI measures it every few steps
         stride = -(-len(self.pending) // VALIDATION_PER_FRAME) or 1
         for k, t in enumerate(self.pending):
+            last = k == len(self.pending) - 1
             theta = params[t] if params is not None else self.training.theta
-            measured = self.validation is not None and (k % stride == 0 or k == len(self.pending) - 1)
+            # θ_t of each row is known when the History keeps it (small models); else only the last
+            # row's θ (the current one) is, and only its validation loss is measured
+            measured = self.validation is not None and (last or (params is not None and k % stride == 0))
             rows.append({"t": self.offset + t, "loss": _finite(losses[t]),
                          "val_loss": _finite(self.validation.loss(theta)) if measured else None,
                          "learning_rate": _finite(rates[t])})
