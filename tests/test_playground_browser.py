@@ -379,3 +379,23 @@ def test_screenshot_of_a_network_for_the_readme(page, url):
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "playground-network.png").write_bytes(shot)
+
+
+def test_the_races_gradient_method_restarts_when_stuck_at_its_start(page, url):
+    from neuronlab.train.solving import solve
+
+    page.goto(f"{url}#section=race")
+    page.wait_for_selector("#race-table tbody tr")
+    page.fill("#equation", "x^2 + y^2 = 4")  # the common start (0, 0) is a stationary point of J
+    page.fill("#budget", "300")
+    page.click("#race-start")
+    page.wait_for_selector('#race-table tr[data-method="gradient"] td:has-text("restarted 1× from random points")',
+                           timeout=WAIT * 1000)
+    wait_until(lambda: page.inner_text('#race-table tr[data-method="gradient"] td:nth-child(4)'),
+               lambda s: not s.startswith("running"), "the gradient method's end")
+    run = solve("x^2 + y^2 = 4", method="gradient", budget=300, random_state=0).runs[0]
+    assert run.restarts == 1
+    row = page.locator('#race-table tr[data-method="gradient"] td')
+    assert int(row.nth(1).inner_text()) == run.result.n_evals
+    assert "restarted from 1 random point(s)" in page.get_attribute('#race-table tr[data-method="gradient"]', "title")
+    assert page.problems == []

@@ -475,10 +475,12 @@ function raceMessage(m) {
       view[method] = run;
       const tr = document.createElement("tr");
       tr.dataset.method = method;
-      const cells = [run.label, String(run.evaluations), fmt(run.residual, 4), run.status || "running"];
+      const status = (run.status || "running") + (run.restarts ? ` (restarted ${run.restarts}× from random points)` : "");
+      const cells = [run.label, String(run.evaluations), fmt(run.residual, 4), status];
       for (const text of cells) { const td = document.createElement("td"); td.textContent = text; tr.appendChild(td); }
       tr.children[2].dataset.value = run.residual === null ? "" : String(run.residual);
       tr.firstChild.style.color = RACE_COLOURS[method];
+      if (run.message) tr.title = run.message;
       body.appendChild(tr);
     }
     scheduleDraw();
