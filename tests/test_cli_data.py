@@ -275,6 +275,7 @@ def test_each_command_has_full_help_with_examples(command, capsys):
 def test_datasets_lists_the_built_ins(capsys):
     code, out, _ = run_cli(capsys, "datasets")
     assert code == 0 and all(name in out for name in neuronlab.io.datasets.names())
+    assert "blobs3" in out and "three classes" in out
     code, out, _ = run_cli(capsys, "datasets", "obesity")
     assert "WHO rule" in out and "4.00" in out
 

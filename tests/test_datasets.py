@@ -57,6 +57,15 @@ def test_generated_sets_are_deterministic_and_shaped_as_described():
     assert all(((x1 > 0) != (x2 > 0)) == bool(lab) for x1, x2, lab in zip(xor["x1"], xor["x2"], xor["label"]))
     circles = datasets.load_table("circles").to_pydict()
     radius = np.hypot(circles["x1"], circles["x2"])
+    blobs = datasets.load_table("blobs3")
+    assert blobs.equals(datasets.load_table("blobs3")) and blobs.column_names == ["x1", "x2", "label"]
+    labels = np.array(blobs.column("label").to_pylist())
+    assert blobs.num_rows == 210 and sorted(set(labels)) == ["left", "right", "top"]
+    assert [int(np.sum(labels == k)) for k in ("left", "right", "top")] == [70, 70, 70]
+    assert load_dataset("blobs3").task == "classify"  # a text label: three classes
+    centres = [[np.mean(np.array(blobs.column(c))[labels == k]) for c in ("x1", "x2")]
+               for k in ("left", "right", "top")]
+    np.testing.assert_allclose(centres, [[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]], atol=0.2)
     label = np.array(circles["label"])
     assert radius[label == 1].mean() == pytest.approx(0.5, abs=0.05)
     assert radius[label == 0].mean() == pytest.approx(1.0, abs=0.05)

@@ -45,7 +45,8 @@ from neuronlab.models.neuron import Neuron, init_params  # noqa: E402
 from neuronlab.objectives.neuron import NeuronObjective  # noqa: E402
 from neuronlab.train.descent import GradientDescent  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore:NeuronClassifier stopped at max_steps")
+pytestmark = [pytest.mark.filterwarnings("ignore:NeuronClassifier stopped at max_steps"),
+              pytest.mark.filterwarnings("ignore:NetworkClassifier stopped at max_iter")]
 WAIT = 30.0  # seconds a page may take to show what it is waiting for (a deadline, not a measure)
 
 
@@ -275,3 +276,126 @@ def test_screenshot_for_the_readme(page, url):
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "playground.png").write_bytes(shot)
+
+
+# --- networks and k classes -------------------------------------------------------------------------
+def open_network(page, url, hash_="section=network"):
+    page.goto(f"{url}#{hash_}")
+    page.wait_for_selector('#loss[data-value]:not([data-value=""])', timeout=WAIT * 1000)
+    page.wait_for_selector("#network-pictures:not([hidden])")
+
+
+def unit_counts(page) -> list:
+    return [int(t) for t in page.locator("#layers .units-count").all_inner_texts()]
+
+
+def test_a_network_is_built_layer_by_layer_and_learns(page, url):
+    from neuronlab.estimators.network import NetworkClassifier
+
+    open_network(page, url, "section=network&dataset=xor&hidden=3&acts=tanh&lr=0.3&seed=1")
+    assert page.inner_text("#neuron-title") == "Networks" and unit_counts(page) == [3]
+    assert page.is_hidden("#activation-control") and page.is_hidden("#loss-control")  # per layer; log loss
+    assert page.locator("#units canvas").count() == 3  # one map per hidden unit
+    page.click("#add-layer")  # a second layer of 3 units
+    wait_until(lambda: page.locator("#units canvas").count(), lambda n: n == 6, "the second layer's maps")
+    page.click('#layers .layer[data-layer="2"] .more')
+    wait_until(lambda: page.locator("#units canvas").count(), lambda n: n == 7, "a fourth unit in layer 2")
+    page.select_option('#layers .layer[data-layer="2"] .layer-activation', "relu")
+    wait_until(lambda: page.url, lambda u: "hidden=3%2C4" in u and "acts=tanh%2Crelu" in u, "the layers in the URL")
+    page.click('#layers .layer[data-layer="1"] .remove')
+    wait_until(lambda: unit_counts(page), lambda c: c == [4], "one layer left")
+    wait_until(lambda: page.locator("#units canvas").count(), lambda n: n == 4, "four maps")
+    assert page.input_value('#layers .layer[data-layer="1"] .layer-activation') == "relu"
+
+    drawing_before = page.locator("#network-drawing").screenshot()
+    unit_before = page.locator("#units canvas").first.screenshot()
+    page.click("#section-neuron .step")
+    wait_until(lambda: step_count(page), lambda n: n == 1, "step 1")
+    X, y = reference_data("xor", 1)
+    one = NetworkClassifier((4,), "relu", solver="gradient_descent", learning_rate=0.3, max_iter=1, tol=1e-6,
+                            alpha=0.0, batch_size=None, random_state=1).fit(X, y)
+    assert shown_loss(page) == one.loss_curve_[1]  # the page's network is the library's
+    page.click("#section-neuron .play")
+    wait_until(lambda: step_count(page), lambda n: n >= 60, "60 steps")
+    page.click("#section-neuron .play")
+    wait_until(lambda: page.inner_text("#section-neuron .play"), lambda s: s == "play", "paused")
+    assert shown_loss(page) < one.loss_curve_[0]  # play lowered the loss
+    assert page.locator("#network-drawing").screenshot() != drawing_before  # the edges changed with W
+    assert page.locator("#units canvas").first.screenshot() != unit_before  # and the unit's map
+    page.click("#section-neuron .explain")
+    page.wait_for_selector("#explain-text:not([hidden])")
+    assert "δ" in page.inner_text("#explain-text")  # backpropagation written out
+    page.click('#tabs button[data-section="neuron"]')
+    page.wait_for_selector("#neuron-title:has-text('A neuron learns')")
+    assert page.is_hidden("#network-controls") and page.is_hidden("#network-pictures")
+    assert page.is_visible("#activation-control")
+    assert page.problems == []
+
+
+def test_a_network_too_large_is_refused_with_a_clear_message(page, url):
+    page.goto(f"{url}#section=network&hidden=32,32,32,32")
+    page.wait_for_selector("#error:not([hidden])", timeout=WAIT * 1000)
+    assert "the page trains at most" in page.inner_text("#error")
+
+
+def test_three_classes_from_an_uploaded_csv_are_coloured_by_class(page, url, tmp_path):
+    rng = np.random.default_rng(3)
+    rows = []
+    for species, (a, b) in {"setosa": (1.5, 0.3), "versicolor": (4.3, 1.3), "virginica": (5.5, 2.0)}.items():
+        rows += [f"{a + rng.normal(0, 0.3):.3f},{b + rng.normal(0, 0.15):.3f},{species}" for _ in range(30)]
+    iris = tmp_path / "iris.csv"
+    iris.write_text("petal_length,petal_width,species\n" + "\n".join(rows) + "\n")
+    open_neuron(page, url)
+    page.select_option("#dataset", "csv")
+    page.set_input_files("#csv-file", str(iris))
+    wait_until(lambda: page.input_value("#target"), lambda v: v == "species", "the columns of the file")
+    page.click("#csv-use")
+    for section in ("neuron", "network"):
+        if section == "network":  # the same upload, now learnt by a network
+            page.click('#tabs button[data-section="network"]')
+            page.wait_for_selector("#output-layer:has-text('output: 3 units, softmax')")
+        page.wait_for_selector("#boundary-note:has-text('setosa (blue), versicolor (orange), virginica (green)')")
+        wait_until(lambda: step_count(page), lambda n: n == 0, "a new run")
+        first = shown_loss(page)
+        page.click("#section-neuron .play")
+        wait_until(lambda: step_count(page), lambda n: n >= 30, "30 steps")
+        page.click("#section-neuron .play")
+        wait_until(lambda: page.inner_text("#section-neuron .play"), lambda s: s == "play", "paused")
+        assert shown_loss(page) < first
+    assert page.inner_text("#output-layer") == "output: 3 units, softmax"
+    assert page.problems == []
+
+
+def test_screenshot_of_a_network_for_the_readme(page, url):
+    out = os.environ.get("NEURONLAB_SCREENSHOT_DIR")
+    open_network(page, url, "section=network&dataset=blobs3&hidden=6,4&acts=tanh&strategy=adam&lr=0.05&speed=500")
+    page.click("#section-neuron .play")
+    wait_until(lambda: step_count(page), lambda n: n >= 300, "300 steps")
+    page.click("#section-neuron .play")
+    page.set_viewport_size({"width": 1100, "height": 1500})
+    shot = page.screenshot(full_page=True)
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.problems == []
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "playground-network.png").write_bytes(shot)
+
+
+def test_the_races_gradient_method_restarts_when_stuck_at_its_start(page, url):
+    from neuronlab.train.solving import solve
+
+    page.goto(f"{url}#section=race")
+    page.wait_for_selector("#race-table tbody tr")
+    page.fill("#equation", "x^2 + y^2 = 4")  # the common start (0, 0) is a stationary point of J
+    page.fill("#budget", "300")
+    page.click("#race-start")
+    page.wait_for_selector('#race-table tr[data-method="gradient"] td:has-text("restarted 1× from random points")',
+                           timeout=WAIT * 1000)
+    wait_until(lambda: page.inner_text('#race-table tr[data-method="gradient"] td:nth-child(4)'),
+               lambda s: not s.startswith("running"), "the gradient method's end")
+    run = solve("x^2 + y^2 = 4", method="gradient", budget=300, random_state=0).runs[0]
+    assert run.restarts == 1
+    row = page.locator('#race-table tr[data-method="gradient"] td')
+    assert int(row.nth(1).inner_text()) == run.result.n_evals
+    assert "restarted from 1 random point(s)" in page.get_attribute('#race-table tr[data-method="gradient"]', "title")
+    assert page.problems == []

@@ -31,7 +31,7 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
                       max_leaves=8)
 config_keys = st.sampled_from(["dataset", "activation", "loss", "learning_rate", "strategy", "batch_size",
                                "alpha", "seed", "val_split", "max_steps", "tol", "upload", "features",
-                               "target", "model", "equation", "budget", "steps", "colour"])
+                               "target", "model", "hidden", "equation", "budget", "steps", "colour"])
 configs = st.dictionaries(config_keys, values, max_size=4)
 messages = st.fixed_dictionaries({"type": st.sampled_from(TYPES)}, optional={
     "section": st.sampled_from(SECTIONS), "config": st.one_of(configs, values), "n": values,

@@ -11,7 +11,8 @@
   (``apt-get install dataset-fashion-mnist``); never downloaded.  As a table: the 60,000
   training images; ``fashion_mnist(split)`` gives either split as float32 arrays.
 - ``linear``, ``xor``, ``circles``, ``moons`` — 200 points in 2-D for pictures, drawn
-  here with numpy from a fixed seed (columns x1, x2, label).
+  here with numpy from a fixed seed (columns x1, x2, label); ``blobs3`` — three classes in
+  2-D (210 points), drawn the same way.
 
 ``names()`` lists them, ``info(name)`` describes one, ``available(name)`` says whether
 the library it needs is installed, ``load_table(name)`` returns a
@@ -164,6 +165,15 @@ def _fashion_mnist_columns():
     columns = {f"pixel{j + 1}": X[:, j] for j in range(X.shape[1])}
     columns["item"] = np.asarray(FASHION_MNIST_CLASSES)[y]
     return columns
+def _blobs3():
+    """Three Gaussian clouds (σ = 0.55) around (−1.5, −1), (1.5, −1) and (0, 1.5), 70 points each:
+    a 2-D set of three classes, labelled by where their cloud is: left, right, top (text, so that
+    the label is read as classes)."""
+    rng = np.random.default_rng(GENERATED_SEED)
+    per_class = 70
+    centres = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])
+    X = np.vstack([rng.normal(centre, 0.55, (per_class, 2)) for centre in centres])
+    return {"x1": X[:, 0], "x2": X[:, 1], "label": np.repeat(["left", "right", "top"], per_class)}
 
 
 SKLEARN = ("sklearn", "scikit-learn")
@@ -200,6 +210,8 @@ DATASETS: dict[str, DatasetInfo] = {
                     "generated (numpy, seed 0)", _circles),
         DatasetInfo("moons", "two interleaving half moons; 200 points", "label", "classify",
                     "generated (numpy, seed 0)", _moons),
+        DatasetInfo("blobs3", "three clouds, three classes (left, right, top); 210 points", "label", "classify",
+                    "generated (numpy, seed 0)", _blobs3),
     ]
 }
 

@@ -425,7 +425,7 @@ def _gradient_once(objective, start, tol, budget, learning_rate):
     return result, note
 
 
-def _stuck_at_its_start(result, tol) -> bool:
+def stuck_at_its_start(result, tol) -> bool:
     """A gradient run that ended unsolved where no gradient step can help: its start was
     undefined (J not finite) or it reached a stationary point (stalled, or a gradient of
     exactly 0); a run that diverged later or ran out of budget is not helped by a restart."""
@@ -435,28 +435,47 @@ def _stuck_at_its_start(result, tol) -> bool:
         result.status == "diverged" and result.n_steps == 0)
 
 
+def restart_points(random_state, low, high):
+    """The random points of the box the gradient method restarts from, one after another
+    (drawn from ``random_state``, apart from Monte-Carlo's guesses)."""
+    rng = np.random.default_rng(None if random_state is None else [int(random_state), 1])
+    while True:
+        yield rng.uniform(low, high)
+
+
+def should_restart(result, tol, budget_left) -> bool:
+    """Whether the gradient method starts again from a random point after ``result``: it
+    ended stuck at its start and at least two evaluations of the budget are left."""
+    return stuck_at_its_start(result, tol) and budget_left >= 2
+
+
+def restart_note(first, n_restarts, spent, last_note) -> str:
+    """What the gradient method's restarts say: why the first run was stuck, how many
+    restarts, the evaluations in all and the last run's own note."""
+    why = ("the start is undefined" if first.status == "diverged" and first.n_steps == 0 else
+           f"from the start it reached a stationary point of ½‖r‖² (‖r‖ = {_residual_norm(first):.3g})")
+    return (f"{why}, so it restarted from {n_restarts} random point(s) of the box (seeded by "
+            f"--seed; {spent} evaluations in all); the last run: {last_note}")
+
+
 def _run_gradient(objective, start, tol, budget, learning_rate, low, high, random_state):
     """Gradient descent from ``start``; when that start is undefined or stationary, again from
-    random points of the box (drawn from ``random_state``, apart from Monte-Carlo's guesses)
-    until a run solves the equations or ``budget`` evaluations are spent.  The runs are told as
-    one: their Histories one after the other, the evaluations added up."""
-    rng = np.random.default_rng(None if random_state is None else [int(random_state), 1])
+    random points of the box (:func:`restart_points`) until a run solves the equations or
+    ``budget`` evaluations are spent.  The runs are told as one: their Histories one after
+    the other, the evaluations added up."""
+    points = restart_points(random_state, low, high)
     runs, spent = [], 0
     point = start
     while True:
         result, note = _gradient_once(objective, point, tol, budget - spent, learning_rate)
         runs.append((point, result))
         spent += result.n_evals
-        if not _stuck_at_its_start(result, tol) or budget - spent < 2:
+        if not should_restart(result, tol, budget - spent):
             break
-        point = rng.uniform(low, high)
+        point = next(points)
     if len(runs) == 1:
         return result, note, 0
-    first = runs[0][1]
-    why = ("the start is undefined" if first.status == "diverged" and first.n_steps == 0 else
-           f"from the start it reached a stationary point of ½‖r‖² (‖r‖ = {_residual_norm(first):.3g})")
-    told = (f"{why}, so it restarted from {len(runs) - 1} random point(s) of the box (seeded by "
-            f"--seed; {spent} evaluations in all); the last run: {note}")
+    told = restart_note(runs[0][1], len(runs) - 1, spent, note)
     return _one_result(runs, spent), told, len(runs) - 1
 
 

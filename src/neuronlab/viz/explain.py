@@ -140,12 +140,13 @@ def explain(objective, result: Result, *, first: int = 1, every: Optional[int] =
     return Explanation(names, steps, every, table, summary)
 
 
-def explain_step(objective, history, strategy: str, t: int, *, rows: int = 2) -> ExplainedStep:
+def explain_step(objective, history, strategy: str, t: int, *, rows: int = 2, params=None) -> ExplainedStep:
     """Step t → t+1 of a run written out, as :func:`explain` writes its first steps: the same
     lines with the same numbers, for any step of a run that may still be going on (the
-    playground's "explain this step").  ``history`` must hold θ_t and θ_{t+1}; ``strategy``
-    is the run's strategy name."""
-    if not history.record_params:
+    playground's "explain this step").  ``history`` must hold θ_t and θ_{t+1}, or — for a run
+    too large to keep θ of every step — the caller gives them as ``params`` = (θ_t, θ_{t+1});
+    ``strategy`` is the run's strategy name."""
+    if params is None and not history.record_params:
         raise ValueError("explain needs θ_t of every step: run the strategy with record_params=True")
     if len(history.updates.row):
         raise ValueError(
@@ -155,12 +156,11 @@ def explain_step(objective, history, strategy: str, t: int, *, rows: int = 2) ->
     if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(history) - 1:
         raise ValueError(f"step must be a whole number from 0 to {len(history) - 2} (the steps made), got {t!r}")
     names = [pretty_name(n) for n in objective.param_names]
-    return _explained_step(objective, history, strategy, t, names, rows)
+    return _explained_step(objective, history, strategy, t, names, rows, params)
 
 
-def _explained_step(objective, history, strategy, t, names, rows) -> ExplainedStep:
-    params = history.params
-    theta, theta_next = params[t], params[t + 1]
+def _explained_step(objective, history, strategy, t, names, rows, params=None) -> ExplainedStep:
+    theta, theta_next = (history.params[t], history.params[t + 1]) if params is None else map(np.asarray, params)
     loss, grad = objective.loss_and_grad(theta)
     grad = np.asarray(grad, dtype=np.float64)
     eta, automatic = _step_size(history, strategy, t, theta, theta_next, grad)

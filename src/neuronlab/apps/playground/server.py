@@ -9,12 +9,13 @@ Safe by default: the server listens on 127.0.0.1 only (see ``serve``); a request
 header is not the server's own address is refused (no DNS rebinding), and so is a POST or a
 WebSocket from another Origin; every API call and the socket need the random token of the
 URL the command printed; uploads are parsed in memory with the CLI's own reader, with a size
-limit; each socket's session is bounded (rows, steps, steps per second) and ends when idle;
+limit; each socket's session is bounded (rows, steps, steps per second, a network's layers,
+units and parameters) and ends when idle;
 no file-system path ever comes from the page; a Content-Security-Policy allows only the
 page's own scripts, styles and connections.
 
 The WebSocket protocol (JSON objects with a ``type``), page → server:
-``open`` {section: neuron|race|rates, config}, ``play``, ``pause``, ``step`` {n},
+``open`` {section: neuron|network|race|rates, config}, ``play``, ``pause``, ``step`` {n},
 ``reset``, ``set`` {settings} (taken at the next step), ``speed`` {steps_per_second},
 ``explain``, ``export``.  Server → page: ``ready`` (the section's set-up and first
 frame), ``playing``, ``paused``, ``changed``, ``frame`` (new rows and where the run stands), ``ended`` (status, message,
@@ -369,7 +370,7 @@ class Connection:
         elif kind == "export":
             session = self._needs_session()
             if not hasattr(session, "export"):
-                raise ValueError("only the neuron section exports a model file")
+                raise ValueError("only the neuron and network sections export a model file")
             await self.send(await run_in_threadpool(session.export))
         else:
             raise ValueError(f"unknown message type {kind!r}; the types are: open, play, pause, step, "

@@ -10,8 +10,10 @@ update: the objectives, strategies and monitors do, exactly as ``fit``, ``solve`
 ``neuronlab demo`` run them, so the page shows the library's numbers.
 
 This module has no web code (see ``server.py``): tests and notebooks can drive it directly.
-The neuron section's config names its ``model`` ("neuron"); a dense network joins as another
-model value with its own settings (layers, units, per-layer activation) and session.
+The neuron section's config names its ``model``: "neuron" (one neuron; k > 2 classes: the layer
+of k neurons with softmax, as ``NeuronClassifier``), or "network" with ``hidden`` layer sizes and
+their ``activation`` (one name, or one per layer), built by ``NetworkClassifier`` as ``neuronlab
+train --hidden`` builds it.
 """
 
 from __future__ import annotations
@@ -29,16 +31,25 @@ MAX_ROWS = 200_000  # rows of an uploaded data set
 MAX_EQUATION_CHARS = 200
 MAX_BUDGET = 100_000  # evaluations of J per method in the race
 GRID = 64  # the heat map's cells per side
+UNIT_GRID = 24  # a hidden unit's own heat map, cells per side
+#: the bounds of a network on the page: hidden layers, units per layer, parameters in all
+MAX_HIDDEN_LAYERS = 6
+MAX_UNITS = 32
+MAX_PARAMETERS = 3000
+MAX_CLASSES = 10
 VALIDATION_PER_FRAME = 50  # validation losses measured per frame, at most
 CONTOUR = 64  # the race's loss contour, cells per side
-DATASETS_2D = ("linear", "xor", "circles", "moons", "obesity")
-MODELS = ("neuron",)  # "network" joins when the dense network lands (issue 13)
+DATASETS_2D = ("linear", "xor", "circles", "moons", "blobs3", "obesity")
+MODELS = ("neuron", "network")
 PAGE_STRATEGIES = ("gradient_descent", "sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad",
                    "monte_carlo", "error_driven")
 
 NEURON_DEFAULTS = dict(model="neuron", dataset="linear", upload=None, features=None, target=None,
                        activation="sigmoid", loss="log_loss", learning_rate=0.5, strategy="gradient_descent",
-                       batch_size=None, alpha=0.0, seed=0, val_split=0.2, max_steps=10_000, tol=1e-6)
+                       batch_size=None, alpha=0.0, seed=0, val_split=0.2, max_steps=10_000, tol=1e-6,
+                       hidden=None)
+#: a network's settings where they differ from the neuron's (filled in when not given)
+NETWORK_DEFAULTS = dict(hidden=[4], activation="tanh")
 #: settings that may change mid-run: the next step uses them (η directly, the others by going
 #: on from the current θ with the new setting)
 LIVE_SETTINGS = ("learning_rate", "alpha", "strategy", "batch_size", "activation", "loss", "tol", "max_steps")
@@ -102,9 +113,12 @@ def check_neuron_config(config) -> dict:
     from ...core.losses import get_loss
 
     c = _merged(NEURON_DEFAULTS, config, "a neuron")
-    if c["model"] not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {c['model']!r} "
-                         "(networks come with the dense network model)")
+    _choice("model", c["model"], MODELS)
+    if c["model"] == "network":
+        c = {**c, **{k: v for k, v in NETWORK_DEFAULTS.items() if k not in (config or {}) or config[k] is None}}
+        _check_network(c)
+    elif c["hidden"] is not None:
+        raise ValueError("hidden layers belong to a network: set model to 'network' (or leave hidden out)")
     if c["upload"] is None:
         _choice("dataset", c["dataset"], DATASETS_2D)
         if c["features"] is not None or c["target"] is not None:
@@ -121,8 +135,10 @@ def check_neuron_config(config) -> dict:
         if not isinstance(c["target"], str) or c["target"] in features:
             raise ValueError(f"target must name the uploaded file's column to learn (not a feature), "
                              f"got {c['target']!r}")
-    for name, value, example, get in (("activation", c["activation"], "sigmoid", get_activation),
-                                      ("loss", c["loss"], "log_loss", get_loss)):
+    checked = [("loss", c["loss"], "log_loss", get_loss)]
+    if c["model"] == "neuron":
+        checked.append(("activation", c["activation"], "sigmoid", get_activation))
+    for name, value, example, get in checked:
         if not isinstance(value, str):
             raise ValueError(f"{name} must be a name such as {example!r}, got {value!r}")
         get(value)  # an unknown name: the library's own message lists the known ones
@@ -135,19 +151,57 @@ def check_neuron_config(config) -> dict:
     _number("val_split", c["val_split"], low=0, high=0.9)
     _number("max_steps", c["max_steps"], integer=True, low=1, high=MAX_STEPS)
     _number("tol", c["tol"], low=0, high=1)
+    if c["model"] == "network" and get_loss(c["loss"]).name != "log_loss":
+        raise ValueError(f"loss {c['loss']!r}: a network classifier learns with log_loss (a sigmoid output "
+                         "for two classes, softmax for more); choose log_loss")
     return c
 
 
+def _check_network(c) -> None:
+    """hidden: 1 … MAX_HIDDEN_LAYERS layers of 1 … MAX_UNITS units; activation: one name or one
+    per hidden layer.  The whole network's size is checked once the data say how many classes."""
+    from ...core.activations import get_activation
+
+    hidden = c["hidden"]
+    if (not isinstance(hidden, list) or not hidden
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in hidden)):
+        raise ValueError(f"hidden must list the widths of the hidden layers, e.g. [8, 8], got {hidden!r}")
+    if len(hidden) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"a network on the page has at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(hidden)}")
+    for n in hidden:
+        if not 1 <= n <= MAX_UNITS:
+            raise ValueError(f"a hidden layer on the page has 1 to {MAX_UNITS} units, got {n}")
+    activation = c["activation"]
+    names = activation if isinstance(activation, list) else [activation]
+    if isinstance(activation, list) and len(activation) != len(hidden):
+        raise ValueError(f"activation names one f for every hidden layer, or one for all: {len(hidden)} "
+                         f"layer(s), {len(activation)} name(s)")
+    for name in names:
+        if not isinstance(name, str):
+            raise ValueError(f"activation must be a name such as 'tanh', got {name!r}")
+        get_activation(name)  # an unknown name: the library's own message lists the known ones
+
+
+def network_size(hidden, n_inputs: int, n_outputs: int) -> int:
+    """Parameters of a dense network n_inputs → hidden… → n_outputs (weights and biases)."""
+    sizes = [n_inputs, *hidden, n_outputs]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
 class NeuronSession:
-    """A neuron learning a 2-D data set: the run ``NeuronClassifier.fit`` makes, stepped.
+    """A neuron (or a network) learning a 2-D data set: the run ``NeuronClassifier.fit``
+    (``NetworkClassifier.fit``) makes, stepped.
 
     The data are prepared as ``neuronlab train`` prepares them (``training_data``: the
     stratified validation split drawn from ``seed``, features standardised on the
     training rows); the run is ``estimator.start_run`` — the same θ0, strategy and
-    monitors as ``fit`` with the same ``random_state``.
+    monitors as ``fit`` with the same ``random_state``.  Two classes or more: k > 2 are
+    learnt by softmax outputs (the neuron: the layer of k neurons).
     """
 
-    section = "neuron"
+    @property
+    def section(self) -> str:
+        return "network" if self.config["model"] == "network" else "neuron"
 
     def __init__(self, config, tables: Optional[dict] = None):
         self.config = check_neuron_config(config)
@@ -169,15 +223,23 @@ class NeuronSession:
             data, target, features = c["dataset"], None, None
         # prepared as `neuronlab train` prepares it; features standardised for every strategy
         # (the picture's axes stay in the data's own units)
-        self.data = training_data(data, target, features, seed=c["seed"], val_split=c["val_split"],
+        self.data = training_data(data, target, features, task="classify", seed=c["seed"], val_split=c["val_split"],
                                   standardize=True, quiet=True)
         if self.data.dataset.n_rows > MAX_ROWS:
             raise ValueError(f"the data have {self.data.dataset.n_rows} rows; the page takes at most {MAX_ROWS}")
         if self.data.dataset.task != "classify":
-            raise ValueError(f"the neuron section classifies two classes; {target!r} holds "
-                             "more than two values")
+            raise ValueError(f"the page classifies; {target!r} holds numbers of many values (a "
+                             "regression target): choose a column of classes")
         if self.data.dataset.X.shape[1] != 2:
             raise ValueError("the neuron section draws 2-D data: choose exactly two feature columns")
+        self.n_classes = len(self.data.dataset.labels)
+        if self.n_classes > MAX_CLASSES:
+            raise ValueError(f"{target!r} has {self.n_classes} classes; the page colours at most {MAX_CLASSES}")
+        if self.config["model"] == "network":
+            size = network_size(self.config["hidden"], 2, 1 if self.n_classes == 2 else self.n_classes)
+            if size > MAX_PARAMETERS:
+                raise ValueError(f"the network has {size} parameters; the page trains at most "
+                                 f"{MAX_PARAMETERS}: use fewer layers or units")
         X = self.data.dataset.X
         lo, hi = X.min(axis=0), X.max(axis=0)
         pad = 0.1 * np.where(hi > lo, hi - lo, 1.0)
@@ -186,25 +248,43 @@ class NeuronSession:
         ys = np.linspace(self.bounds[0][1], self.bounds[1][1], GRID)
         gx, gy = np.meshgrid(xs, ys)  # row r of the grid is y = ys[r]
         self.grid_X = self.data.scaled(np.column_stack([gx.ravel(), gy.ravel()]))
+        xs = np.linspace(self.bounds[0][0], self.bounds[1][0], UNIT_GRID)
+        ys = np.linspace(self.bounds[0][1], self.bounds[1][1], UNIT_GRID)
+        gx, gy = np.meshgrid(xs, ys)
+        self.unit_X = self.data.scaled(np.column_stack([gx.ravel(), gy.ravel()]))
 
     def estimator(self):
         c = self.config
         options = dict(activation=c["activation"], loss=c["loss"], solver=c["strategy"],
                        learning_rate=c["learning_rate"], alpha=c["alpha"], random_state=c["seed"],
                        max_steps=c["max_steps"], tol=c["tol"])
+        if c["model"] == "network":
+            # as `neuronlab train --hidden … --batch-size all`: the page's "all" is every row per step
+            options["batch_size"] = c["batch_size"]
+            if isinstance(c["activation"], list):
+                options["activation"] = tuple(c["activation"])
+            return self.data.estimator(hidden=tuple(c["hidden"]), **options)
         if c["batch_size"] is not None:
             options["batch_size"] = c["batch_size"]
         return self.data.estimator(**options)
 
+    def _fitted(self, estimator, theta) -> None:
+        """``estimator``'s fitted attributes as ``fit`` leaves them, for this θ (the classes, and
+        θ unpacked by the run's own model: coef_/intercept_, or theta_/coefs_/intercepts_)."""
+        estimator.classes_ = np.asarray(self.data.dataset.labels)
+        estimator.n_features_in_ = 2
+        estimator._unpack(self.objective.model, np.array(theta, dtype=np.float64))
+
     def _start(self, theta):
         """Start the run: from fit's θ0, or — after a setting changed mid-run — from ``theta``."""
         estimator = self.estimator()
+        # the classes, as fit sets them before its run (k > 2: softmax outputs)
+        estimator.classes_ = np.asarray(self.data.dataset.labels)
         if theta is not None:
             estimator.set_params(warm_start=True)
-            # fit's warm start: θ0 = (coef_, intercept_), packed by the neuron's own layout
-            model = self.objective.model  # the run's own layout says which numbers are w and b
-            estimator.coef_ = np.array(model.weights(theta), dtype=np.float64)
-            estimator.intercept_ = float(model.bias(theta))
+            self._fitted(estimator, theta)  # fit's warm start: θ0 packed back from these
+        if self.n_classes > 2 and self.config["model"] == "neuron":
+            estimator._check_multiclass_settings(self.n_classes)  # as fit: sigmoid + log_loss only
         target = self.data.target(self.data.y_train)
         self.objective, self.training = estimator.start_run(self.data.X_fit, target)
         self.validation = self.data.validation_objective(estimator)
@@ -213,6 +293,7 @@ class NeuronSession:
         if self.objective.offers("curvature"):
             self.stability_limit = self.objective.stability_limit()
         self.pending = [0]  # History rows not yet sent to the page
+        self.before = None  # (t, θ_t) of the last step, when the History does not keep θ
         self.sent_end = False
 
     def reset(self):
@@ -250,9 +331,12 @@ class NeuronSession:
     # --- stepping ---------------------------------------------------------------------------
     def advance(self, n: int) -> None:
         """Up to ``n`` updates (fewer when the run ends)."""
+        keep = not self.training.history.record_params  # θ_t for "explain this step", kept here
         for _ in range(int(n)):
             if self.training.finished:
                 break
+            if keep:
+                self.before = (len(self.training.history) - 1, np.array(self.training.theta, copy=True))
             record = self.training.step()
             if isinstance(record, Step):  # a new History row (an UpdateRecord is a mini-batch inside one)
                 self.pending.append(record.step)
@@ -271,8 +355,11 @@ class NeuronSession:
         # as the CLI measures it every few steps
         stride = -(-len(self.pending) // VALIDATION_PER_FRAME) or 1
         for k, t in enumerate(self.pending):
+            last = k == len(self.pending) - 1
             theta = params[t] if params is not None else self.training.theta
-            measured = self.validation is not None and (k % stride == 0 or k == len(self.pending) - 1)
+            # θ_t of each row is known when the History keeps it (small models); else only the last
+            # row's θ (the current one) is, and only its validation loss is measured
+            measured = self.validation is not None and (last or (params is not None and k % stride == 0))
             rows.append({"t": self.offset + t, "loss": _finite(losses[t]),
                          "val_loss": _finite(self.validation.loss(theta)) if measured else None,
                          "learning_rate": _finite(rates[t])})
@@ -284,8 +371,32 @@ class NeuronSession:
                  "learning_rate": self.training.learning_rate,
                  "stability_limit": self.stability_limit, "status": self.training.status}
         if with_grid:
-            frame["grid"] = _picture(self.objective.model.forward(theta, self.grid_X)[1], 4)
+            frame.update(self.pictures(theta))
         return frame
+
+    def pictures(self, theta) -> dict:
+        """What the page colours: ``grid``, ŷ over the plane (two classes: P(second class);
+        k classes: the largest softmax output, with ``grid_class`` the class it belongs to);
+        for a network each hidden unit's own output over the plane (``units``, a coarser grid,
+        layer by layer) and every layer's weights (``layers``: W as rows of inputs, b)."""
+        model = self.objective.model
+        out = {}
+        if self.config["model"] == "network":
+            trace = model.forward_pass(theta, self.grid_X)
+            y_hat = trace.output
+            coarse = model.forward_pass(theta, self.unit_X)
+            out["units"] = [[_picture(a[:, j], 3) for j in range(a.shape[1])] for a in coarse.inputs[1:]]
+            out["layers"] = [{"W": [_floats(row) for row in W], "b": _floats(b)}
+                             for W, b in (model.layer(theta, l) for l in range(1, model.n_layers + 1))]
+        else:
+            y_hat = model.forward(theta, self.grid_X)[1]
+        y_hat = np.asarray(y_hat, dtype=np.float64)
+        if y_hat.ndim == 2 and y_hat.shape[1] > 1:
+            out["grid"] = _picture(y_hat.max(axis=1), 4)
+            out["grid_class"] = np.argmax(y_hat, axis=1).tolist()
+        else:
+            out["grid"] = _picture(y_hat, 4)
+        return out
 
     def ending(self) -> Optional[dict]:
         """Once, when the run has ended: its status, message (for a divergence: why, and the
@@ -304,14 +415,25 @@ class NeuronSession:
         h = self.training.history
         if len(h) < 2:
             raise ValueError("no step to explain yet: press 'one step' (or play) first")
-        step = explain_step(self.objective, h, self.training.strategy, len(h) - 2)
+        params = None
+        if not h.record_params:  # a network too large to keep θ of every step: θ_t kept by advance
+            before = getattr(self, "before", None)
+            if before is None or before[0] != len(h) - 2:
+                raise ValueError("no step to explain yet: press 'one step' (or play) first")
+            params = (before[1], self.training.theta)
+        step = explain_step(self.objective, h, self.training.strategy, len(h) - 2, params=params)
         return {"type": "explain", "step": self.offset + step.step, "lines": step.lines}
 
     def info(self) -> dict:
         d = self.data
+        from ..commands._common import class_numbers
+
         X = d.dataset.X
-        y = (d.dataset.y == d.dataset.labels[1]).astype(int)
+        y = class_numbers(d.dataset.y, d.dataset.labels).astype(int)
+        model = self.objective.model
+        sizes = [2, *self.config["hidden"], getattr(model, "n_outputs", 1)] if self.section == "network" else None
         return {"type": "ready", "section": self.section, "config": self.config,
+                "n_classes": self.n_classes, "sizes": sizes, "unit_grid_size": UNIT_GRID,
                 "features": list(d.dataset.feature_names), "target": d.dataset.target,
                 "labels": [str(v) for v in d.dataset.labels],
                 "points": {"x": _floats(X[:, 0]), "y": _floats(X[:, 1]), "label": y.tolist(),
@@ -331,10 +453,7 @@ class NeuronSession:
         est = self.estimator_
         result = self.training.result() if self.training.finished else None
         theta = self.training.best_theta if result is None else result.theta
-        est.coef_ = self.objective.model.weights(theta).copy()
-        est.intercept_ = float(self.objective.model.bias(theta))
-        est.classes_ = np.asarray(self.data.dataset.labels)
-        est.n_features_in_ = 2
+        self._fitted(est, theta)
         est.history_ = self.training.history
         est.n_iter_ = self.training.n_rows - 1
         est.status_ = self.training.status or "interrupted"
@@ -347,6 +466,7 @@ class NeuronSession:
                     "steps": c["max_steps"], "steps_done": self.offset + self.training.n_rows - 1,
                     "seed": c["seed"], "val_split": c["val_split"], "alpha": c["alpha"], "tol": c["tol"],
                     "batch_size": c["batch_size"], "standardize": d.scaler is not None,
+                    "hidden": c["hidden"],
                     "status": est.status_, "source": "neuronlab playground"}
         model = TrainedModel(est, d.dataset.feature_names, d.scaler, target=d.dataset.target, training=training,
                              history=summarize_history(est, {}))
@@ -370,6 +490,95 @@ def check_race_config(config) -> dict:
     return c
 
 
+class _RestartingGradient:
+    """The race's gradient method as ``solve`` runs it, stepped: gradient descent from the
+    common start and, when a run ends stuck at its start (undefined or stationary there), a
+    new run from the next seeded random point of the box (``restart_points``) with the rest
+    of the budget — ``solve``'s own rule (``should_restart``).  Looks like one run to the race."""
+
+    def __init__(self, objective, theta0, c, low, high):
+        from ...train.solving import restart_points
+
+        self.objective, self.config = objective, c
+        self.points = restart_points(c["seed"], low, high)
+        self.spent, self.restarts, self.first = 0, 0, None
+        self.best = None  # the best (loss, θ) of the runs before the current one
+        self.current = self._start(theta0)
+        self._restart_if_stuck()
+
+    def _start(self, point):
+        from ...train.solving import UndefinedIsInfinite, method_strategy
+
+        c = self.config
+        strategy = method_strategy("gradient", tol=c["tol"], budget=c["budget"] - self.spent,
+                                   learning_rate=c["learning_rate"])
+        return strategy.start(UndefinedIsInfinite(self.objective), point)
+
+    def step(self):
+        record = self.current.step()
+        self._restart_if_stuck()
+        return record
+
+    def _restart_if_stuck(self):
+        from ...train.solving import should_restart
+
+        while self.current.finished:  # a run may end where it starts: stationary there
+            result = self.current.result()
+            if not should_restart(result, self.config["tol"], self.config["budget"] - self.spent - result.n_evals):
+                return
+            self.first = self.first or result
+            self.spent += result.n_evals
+            if self.best is None or result.loss < self.best[0]:
+                self.best = (result.loss, result.theta)
+            self.restarts += 1
+            self.current = self._start(next(self.points))
+
+    @property
+    def finished(self):
+        return self.current.finished
+
+    @property
+    def evaluations(self):
+        return self.spent + self.current.evaluations
+
+    @property
+    def history(self):
+        return self.current.history
+
+    @property
+    def strategy(self):
+        return self.current.strategy
+
+    @property
+    def status(self):
+        return self.current.status
+
+    @property
+    def theta(self):
+        return self.current.theta
+
+    def _best(self):
+        here = (self.current.best_loss, self.current.best_theta)
+        return here if self.best is None or not self.best[0] < here[0] else self.best
+
+    @property
+    def best_loss(self):
+        return self._best()[0]
+
+    @property
+    def best_theta(self):
+        return self._best()[1]
+
+    @property
+    def message(self):
+        from ...train.solving import restart_note
+
+        message = self.current.outcome.message
+        if self.restarts:
+            message = restart_note(self.first, self.restarts, self.evaluations, message)
+        return message
+
+
 class RaceSession:
     """Monte-Carlo, error-driven search and gradient descent on one equation, as ``solve``
     runs them (``method_strategy``, the same start and box), stepped side by side: each
@@ -385,11 +594,15 @@ class RaceSession:
         self.objective, self.low, self.high, self.theta0 = race_setup(c["equation"])
         self.runs = {}
         for method in METHODS:
+            if method == "gradient":  # with solve's restarts from random points when stuck at its start
+                self.runs[method] = _RestartingGradient(self.objective, self.theta0, c, self.low, self.high)
+                continue
             strategy = method_strategy(method, tol=c["tol"], budget=c["budget"], low=self.low, high=self.high,
                                        random_state=c["seed"], learning_rate=c["learning_rate"])
             self.runs[method] = strategy.start(UndefinedIsInfinite(self.objective), self.theta0)
         self.evaluations = 1
         self.sent = {m: 0 for m in self.runs}
+        self.sent_history = {m: None for m in self.runs}
         self.sent_end = False
 
     def reset(self):
@@ -413,6 +626,8 @@ class RaceSession:
         runs = {}
         for method, training in self.runs.items():
             h = training.history
+            if self.sent_history[method] is not h:  # a restart: a new run, its rows from 0
+                self.sent_history[method], self.sent[method] = h, 0
             new = range(self.sent[method], len(h))
             self.sent[method] = len(h)
             params = h.params if h.record_params else None
@@ -422,16 +637,21 @@ class RaceSession:
                 "theta": _floats(training.theta), "best": _floats(training.best_theta),
                 "points": [_floats(params[i]) for i in new] if params is not None else [],
                 "status": training.status,
-                "message": training.outcome.message if training.finished else None,
+                "message": self._message(training) if training.finished else None,
+                "restarts": getattr(training, "restarts", 0),
             }
         return {"type": "frame", "evaluations": self.evaluations, "runs": runs}
+
+    @staticmethod
+    def _message(training) -> str:
+        return training.message if isinstance(training, _RestartingGradient) else training.outcome.message
 
     def ending(self) -> Optional[dict]:
         if not self.finished or self.sent_end:
             return None
         self.sent_end = True
         return {"type": "ended", "status": "finished",
-                "message": "; ".join(f"{self.LABELS[m]}: {t.outcome.message}" for m, t in self.runs.items()),
+                "message": "; ".join(f"{self.LABELS[m]}: {self._message(t)}" for m, t in self.runs.items()),
                 "suggested_learning_rate": None}
 
     def explain(self) -> dict:
@@ -542,12 +762,19 @@ class RatesSession:
                 "rates": self.rates, **self.frame(), "type": "ready"}
 
 
-SECTIONS = {"neuron": NeuronSession, "race": RaceSession, "rates": RatesSession}
+SECTIONS = {"neuron": NeuronSession, "network": NeuronSession, "race": RaceSession, "rates": RatesSession}
 
 
 def open_section(section, config, tables=None):
-    """The session of ``section`` built from the page's ``config``."""
+    """The session of ``section`` built from the page's ``config`` ("network" is the neuron
+    section with ``model`` "network")."""
     _choice("section", section, tuple(SECTIONS))
+    if section == "network":
+        if config is None:
+            config = {}
+        if not isinstance(config, dict):
+            raise ValueError(f"the network settings must be a JSON object, got {type(config).__name__}")
+        return NeuronSession({**config, "model": "network"}, tables)
     if section == "neuron":
         return NeuronSession(config, tables)
     return SECTIONS[section](config)

@@ -10,7 +10,9 @@ const DEFAULTS = {
   section: "neuron", dataset: "linear", activation: "sigmoid", loss: "log_loss", lr: "0.5",
   strategy: "gradient_descent", batch: "all", alpha: "0", seed: "0", speed: "200",
   eq: "256x + 212y = 1492", budget: "2000", rseed: "0",
+  hidden: "4", acts: "tanh", // the network: units per hidden layer, each layer's f (comma-separated)
 };
+const NETWORK_LIMITS = { layers: 6, units: 32 }; // the server checks these too (and the parameter count)
 const state = Object.assign({}, DEFAULTS, readHash());
 let options = null;
 let ws = null;
@@ -56,12 +58,66 @@ function setNumber(el, x) {
 // --- sections ------------------------------------------------------------------------------
 function activeSection() { return state.section; }
 
+// the Networks tab shows the neuron section's page with the layer controls and pictures
+function sectionElement(name = activeSection()) { return $("#section-" + (name === "network" ? "neuron" : name)); }
+
+function isNetwork() { return state.section === "network"; }
+
 function showSection(name) {
   state.section = name;
   writeHash();
   for (const b of $$("#tabs button")) b.classList.toggle("active", b.dataset.section === name);
-  for (const s of $$(".section")) s.hidden = s.id !== "section-" + name;
+  for (const s of $$(".section")) s.hidden = s !== sectionElement(name);
+  const network = name === "network";
+  $("#neuron-title").textContent = network ? "Networks" : "A neuron learns";
+  $("#network-intro").hidden = $("#network-controls").hidden = !network;
+  $("#network-pictures").hidden = true; // shown once the network's first frame arrives
+  $("#activation-control").hidden = $("#loss-control").hidden = network;
+  if (network) drawLayerControls();
   openSection();
+}
+
+// --- the network's layers: sizes and activations in the URL ("4,4" and "tanh,relu") ------------
+function layerSizes() { return state.hidden.split(",").filter((v) => v !== "").map(Number); }
+function layerActivations() {
+  const acts = state.acts.split(","), n = layerSizes().length;
+  return Array.from({ length: n }, (_, i) => acts[i] || acts[acts.length - 1] || "tanh");
+}
+
+function setLayers(sizes, acts) {
+  state.hidden = sizes.join(","); state.acts = acts.join(","); writeHash();
+  drawLayerControls();
+}
+
+function drawLayerControls() {
+  const box = $("#layers");
+  box.textContent = "";
+  const sizes = layerSizes(), acts = layerActivations();
+  sizes.forEach((n, i) => {
+    const layer = document.createElement("span");
+    layer.className = "layer"; layer.dataset.layer = String(i + 1);
+    const title = document.createElement("span"); title.textContent = `layer ${i + 1}:`;
+    const fewer = document.createElement("button"); fewer.textContent = "−"; fewer.className = "fewer";
+    fewer.title = "one unit fewer";
+    const count = document.createElement("b"); count.textContent = String(n); count.className = "units-count";
+    const more = document.createElement("button"); more.textContent = "+"; more.className = "more";
+    more.title = "one unit more";
+    const select = document.createElement("select"); select.className = "layer-activation";
+    fillSelect(select, options.activations.filter((a) => a !== "step"), acts[i]);
+    const remove = document.createElement("button"); remove.textContent = "×"; remove.className = "remove";
+    remove.title = "remove this layer";
+    fewer.disabled = n <= 1; more.disabled = n >= NETWORK_LIMITS.units; remove.disabled = sizes.length <= 1;
+    fewer.addEventListener("click", () => { sizes[i] = n - 1; setLayers(sizes, acts); openSection(); });
+    more.addEventListener("click", () => { sizes[i] = n + 1; setLayers(sizes, acts); openSection(); });
+    remove.addEventListener("click", () => { sizes.splice(i, 1); acts.splice(i, 1); setLayers(sizes, acts); openSection(); });
+    select.addEventListener("change", () => { // takes effect at the next step, from the current weights
+      acts[i] = select.value; setLayers(sizes, acts);
+      send({ type: "set", settings: { activation: acts } });
+    });
+    layer.append(title, fewer, count, more, select, remove);
+    box.appendChild(layer);
+  });
+  $("#add-layer").disabled = sizes.length >= NETWORK_LIMITS.layers;
 }
 
 function neuronConfig() {
@@ -70,6 +126,7 @@ function neuronConfig() {
     strategy: state.strategy, alpha: Number(state.alpha), seed: Number(state.seed),
     batch_size: state.batch === "all" ? null : Number(state.batch),
   };
+  if (isNetwork()) Object.assign(config, { hidden: layerSizes(), activation: layerActivations(), loss: "log_loss" });
   if (state.dataset === "csv" && upload && upload.chosen) {
     Object.assign(config, { upload: upload.upload, features: upload.chosen.features, target: upload.chosen.target });
   } else {
@@ -84,9 +141,9 @@ function openSection() {
   view = {};
   for (const pre of $$(".explain-text")) pre.hidden = true;
   const name = activeSection();
-  if (name === "neuron") {
+  if (name === "neuron" || name === "network") {
     $("#neuron-message").hidden = true;
-    send({ type: "open", section: "neuron", config: neuronConfig() });
+    send({ type: "open", section: name, config: neuronConfig() });
   } else if (name === "race") {
     const config = { equation: state.eq, budget: Number(state.budget), seed: Number(state.rseed) };
     send({ type: "open", section: "race", config });
@@ -111,7 +168,7 @@ function onMessage(event) {
   if (m.type === "explain") { showExplain(m); return; }
   const section = m.section || view.section;
   if (m.type === "ready") view = { section: m.section };
-  if (view.section === "neuron") neuronMessage(m);
+  if (view.section === "neuron" || view.section === "network") neuronMessage(m);
   else if (view.section === "race") raceMessage(m);
   else if (view.section === "rates") ratesMessage(m);
   if (m.type === "ended") { playing = false; updatePlayButtons(); }
@@ -119,7 +176,7 @@ function onMessage(event) {
 }
 
 function showExplain(m) {
-  const pre = $(".explain-text", $("#section-" + activeSection()));
+  const pre = $(".explain-text", sectionElement());
   pre.textContent = m.lines.join("\n");
   pre.hidden = false;
 }
@@ -134,19 +191,32 @@ function download(filename, text) {
 // --- a neuron learns -----------------------------------------------------------------------
 function neuronMessage(m) {
   if (m.type === "ready") {
-    Object.assign(view, { info: m, t: [], loss: [], val: [], grid: null });
+    Object.assign(view, { info: m, t: [], loss: [], val: [], grid: null, gridClass: null, units: null, layers: null });
+    const colours = m.n_classes > 2
+      ? "colour: the class ŷ picks (softmax), paler where it is less sure — " +
+        m.labels.map((label, k) => `${label} (${CLASS_NAMES[k % CLASS_NAMES.length]})`).join(", ")
+      : `colour: ŷ from ${m.labels[0]} (blue) to ${m.labels[1]} (orange)`;
     $("#boundary-note").textContent = `${m.features[0]} → across, ${m.features[1]} → up; ` +
-      `${m.row_counts.train} training rows (filled), ${m.row_counts.validation} validation rows (hollow); ` +
-      `colour: ŷ from ${m.labels[0]} (blue) to ${m.labels[1]} (orange).`;
+      `${m.row_counts.train} training rows (filled), ${m.row_counts.validation} validation rows (hollow); ${colours}.`;
     $("#neuron-message").hidden = true;
+    if (m.sizes) {
+      const k = m.sizes[m.sizes.length - 1];
+      $("#output-layer").textContent = k > 1 ? `output: ${k} units, softmax` : "output: 1 unit, sigmoid";
+      buildUnitCanvases(m.sizes.slice(1, -1));
+    }
+    $("#network-pictures").hidden = !m.sizes;
   }
   if (m.type === "ready" || m.type === "frame") {
     for (const r of m.rows) { view.t.push(r.t); view.loss.push(r.loss); view.val.push(r.val_loss); }
-    if (m.grid) view.grid = m.grid;
+    if (m.grid) { view.grid = m.grid; view.gridClass = m.grid_class || null; }
+    if (m.units) { view.units = m.units; view.layers = m.layers; }
     $("#step-count").textContent = m.step;
     const last = m.rows.length ? m.rows[m.rows.length - 1] : null;
     if (last) { setNumber($("#loss"), last.loss); setNumber($("#val-loss"), last.val_loss); }
-    $("#weights").textContent = Object.entries(m.theta).map(([k, v]) => `${k} = ${fmt(v, 4)}`).join(", ");
+    const weights = Object.entries(m.theta);
+    const shown = weights.length > 12 ? 4 : 12; // a network's weights: a few, and the drawing below
+    $("#weights").textContent = weights.slice(0, shown).map(([k, v]) => `${k} = ${fmt(v, 4)}`).join(", ") +
+      (weights.length > shown ? ` … (${weights.length} in all)` : "");
     showEta(m.learning_rate, m.stability_limit);
     scheduleDraw();
   } else if (m.type === "changed") {
@@ -176,9 +246,13 @@ function scheduleDraw() {
   drawPending = true;
   requestAnimationFrame(() => {
     drawPending = false;
-    if (view.section === "neuron") { drawBoundary(); drawCurves($("#loss-chart"), [
-      { xs: view.t, ys: view.loss, color: "#2f6fdf", label: "training J" },
-      { xs: view.t, ys: view.val, color: "#e07b00", label: "validation" }]); }
+    if (view.section === "neuron" || view.section === "network") {
+      drawBoundary();
+      drawCurves($("#loss-chart"), [
+        { xs: view.t, ys: view.loss, color: "#2f6fdf", label: "training J" },
+        { xs: view.t, ys: view.val, color: "#e07b00", label: "validation" }]);
+      if (view.units) { drawUnits(); drawNetwork(); }
+    }
     else if (view.section === "race") drawRace();
     else if (view.section === "rates") drawRates();
   });
@@ -206,7 +280,8 @@ function drawBoundary() {
     const img = octx.createImageData(G, G);
     for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
       const v = view.grid[r * G + c];
-      const [R, Gr, B] = v === null ? [200, 0, 0] : colourOf(v);
+      const [R, Gr, B] = v === null ? [200, 0, 0]
+        : view.gridClass ? classColour(view.gridClass[r * G + c], v, info.n_classes) : colourOf(v);
       const k = ((G - 1 - r) * G + c) * 4;
       img.data[k] = R; img.data[k + 1] = Gr; img.data[k + 2] = B; img.data[k + 3] = 255;
     }
@@ -215,7 +290,15 @@ function drawBoundary() {
     ctx.drawImage(off, 0, 0, W, H);
   }
   const px = (x) => (x - x0) / (x1 - x0) * W, py = (y) => H - (y - y0) / (y1 - y0) * H;
-  if (view.grid) { // the line ŷ = ½ where the server's grid of ŷ crosses it (drawn, not computed)
+  if (view.gridClass) { // k classes: the boundary is where the class ŷ picks changes from cell to cell
+    ctx.fillStyle = "#222";
+    const cx = (c) => (c + 0.5) / G * W, cy = (r) => H - (r + 0.5) / G * H;
+    for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
+      const k = view.gridClass[r * G + c];
+      if (c + 1 < G && view.gridClass[r * G + c + 1] !== k) ctx.fillRect(cx(c + 0.5) - 1, cy(r) - 1, 2.2, 2.2);
+      if (r + 1 < G && view.gridClass[(r + 1) * G + c] !== k) ctx.fillRect(cx(c) - 1, cy(r + 0.5) - 1, 2.2, 2.2);
+    }
+  } else if (view.grid) { // the line ŷ = ½ where the server's grid of ŷ crosses it (drawn, not computed)
     ctx.fillStyle = "#222";
     const cx = (c) => c / (G - 1) * W, cy = (r) => H - r / (G - 1) * H;
     for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
@@ -234,10 +317,98 @@ function drawBoundary() {
   for (let i = 0; i < p.x.length; i++) {
     ctx.beginPath();
     ctx.arc(px(p.x[i]), py(p.y[i]), 3.2, 0, 2 * Math.PI);
-    const colour = p.label[i] ? "#c45f00" : "#1d4fb8";
+    const colour = info.n_classes > 2 ? CLASS_INK[p.label[i] % CLASS_INK.length] : p.label[i] ? "#c45f00" : "#1d4fb8";
     if (p.train[i]) { ctx.fillStyle = colour; ctx.fill(); }
     ctx.strokeStyle = colour; ctx.lineWidth = 1.2; ctx.stroke();
   }
+}
+
+// k classes: one colour per class, paler where softmax's largest ŷ is small (1/k … 1)
+const CLASS_NAMES = ["blue", "orange", "green", "purple", "red", "brown", "pink", "grey", "olive", "teal"];
+const CLASS_FILL = [[90, 140, 230], [245, 160, 60], [90, 190, 110], [160, 110, 210], [225, 85, 85],
+  [170, 120, 80], [235, 130, 190], [150, 150, 150], [180, 180, 70], [70, 180, 190]];
+const CLASS_INK = ["#1d4fb8", "#c45f00", "#1f7a3a", "#6b3fa0", "#b3261e", "#7a4e22", "#b0407f", "#555", "#7a7a10", "#137a85"];
+
+function classColour(k, p, nClasses) {
+  const sure = Math.min(1, Math.max(0, (p - 1 / nClasses) / (1 - 1 / nClasses)));
+  const base = CLASS_FILL[k % CLASS_FILL.length];
+  return base.map((b) => Math.round(255 + (b - 255) * (0.25 + 0.5 * sure)));
+}
+
+// --- the network: each hidden unit's map, and the drawing of its layers ----------------------
+function buildUnitCanvases(hidden) {
+  const box = $("#units");
+  box.textContent = "";
+  hidden.forEach((n, l) => {
+    const row = document.createElement("div"); row.className = "unit-row";
+    const label = document.createElement("span"); label.textContent = `layer ${l + 1}`;
+    row.appendChild(label);
+    for (let j = 0; j < n; j++) {
+      const c = document.createElement("canvas");
+      c.className = "unit"; c.width = c.height = view.info.unit_grid_size;
+      c.title = `layer ${l + 1}, unit ${j + 1}: a = f(w·x + b) over the plane (blue +, orange −)`;
+      row.appendChild(c);
+    }
+    box.appendChild(row);
+  });
+}
+
+function drawUnits() {
+  const G = view.info.unit_grid_size;
+  const rows = $$("#units .unit-row");
+  view.units.forEach((layer, l) => {
+    const canvases = rows[l] ? $$("canvas", rows[l]) : [];
+    layer.forEach((values, j) => {
+      const canvas = canvases[j];
+      if (!canvas) return;
+      let scale = 0;
+      for (const v of values) if (v !== null) scale = Math.max(scale, Math.abs(v));
+      scale = scale || 1;
+      const ctx = canvas.getContext("2d");
+      const img = ctx.createImageData(G, G);
+      for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
+        const v = values[r * G + c];
+        const q = v === null ? 0 : v / scale; // −1 … 1: orange … white … blue
+        const target = q >= 0 ? [47, 111, 223] : [224, 123, 0];
+        const at = ((G - 1 - r) * G + c) * 4;
+        for (let i = 0; i < 3; i++) img.data[at + i] = Math.round(255 + (target[i] - 255) * Math.abs(q));
+        img.data[at + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
+    });
+  });
+}
+
+function drawNetwork() {
+  const canvas = $("#network-drawing");
+  const ctx = canvas.getContext("2d");
+  const sizes = view.info.sizes, layers = view.layers;
+  const W = canvas.width, H = canvas.height, pad = 28;
+  ctx.clearRect(0, 0, W, H);
+  const x = (l) => pad + l * (W - 2 * pad) / (sizes.length - 1);
+  const y = (l, i) => H / 2 + (i - (sizes[l] - 1) / 2) * Math.min(26, (H - 2 * pad) / Math.max(1, sizes[l] - 1));
+  let biggest = 0;
+  for (const layer of layers) for (const row of layer.W) for (const w of row) if (w !== null) biggest = Math.max(biggest, Math.abs(w));
+  biggest = biggest || 1;
+  layers.forEach((layer, l) => { // W of layer l + 1: one row per input unit, one column per unit
+    layer.W.forEach((row, i) => row.forEach((w, j) => {
+      if (w === null) return;
+      ctx.strokeStyle = w >= 0 ? "rgba(47, 111, 223, 0.75)" : "rgba(224, 123, 0, 0.75)";
+      ctx.lineWidth = 0.3 + 4.5 * Math.abs(w) / biggest;
+      ctx.beginPath(); ctx.moveTo(x(l), y(l, i)); ctx.lineTo(x(l + 1), y(l + 1, j)); ctx.stroke();
+    }));
+  });
+  ctx.font = "11px system-ui"; ctx.textAlign = "center";
+  sizes.forEach((n, l) => {
+    for (let i = 0; i < n; i++) {
+      ctx.beginPath(); ctx.arc(x(l), y(l, i), 7, 0, 2 * Math.PI);
+      ctx.fillStyle = "white"; ctx.fill(); ctx.strokeStyle = "#5b6475"; ctx.lineWidth = 1.2; ctx.stroke();
+    }
+    ctx.fillStyle = "#5b6475";
+    const name = l === 0 ? "x" : l === sizes.length - 1 ? "ŷ" : `layer ${l}`;
+    ctx.fillText(name, x(l), H - 6);
+  });
+  ctx.textAlign = "start";
 }
 
 function drawCurves(canvas, series, opts = {}) {
@@ -304,10 +475,12 @@ function raceMessage(m) {
       view[method] = run;
       const tr = document.createElement("tr");
       tr.dataset.method = method;
-      const cells = [run.label, String(run.evaluations), fmt(run.residual, 4), run.status || "running"];
+      const status = (run.status || "running") + (run.restarts ? ` (restarted ${run.restarts}× from random points)` : "");
+      const cells = [run.label, String(run.evaluations), fmt(run.residual, 4), status];
       for (const text of cells) { const td = document.createElement("td"); td.textContent = text; tr.appendChild(td); }
       tr.children[2].dataset.value = run.residual === null ? "" : String(run.residual);
       tr.firstChild.style.color = RACE_COLOURS[method];
+      if (run.message) tr.title = run.message;
       body.appendChild(tr);
     }
     scheduleDraw();
@@ -427,6 +600,12 @@ function setupControls() {
   $("#csv-controls").hidden = state.dataset !== "csv";
 
   for (const b of $$("#tabs button")) b.addEventListener("click", () => { if (!b.disabled) showSection(b.dataset.section); });
+  $("#add-layer").addEventListener("click", () => {
+    const sizes = layerSizes(), acts = layerActivations();
+    if (sizes.length >= NETWORK_LIMITS.layers) return;
+    sizes.push(sizes.length ? sizes[sizes.length - 1] : 4); acts.push(acts.length ? acts[acts.length - 1] : "tanh");
+    setLayers(sizes, acts); openSection();
+  });
   for (const section of $$(".section")) {
     const play = $(".play", section);
     if (play) play.addEventListener("click", () => {
