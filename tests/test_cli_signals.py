@@ -55,10 +55,28 @@ def test_a_signal_during_training_saves_an_interrupted_model_that_resumes(csv_fi
     assert again["steps_done"] == done + 3 and again["status"] == "max_steps"
 
 
+def wait_until_caught(pid, signum, seconds=60.0):
+    """Wait until process ``pid`` catches ``signum`` (Linux: the SigCgt mask of /proc/PID/status)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            caught = 0
+        if caught & (1 << (signum - 1)):
+            return
+        time.sleep(0.005)
+    pytest.fail(f"the process did not install its handler for signal {signum} within {seconds} s")
+
+
 def test_a_signal_before_training_writes_nothing_and_says_one_line(csv_file, tmp_path):
     model = tmp_path / "m.json"
     run = train([csv_file, "--target", "y", "--out", model, "--steps", 10])
-    time.sleep(0.2)  # within start-up: the imports, the reading
+    # within start-up (the imports, the reading), but not before the interpreter has run the
+    # entry point's first line: until then no program can catch a signal, and a loaded machine
+    # can take longer than any fixed sleep to get there
+    wait_until_caught(run.pid, signal.SIGTERM)
     os.kill(run.pid, signal.SIGTERM)
     out, err = run.communicate(timeout=120)
     assert run.returncode == 130

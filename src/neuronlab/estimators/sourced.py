@@ -61,7 +61,22 @@ def _as_source(est, X, y, sample_weight, classifier):
     return DaskSource.from_arrays(X, y, sample_weight, positive=positive), classes, names
 
 
+#: deprecation notices that Dask's own code raises with newer pandas, not the user's to act on
+DEPENDENCY_NOTICES = (r"The inplace keyword in DataFrame\.reset_index",)
+
+
 def fit_source(est, X, y, sample_weight, callback, solver_options):
+    """``est.fit`` on a data source or a Dask collection, without the deprecation notices that
+    Dask's internals raise under newer pandas (the user can do nothing about them)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        for notice in DEPENDENCY_NOTICES:
+            warnings.filterwarnings("ignore", message=notice)
+        return _fit_source(est, X, y, sample_weight, callback, solver_options)
+
+
+def _fit_source(est, X, y, sample_weight, callback, solver_options):
     """``est.fit`` on a data source or a Dask collection (see the module docstring);
     ``solver_options(est, rng, n_rows)`` gives the estimator's settings by its strategy's names."""
     activation, loss = est.validate_params()
