@@ -178,8 +178,7 @@ def _blas_threads(n_rows, network):
     """A context in which BLAS uses one thread when the batch's products are small: waking a
     second thread for a mini-batch's product costs more than it saves, and on a busy machine
     many times more (Fashion-MNIST, batch 200: 1.7 s an epoch on one thread, 7 s on two; see
-    BENCHMARKS.md).  Needs threadpoolctl (scikit-learn brings it); without it, or for large
-    products, BLAS keeps its own setting."""
+    BENCHMARKS.md), through threadpoolctl; for large products BLAS keeps its own setting."""
     widest = max(a * b for a, b in zip(network.sizes[:-1], network.sizes[1:]))
     if n_rows * widest >= SMALL_PRODUCT:
         return contextlib.nullcontext()
@@ -193,12 +192,9 @@ _BLAS = None
 def _blas_controllers():
     global _BLAS
     if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _BLAS = []
-        else:
-            _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
+        from threadpoolctl import ThreadpoolController  # here: not on import neuronlab's path
+
+        _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
     return _BLAS
 
 
