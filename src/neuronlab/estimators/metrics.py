@@ -153,11 +153,13 @@ def multiclass_report(y_true, y_pred, proba, n_classes) -> dict:
     None); one confusion matrix gives all the counting ones."""
     counts = confusion_matrix(y_true, y_pred, n_classes)
     per_class = []
-    for c in range(n_classes):
+    n = counts.sum()
+    for c in range(n_classes):  # class c against the rest: the binary matrix [[TN, FP], [FN, TP]]
         tp = counts[c, c]
         fp, fn = counts[:, c].sum() - tp, counts[c, :].sum() - tp
-        per_class.append({"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
-                          "f1": _ratio(2 * tp, 2 * tp + fp + fn), "support": int(counts[c].sum())})
+        scores = _scores(((n - tp - fp - fn, fp), (fn, tp)))
+        per_class.append({name: scores[name] for name in ("precision", "recall", "f1")}
+                         | {"support": int(counts[c].sum())})
     report = {"accuracy": _ratio(np.trace(counts), counts.sum()), "average": "macro"}
     for name in ("precision", "recall", "f1"):
         report[name] = float(np.mean([scores[name] for scores in per_class]))

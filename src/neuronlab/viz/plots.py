@@ -57,15 +57,29 @@ def line_style(i: int) -> dict:
                 marker=_MARKERS[i % len(_MARKERS)])
 
 
-def new_figure(width: float = 7.0, height: float = 4.5, ncols: int = 1):
-    """A Figure on the Agg canvas (no pyplot, no display, no global state) and its axes."""
+def new_figure(width: float = 7.0, height: float = 4.5, ncols: int = 1, nrows: int = 1):
+    """A Figure on the Agg canvas (no pyplot, no display, no global state) and its axes: one
+    axes, a list of ``ncols`` for one row, or an (nrows, ncols) array for a grid."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    return fig, (axes[0] if ncols == 1 else list(axes))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    if nrows > 1:
+        return fig, axes
+    return fig, (axes[0][0] if ncols == 1 else list(axes[0]))
+
+
+def _plane_grid(X, points: int):
+    """(G0, G1, P): a points × points grid over the span of X's two columns with an 8 % margin,
+    and its points as rows P (points², 2), to evaluate a model over the plane."""
+    low, high = X.min(axis=0), X.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    g0 = np.linspace(low[0] - 0.08 * span[0], high[0] + 0.08 * span[0], points)
+    g1 = np.linspace(low[1] - 0.08 * span[1], high[1] + 0.08 * span[1], points)
+    G0, G1 = np.meshgrid(g0, g1)
+    return G0, G1, np.column_stack([G0.ravel(), G1.ravel()])
 
 
 def save_figure(fig, path):
@@ -409,13 +423,8 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
 
         def predict(P):
             return neuron.forward(theta, P)[1]
-    low, high = X.min(axis=0), X.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    g0 = np.linspace(low[0] - 0.08 * span[0], high[0] + 0.08 * span[0], 200)
-    g1 = np.linspace(low[1] - 0.08 * span[1], high[1] + 0.08 * span[1], 200)
-    G0, G1 = np.meshgrid(g0, g1)
-    P = np.asarray(predict(np.column_stack([G0.ravel(), G1.ravel()])), dtype=np.float64)
-    P = P.reshape(G0.shape)
+    G0, G1, rows = _plane_grid(X, 200)
+    P = np.asarray(predict(rows), dtype=np.float64).reshape(G0.shape)
     own_figure = ax is None
     if own_figure:
         fig, ax = new_figure(6.5, 5.0)
@@ -444,28 +453,19 @@ def plot_hidden_units(units, X, path=None, *, feature_names=("x₁", "x₂"), la
 
     ``units`` maps rows P (n, 2) to the hidden layer's outputs (n, m) — e.g. the layer's
     activations of a network, with its feature scaling; one small heat map per unit (the
-    first ``max_units``), the data's span with a margin, the unit's own boundary z = 0
-    where f crosses it.  Returns the figure (written to ``path`` if given).
+    first ``max_units``) over the data's span with a margin.  Returns the figure (written to
+    ``path`` if given).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X must have two feature columns to draw a plane, got shape {X.shape}")
-    low, high = X.min(axis=0), X.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    g0 = np.linspace(low[0] - 0.08 * span[0], high[0] + 0.08 * span[0], 80)
-    g1 = np.linspace(low[1] - 0.08 * span[1], high[1] + 0.08 * span[1], 80)
-    G0, G1 = np.meshgrid(g0, g1)
-    A = np.asarray(units(np.column_stack([G0.ravel(), G1.ravel()])), dtype=np.float64)
+    G0, G1, rows = _plane_grid(X, 80)
+    A = np.asarray(units(rows), dtype=np.float64)
     m = min(A.shape[1], max_units)
     ncols = min(m, 8)
     nrows = -(-m // ncols)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1.7 * ncols + 0.4, 1.7 * nrows + 0.6), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for j, ax in enumerate(axes.ravel()):
+    fig, axes = new_figure(1.7 * ncols + 0.4, 1.7 * nrows + 0.6, ncols=ncols, nrows=nrows)
+    for j, ax in enumerate(np.ravel(axes)):
         ax.set_xticks([])
         ax.set_yticks([])
         if j >= m:

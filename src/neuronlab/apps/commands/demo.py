@@ -365,9 +365,7 @@ def act_networks(out: Path, seed: int) -> Act:
             fitted[(name, label)] = (model, data, train)
     act.tables.append(("The neuron against a network (accuracy)",
                        ["data", "model", "weights", "train", "test", "status"], rows))
-    fig, axes = new_figure(13.0, 10.0, ncols=2)
-    fig.clear()
-    grid = fig.subplots(2, 2)
+    fig, grid = new_figure(13.0, 10.0, ncols=2, nrows=2)
     for ax, ((name, label), (model, data, train)) in zip(grid.ravel(), fitted.items()):
         plot_decision_boundary(lambda P, model=model: model.predict_proba(P)[:, 1], data.X[train],
                                data.y[train], ax=ax, feature_names=data.feature_names,
