@@ -87,7 +87,15 @@ def test_explain_writes_out_one_backpropagation_step_of_a_2_2_1_network():
     delta2 = y_hat - 1.0                                     # ∂L/∂z₂ of sigmoid + log loss
     delta1 = np.array([delta2 * 1.5, delta2 * -0.7]) * (1 - a1 ** 2)
     dW1 = np.outer([1.0, 2.0], delta1)
-    for value in (*z1, *a1, z2, y_hat, delta2, *delta1, *dW1.ravel(), delta2 * a1[0], delta2 * a1[1]):
-        assert format_number(value) in text, value
+    def vector(*values):
+        return "(" + ", ".join(format_number(v) for v in values) + ")"
+
+    # each number where the written-out step puts it, as the hand computation gives it
+    assert f"= {vector(*z1)}\n" in text and f"a₁ = tanh(z₁) = {vector(*a1)}" in text
+    assert f"= {vector(z2)}\n" in text and f"a₂ = sigmoid(z₂) = {vector(y_hat)}" in text
+    assert f"δ₂ = ∂L/∂z₂ = {vector(delta2)}" in text
+    assert f"= {vector(*delta1)}\n" in text
+    assert f"∂L/∂W₂ = a₁ᵀ·δ₂ = [{vector(delta2 * a1[0])}; {vector(delta2 * a1[1])}]" in text
+    assert f"∂L/∂W₁ = a₀ᵀ·δ₁ = [{vector(*dW1[0])}; {vector(*dW1[1])}]" in text
     expected_grad = np.concatenate([dW1.ravel(), delta1, [delta2 * a1[0], delta2 * a1[1]], [delta2]])
     np.testing.assert_allclose(result.history.params[1], theta0 - 0.1 * expected_grad, rtol=1e-12)

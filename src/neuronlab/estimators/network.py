@@ -237,16 +237,19 @@ class NetworkClassifier(_NetworkEstimator):
         """Learn every layer's W and b from X (n_samples, n_features) and labels y (two classes
         or more).  ``callback(step)`` is called after every epoch (or step)."""
         self.validate_params()
-        X = self._check_input(X, reset=not (self.warm_start and hasattr(self, "theta_")))
+        continuing = self.warm_start and hasattr(self, "theta_")
+        X = self._check_input(X, reset=not continuing)
         y = check_y(y, X.shape[0], numeric=False)
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
-        given = getattr(self, "_partial", None)
-        if given is not None and not hasattr(self, "classes_"):
-            self.classes_ = classes_of(np.asarray(given), "classes")
-        classes = self.classes_ if (self.warm_start and hasattr(self, "theta_")) or given is not None \
-            else classes_of(y)
+        given = getattr(self, "_partial", None)  # partial_fit's classes
+        if continuing:
+            classes = self.classes_
+        elif given is not None:
+            classes = classes_of(np.asarray(given), "classes")
+        else:
+            classes = classes_of(y)
         unknown = np.setdiff1d(np.unique(y), classes)
         if unknown.size:
             raise ValueError(f"y has label(s) {', '.join(map(str, unknown[:5]))} not among the classes "

@@ -33,6 +33,7 @@ import time
 import uuid
 from collections import OrderedDict
 from importlib import resources
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -95,8 +96,6 @@ class Guard:
         path = scope.get("path", "")
         if path.startswith("/static/") or path == "/favicon.ico":
             return None  # the page's own scripts and styles: no secrets in them
-        from urllib.parse import parse_qs
-
         given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
         if not given:
             return 403, "refused: the token is missing; open the URL neuronlab playground printed"
@@ -143,17 +142,17 @@ def create_app(token: str, port: int, *, idle_seconds: float = IDLE_SECONDS,
         name = request.query_params.get("name", "upload.csv")
         if len(name) > 200 or not name.strip():
             return _error(400, "name must be the file's name, at most 200 characters")
-        limit_text = f"{max_upload_bytes / 1024 / 1024:g} MB"
+        too_large = (f"{name}: the file is larger than the playground's limit of "
+                     f"{max_upload_bytes / 1024 / 1024:g} MB; use a sample of its rows, or train on it "
+                     "with 'neuronlab train'")
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_upload_bytes:
-            return _error(413, f"{name}: the file is larger than the playground's limit of {limit_text}; "
-                               "use a sample of its rows, or train on it with 'neuronlab train'")
+            return _error(413, too_large)
         body = bytearray()
         async for chunk in request.stream():
             body.extend(chunk)
             if len(body) > max_upload_bytes:
-                return _error(413, f"{name}: the file is larger than the playground's limit of {limit_text}; "
-                                   "use a sample of its rows, or train on it with 'neuronlab train'")
+                return _error(413, too_large)
         from ...io.tables import read_table_bytes
 
         try:

@@ -311,7 +311,7 @@ class NeuronSession:
         if fixed:
             raise ValueError(f"{', '.join(fixed)} cannot change mid-run (the data would change): "
                              "reset with the new settings instead")
-        config = check_neuron_config({**{k: v for k, v in self.config.items()}, **settings})
+        config = check_neuron_config({**self.config, **settings})
         if set(settings) == {"learning_rate"} and self.training.learning_rate is not None \
                 and not self.training.finished:
             self.training.learning_rate = float(settings["learning_rate"])
@@ -417,7 +417,7 @@ class NeuronSession:
             raise ValueError("no step to explain yet: press 'one step' (or play) first")
         params = None
         if not h.record_params:  # a network too large to keep θ of every step: θ_t kept by advance
-            before = getattr(self, "before", None)
+            before = self.before
             if before is None or before[0] != len(h) - 2:
                 raise ValueError("no step to explain yet: press 'one step' (or play) first")
             params = (before[1], self.training.theta)
@@ -432,7 +432,7 @@ class NeuronSession:
         y = class_numbers(d.dataset.y, d.dataset.labels).astype(int)
         model = self.objective.model
         sizes = [2, *self.config["hidden"], getattr(model, "n_outputs", 1)] if self.section == "network" else None
-        return {"type": "ready", "section": self.section, "config": self.config,
+        return {"section": self.section, "config": self.config,
                 "n_classes": self.n_classes, "sizes": sizes, "unit_grid_size": UNIT_GRID,
                 "features": list(d.dataset.feature_names), "target": d.dataset.target,
                 "labels": [str(v) for v in d.dataset.labels],
@@ -630,7 +630,7 @@ class RaceSession:
                 self.sent_history[method], self.sent[method] = h, 0
             new = range(self.sent[method], len(h))
             self.sent[method] = len(h)
-            params = h.params if h.record_params else None
+            params = h.params if h.record_params and len(new) else None  # rebuilt only for new rows
             runs[method] = {
                 "label": self.LABELS[method], "evaluations": training.evaluations,
                 "residual": self._residual(training.best_loss),
@@ -683,7 +683,7 @@ class RaceSession:
         from ...train.solving import describe_solutions
 
         solutions, _ = describe_solutions(self.objective, self.theta0)
-        return {"type": "ready", "section": self.section, "config": self.config,
+        return {"section": self.section, "config": self.config,
                 "unknowns": list(self.objective.param_names), "start": _floats(self.theta0),
                 "solutions": solutions, "contour": self.contour(), **self.frame(), "type": "ready"}
 
@@ -757,7 +757,7 @@ class RatesSession:
         return {"type": "explain", "step": step.step, "lines": step.lines}
 
     def info(self) -> dict:
-        return {"type": "ready", "section": self.section, "config": self.config,
+        return {"section": self.section, "config": self.config,
                 "suggestion": self.found.suggestion, "reason": self.found.reason,
                 "rates": self.rates, **self.frame(), "type": "ready"}
 
