@@ -114,3 +114,12 @@ def test_dask_local_gives_the_streamed_model(folder, tmp_path):
     a, b = json.loads(stream.read_text()), json.loads(dask.read_text())
     np.testing.assert_allclose(b["parameters"]["coef"], a["parameters"]["coef"], rtol=1e-9)
     assert b["training"]["dask"] == "local:1"
+
+
+def test_more_than_two_classes_streamed_is_one_line_that_says_so(tmp_path, capsys):
+    path = tmp_path / "seven.csv"
+    path.write_text("x,t\n" + "".join(f"{i},{'abcdefg'[i % 7]}\n" for i in range(70)))
+    assert main(["train", str(path), "--target", "t", "--stream", "--out", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "more than two classes" in err and "in memory" in err
+    assert not (tmp_path / "m.json").exists()

@@ -13,55 +13,27 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("starlette.testclient")
 
-from starlette.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 from neuronlab import NeuronClassifier  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+
 from neuronlab.apps.playground.server import MAX_UPLOAD_BYTES, create_app  # noqa: E402
-from neuronlab.io.tables import Standardizer, load_dataset, split_rows  # noqa: E402
+from neuronlab.io.tables import Standardizer, split_rows  # noqa: E402
 from neuronlab.models.neuron import Neuron, init_params  # noqa: E402
 from neuronlab.objectives.neuron import NeuronObjective  # noqa: E402
 from neuronlab.train.descent import GradientDescent  # noqa: E402
 
-PORT = 8765
-TOKEN = "test-token"
-HOST = f"127.0.0.1:{PORT}"
-WS = f"ws://{HOST}/ws?token={TOKEN}"
-
-
-@pytest.fixture
-def client():
-    with TestClient(create_app(TOKEN, PORT), base_url=f"http://{HOST}") as c:
-        yield c
-
-
-def receive(ws, kind):
-    """The next message of type ``kind`` (an error message fails the test with its text)."""
-    while True:
-        m = ws.receive_json()
-        if m["type"] == "error" and kind != "error":
-            pytest.fail(f"the server said: {m['message']}")
-        if m["type"] == kind:
-            return m
+from playground_helpers import HOST, PORT, TOKEN, WS, client, open_section, receive, split_scaled, step  # noqa: E402,F401
 
 
 def open_neuron(ws, **config):
-    ws.send_json({"type": "open", "section": "neuron", "config": config})
-    return receive(ws, "ready")
-
-
-def step(ws, n):
-    ws.send_json({"type": "step", "n": n})
-    return receive(ws, "frame")
+    return open_section(ws, "neuron", **config)
 
 
 def reference_data(name, seed, val_split=0.2):
-    """The rows `neuronlab train NAME --seed SEED` learns from, made here from the library's
-    readers: the stratified split and the scaling of the training rows."""
-    data = load_dataset(name)
-    train, val = split_rows(data.n_rows, val_split, seed, stratify=data.y)
-    scaler = Standardizer().fit(data.X[train])
-    return scaler.transform(data.X[train]), data.y[train], scaler.transform(data.X[val]), data.y[val]
+    """The training and validation rows of `neuronlab train NAME --seed SEED`."""
+    return split_scaled(name, seed, val_split)[:4]
 
 
 # --- the stream ----------------------------------------------------------------------------------

@@ -12,52 +12,19 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("starlette.testclient")
 
-from starlette.testclient import TestClient  # noqa: E402
 
 from neuronlab import NeuronClassifier  # noqa: E402
 from neuronlab.apps.playground import sessions  # noqa: E402
-from neuronlab.apps.playground.server import create_app  # noqa: E402
 from neuronlab.estimators.network import NetworkClassifier  # noqa: E402
-from neuronlab.io.tables import Standardizer, load_dataset, split_rows  # noqa: E402
+from neuronlab.io.tables import load_dataset, split_rows  # noqa: E402
 
-PORT = 8766
-TOKEN = "test-token"
-HOST = f"127.0.0.1:{PORT}"
-WS = f"ws://{HOST}/ws?token={TOKEN}"
-
-
-@pytest.fixture
-def client():
-    with TestClient(create_app(TOKEN, PORT), base_url=f"http://{HOST}") as c:
-        yield c
-
-
-def receive(ws, kind):
-    """The next message of type ``kind`` (an error message fails the test with its text)."""
-    while True:
-        m = ws.receive_json()
-        if m["type"] == "error" and kind != "error":
-            pytest.fail(f"the server said: {m['message']}")
-        if m["type"] == kind:
-            return m
-
-
-def open_section(ws, section, **config):
-    ws.send_json({"type": "open", "section": section, "config": config})
-    return receive(ws, "ready")
-
-
-def step(ws, n):
-    ws.send_json({"type": "step", "n": n})
-    return receive(ws, "frame")
+from playground_helpers import HOST, TOKEN, WS, client, open_section, receive, split_scaled, step  # noqa: E402,F401
 
 
 def reference(name, seed, val_split=0.2):
-    """The rows `neuronlab train NAME --seed SEED` learns from (split, scaled), and the scaler."""
-    data = load_dataset(name)
-    train, val = split_rows(data.n_rows, val_split, seed, stratify=data.y)
-    scaler = Standardizer().fit(data.X[train])
-    return scaler.transform(data.X[train]), data.y[train], scaler
+    """The training rows of `neuronlab train NAME --seed SEED` (split, scaled), and the scaler."""
+    X, y, _, _, scaler = split_scaled(name, seed, val_split)
+    return X, y, scaler
 
 
 def plane(ready, n):

@@ -51,7 +51,7 @@ def _as_source(est, X, y, sample_weight, classifier):
         import dask.array as da
 
         values = y.unique().compute().to_numpy() if hasattr(y, "unique") and frame else da.unique(da.asarray(y)).compute()
-        classes = binary_classes(np.sort(values), "y", " from a Dask collection: fit k classes in memory")
+        classes = binary_classes(values, "y", " from a Dask collection: fit k classes in memory")
         positive = classes[1]
     if frame:
         if sample_weight is not None:
@@ -96,8 +96,8 @@ def _fit_source(est, X, y, sample_weight, callback, solver_options):
         alpha = float(est.alpha)
         l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": float(est.l1_ratio)}[est.penalty]
     objective = NeuronObjective.from_source(neuron, source, loss, alpha=alpha, l1_ratio=l1_ratio)
-    if est.warm_start and hasattr(est, "coef_") and est.coef_.shape == (n_features,):
-        theta0 = neuron.layout.pack(w=est.coef_, b=est.intercept_)
+    if est.warm_start and hasattr(est, "coef_") and est._pack_fits(neuron):
+        theta0 = est._pack(neuron)
     else:
         theta0 = est.initial_theta(n_features, rng, 2 if classifier else None)
     options = solver_options(est, rng, source.n_samples)
@@ -109,8 +109,7 @@ def _fit_source(est, X, y, sample_weight, callback, solver_options):
         del est.feature_names_in_
     if classifier:
         est.classes_ = classes
-    est.coef_ = neuron.weights(result.theta).copy()
-    est.intercept_ = float(neuron.bias(result.theta))
+    est._unpack(neuron, result.theta)
     est.history_, est.n_iter_, est.status_, est.result_ = result.history, result.n_steps, result.status, result
     est._warn_outcome()
     return est

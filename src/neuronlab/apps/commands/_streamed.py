@@ -137,8 +137,13 @@ class StreamProgress:
 
 def _classes(scan, target):
     """The two classes the scan found, as a person wrote them (ints for whole numbers)."""
-    from ...core.validation import binary_classes
+    from ...core.validation import binary_classes, written_label
 
+    if len(scan.classes) > 2:  # the scan stops counting at three: say "more than two", not how many
+        shown = ", ".join(written_label(c) for c in scan.classes)
+        raise ValueError(f"the target {target!r} has more than two classes ({shown}, …); streamed "
+                         "training takes two: train k classes in memory (without --stream or --dask), "
+                         "or use --task regress for a number")
     classes = list(binary_classes(np.asarray(scan.classes, dtype=object if scan.target_is_text else float),
                                   f"the target {target!r}",
                                   " when streamed: train k classes in memory (without --stream or --dask), "
