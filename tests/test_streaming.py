@@ -188,3 +188,22 @@ def test_a_glob_and_a_list_name_the_same_rows_and_mixed_formats_are_refused(tmp_
         FileSource(folder, "label")
     with pytest.raises(ValueError, match="matches no files"):
         FileSource(str(tmp_path / "nothing-*.csv"), "label")
+
+
+def test_the_scan_counts_the_rows_of_both_parts_so_that_no_pass_counts_them_again(tmp_path):
+    X, y = _logistic(n=2000)
+    folder = _write(tmp_path / "data", X, y, "parquet")
+    split = dict(val_split=0.25, seed=3, block_rows=150)
+    raw = FileSource(folder, "label", part="train", **split)
+    scan = raw.scan()
+    train = raw.configured(labels=[0, 1], target_is_text=False, mean=scan.mean, scale=scan.std)
+    validation = train.configured(part="validation")
+    assert train.n_samples == scan.n_rows and validation.n_samples == len(y) - scan.n_rows
+    assert train.batches_per_epoch(64) == len(list(train.batches(64, np.random.default_rng(0))))
+    assert validation.rows_read == 0  # counted without reading
+    # the counts are those a fresh source finds by reading its rows
+    assert FileSource(folder, "label", part="validation", **split).n_samples == validation.n_samples
+    assert FileSource(folder, "label", part="train", **split).n_samples == train.n_samples
+    # another split is not the same rows: counted anew
+    other = train.configured(seed=4)
+    assert other.n_samples == sum(X.shape[0] for X, _ in ((b.X, b.y) for b in other.blocks()))

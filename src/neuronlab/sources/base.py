@@ -17,7 +17,7 @@ from typing import Iterator, NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["RowBlock", "Source", "add_sums"]
+__all__ = ["RowBlock", "Source", "add_sums", "cut_block", "selected", "head_of", "joined"]
 
 
 def add_sums(a, b):
@@ -96,3 +96,43 @@ class Source:
 
     def labelled_rows(self) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+
+# --- what every source of blocks (a list, a stream, files, Dask partitions) does the same way ------
+def cut_block(X, y, weight, size: int, order=None):
+    """The mini-batches of one block (X, y, s), as (RowBlock, rows) pairs: its rows in ``order``
+    (a permutation of them) or, without, in their own order, cut into pieces of at most
+    ``size`` rows — a batch never crosses a block."""
+    n = X.shape[0]
+    for begin in range(0, n, size):
+        end = min(n, begin + size)
+        if order is None:
+            yield RowBlock(X, y, weight, lo=begin, hi=end), end - begin
+        else:
+            yield RowBlock(X, y, weight, order[begin:end]), end - begin
+
+
+def selected(source, batch) -> RowBlock:
+    """``select`` of a source whose batches are RowBlocks (rows are not numbered across blocks)."""
+    if not isinstance(batch, RowBlock):
+        raise TypeError(f"a batch of a {type(source).__name__} is one that its batches() gives, got "
+                        f"{type(batch).__name__}; rows are not numbered across blocks")
+    return batch
+
+
+def head_of(blocks, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of the first k rows of the blocks (X, y, s), as float64 copies."""
+    X_parts, y_parts, left = [], [], k
+    for X, y, _ in blocks:
+        if left <= 0:
+            break
+        X_parts.append(np.array(X[:left], dtype=np.float64))
+        y_parts.append(np.array(y[:left], dtype=np.float64))
+        left -= X_parts[-1].shape[0]
+    return np.concatenate(X_parts), np.concatenate(y_parts)
+
+
+def joined(blocks) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of every row of the blocks (X, y, s), joined in order (a copy)."""
+    parts = list(blocks)
+    return np.concatenate([X for X, _, _ in parts]), np.concatenate([y for _, y, _ in parts])

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Union
 
 import numpy as np
 
-from .base import RowBlock, Source
+from .base import RowBlock, Source, cut_block, head_of, joined, selected
 
 __all__ = ["BlockSource"]
 
@@ -116,37 +116,20 @@ class BlockSource(Source):
 
     def _cut_stream(self, size, rng, shuffle):
         for X, y, weight in self._each():
-            yield from self._cut([((X, y, weight), rng.permutation(X.shape[0]) if shuffle else None)], size)
+            yield from cut_block(X, y, weight, size, rng.permutation(X.shape[0]) if shuffle else None)
 
     @staticmethod
     def _cut(plan, size):
         for (X, y, weight), order in plan:
-            n = X.shape[0]
-            for begin in range(0, n, size):
-                end = min(n, begin + size)
-                if order is None:
-                    yield RowBlock(X, y, weight, lo=begin, hi=end), end - begin
-                else:
-                    yield RowBlock(X, y, weight, order[begin:end]), end - begin
+            yield from cut_block(X, y, weight, size, order)
 
     def select(self, batch) -> RowBlock:
         """A batch of a BlockSource is the RowBlock ``batches()`` gave."""
-        if not isinstance(batch, RowBlock):
-            raise TypeError(f"a batch of a BlockSource is one that its batches() gives, got "
-                            f"{type(batch).__name__}; rows are not numbered across blocks")
-        return batch
+        return selected(self, batch)
 
     def head(self, k):
-        X_parts, y_parts, left = [], [], k
-        for X, y, _ in self._each():
-            if left <= 0:
-                break
-            X_parts.append(np.asarray(X[:left], dtype=np.float64))
-            y_parts.append(np.asarray(y[:left], dtype=np.float64))
-            left -= X_parts[-1].shape[0]
-        return np.concatenate(X_parts), np.concatenate(y_parts)
+        return head_of(self._each(), k)
 
     def labelled_rows(self):
         """(X, y) of every row, the blocks joined in order (a copy)."""
-        parts = list(self._each())
-        return np.concatenate([X for X, _, _ in parts]), np.concatenate([y for _, y, _ in parts])
+        return joined(self._each())

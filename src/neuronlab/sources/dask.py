@@ -32,7 +32,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .base import RowBlock, Source, add_sums
+from .base import RowBlock, Source, add_sums, cut_block, head_of, joined, selected
 
 __all__ = ["DaskSource", "is_dask_collection", "connect"]
 
@@ -93,7 +93,7 @@ def _block_of_frame(frame, reader, where):
 
 
 def _block_of_piece(source, piece):
-    parts = [(X, y) for X, y, _ in source.piece_blocks(piece)]
+    parts = [(X, y) for X, y, _, _ in source.piece_blocks(piece)]
     if not parts:
         return np.empty((0, source.n_features)), np.empty(0), None
     return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts]), None
@@ -201,12 +201,13 @@ class DaskSource(Source):
 
     @staticmethod
     def scan_files(source, *, client=None):
-        """``source.scan()`` with each piece scanned on a worker and the scans merged here."""
+        """``source.scan()`` with each piece scanned on a worker and the scans merged here (and,
+        as ``scan``, what it counted kept by ``source``)."""
         from .files import Scan
 
         client = client or connect()
         futures = client.map(_scan_of_piece, [source] * len(source.pieces), source.pieces, pure=False)
-        return Scan.merge(client.gather(futures))
+        return source.counted(Scan.merge(client.gather(futures)))
 
     # --- the Source interface -----------------------------------------------------------------
     def sum_blocks(self, rule, theta, want_grad=True):
@@ -251,30 +252,13 @@ class DaskSource(Source):
         size = int(batch_size)
         order = rng.permutation(len(self.parts)) if shuffle else None
         for X, y, weight in self._each(order):
-            n = X.shape[0]
-            rows = rng.permutation(n) if shuffle else None
-            for begin in range(0, n, size):
-                end = min(n, begin + size)
-                if rows is None:
-                    yield RowBlock(X, y, weight, lo=begin, hi=end), end - begin
-                else:
-                    yield RowBlock(X, y, weight, rows[begin:end]), end - begin
+            yield from cut_block(X, y, weight, size, rng.permutation(X.shape[0]) if shuffle else None)
 
     def select(self, batch) -> RowBlock:
-        if not isinstance(batch, RowBlock):
-            raise TypeError(f"a batch of a DaskSource is one that its batches() gives, got {type(batch).__name__}")
-        return batch
+        return selected(self, batch)
 
     def head(self, k):
-        X_parts, y_parts, left = [], [], k
-        for X, y, _ in self._each():
-            if left <= 0:
-                break
-            X_parts.append(np.asarray(X[:left], dtype=np.float64))
-            y_parts.append(np.asarray(y[:left], dtype=np.float64))
-            left -= X_parts[-1].shape[0]
-        return np.concatenate(X_parts), np.concatenate(y_parts)
+        return head_of(self._each(), k)
 
     def labelled_rows(self):
-        parts = list(self._each())
-        return np.concatenate([X for X, _, _ in parts]), np.concatenate([y for _, y, _ in parts])
+        return joined(self._each())

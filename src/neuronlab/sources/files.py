@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .base import RowBlock, Source
+from .base import RowBlock, Source, add_sums, cut_block, head_of, joined, selected
 
 __all__ = ["FileSource", "TableReader", "Scan", "data_files", "file_format", "column_values",
            "is_numeric", "DATA_SUFFIXES"]
@@ -40,6 +40,9 @@ PARQUET_MAGIC = b"PAR1"
 DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
 #: rows per block: 65,536 rows × 50 float64 features is 26 MB
 BLOCK_ROWS = 1 << 16
+#: bytes of CSV text per block: pyarrow's streaming CSV reader parsed 2.5× more rows per second
+#: in blocks of 4 MB than of 64 MB, and on one thread more than on its pool (BENCHMARKS.md, issue 15)
+CSV_BLOCK_BYTES = 4 << 20
 
 
 # --- typed columns: one idea, used for a file read whole (io.tables) and block by block -----------
@@ -136,11 +139,14 @@ class TableReader:
     def columns(self) -> list[str]:
         return self.features + ([self.target] if self.target is not None else [])
 
-    def __call__(self, batch, where: str):
+    def __call__(self, batch, where: str, out: Optional[np.ndarray] = None):
         """(X, y, kept) of ``batch``: X (rows × features, float64, column-major: each column is
-        one contiguous copy of the file's column), y, and ``kept`` — None when every row is
-        kept, else the mask of the rows kept (``drop_missing``).  ``where`` names the file (and
-        block) in errors."""
+        one contiguous copy of the file's column — the cheapest layout to write from Arrow's
+        columns), y, and ``kept`` — None when every row is kept, else the mask of the rows kept
+        (``drop_missing``).  ``where`` names the file (and block) in errors.  ``out``: a
+        column-major float64 buffer of at least this many rows, reused block after block (X is
+        then a view of its first rows, valid until the next block is written into it): a fresh
+        array of a block's size would cost its page faults at every block."""
         import pyarrow as pa
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
@@ -151,17 +157,34 @@ class TableReader:
         if missing_columns:
             raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
                              f"{', '.join(names)}")
-        X = np.empty((n, len(self.features)), dtype=np.float64, order="F")
+        if out is not None and out.shape[0] >= n and out.shape[1] == len(self.features):
+            X = out[:n]
+        else:
+            X = np.empty((n, len(self.features)), dtype=np.float64, order="F")
+        # column by column, while the column is in cache: its copy, x′ = (x − μ)/σ (as
+        # io.tables.Standardizer: the same bits) and its sum — finite when all its values are (a
+        # NaN or ±∞ makes it NaN or ±∞): p numbers instead of a mask of n × p; only a column whose
+        # sum is not finite is looked at value by value (finite values whose sum overflows pass there)
+        standardise = self.mean is not None
+        sums = np.empty(len(self.features))
         for j, name in enumerate(self.features):
             column = batch.column(name)
             if not is_numeric(column.type):
                 raise ValueError(f"{where}: feature column {name} is not numeric ({column.type}); encode "
                                  "it as numbers or leave it out of --features")
-            X[:, j] = column.to_numpy(zero_copy_only=False)  # nulls are NaN
-        finite = np.isfinite(X)
-        bad = None if finite.all() else ~finite.all(axis=1)
-        bad_columns = [] if bad is None else [name for j, name in enumerate(self.features) if not finite[:, j].all()]
-        del finite
+            values = X[:, j]
+            if standardise:
+                np.subtract(column.to_numpy(zero_copy_only=False), self.mean[j], out=values)  # nulls are NaN
+                values /= self.scale[j]
+            else:
+                values[...] = column.to_numpy(zero_copy_only=False)
+            sums[j] = values.sum()
+        bad, bad_columns = None, []
+        for j in np.flatnonzero(~np.isfinite(sums)):
+            finite = np.isfinite(X[:, j])
+            if not finite.all():
+                bad = ~finite if bad is None else bad | ~finite
+                bad_columns.append(self.features[j])
         y = None
         if self.target is not None:
             column = batch.column(self.target)
@@ -180,11 +203,6 @@ class TableReader:
             y = None if y is None else y[kept]
         if y is not None and not self.raw_target:
             y = self._target(y, where)
-        if self.mean is not None:
-            for j in range(X.shape[1]):  # x′ = (x − μ)/σ, one contiguous column at a time
-                column = X[:, j]
-                column -= self.mean[j]
-                column /= self.scale[j]
         return X, y, kept
 
     def _target(self, y, where):
@@ -213,12 +231,19 @@ class TableReader:
 
 
 # --- the first pass: rows, classes, μ and σ ------------------------------------------------------
+#: the scan keeps at most this many distinct target values (a model file holds at most as many
+#: classes); one more means "more than that": a number to regress on, not classes
+MAX_CLASSES = 10_000
+
+
 @dataclass
 class Scan:
     """What one pass over the (training) rows found: ``n_rows`` kept, ``n_dropped``, the
     feature means ``mean`` and population standard deviations ``std`` (σ of a constant
-    feature is 0), and up to three distinct target values ``classes`` (sorted; three means
-    "more than two"), ``target_is_text``."""
+    feature is 0), the distinct target values ``classes`` (sorted; at most ``MAX_CLASSES`` + 1,
+    the last meaning "more than that"), ``target_is_text``; ``sizes``, the rows of each
+    block in the order a full pass reads them, and ``n_held``, the rows held back for
+    validation (the other part of a split), so that neither has to be counted again."""
 
     n_rows: int
     n_dropped: int
@@ -226,16 +251,21 @@ class Scan:
     std: np.ndarray
     classes: list
     target_is_text: bool
+    sizes: tuple = ()
+    n_held: int = 0
 
     @staticmethod
     def merge(parts: Sequence["Scan"], n_features: Optional[int] = None) -> "Scan":
-        """The scan of the union of disjoint row sets (Chan, Golub & LeVeque's pairwise update
-        of the mean and of M2 = Σ(x − μ)²): what every worker's or block's scan adds up to.
-        With no rows at all: an empty scan of ``n_features`` columns when given, else an error."""
+        """The scan of the union of disjoint row sets, given in reading order (Chan, Golub &
+        LeVeque's pairwise update of the mean and of M2 = Σ(x − μ)²): what every worker's or
+        block's scan adds up to.  With no rows at all: an empty scan of ``n_features`` columns
+        when given, else an error."""
         n, mean, m2 = 0, None, None
-        dropped, values, text = 0, set(), False
+        dropped, held, values, text, sizes = 0, 0, set(), False, []
         for part in parts:
             dropped += part.n_dropped
+            held += part.n_held
+            sizes.extend(part.sizes)
             values.update(part.classes)
             text = text or part.target_is_text
             if part.n_rows == 0:
@@ -249,24 +279,25 @@ class Scan:
             mean = mean + delta * (part.n_rows / total)
             m2 = m2 + part_m2 + delta ** 2 * (n * part.n_rows / total)
             n = total
+        classes = sorted(values, key=_label_key)[:MAX_CLASSES + 1]
         if mean is None:
             if n_features is None:
                 raise ValueError("no rows are left to train on")
-            n, mean, m2 = 0, np.zeros(n_features), np.zeros(n_features)
-            return Scan(0, dropped, mean, m2, sorted(values, key=_label_key)[:3], text)
-        return Scan(n, dropped, mean, np.sqrt(m2 / n), sorted(values, key=_label_key)[:3], text)
+            return Scan(0, dropped, np.zeros(n_features), np.zeros(n_features), classes, text, tuple(sizes), held)
+        return Scan(n, dropped, mean, np.sqrt(m2 / n), classes, text, tuple(sizes), held)
 
     @staticmethod
-    def of_block(X, y, n_dropped) -> "Scan":
+    def of_block(X, y, n_dropped, n_held=0) -> "Scan":
         text = y is not None and y.dtype == object
         if y is None:
             classes = []
         else:
-            distinct = np.unique(y.astype(str) if text else y)[:3]
+            distinct = np.unique(y.astype(str) if text else y)[:MAX_CLASSES + 1]
             classes = [str(v) if text else float(v) for v in distinct]
-        if X.shape[0] == 0:
-            return Scan(0, n_dropped, np.zeros(X.shape[1]), np.zeros(X.shape[1]), classes, text)
-        return Scan(X.shape[0], n_dropped, X.mean(axis=0), X.std(axis=0), classes, text)
+        n = X.shape[0]
+        if n == 0:
+            return Scan(0, n_dropped, np.zeros(X.shape[1]), np.zeros(X.shape[1]), classes, text, (0,), n_held)
+        return Scan(n, n_dropped, X.mean(axis=0), X.std(axis=0), classes, text, (n,), n_held)
 
 
 def _label_key(value):
@@ -327,7 +358,8 @@ def _schema_names(piece: Piece) -> list[str]:
 
 
 def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target_is_text=None):
-    """The record batches of one piece, at most ``block_rows`` rows each, only ``columns``
+    """The record batches of one piece — a Parquet row group in batches of at most ``block_rows``
+    rows, a CSV file in blocks of ``CSV_BLOCK_BYTES`` of text —, only ``columns``
     (typed: the features as float64; the target as text when ``target_is_text``).  Any
     failure to read is a ValueError that names the file."""
     import pyarrow as pa
@@ -336,15 +368,20 @@ def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target
 
     try:
         if piece.fmt == "parquet":
-            yield from pq.ParquetFile(piece.path).iter_batches(batch_size=block_rows, row_groups=[piece.row_group],
-                                                               columns=list(columns))
+            reader = pq.ParquetFile(piece.path)
+            if piece.n_rows is not None and piece.n_rows <= block_rows:
+                # the row group whole, in one call: the route of least CPU per row (BENCHMARKS.md, issue 15)
+                yield reader.read_row_group(piece.row_group, columns=list(columns))
+            else:
+                yield from reader.iter_batches(batch_size=block_rows, row_groups=[piece.row_group],
+                                               columns=list(columns))
             return
         types = {c: pa.float64() for c in columns if c != target}
         if target is not None and target_is_text is not None:
             types[target] = pa.string() if target_is_text else pa.float64()
         parse = pcsv.ParseOptions(delimiter="\t" if piece.fmt == "tsv" else ",")
         convert = pcsv.ConvertOptions(include_columns=list(columns), column_types=types)
-        read = pcsv.ReadOptions(block_size=max(1 << 20, block_rows * 16 * len(columns)))
+        read = pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False)
         with pa.input_stream(piece.path, compression="detect") as stream:
             for batch in pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert):
                 yield batch
@@ -460,81 +497,135 @@ class FileSource(Source):
         self.n_features = len(features)
         self.weighted = False
         self.rows_read = 0
-        self._n_samples = None
-        self._sizes = None  # rows of every block of a full pass, once one pass has counted them
+        # counted by a pass (the scan, or a full pass): the rows, the rows of each block, and the rows
+        # of the other part of the split — so that n_samples never costs a pass of its own
+        self._n_samples, self._sizes, self._n_held = None, None, None
+
+    #: the settings that choose which rows a pass gives (and how they fall into blocks)
+    ROW_SETTINGS = ("target", "features", "drop_missing", "part", "val_split", "seed", "block_rows")
 
     def configured(self, **changes) -> "FileSource":
-        """The same files with other settings (``labels``, ``mean``, ``scale``, ``part``, …)."""
+        """The same files with other settings (``labels``, ``mean``, ``scale``, ``part``, …).
+        What a pass has counted carries over when the rows stay the same (other classes or
+        scaling), and to the other part of the same split (train ↔ validation)."""
         settings = dict(target=self.target, features=self.feature_names, labels=self.reader.labels,
                         mean=self.reader.mean, scale=self.reader.scale, drop_missing=self.reader.drop_missing,
                         part=self.part, val_split=self.val_split, seed=self.seed, block_rows=self.block_rows,
                         target_is_text=self.target_is_text)
+        changed = {name for name in self.ROW_SETTINGS if name in changes and changes[name] != settings[name]}
         settings.update(changes)
-        return FileSource(self.files, settings.pop("target"), settings.pop("features"), **settings)
+        source = FileSource(self.files, settings.pop("target"), settings.pop("features"), **settings)
+        if not changed:
+            source._n_samples, source._sizes, source._n_held = self._n_samples, self._sizes, self._n_held
+        elif changed == {"part"} and {self.part, source.part} == {"train", "validation"} and self.val_split > 0:
+            source._n_samples, source._n_held = self._n_held, self._n_samples
+        return source
 
     @property
     def labels(self):
-        """The two classes (``labels[1]`` is learned as 1.0), or None for a regression target."""
+        """The classes (``labels[k]`` is learned as k: 0.0 and 1.0 for two), or None for a
+        regression target."""
         return self.reader.labels
 
     # --- reading ------------------------------------------------------------------------------
-    def piece_blocks(self, piece: Piece):
-        """(X, y, n_dropped) of every block of one piece, the rows of this ``part`` only."""
+    def _read(self, pieces):
+        """(piece, block number, record batch) of every block of ``pieces``, as pyarrow reads them."""
+        columns = self.reader.columns()
+        for piece in pieces:
+            for number, batch in enumerate(read_piece(piece, columns, self.block_rows, self.target,
+                                                      self.target_is_text)):
+                yield piece, number, batch
+
+    def _convert(self, piece, number, batch, out=None):
+        """(X, y, n_dropped, n_held) of block ``number`` of ``piece``: its numbers (``TableReader``,
+        into ``out`` when given), then only the rows of this ``part``; ``n_held`` counts the rows
+        of the other part."""
         where = piece.path if piece.row_group is None else f"{piece.path} (row group {piece.row_group})"
-        for number, batch in enumerate(read_piece(piece, self.reader.columns(), self.block_rows, self.target,
-                                                  self.target_is_text)):
-            X, y, kept = self.reader(batch, where)
-            dropped = 0 if kept is None else int(kept.size - kept.sum())
-            if self.part is not None and self.val_split > 0:
-                held = validation_mask(self.seed, piece.number, number, batch.num_rows, self.val_split)
-                if kept is not None:  # the mask is drawn over the rows as read; keep those still there
-                    held = held[kept]
-                keep = ~held if self.part == "train" else held
-                X, y = X[keep], None if y is None else y[keep]
-            elif self.part == "validation":
-                X, y = X[:0], None if y is None else y[:0]
-            self.rows_read += X.shape[0]
-            yield X, y, dropped
+        X, y, kept = self.reader(batch, where, out)
+        dropped = 0 if kept is None else int(kept.size - kept.sum())
+        held_back = 0
+        if self.part is not None and self.val_split > 0:
+            held = validation_mask(self.seed, piece.number, number, batch.num_rows, self.val_split)
+            if kept is not None:  # the mask is drawn over the rows as read; keep those still there
+                held = held[kept]
+            keep = ~held if self.part == "train" else held
+            held_back = int(X.shape[0] - keep.sum())
+            X, y = X[keep], None if y is None else y[keep]
+        elif self.part == "validation":
+            held_back = X.shape[0]
+            X, y = X[:0], None if y is None else y[:0]
+        self.rows_read += X.shape[0]
+        return X, y, dropped, held_back
 
-    def _each(self, order=None):
-        """(X, y) of every non-empty block, the pieces in ``order``; the next block is read and
-        converted in a second thread while this one is summed (pyarrow and NumPy let go of
-        the interpreter while they work), so reading overlaps arithmetic."""
-        def read():
-            for piece in (self.pieces if order is None else (self.pieces[k] for k in order)):
-                for X, y, _ in self.piece_blocks(piece):
-                    if X.shape[0]:
-                        yield X, y
+    def piece_blocks(self, piece: Piece):
+        """(X, y, n_dropped, n_held) of every block of one piece, the rows of this ``part`` only."""
+        for _, number, batch in self._read([piece]):
+            yield self._convert(piece, number, batch)
 
-        return _read_ahead(read())
+    def _each(self, order=None, reuse=False):
+        """(X, y, None) of every non-empty block, the pieces in ``order``.  A second thread reads the
+        next blocks with pyarrow (which lets go of the interpreter while it decodes) while this
+        one turns a block into numbers and sums it, so that reading overlaps arithmetic on two
+        cores.  ``reuse``: every X is written into one buffer, valid until the next block is
+        asked for (for a caller that is done with a block when it asks for the next)."""
+        pieces = self.pieces if order is None else [self.pieces[k] for k in order]
+        buffer = None
+        for piece, number, batch in _read_ahead(self._read(pieces), depth=2):
+            if reuse and (buffer is None or buffer.shape[0] < batch.num_rows):
+                buffer = np.empty((batch.num_rows, self.n_features), order="F")
+            X, y, _, _ = self._convert(piece, number, batch, buffer)
+            if X.shape[0]:
+                yield X, y, None
 
     def scan(self) -> Scan:
-        """One pass over this part's rows: their count, dropped rows, μ and σ of each feature
-        and the target's distinct values (see :class:`Scan`).  Each piece is scanned on its
-        own and the scans merged, as Dask workers would."""
-        return Scan.merge([self.scan_piece(piece) for piece in self.pieces])
+        """One pass over this part's rows: their count, dropped rows, μ and σ of each feature,
+        the target's distinct values and the rows of each block (see :class:`Scan`).  Each
+        piece is scanned on its own and the scans merged, as Dask workers would.  The count is
+        kept: ``n_samples`` (and that of the other part, see :meth:`configured`) needs no pass."""
+        return self.counted(Scan.merge([self.scan_piece(piece) for piece in self.pieces]))
+
+    def counted(self, scan: Scan) -> Scan:
+        """Keep what ``scan`` (of this source's rows) counted; returns it."""
+        self._n_samples, self._sizes, self._n_held = scan.n_rows, [n for n in scan.sizes if n], scan.n_held
+        return scan
 
     def scan_piece(self, piece: Piece) -> Scan:
-        return Scan.merge([Scan.of_block(X, y, dropped) for X, y, dropped in self.piece_blocks(piece)],
+        return Scan.merge([Scan.of_block(X, y, dropped, held) for X, y, dropped, held in self.piece_blocks(piece)],
                           self.n_features)
 
     # --- the Source interface -----------------------------------------------------------------
     @property
     def n_samples(self) -> int:
         if self._n_samples is None:
-            sizes = [X.shape[0] for X, _ in self._each()]
-            self._sizes, self._n_samples = sizes, sum(sizes)
+            for _ in self._count(self._each()):  # one counting pass
+                pass
         return self._n_samples
 
-    def blocks(self):
+    def _count(self, blocks):
+        """The blocks of a full pass, counted on the way."""
         sizes = []
-        for X, y in self._each():
-            sizes.append(X.shape[0])
-            yield RowBlock(X, y, None)
+        for block in blocks:
+            sizes.append(block[0].shape[0])
+            yield block
         self._sizes, self._n_samples = sizes, sum(sizes)
+
+    def blocks(self):
+        for X, y, weight in self._count(self._each()):
+            yield RowBlock(X, y, weight)
+
+    def sum_blocks(self, rule, theta, want_grad=True):
+        """Σ over a full pass of ``rule(θ, block, want_grad)``, in block order; every block is
+        written into the same buffer (the rule is done with one before the next is read)."""
+        total = None
+        for X, y, weight in self._count(self._each(reuse=True)):
+            total = add_sums(total, rule(theta, RowBlock(X, y, weight), want_grad))
+        if total is None:
+            raise ValueError(f"{self.data}: no rows to sum")
+        return total
 
     def batches_per_epoch(self, batch_size):
         if self._sizes is None:
+            self._n_samples = None
             self.n_samples  # one counting pass
         return sum(-(-n // int(batch_size)) for n in self._sizes)
 
@@ -547,33 +638,15 @@ class FileSource(Source):
 
     @staticmethod
     def _cut(blocks, size, rng):
-        for X, y in blocks:
-            n = X.shape[0]
-            order = None if rng is None else rng.permutation(n)
-            for begin in range(0, n, size):
-                end = min(n, begin + size)
-                if order is None:
-                    yield RowBlock(X, y, None, lo=begin, hi=end), end - begin
-                else:
-                    yield RowBlock(X, y, None, order[begin:end]), end - begin
+        for X, y, weight in blocks:
+            yield from cut_block(X, y, weight, size, None if rng is None else rng.permutation(X.shape[0]))
 
     def select(self, batch) -> RowBlock:
-        if not isinstance(batch, RowBlock):
-            raise TypeError(f"a batch of a FileSource is one that its batches() gives, got {type(batch).__name__}")
-        return batch
+        return selected(self, batch)
 
     def head(self, k):
-        X_parts, y_parts, left = [], [], k
-        for X, y in self._each():
-            if left <= 0:
-                break
-            X_parts.append(X[:left])
-            y_parts.append(np.asarray(y[:left], dtype=np.float64))
-            left -= X_parts[-1].shape[0]
-        return np.concatenate(X_parts), np.concatenate(y_parts)
+        return head_of(self._each(), k)
 
     def labelled_rows(self):
         """(X, y) of every row, read into memory (for a rule that takes rows one at a time)."""
-        parts = list(self._each())
-        return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
-
+        return joined(self._each())
