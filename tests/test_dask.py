@@ -157,3 +157,44 @@ def test_a_classifier_on_a_dask_dataframe_read_from_parquet_fits_as_in_memory(cl
     np.testing.assert_allclose(on_workers.coef_, memory.coef_, atol=1e-7)
     assert list(on_workers.classes_) == [0, 1]
     np.testing.assert_array_equal(on_workers.predict(frame[["u", "v", "w"]]).compute(), memory.predict(X))
+
+
+def _three_classes(n=2400, p=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    z = X @ rng.normal(size=(p, 3))
+    P = np.exp(z - z.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    return X, (rng.random((n, 1)) > np.cumsum(P, 1)).sum(1)
+
+
+def test_k_classes_on_the_workers_reach_the_in_memory_fit_and_predict_lazily(client):
+    X, y = _three_classes()
+    labels = np.array(["low", "mid", "top"])[y]
+    options = dict(solver="lbfgs", max_steps=500, tol=1e-12, alpha=1e-3, random_state=0)
+    X_dask = da.from_array(X, chunks=(500, 3))
+    on_workers = NeuronClassifier(**options).fit(X_dask, da.from_array(labels, chunks=500))
+    memory = NeuronClassifier(**options).fit(X, labels)
+    J = memory.objective(X, y.astype(float))  # the in-memory softmax objective (memory has 3 classes)
+    theta = {name: np.append(est.coef_.T.ravel(), est.intercept_) for name, est in
+             (("workers", on_workers), ("memory", memory))}
+    assert J.loss(theta["workers"]) == pytest.approx(J.loss(theta["memory"]), rel=1e-10)
+    assert list(on_workers.classes_) == ["low", "mid", "top"]
+    proba = on_workers.predict_proba(X_dask)
+    assert is_dask_collection(proba) and proba.shape[1] == 3
+    np.testing.assert_allclose(proba.compute(), on_workers.predict_proba(X), rtol=1e-12)
+    np.testing.assert_array_equal(on_workers.predict(X_dask).compute(), memory.predict(X))
+    assert on_workers.decision_function(X_dask).compute().shape == (len(y), 3)
+
+
+def test_a_network_full_batch_on_the_workers_gives_the_loss_it_gives_in_memory(client):
+    from neuronlab.estimators.network import NetworkClassifier
+
+    X, y = _three_classes(n=1800, seed=3)
+    options = dict(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=40, tol=0, alpha=1e-3, random_state=2)
+    on_workers = NetworkClassifier(**options).fit(da.from_array(X, chunks=(450, 3)), da.from_array(y, chunks=450))
+    memory = NetworkClassifier(**options).fit(X, y)
+    np.testing.assert_allclose(on_workers.history_.loss, memory.history_.loss, rtol=1e-10)
+    J = memory.objective(X, y.astype(float))
+    assert J.loss(on_workers.theta_) == pytest.approx(J.loss(memory.theta_), rel=1e-10)
+    np.testing.assert_array_equal(on_workers.predict(da.from_array(X, chunks=600)).compute(), memory.predict(X))

@@ -207,3 +207,72 @@ def test_the_scan_counts_the_rows_of_both_parts_so_that_no_pass_counts_them_agai
     # another split is not the same rows: counted anew
     other = train.configured(seed=4)
     assert other.n_samples == sum(X.shape[0] for X, _ in ((b.X, b.y) for b in other.blocks()))
+
+
+def _three_classes(n=3000, p=3, seed=0):
+    """Rows of three classes drawn from a softmax of a linear score (so no class is separable)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * [1.0, 2.0, 0.5][:p] + [0.0, 3.0, -1.0][:p]
+    z = ((X - X.mean(0)) / X.std(0)) @ rng.normal(size=(p, 3))
+    P = np.exp(z - z.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    y = (rng.random((n, 1)) > np.cumsum(P, 1)).sum(1)
+    return X, y
+
+
+def _softmax_loss(X, target, alpha):
+    """J of multinomial logistic regression on rows in memory: the in-memory estimator's objective."""
+    return NeuronClassifier(alpha=alpha).objective(X, target.astype(float), n_classes=3)
+
+
+def _softmax_theta(coef, intercept):
+    from neuronlab.models.network import Network
+
+    return Network(coef.shape[1], (), n_outputs=coef.shape[0], output="softmax").layout.pack(W1=coef.T, b1=intercept)
+
+
+def test_k_classes_streamed_reach_the_in_memory_fit_and_scikit_learns_multinomial_optimum(tmp_path):
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    X, y = _three_classes()
+    names = np.array(["ash", "birch", "cedar"])
+    source, scan = _prepared(_write(tmp_path / "data", X, y, "parquet", labels=names), block_rows=300)
+    assert scan.classes == list(names)
+    alpha = 1e-3
+    options = dict(solver="lbfgs", max_steps=1000, tol=1e-12, alpha=alpha, random_state=0)
+    streamed = NeuronClassifier(**options).fit(source)
+    Xs = Standardizer().fit_transform(X)
+    memory = NeuronClassifier(**options).fit(Xs, names[y])
+    ref = linear_model.LogisticRegression(C=1.0 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(Xs, y)
+    J = _softmax_loss(Xs, y, alpha)
+    ours = J.loss(_softmax_theta(streamed.coef_, streamed.intercept_))
+    assert ours == pytest.approx(J.loss(_softmax_theta(memory.coef_, memory.intercept_)), rel=1e-10)
+    assert ours == pytest.approx(J.loss(_softmax_theta(ref.coef_, ref.intercept_)), rel=1e-8)
+    np.testing.assert_allclose(streamed.coef_, ref.coef_, atol=1e-5)
+    assert list(streamed.classes_) == list(names) and streamed.coef_.shape == (3, 3)
+    pd = pytest.importorskip("pandas")
+    rows = pd.DataFrame(Xs, columns=["x0", "x1", "x2"])  # the streamed fit knows the columns' names
+    np.testing.assert_array_equal(streamed.predict(rows), names[ref.predict(Xs)])
+
+
+def test_a_network_streamed_takes_the_steps_it_takes_in_memory(tmp_path):
+    from neuronlab.estimators.network import NetworkClassifier, NetworkRegressor
+
+    X, y = _three_classes(n=1500, seed=2)
+    source, _ = _prepared(_write(tmp_path / "data", X, y, "csv"), block_rows=200)
+    Xs = Standardizer().fit_transform(X)
+    for solver in ("lbfgs", "gradient_descent", "line_search"):
+        options = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=25, tol=0, batch_size=None,
+                       learning_rate=0.5, random_state=4)
+        streamed = NetworkClassifier(**options).fit(source)
+        memory = NetworkClassifier(**options).fit(Xs, y)
+        np.testing.assert_allclose(streamed.history_.loss, memory.history_.loss, rtol=1e-10)
+        np.testing.assert_allclose(streamed.theta_, memory.theta_, rtol=1e-8, atol=1e-10)
+    target = Xs @ [1.0, -2.0, 0.5] + 0.1 * np.sin(3 * Xs[:, 0])
+    folder = tmp_path / "numbers"
+    folder.mkdir()
+    pq.write_table(pa.table({"a": Xs[:, 0], "b": Xs[:, 1], "c": Xs[:, 2], "label": target}), folder / "rows.parquet",
+                   row_group_size=256)
+    numbers = FileSource(folder, "label").configured(target_is_text=False)
+    options = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=30, tol=0, random_state=1)
+    streamed, memory = NetworkRegressor(**options).fit(numbers), NetworkRegressor(**options).fit(Xs, target)
+    np.testing.assert_allclose(streamed.history_.loss, memory.history_.loss, rtol=1e-10)

@@ -22,7 +22,8 @@ from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
 from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import _NeuronEstimator, check_is_fitted
+from .neuron import _NeuronEstimator, _solver_options, check_is_fitted
+from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
 
@@ -233,9 +234,12 @@ class NetworkClassifier(_NetworkEstimator):
     def _fitted_classes(self):
         return len(self.classes_)
 
-    def fit(self, X, y, sample_weight=None, callback=None):
+    def fit(self, X, y=None, sample_weight=None, callback=None):
         """Learn every layer's W and b from X (n_samples, n_features) and labels y (two classes
-        or more).  ``callback(step)`` is called after every epoch (or step)."""
+        or more).  ``callback(step)`` is called after every epoch (or step).  X may also be a data
+        source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
         self.validate_params()
         continuing = self.warm_start and hasattr(self, "theta_")
         X = self._check_input(X, reset=not continuing)
@@ -264,16 +268,25 @@ class NetworkClassifier(_NetworkEstimator):
     def decision_function(self, X):
         """z of the output layer: the logit (n_samples,) for two classes, the k scores
         (n_samples, k) for more."""
+        if is_dask_collection(X):  # lazy: computed partition by partition on the workers
+            check_is_fitted(self)
+            return lazy_output(self, "decision_function", X)
         z, _ = self._forward(X)
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict(self, X):
         """The class with the largest ŷ (for two classes: classes_[1] where σ(z) > 0.5)."""
+        if is_dask_collection(X):  # lazy: computed partition by partition on the workers
+            check_is_fitted(self)
+            return lazy_output(self, "predict", X)
         z = self.decision_function(X)
         return self.classes_[np.argmax(z, axis=1)] if z.ndim == 2 else self.classes_[(z > 0).astype(int)]
 
     def predict_proba(self, X):
         """P(y = classes_[k] | x): (σ(−z), σ(z)) for two classes, softmax(z) for more."""
+        if is_dask_collection(X):  # lazy: computed partition by partition on the workers
+            check_is_fitted(self)
+            return lazy_output(self, "predict_proba", X)
         z, y_hat = self._forward(X)
         if z.shape[1] == 1:
             return np.column_stack([sigmoid(-z[:, 0]), sigmoid(z[:, 0])])
@@ -337,8 +350,11 @@ class NetworkRegressor(_NetworkEstimator):
     def _output_activation(self):
         return get_activation("identity")
 
-    def fit(self, X, y, sample_weight=None, callback=None):
-        """Learn every layer's W and b from X and real targets y ((n,) or (n, k))."""
+    def fit(self, X, y=None, sample_weight=None, callback=None):
+        """Learn every layer's W and b from X and real targets y ((n,) or (n, k)).  X may also be
+        a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
         self.validate_params()
         X = self._check_input(X, reset=not (self.warm_start and hasattr(self, "theta_")))
         y = np.asarray(y)
@@ -363,6 +379,9 @@ class NetworkRegressor(_NetworkEstimator):
 
     def predict(self, X):
         """ŷ = z_L for every row: (n,) for one output, (n, k) for k."""
+        if is_dask_collection(X):  # lazy: computed partition by partition on the workers
+            check_is_fitted(self)
+            return lazy_output(self, "predict", X)
         _, y_hat = self._forward(X)
         return y_hat[:, 0] if y_hat.shape[1] == 1 else y_hat
 

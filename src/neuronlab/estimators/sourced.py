@@ -1,14 +1,16 @@
 """The estimators on data that is not one array in memory: a data source, or a Dask collection.
 
-``NeuronClassifier().fit(X)`` with X a :class:`~neuronlab.sources.base.Source` (a
+``NeuronClassifier().fit(X)`` (or a NeuronRegressor's, a NetworkClassifier's, a
+NetworkRegressor's) with X a :class:`~neuronlab.sources.base.Source` (a
 :class:`~neuronlab.sources.files.FileSource` streaming files, a
 :class:`~neuronlab.sources.dask.DaskSource`, a BlockSource), or ``fit(X, y)`` with X and y
 Dask arrays or a Dask DataFrame and Series, minimises the same objective as ``fit`` on
-arrays — the same strategy, monitors and stopping rules — with the sums taken where the rows
-are.  ``predict`` (and ``decision_function``, ``predict_proba``) of a Dask collection is lazy:
-a Dask array computed partition by partition on the workers.
+arrays — the same model (two classes or k, a neuron or a network), strategy, monitors and
+stopping rules — with the sums taken where the rows are.  ``predict`` (and
+``decision_function``, ``predict_proba``) of a Dask collection is lazy: a Dask array computed
+partition by partition on the workers.
 
-What is not offered on a source: ``early_stopping`` (it holds out rows by number; give the
+What is not offered on a source: several target columns (a network regressor's y is one), and ``early_stopping`` (it holds out rows by number; give the
 held-out rows as their own source and watch their loss instead).
 """
 
@@ -16,14 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.validation import binary_classes, check_random_state
-from ..models.neuron import Neuron
+from ..core.validation import check_random_state, classes_of
+from ..models.network import Network
+from ..objectives.network import NetworkObjective
 from ..objectives.neuron import NeuronObjective
 from ..sources.base import Source
 from ..sources.dask import DaskSource, is_dask_collection
 from ..train.registry import get_strategy
 
-__all__ = ["takes_source", "fit_source", "lazy_output", "is_dask_collection"]
+__all__ = ["takes_source", "fit_source", "source_objective", "lazy_output", "is_dask_collection"]
 
 
 def takes_source(X) -> bool:
@@ -32,7 +35,8 @@ def takes_source(X) -> bool:
 
 
 def _as_source(est, X, y, sample_weight, classifier):
-    """(source, classes or None, feature names or None) for X (and y)."""
+    """(source, classes or None, feature names or None) for X (and y): a classifier's targets
+    are class numbers, 0.0 and 1.0 for two classes (1 for classes[1]), 0 … k − 1 for k."""
     if isinstance(X, Source):
         if y is not None or sample_weight is not None:
             raise ValueError("a data source carries its own targets (and weights): call fit(source) "
@@ -43,22 +47,24 @@ def _as_source(est, X, y, sample_weight, classifier):
         return X, classes, getattr(X, "feature_names", None)
     if y is None:
         raise ValueError("fit(X, y) with a Dask X needs the targets y (a Dask array or Series)")
+    if getattr(y, "ndim", 1) != 1:
+        raise ValueError(f"y must hold one target per row of X (a 1-D Dask array or Series), got "
+                         f"{y.ndim} dimensions; fit several outputs in memory")
     names, frame = None, hasattr(X, "columns")
     if frame:  # a Dask DataFrame: its columns are the features
         names = np.asarray([str(c) for c in X.columns], dtype=object)
-    classes, positive = None, None
+    classes = None
     if classifier:
         import dask.array as da
 
         values = y.unique().compute().to_numpy() if hasattr(y, "unique") and frame else da.unique(da.asarray(y)).compute()
-        classes = binary_classes(values, "y", " from a Dask collection: fit k classes in memory")
-        positive = classes[1]
+        classes = classes_of(values, "y")
     if frame:
         if sample_weight is not None:
             raise ValueError("sample_weight with a Dask DataFrame is not supported; give X and y as Dask "
                              "arrays to weigh the rows")
-        return DaskSource.from_frames(X, y, positive=positive), classes, names
-    return DaskSource.from_arrays(X, y, sample_weight, positive=positive), classes, names
+        return DaskSource.from_frames(X, y, classes=classes), classes, names
+    return DaskSource.from_arrays(X, y, sample_weight, classes=classes), classes, names
 
 
 #: deprecation notices that Dask's own code raises with newer pandas, not the user's to act on
@@ -79,10 +85,10 @@ def fit_source(est, X, y, sample_weight, callback, solver_options):
 def _fit_source(est, X, y, sample_weight, callback, solver_options):
     """``est.fit`` on a data source or a Dask collection (see the module docstring);
     ``solver_options(est, rng, n_rows)`` gives the estimator's settings by its strategy's names."""
-    activation, loss = est.validate_params()
+    _, loss = est.validate_params()
     classifier = est._estimator_type == "classifier"
     if not classifier and loss.targets == "binary":
-        raise ValueError(f"loss {loss.name!r} is for classification; NeuronRegressor takes "
+        raise ValueError(f"loss {loss.name!r} is for classification; {type(est).__name__} takes "
                          "'squared_error', 'absolute_error' or 'huber'")
     if est.early_stopping:
         raise ValueError("early_stopping holds out rows of an array in memory; on a data source set "
@@ -90,16 +96,14 @@ def _fit_source(est, X, y, sample_weight, callback, solver_options):
     source, classes, names = _as_source(est, X, y, sample_weight, classifier)
     rng = check_random_state(est.random_state)
     n_features = source.n_features
-    neuron = Neuron(n_features, activation)
-    alpha, l1_ratio = 0.0, 0.0
-    if est.penalty is not None:
-        alpha = float(est.alpha)
-        l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": float(est.l1_ratio)}[est.penalty]
-    objective = NeuronObjective.from_source(neuron, source, loss, alpha=alpha, l1_ratio=l1_ratio)
-    if est.warm_start and hasattr(est, "coef_") and est._pack_fits(neuron):
-        theta0 = est._pack(neuron)
-    else:
-        theta0 = est.initial_theta(n_features, rng, 2 if classifier else None)
+    n_classes = len(classes) if classifier else None
+    if not classifier and hasattr(type(est), "_n_outputs"):
+        est.n_outputs_ = 1  # a network regressor: a source's y is one column
+    objective = source_objective(est, source, n_classes)
+    model = objective.model
+    continuing = est.warm_start and hasattr(est, getattr(type(est), "_FITTED", "coef_")) and (
+        not classifier or np.array_equal(getattr(est, "classes_", None), classes)) and est._pack_fits(model)
+    theta0 = est._pack(model) if continuing else est.initial_theta(n_features, rng, n_classes)
     options = solver_options(est, rng, source.n_samples)
     result = get_strategy(est.solver, **options).minimize(objective, theta0, callback=callback)
     est.n_features_in_ = n_features
@@ -109,10 +113,24 @@ def _fit_source(est, X, y, sample_weight, callback, solver_options):
         del est.feature_names_in_
     if classifier:
         est.classes_ = classes
-    est._unpack(neuron, result.theta)
+    est._unpack(model, result.theta)
     est.history_, est.n_iter_, est.status_, est.result_ = result.history, result.n_steps, result.status, result
     est._warn_outcome()
     return est
+
+
+def source_objective(est, source, n_classes=None, penalised=True):
+    """The objective ``est`` minimises, on the rows of ``source``: its model for ``n_classes``
+    classes (None: a regressor) — a neuron, the softmax layer of k classes, or a network — its
+    loss and (unless ``penalised`` is False: the loss a validation part reports) its penalty."""
+    _, loss = est.validate_params()
+    model = est._model(source.n_features, n_classes)
+    alpha, l1_ratio = 0.0, 0.0
+    if penalised and est.penalty is not None:
+        alpha = float(est.alpha)
+        l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": float(est.l1_ratio)}[est.penalty]
+    build = NetworkObjective if isinstance(model, Network) else NeuronObjective
+    return build.from_source(model, source, loss, alpha=alpha, l1_ratio=l1_ratio)
 
 
 def _on_block(est, method, block, columns):
@@ -125,15 +143,17 @@ def _on_block(est, method, block, columns):
 
 def lazy_output(est, method: str, X):
     """``est.<method>(X)`` for a Dask array or DataFrame X, lazily: a Dask array whose chunks are
-    computed on the workers from X's partitions (one row of output per row of X)."""
+    computed on the workers from X's partitions (one row of output per row of X: a number, or
+    one per class for probabilities and a k-class decision function)."""
     columns = None
     if hasattr(X, "columns"):
         columns = list(X.columns)
         X = X.to_dask_array()
     X = X.rechunk({1: -1})
-    two_columns = method in ("predict_proba", "predict_log_proba")
+    n_classes = len(est.classes_) if hasattr(est, "classes_") else 0
+    per_class = method in ("predict_proba", "predict_log_proba") or (method == "decision_function" and n_classes > 2)
     dtype = est.classes_.dtype if method == "predict" and hasattr(est, "classes_") else np.float64
-    if two_columns:
+    if per_class:
         return X.map_blocks(lambda b: _on_block(est, method, b, columns), dtype=np.float64,
-                            chunks=(X.chunks[0], (2,)))
+                            chunks=(X.chunks[0], (n_classes,)))
     return X.map_blocks(lambda b: _on_block(est, method, b, columns), dtype=dtype, drop_axis=1)

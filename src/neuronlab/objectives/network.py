@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import numpy as np
 
@@ -10,10 +11,34 @@ from ..core.losses import check_compatible, get_loss, multinomial_log_loss
 from ..models.network import Network, Workspace
 from ..sources.array import ArraySource
 from ..sources.base import Source
-from .base import GRADIENT, MINI_BATCHES
+from .base import GRADIENT, MINI_BATCHES, PARTIAL_SUMS
 from .rows import RowObjective
 
-__all__ = ["NetworkObjective"]
+__all__ = ["NetworkObjective", "NetworkBlockRule"]
+
+
+class NetworkBlockRule:
+    """``NetworkObjective.partial_sums`` without the data: the objective's network, loss and
+    passes (``NetworkObjective._block_sums``) on a copy that holds no source and no buffers,
+    small enough to pickle and send to where the rows are (a Dask worker), where it makes its
+    own buffers on its first call.
+
+    ``rule(θ, block, want_grad)`` → ``(Σ sᵢLᵢ, Σ sᵢ, Σ sᵢ·∂Lᵢ/∂θ or None)`` over the RowBlock
+    ``block``, sums in float64: the pass of :class:`NetworkObjective`, summed, not divided.
+    """
+
+    def __init__(self, objective: "NetworkObjective"):
+        passes = copy.copy(objective)
+        passes.source, passes._work, passes.rule = None, None, None
+        self.passes = passes
+
+    def __getstate__(self):  # the buffers of the passes stay here; they are made again where it lands
+        passes = copy.copy(self.passes)
+        passes._work = None
+        return {"passes": passes}
+
+    def __call__(self, theta, block, want_grad=True):
+        return self.passes._block_sums(theta, block, want_grad)
 
 
 class NetworkObjective(RowObjective):
@@ -33,8 +58,9 @@ class NetworkObjective(RowObjective):
 
     y is (n,) for one output or class numbers, (n, k) for k outputs.  ∇J is the
     network's backward pass from sᵢ·δ_L,i / Σs (:meth:`Network.backward`), plus the
-    penalty's gradient on the W's.  Capabilities: ``MINI_BATCHES``, and ``GRADIENT``
-    when every activation is differentiable.
+    penalty's gradient on the W's.  Capabilities: ``MINI_BATCHES``, ``PARTIAL_SUMS`` (its
+    pass without the data, :class:`NetworkBlockRule`, runs where the rows are: block by block
+    from files, on Dask workers), and ``GRADIENT`` when every activation is differentiable.
     """
 
     def __init__(self, network: Network, X, y, loss="squared_error", sample_weight=None,
@@ -66,13 +92,13 @@ class NetworkObjective(RowObjective):
                              f"(the network's inputs), got rows of {source.n_features}")
         self.source = source
         self._work = None  # the buffers of the forward and backward passes (see _workspace)
-        # the rule of the partial sums is this objective's own pass (it holds the network's data
-        # buffers): sources sum it block by block here; it is not sent to Dask workers
-        self.rule = self._block_sums
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)
         self.n_params = network.n_params
-        self.capabilities = frozenset({MINI_BATCHES} | ({GRADIENT} if network.differentiable else set()))
+        self.capabilities = frozenset({MINI_BATCHES, PARTIAL_SUMS} | ({GRADIENT} if network.differentiable else set()))
+        # the rule of the partial sums: this objective's pass without its data (picklable: a Dask
+        # worker runs it on its partitions); every block, here or there, goes through it
+        self.rule = NetworkBlockRule(self)
 
     @property
     def param_names(self):

@@ -70,11 +70,23 @@ def connect(address: Optional[str] = None):
 
 
 # --- what runs on a worker (module-level functions: they pickle by name) -------------------------
-def _block_of_arrays(X, y, weight, positive):
+def class_numbers(y, classes) -> np.ndarray:
+    """A classifier's targets: the number of each row's class among the sorted ``classes``, as
+    floats — 0.0 and 1.0 for two classes (1 for classes[1]), 0 … k − 1 for k; ValueError for a
+    value that is not one of them."""
+    y = np.asarray(y)
+    index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+    unknown = np.asarray(classes)[index] != y
+    if unknown.any():
+        raise ValueError(f"y has the label {y[unknown][0]!r}, which is not among the classes "
+                         f"{', '.join(map(str, classes))}")
+    return index.astype(np.float64)
+
+
+def _block_of_arrays(X, y, weight, classes):
     X = np.ascontiguousarray(X, dtype=np.float64) if X.dtype not in (np.float32, np.float64) \
         else np.ascontiguousarray(X)
-    y = np.asarray(y)
-    y = (y == positive).astype(X.dtype) if positive is not None else y.astype(X.dtype, copy=False)
+    y = class_numbers(y, classes).astype(X.dtype) if classes is not None else np.asarray(y).astype(X.dtype, copy=False)
     weight = None if weight is None else np.asarray(weight, dtype=X.dtype)
     return X, y, weight
 
@@ -82,9 +94,9 @@ def _block_of_arrays(X, y, weight, positive):
 _TARGET = "__neuronlab_target__"
 
 
-def _block_of_pandas(frame, positive):
+def _block_of_pandas(frame, classes):
     target = frame[_TARGET].to_numpy()
-    return _block_of_arrays(frame.drop(columns=[_TARGET]).to_numpy(dtype=np.float64), target, None, positive)
+    return _block_of_arrays(frame.drop(columns=[_TARGET]).to_numpy(dtype=np.float64), target, None, classes)
 
 
 def _block_of_frame(frame, reader, where):
@@ -131,10 +143,11 @@ class DaskSource(Source):
 
     # --- building ---------------------------------------------------------------------------
     @classmethod
-    def from_arrays(cls, X, y, sample_weight=None, *, positive=None, client=None) -> "DaskSource":
+    def from_arrays(cls, X, y, sample_weight=None, *, classes=None, client=None) -> "DaskSource":
         """The rows of a 2-D Dask array X with targets y (a Dask or NumPy array) and optional
         weights: X is rechunked to whole rows and y to X's row chunks; each chunk becomes a
-        block on a worker.  ``positive``: y = 1.0 where y equals it, else 0.0 (a classifier)."""
+        block on a worker.  ``classes`` (sorted; a classifier's): y becomes each row's class
+        number (see :func:`class_numbers`)."""
         import dask.array as da
 
         client = client or connect()
@@ -150,13 +163,13 @@ class DaskSource(Source):
             weights = da.asarray(sample_weight).rechunk((X.chunks[0],)).to_delayed().ravel().tolist()
         from dask import delayed
 
-        blocks = [delayed(_block_of_arrays)(xb, yb, wb, positive)
+        blocks = [delayed(_block_of_arrays)(xb, yb, wb, classes)
                   for xb, yb, wb in zip(X.to_delayed().ravel(), y.to_delayed().ravel(), weights)]
         parts = client.compute(blocks)
         return cls(parts, client, X.shape[1], sample_weight is not None)
 
     @classmethod
-    def from_frames(cls, X, y, *, positive=None, client=None) -> "DaskSource":
+    def from_frames(cls, X, y, *, classes=None, client=None) -> "DaskSource":
         """The rows of a Dask DataFrame X (numeric feature columns) and Series y, partition by
         partition: y joins X as one more column first (``X.assign``), so that each partition
         holds its rows' features and targets together — taking ``X.to_delayed()`` and
@@ -175,7 +188,7 @@ class DaskSource(Source):
         except (ValueError, TypeError, NotImplementedError) as e:
             raise ValueError(f"y must be a Dask Series with the rows of X, such as frame[target] beside "
                              f"frame[features]: {' '.join(str(e).split())}") from None
-        blocks = [delayed(_block_of_pandas)(part, positive) for part in joined.to_delayed()]
+        blocks = [delayed(_block_of_pandas)(part, classes) for part in joined.to_delayed()]
         return cls(client.compute(blocks), client, len(X.columns))
 
     @classmethod

@@ -243,7 +243,8 @@ class Scan:
     feature is 0), the distinct target values ``classes`` (sorted; at most ``MAX_CLASSES`` + 1,
     the last meaning "more than that"), ``target_is_text``; ``sizes``, the rows of each
     block in the order a full pass reads them, and ``n_held``, the rows held back for
-    validation (the other part of a split), so that neither has to be counted again."""
+    validation (the other part of a split), so that neither has to be counted again;
+    ``target_mean``, the mean of a numeric target (None for text)."""
 
     n_rows: int
     n_dropped: int
@@ -253,6 +254,7 @@ class Scan:
     target_is_text: bool
     sizes: tuple = ()
     n_held: int = 0
+    target_mean: Optional[float] = None
 
     @staticmethod
     def merge(parts: Sequence["Scan"], n_features: Optional[int] = None) -> "Scan":
@@ -260,7 +262,7 @@ class Scan:
         LeVeque's pairwise update of the mean and of M2 = Σ(x − μ)²): what every worker's or
         block's scan adds up to.  With no rows at all: an empty scan of ``n_features`` columns
         when given, else an error."""
-        n, mean, m2 = 0, None, None
+        n, mean, m2, target = 0, None, None, None
         dropped, held, values, text, sizes = 0, 0, set(), False, []
         for part in parts:
             dropped += part.n_dropped
@@ -273,18 +275,22 @@ class Scan:
             part_m2 = part.std ** 2 * part.n_rows
             if mean is None:
                 n, mean, m2 = part.n_rows, part.mean.copy(), part_m2
+                target = part.target_mean
                 continue
             total = n + part.n_rows
             delta = part.mean - mean
             mean = mean + delta * (part.n_rows / total)
             m2 = m2 + part_m2 + delta ** 2 * (n * part.n_rows / total)
+            if target is not None and part.target_mean is not None:
+                target += (part.target_mean - target) * (part.n_rows / total)
             n = total
         classes = sorted(values, key=_label_key)[:MAX_CLASSES + 1]
         if mean is None:
             if n_features is None:
                 raise ValueError("no rows are left to train on")
             return Scan(0, dropped, np.zeros(n_features), np.zeros(n_features), classes, text, tuple(sizes), held)
-        return Scan(n, dropped, mean, np.sqrt(m2 / n), classes, text, tuple(sizes), held)
+        return Scan(n, dropped, mean, np.sqrt(m2 / n), classes, text, tuple(sizes), held,
+                    None if text else target)
 
     @staticmethod
     def of_block(X, y, n_dropped, n_held=0) -> "Scan":
@@ -297,7 +303,8 @@ class Scan:
         n = X.shape[0]
         if n == 0:
             return Scan(0, n_dropped, np.zeros(X.shape[1]), np.zeros(X.shape[1]), classes, text, (0,), n_held)
-        return Scan(n, n_dropped, X.mean(axis=0), X.std(axis=0), classes, text, (n,), n_held)
+        target_mean = None if y is None or text else float(np.mean(y))
+        return Scan(n, n_dropped, X.mean(axis=0), X.std(axis=0), classes, text, (n,), n_held, target_mean)
 
 
 def _label_key(value):
