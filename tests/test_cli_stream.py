@@ -116,10 +116,52 @@ def test_dask_local_gives_the_streamed_model(folder, tmp_path):
     assert b["training"]["dask"] == "local:1"
 
 
-def test_more_than_two_classes_streamed_is_one_line_that_says_so(tmp_path, capsys):
-    path = tmp_path / "seven.csv"
-    path.write_text("x,t\n" + "".join(f"{i},{'abcdefg'[i % 7]}\n" for i in range(70)))
-    assert main(["train", str(path), "--target", "t", "--stream", "--out", str(tmp_path / "m.json")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "more than two classes" in err and "in memory" in err
-    assert not (tmp_path / "m.json").exists()
+def test_k_classes_streamed_give_the_model_and_scores_of_the_in_memory_path(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1200, 2)) * [1.0, 3.0] + [0.0, 5.0]
+    z = np.column_stack([X[:, 0], (X[:, 1] - 5) / 3, -X[:, 0]])
+    y = np.array(["fir", "oak", "yew"])[np.argmax(z + rng.gumbel(size=z.shape), axis=1)]
+    data = tmp_path / "trees.csv"
+    data.write_text("a,b,t\n" + "".join(f"{a:.17g},{b:.17g},{t}\n" for (a, b), t in zip(X, y)))
+    common = [str(data), "--target", "t", "--strategy", "lbfgs", "--val-split", "0.25", "--tol", "1e-12",
+              "--steps", "300", "--alpha", "0.001", "--quiet"]
+    assert main(["train", *common, "--out", str(tmp_path / "memory.json")]) == 0
+    assert main(["train", *common, "--stream", "--out", str(tmp_path / "stream.json")]) == 0
+    memory, stream = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("memory", "stream"))
+    assert stream["training"]["streamed"] is True and stream["labels"] == memory["labels"] == ["fir", "oak", "yew"]
+    assert stream["training"]["train_rows"] + stream["training"]["validation_rows"] == 1200
+    # a held-out share drawn by another rule than the in-memory split: the same problem, other rows
+    np.testing.assert_allclose(stream["parameters"]["coef"], memory["parameters"]["coef"], atol=0.15)
+    for part in ("train", "validation"):
+        scores = stream["metrics"][part]
+        assert np.sum(scores["confusion_matrix"]) == stream["training"][f"{part}_rows"]
+        assert scores["accuracy"] == pytest.approx(memory["metrics"][part]["accuracy"], abs=0.05)
+        assert len(scores["per_class"]) == 3 and 0 < scores["log_loss"] < np.log(3)
+
+
+def test_the_streamed_scores_are_those_of_the_rows_in_memory(tmp_path):
+    from neuronlab.estimators import metrics
+    from neuronlab.io.model_file import load
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(900, 2))
+    classes = np.argmax(np.column_stack([X[:, 0], X[:, 1], -X[:, 0] - X[:, 1]]) + rng.gumbel(size=(900, 3)), axis=1)
+    value = 1e6 + X @ [2.0, -1.0] + rng.normal(0, 0.5, 900)  # far from 0: R² must not lose its digits
+    for name, target, task in (("classes", classes, "classify"), ("value", value, "regress")):
+        data = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "t": target}), data, row_group_size=200)
+        out = tmp_path / f"{name}.json"
+        assert main(["train", str(data), "--target", "t", "--task", task, "--stream", "--val-split", "0",
+                     "--steps", "50", "--quiet", "--out", str(out)]) == 0
+        model = load(out)
+        scores = json.loads(out.read_text())["metrics"]["train"]
+        if task == "regress":
+            expected = metrics.regression_report(value, model.predict(X))
+            for key in ("mse", "mae", "r2"):
+                assert scores[key] == pytest.approx(expected[key], rel=1e-9)
+        else:
+            proba = model.predict_proba(X)
+            expected = metrics.multiclass_report(classes, np.argmax(proba, axis=1), proba, 3)
+            for key in ("accuracy", "precision", "recall", "f1", "log_loss", "confusion_matrix", "per_class"):
+                assert scores[key] == pytest.approx(expected[key], rel=1e-9) if key == "log_loss" else \
+                    scores[key] == expected[key]

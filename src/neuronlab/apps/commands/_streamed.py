@@ -136,72 +136,102 @@ class StreamProgress:
 
 
 def _classes(scan, target):
-    """The two classes the scan found, as a person wrote them (ints for whole numbers)."""
-    from ...core.validation import binary_classes, written_label
+    """The classes the scan found, as a person wrote them (ints for whole numbers)."""
+    from ...core.validation import classes_of, written_label
+    from ...sources.files import MAX_CLASSES
 
-    if len(scan.classes) > 2:  # the scan stops counting at three: say "more than two", not how many
-        shown = ", ".join(written_label(c) for c in scan.classes)
-        raise ValueError(f"the target {target!r} has more than two classes ({shown}, …); streamed "
-                         "training takes two: train k classes in memory (without --stream or --dask), "
-                         "or use --task regress for a number")
-    classes = list(binary_classes(np.asarray(scan.classes, dtype=object if scan.target_is_text else float),
-                                  f"the target {target!r}",
-                                  " when streamed: train k classes in memory (without --stream or --dask), "
-                                  "or use --task regress for a number"))
+    if len(scan.classes) > MAX_CLASSES:  # the scan stops counting past MAX_CLASSES
+        shown = ", ".join(written_label(c) for c in scan.classes[:5])
+        raise ValueError(f"the target {target!r} has more than {MAX_CLASSES:,} classes ({shown}, …); "
+                         "use --task regress for a number")
+    classes = list(classes_of(np.asarray(scan.classes, dtype=object if scan.target_is_text else float),
+                              f"the target {target!r}"))
     if not scan.target_is_text and all(float(c).is_integer() for c in classes):
         classes = [int(c) for c in classes]
     return classes
 
 
-def _metrics(estimator, source, task):
-    """Scores over one pass of ``source`` (scaled rows), from sums only: the same names as the
-    in-memory report (roc_auc, which needs every score at once, is left out)."""
-    if source is None or source.n_samples == 0:
-        return None
-    from ...core.activations import sigmoid
+def _rows(block):
+    """(X, y) of the rows a RowBlock names."""
+    if block.rows is not None:
+        return block.X[block.rows], block.y[block.rows]
+    return block.X[block.lo:block.hi], block.y[block.lo:block.hi]
 
-    n = 0
-    if task == "regress":
-        sq = ab = y_sum = y_sq = 0.0
-        for block in source.blocks():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                y_hat = estimator.predict(block.X)
-            err = y_hat - block.y
-            sq += float(err @ err)
-            ab += float(np.abs(err).sum())
-            y_sum += float(block.y.sum())
-            y_sq += float(block.y @ block.y)
-            n += block.X.shape[0]
-        total = y_sq - y_sum * y_sum / n
-        return {"mse": sq / n, "mae": ab / n, "r2": (1.0 - sq / total) if total > 0 else (1.0 if sq == 0 else 0.0)}
-    tp = fp = fn = tn = 0
-    log_loss = 0.0
-    has_proba = hasattr(estimator, "predict_proba")
-    for block in source.blocks():
+
+class ScoreSums:
+    """The additive pieces of a fitted estimator's scores over one block of scaled rows — and of
+    the loss J of ``objective_rule`` (an objective's block rule), when given — as a block rule
+    ``rule(θ, block, want_grad)`` (θ: the estimator's own, for J): one pass of
+    ``source.sum_blocks`` adds them up, on the Dask workers when the rows are there.
+
+    Regression: (n, Σ(ŷ − y)², Σ|ŷ − y|, Σ(y − c), Σ(y − c)²) with c ≈ ȳ (``shift``, the
+    training target's mean from the scan), so that Σ(y − ȳ)² = Σ(y − c)² − (Σ(y − c))²/n loses
+    no digits to cancellation; classification: (n, the confusion matrix, Σ of the log losses).
+    """
+
+    def __init__(self, estimator, task, n_classes=None, shift=0.0, objective_rule=None):
+        self.estimator, self.task, self.n_classes = estimator, task, n_classes
+        self.shift, self.objective_rule = float(shift), objective_rule
+
+    def __call__(self, theta, block, want_grad=False):
+        from ...core.activations import sigmoid, softmax
+        from ...estimators import metrics
+
+        loss = (None, None) if self.objective_rule is None else self.objective_rule(theta, block, False)[:2]
+        X, y = _rows(block)
+        n = X.shape[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = estimator.decision_function(block.X)
-        positive, predicted = block.y > 0.5, score > 0
-        tp += int(np.sum(positive & predicted))
-        fp += int(np.sum(~positive & predicted))
-        fn += int(np.sum(positive & ~predicted))
-        tn += int(np.sum(~positive & ~predicted))
-        if has_proba:
-            p = np.clip(sigmoid(score), 1e-15, 1 - 1e-15)
-            log_loss -= float(np.sum(np.where(positive, np.log(p), np.log1p(-p))))
-        n += block.X.shape[0]
+            if self.task == "regress":
+                err, centred = self.estimator.predict(X) - y, y - self.shift
+                return (*loss, n, float(err @ err), float(np.abs(err).sum()), float(centred.sum()),
+                        float(centred @ centred))
+            score = self.estimator.decision_function(X)
+        k, truth = self.n_classes, y.astype(np.int64)
+        predicted = np.argmax(score, axis=1) if k > 2 else (score > 0).astype(np.int64)
+        log_sum = None
+        if hasattr(self.estimator, "predict_proba"):  # only a sigmoid neuron's ŷ is a probability
+            if k > 2:
+                P = np.clip(softmax(score), np.finfo(np.float64).eps, 1.0)
+                log_sum = -float(np.log(P[np.arange(n), truth]).sum())
+            else:
+                log_sum = metrics.log_loss(truth, sigmoid(score)) * n
+        return (*loss, n, metrics.confusion_matrix(truth, predicted, k), log_sum)
 
-    def ratio(a, b):
-        return a / b if b else 0.0
 
-    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
-    report = {"accuracy": (tp + tn) / n, "precision": precision, "recall": recall,
-              "f1": ratio(2 * precision * recall, precision + recall),
-              "confusion_matrix": [[tn, fp], [fn, tp]]}
-    if has_proba:
-        report["log_loss"] = log_loss / n
-    return report
+def _metrics(estimator, source, task, n_classes, shift, objective=None):
+    """(scores, J of ``objective``) over one pass of ``source`` (scaled rows), from sums only
+    (see :class:`ScoreSums`): the names of the in-memory report (roc_auc, which needs every
+    score at once, is left out); (None, None) without rows."""
+    if source is None or source.n_samples == 0:
+        return None, None
+    from ...estimators import metrics
+
+    rule = ScoreSums(estimator, task, n_classes, shift, None if objective is None else objective.block_rule())
+    loss_sum, weight_sum, n, *sums = source.sum_blocks(rule, estimator.result_.theta, False)
+    loss = None if objective is None else loss_sum / weight_sum
+    if task == "regress":
+        squares, absolutes, centred, centred_squares = sums
+        total = centred_squares - centred * centred / n
+        r2 = (1.0 - squares / total) if total > 0 else (1.0 if squares == 0 else 0.0)
+        return {"mse": squares / n, "mae": absolutes / n, "r2": r2}, loss
+    counts, log_sum = sums
+    log_loss = None if log_sum is None else log_sum / n
+    if n_classes == 2:
+        report = metrics._scores(counts) | {"log_loss": log_loss, "confusion_matrix": counts.tolist()}
+        return report, loss
+    per_class = []  # each class against the rest, from its binary matrix [[TN, FP], [FN, TP]]
+    for c in range(n_classes):
+        tp = counts[c, c]
+        fp, fn = counts[:, c].sum() - tp, counts[c, :].sum() - tp
+        scores = metrics._scores(((n - tp - fp - fn, fp), (fn, tp)))
+        per_class.append({name: scores[name] for name in ("precision", "recall", "f1")}
+                         | {"support": int(counts[c].sum())})
+    report = {"accuracy": float(np.trace(counts) / n), "average": "macro"}
+    for name in ("precision", "recall", "f1"):
+        report[name] = float(np.mean([scores[name] for scores in per_class]))
+    report |= {"log_loss": log_loss, "per_class": per_class, "confusion_matrix": counts.tolist()}
+    return report, loss
 
 
 def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> int:
@@ -277,11 +307,9 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
             return 130
         validation = None
         if val_source is not None and val_source.n_samples:
-            from ...models.neuron import Neuron
-            from ...objectives.neuron import NeuronObjective
+            from ...estimators.sourced import source_objective
 
-            validation = NeuronObjective.from_source(Neuron(train_source.n_features, estimator.activation),
-                                                     val_source, estimator.loss)
+            validation = source_objective(estimator, val_source, len(labels) if labels else None, penalised=False)
         progress = StreamProgress(remaining, steps_done, validation, args.quiet, scan.n_rows,
                                   s["batch_size"] not in (None, "all") or strategy_cls.name == "sgd")
         with warnings.catch_warnings():
@@ -295,10 +323,14 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         if hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_  # the model file keeps the names; the estimator takes scaled arrays
         steps_done += int(estimator.n_iter_)
-        if validation is not None:
-            progress.val_loss[len(estimator.history_) - 1] = validation.loss(estimator.result_.theta)
-        metrics = {"train": _metrics(estimator, train_source, task),
-                   "validation": _metrics(estimator, val_source, task)}
+        n_classes = len(labels) if labels else None
+        shift = scan.target_mean if task == "regress" else 0.0
+        train_scores, _ = _metrics(estimator, train_source, task, n_classes, shift)
+        # the validation rows' scores and their last loss in one pass
+        val_scores, last_val_loss = _metrics(estimator, val_source, task, n_classes, shift, validation)
+        if last_val_loss is not None:
+            progress.val_loss[len(estimator.history_) - 1] = last_val_loss
+        metrics = {"train": train_scores, "validation": val_scores}
         n_val = val_source.n_samples if val_source is not None else 0
     finally:
         if client is not None:
