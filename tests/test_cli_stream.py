@@ -165,3 +165,24 @@ def test_the_streamed_scores_are_those_of_the_rows_in_memory(tmp_path):
             for key in ("accuracy", "precision", "recall", "f1", "log_loss", "confusion_matrix", "per_class"):
                 assert scores[key] == pytest.approx(expected[key], rel=1e-9) if key == "log_loss" else \
                     scores[key] == expected[key]
+
+
+def test_k_classes_on_dask_local_give_the_streamed_model(tmp_path):
+    pytest.importorskip("distributed")
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(900, 2))
+    y = np.argmax(np.column_stack([X[:, 0], X[:, 1], -X[:, 0] - X[:, 1]]) + rng.gumbel(size=(900, 3)), axis=1)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for k, rows in enumerate(np.array_split(np.arange(900), 2)):
+        pq.write_table(pa.table({"a": X[rows, 0], "b": X[rows, 1], "t": y[rows]}), folder / f"p{k}.parquet",
+                       row_group_size=150)
+    common = [str(folder), "--target", "t", "--task", "classify", "--strategy", "lbfgs", "--val-split", "0.2",
+              "--tol", "1e-12", "--steps", "200", "--alpha", "0.001", "--quiet"]
+    stream, dask = tmp_path / "stream.json", tmp_path / "dask.json"
+    assert main(["train", *common, "--out", str(stream)]) == 0
+    assert main(["train", *common, "--dask", "local:1", "--out", str(dask)]) == 0
+    a, b = json.loads(stream.read_text()), json.loads(dask.read_text())
+    assert b["labels"] == a["labels"] == [0, 1, 2]
+    np.testing.assert_allclose(b["parameters"]["coef"], a["parameters"]["coef"], rtol=1e-9)
+    assert b["metrics"] == a["metrics"]  # the same sums, on a worker

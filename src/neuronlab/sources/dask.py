@@ -129,16 +129,21 @@ def _rows(part):
 class DaskSource(Source):
     """Rows held as blocks (X, y, s) on the workers of a Dask cluster (see the module docstring).
 
-    ``parts`` are futures of such blocks, in order; ``client`` the ``distributed.Client``.
+    ``parts`` are futures of such blocks, in order; ``client`` the ``distributed.Client``;
+    ``labels`` and ``feature_names`` as the files or frame they were read from say.
     ``sum_blocks`` runs the rule on the workers and adds the pieces on the client in
     partition order.
     """
 
-    def __init__(self, parts: Sequence, client, n_features: int, weighted: bool = False):
+    def __init__(self, parts: Sequence, client, n_features: int, weighted: bool = False, labels=None,
+                 feature_names=None):
         if not parts:
             raise ValueError("the Dask collection has no partitions")
         self.parts, self.client = list(parts), client
         self.n_features, self.weighted = int(n_features), bool(weighted)
+        #: the classes the targets number (``labels[k]`` is k), as a FileSource's; None for numbers
+        self.labels = None if labels is None else list(labels)
+        self.feature_names = None if feature_names is None else list(feature_names)
         self._counts = None
 
     # --- building ---------------------------------------------------------------------------
@@ -200,7 +205,8 @@ class DaskSource(Source):
         client = client or connect()
         blocks = [delayed(_block_of_frame)(part, reader, f"partition {k}")
                   for k, part in enumerate(frame.to_delayed())]
-        return cls(client.compute(blocks), client, len(reader.features))
+        return cls(client.compute(blocks), client, len(reader.features), labels=reader.labels,
+                   feature_names=reader.features)
 
     @classmethod
     def from_files(cls, source, *, client=None) -> "DaskSource":
@@ -210,7 +216,7 @@ class DaskSource(Source):
         scaling, part of a split) are those the workers read with."""
         client = client or connect()
         parts = client.map(_block_of_piece, [source] * len(source.pieces), source.pieces, pure=False)
-        return cls(parts, client, source.n_features)
+        return cls(parts, client, source.n_features, labels=source.labels, feature_names=source.feature_names)
 
     @staticmethod
     def scan_files(source, *, client=None):
