@@ -40,8 +40,9 @@ PARQUET_MAGIC = b"PAR1"
 DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
 #: rows per block: 65,536 rows × 50 float64 features is 26 MB
 BLOCK_ROWS = 1 << 16
-#: bytes of CSV text per block: pyarrow's streaming CSV reader parsed 2.5× more rows per second
-#: in blocks of 4 MB than of 64 MB, and on one thread more than on its pool (BENCHMARKS.md, issue 15)
+#: bytes of CSV text per block, parsed on one thread (the read-ahead thread already overlaps it with
+#: the arithmetic; pyarrow's pool gave no steady gain on a busy 2-core machine): blocks of 64 MB,
+#: about what 65,536 rows of 50 columns take, parsed several times slower (BENCHMARKS.md, issue 15)
 CSV_BLOCK_BYTES = 4 << 20
 
 
