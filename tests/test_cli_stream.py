@@ -186,3 +186,17 @@ def test_k_classes_on_dask_local_give_the_streamed_model(tmp_path):
     assert b["labels"] == a["labels"] == [0, 1, 2]
     np.testing.assert_allclose(b["parameters"]["coef"], a["parameters"]["coef"], rtol=1e-9)
     assert b["metrics"] == a["metrics"]  # the same sums, on a worker
+
+
+def test_a_network_streamed_gives_the_model_of_the_in_memory_path(folder, tmp_path):
+    one = folder.parent / "all.parquet"
+    common = [str(one), "--target", "y", "--hidden", "3", "--strategy", "lbfgs", "--batch-size", "all",
+              "--val-split", "0", "--steps", "40", "--tol", "0", "--quiet"]
+    assert main(["train", *common, "--out", str(tmp_path / "memory.json")]) == 0
+    assert main(["train", *common, "--stream", "--out", str(tmp_path / "stream.json")]) == 0
+    memory, stream = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("memory", "stream"))
+    assert stream["kind"] == memory["kind"] == "NetworkClassifier" and stream["training"]["hidden"] == [3]
+    for ours, theirs in zip(stream["parameters"]["layers"], memory["parameters"]["layers"], strict=True):
+        for name in ("W", "b"):
+            np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-6, atol=1e-9)
+    assert stream["metrics"]["train"]["accuracy"] == pytest.approx(memory["metrics"]["train"]["accuracy"], abs=1e-9)

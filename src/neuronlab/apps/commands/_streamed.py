@@ -20,6 +20,7 @@ import re
 import sys
 import time
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -237,7 +238,6 @@ def _metrics(estimator, source, task, n_classes, shift, objective=None):
 def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> int:
     """Train as ``train._train`` does, on streamed files or a Dask cluster (see the module docstring)."""
     from ...core.interrupt import pending_interrupt
-    from ...estimators.neuron import NeuronClassifier, NeuronRegressor
     from ...io.model_file import TrainedModel, save, summarize_history
     from ...io.tables import Standardizer
     from ...sources.files import FileSource
@@ -279,8 +279,6 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         train_files = raw.configured(labels=labels, target_is_text=text, **scaling)
         val_files = train_files.configured(part="validation") if s["val_split"] > 0 else None
         if previous is not None:
-            from types import SimpleNamespace
-
             check_same_problem(previous, SimpleNamespace(feature_names=raw.feature_names, task=task))
         if args.dask:
             train_source = DaskSource.from_files(train_files, client=client)
@@ -297,12 +295,18 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         if remaining < 1:
             raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
                              f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
-        estimator = (NeuronClassifier if task == "classify" else NeuronRegressor)(max_steps=remaining, **options)
+        if s["hidden"] is not None and s["batch_size"] == "all":
+            options["batch_size"] = None  # a network's default is mini-batches: 'all' asks for full batches
+        # the estimator the in-memory path makes for this task (a neuron, or a network with --hidden):
+        # its choice reads only the task
+        task_only = SimpleNamespace(dataset=SimpleNamespace(task=task))
+        estimator = _common.TrainingData.estimator(task_only, hidden=s["hidden"], max_steps=remaining, **options)
         estimator.validate_params()
         if previous is not None:
             estimator.set_params(warm_start=True)
-            estimator.coef_ = previous.estimator.coef_.copy()
-            estimator.intercept_ = previous.estimator.intercept_
+            for name in ("coef_", "intercept_", "theta_", "classes_", "n_features_in_", "n_outputs_"):
+                if hasattr(previous.estimator, name):
+                    setattr(estimator, name, getattr(previous.estimator, name))
         if pending_interrupt():
             return 130
         validation = None
@@ -311,7 +315,7 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
 
             validation = source_objective(estimator, val_source, len(labels) if labels else None, penalised=False)
         progress = StreamProgress(remaining, steps_done, validation, args.quiet, scan.n_rows,
-                                  s["batch_size"] not in (None, "all") or strategy_cls.name == "sgd")
+                                  estimator.batch_size is not None or strategy_cls.name == "sgd")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the summary says how the run ended
             estimator.fit(train_source, callback=progress)
@@ -345,6 +349,7 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
         "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
         "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
+        "hidden": None if s["hidden"] is None else list(s["hidden"]),
         "standardize": scaler is not None, "drop_missing": bool(s["drop_missing"]),
         "rows": scan.n_rows + n_val + scan.n_dropped, "rows_dropped": scan.n_dropped,
         "train_rows": scan.n_rows, "validation_rows": n_val, "status": estimator.status_,
