@@ -10,8 +10,9 @@ stopping rules — with the sums taken where the rows are.  ``predict`` (and
 ``decision_function``, ``predict_proba``) of a Dask collection is lazy: a Dask array computed
 partition by partition on the workers.
 
-What is not offered on a source: several target columns (a network regressor's y is one), and ``early_stopping`` (it holds out rows by number; give the
-held-out rows as their own source and watch their loss instead).
+What is not offered on a source: several target columns (a network regressor's y is one), and
+``early_stopping`` (it holds out rows by number; give the held-out rows as their own source and
+watch their loss instead).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _as_source(est, X, y, sample_weight, classifier):
         if y is not None or sample_weight is not None:
             raise ValueError("a data source carries its own targets (and weights): call fit(source) "
                              "without y and sample_weight")
-        classes = getattr(X, "labels", None)  # a FileSource knows its classes
+        classes = getattr(X, "labels", None)  # a FileSource (or a DaskSource read from one) knows its classes
         if classifier:
             classes = np.array([0, 1]) if classes is None else np.asarray(classes)
         return X, classes, getattr(X, "feature_names", None)

@@ -41,9 +41,10 @@ DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".csv.gz", ".tsv.gz"
 #: rows per block: 65,536 rows × 50 float64 features is 26 MB
 BLOCK_ROWS = 1 << 16
 #: bytes of CSV text per block, parsed on one thread (the read-ahead thread already overlaps it with
-#: the arithmetic; pyarrow's pool gave no steady gain on a busy 2-core machine): blocks of 64 MB,
-#: about what 65,536 rows of 50 columns take, parsed several times slower (BENCHMARKS.md, issue 15)
-CSV_BLOCK_BYTES = 4 << 20
+#: the arithmetic): of the streaming routes bench_beyond_memory.py times, 1 MB on one thread was the
+#: fastest in every run; blocks of 64 MB, about what 65,536 rows of 50 columns take, parsed several
+#: times slower (BENCHMARKS.md, issue 15)
+CSV_BLOCK_BYTES = 1 << 20
 
 
 # --- typed columns: one idea, used for a file read whole (io.tables) and block by block -----------
