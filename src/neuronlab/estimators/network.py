@@ -123,7 +123,7 @@ class _NetworkEstimator(_NeuronEstimator):
         self.theta_ = np.array(theta, dtype=np.float64)
         network = self._network(self.n_features_in_, self._fitted_classes())
         self.network_ = network
-        layers = [network.layer(self.theta_, l) for l in range(1, network.n_layers + 1)]
+        layers = network.layers(self.theta_)
         self.coefs_ = [W for W, _ in layers]
         self.intercepts_ = [b for _, b in layers]
 
