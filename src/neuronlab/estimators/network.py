@@ -329,7 +329,16 @@ class NetworkRegressor(_NetworkEstimator):
         return activation, loss
 
     def _n_outputs(self, n_classes):
-        return getattr(self, "n_outputs_", 1)
+        # a regressor has no classes: its second count is the number of outputs, when known
+        return n_classes or getattr(self, "n_outputs_", 1)
+
+    def objective(self, X, target, sample_weight=None, **options):
+        """J(θ) as for the neuron estimators; a target of k columns (several targets) gives the
+        network k outputs, ŷ = (ŷ₁ … ŷ_k), and J the mean of their losses."""
+        target = np.asarray(target)
+        if target.ndim == 2 and options.get("n_classes") is None:
+            options["n_classes"] = target.shape[1]
+        return super().objective(X, target, sample_weight, **options)
 
     def _output(self, n_outputs):
         return "identity"

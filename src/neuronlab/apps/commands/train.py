@@ -332,6 +332,10 @@ def _check_same_problem(previous, dataset):
             f"--resume: the model was trained on features {', '.join(previous.feature_names)}, "
             f"but the data gives {', '.join(dataset.feature_names)}"
         )
+    targets = [dataset.target] if isinstance(dataset.target, str) else list(dataset.target)
+    if previous.target is not None and previous.target_names != targets:
+        raise ValueError(f"--resume: the model learned {', '.join(previous.target_names)}, but --target "
+                         f"names {', '.join(targets)}; resume with the model's target, or train a new model")
     if previous.task != dataset.task:
         raise ValueError(f"--resume: the model is for task {previous.task!r}, the data for {dataset.task!r}")
 
@@ -348,8 +352,9 @@ def _report(args, model, out, seconds):
     reports = {"train": model.metrics["train"], "validation": model.metrics["validation"]}
     rows = _common.metric_rows(model.task, reports)
     rows.insert(0, ["rows", t["train_rows"], t["validation_rows"]])
-    _common.print_table(f"{model.estimator.__class__.__name__} on {t['data']} → {t['target']}",
+    _common.print_table(f"{model.estimator.__class__.__name__} on {t['data']} → {', '.join(model.target_names)}",
                         ["", "train", "validation"], rows)
+    _common.print_per_target(model.target_names, reports)
     print(f"status: {t['status']} after {t['steps_done']} steps in {seconds:.2f}s — {_common.in_cli_terms(t['message'])}")
     if out:
         print(f"model saved to {out}" + (" (resume with --resume)" if t["status"] == "interrupted" else ""))
