@@ -121,8 +121,9 @@ class TrainTrace:
         return stop
 
 
-def check_train_visuals(args, strategy_name: str, n_features: int, batch_size=None) -> None:
-    """Refuse, before training, a visual the run will not be able to give."""
+def check_train_visuals(args, strategy_name: str, n_params: int, batch_size=None) -> None:
+    """Refuse, before training, a visual the run will not be able to give (``n_params``: the
+    model's number of weights and biases)."""
     from ...train.loop import RECORD_PARAMS_UP_TO
 
     if args.explain and strategy_name != "gradient_descent":
@@ -131,11 +132,11 @@ def check_train_visuals(args, strategy_name: str, n_features: int, batch_size=No
     if args.explain and batch_size not in (None, "all"):
         raise ValueError(f"--explain writes out full-batch steps θ ← θ − η·∇J; --batch-size {batch_size} "
                          "makes mini-batch updates (drop one of them, e.g. --batch-size all)")
-    if n_features + 1 > RECORD_PARAMS_UP_TO:
+    if n_params > RECORD_PARAMS_UP_TO:
         for option, wanted in (("--animate", args.animate), ("--explain", args.explain)):
             if wanted:
                 raise ValueError(f"{option} needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
-                                 f"parameters; this neuron has {n_features + 1} (drop {option})")
+                                 f"parameters; this model has {n_params} (drop {option})")
 
 
 def explain_training(args, model, objective) -> None:

@@ -252,7 +252,6 @@ def _train(args) -> int:
     X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
     if previous is not None:
         _check_same_problem(previous, dataset)
-    check_train_visuals(args, strategy_cls.name, dataset.X.shape[1], s["batch_size"])
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
     options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] not in (None, "all")},
                    recover=bool(s["recover"]))
@@ -265,6 +264,8 @@ def _train(args) -> int:
                          f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
     estimator = data.estimator(hidden=s["hidden"], max_steps=remaining, **options)
     estimator.validate_params()  # a bad --activation/--loss is refused before any work
+    n_params = estimator.initial_theta(dataset.X.shape[1], 0, data.n_classes).size
+    check_train_visuals(args, strategy_cls.name, n_params, s["batch_size"])
     if previous is not None:
         estimator.set_params(warm_start=True)
         for name in ("coef_", "intercept_", "theta_", "classes_", "n_features_in_", "n_outputs_"):
