@@ -113,3 +113,23 @@ def test_animate_counts_the_networks_parameters(capsys, tmp_path):
                                "--quiet")
     assert status == 0, err
     assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_plot_of_three_classes_has_the_class_regions_beside_the_loss(capsys, tmp_path):
+    """blobs3 has two features and three classes: the figure is two panels wide, as a binary
+    boundary's is (a loss curve alone is one panel)."""
+    from PIL import Image
+
+    from image_checks import assert_picture
+
+    sizes = {}
+    for data, extra in (("blobs3", ["--hidden", "4"]), ("blobs3", []), ("xor", ["--hidden", "4"]),
+                        ("diabetes", [])):
+        path = tmp_path / f"{data}{len(extra)}.png"
+        status, out, err = run_cli(capsys, "train", data, *extra, "--steps", "20", "--plot", path, "--quiet")
+        assert status == 0, err
+        assert_picture(path)
+        with Image.open(path) as image:
+            sizes[path.stem] = image.size
+    assert sizes["blobs32"] == sizes["blobs30"] == sizes["xor2"]
+    assert sizes["diabetes0"][0] < sizes["xor2"][0]

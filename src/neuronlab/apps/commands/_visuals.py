@@ -155,14 +155,20 @@ def train_figures(args, model, objective, validation_loss, X_train, y_train) -> 
     history = result.history
     two_features = len(model.feature_names) == 2
     if args.plot:
-        from ...viz.plots import new_figure, plot_decision_boundary, plot_loss, save_figure
+        from ...viz.plots import new_figure, plot_class_regions, plot_decision_boundary, plot_loss, save_figure
 
-        boundary = two_features and model.task == "classify" and len(model.labels) == 2
+        boundary = two_features and model.task == "classify"
         fig, axes = new_figure(13.0, 5.0, ncols=2) if boundary else new_figure()
         axes = axes if boundary else [axes]
         plot_loss(history, validation_loss=validation_loss or None, ax=axes[0],
                   title=f"Loss J during training ({result.strategy}, {result.status})")
-        if boundary:
+        if boundary and len(model.labels) > 2:
+            from ._common import class_numbers
+
+            plot_class_regions(model.predict_proba, X_train, class_numbers(y_train, model.labels), ax=axes[1],
+                               feature_names=model.feature_names, class_names=model.labels,
+                               title="Most probable class over the training rows")
+        elif boundary:
             labels = list(model.labels)
             plot_decision_boundary(lambda P: model.predict_proba(P)[:, 1], X_train,
                                    np.asarray(y_train) == labels[1], ax=axes[1],
