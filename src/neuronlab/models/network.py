@@ -185,14 +185,15 @@ class Network:
         return X
 
     def weights_as(self, theta, dtype, work: Optional[Workspace] = None) -> np.ndarray:
-        """θ in ``dtype`` (the data's): θ itself when it already is, else a cast copy — into
-        ``work.theta`` when given (one cast per step, not one per layer and pass)."""
+        """θ in ``dtype`` (the data's): without ``work``, θ itself when it already is, else a cast
+        copy; with ``work``, copied into ``work.theta`` (one cast per step, not one per layer and
+        pass; and a buffer whose layer views the workspace made once, which is cheaper than
+        slicing θ anew even when no cast is needed)."""
         theta = np.asarray(theta)
-        if theta.dtype == dtype:
-            return theta
         if work is None:
-            return theta.astype(dtype)
-        np.copyto(work.theta, theta, casting="same_kind")
+            return theta if theta.dtype == dtype else theta.astype(dtype)
+        if theta is not work.theta:
+            np.copyto(work.theta, theta, casting="same_kind")
         return work.theta
 
     def forward_pass(self, theta, X, work: Optional[Workspace] = None) -> Trace:
