@@ -108,6 +108,29 @@ def test_warm_start_continues_and_partial_fit_takes_one_epoch_a_call():
     assert partial.loss_curve_[-1] < partial.loss_curve_[0]
 
 
+@pytest.mark.parametrize("solver", ["adam", "momentum", "sgd"])
+def test_partial_fit_epochs_are_one_fits_epochs(solver):
+    """Three calls of partial_fit on the same rows are a fit of three epochs, bit for bit: the
+    optimiser's state (Adam's moments, the velocity), the schedule's t and the shuffling go on
+    from call to call (scikit-learn's partial_fit keeps its optimiser too)."""
+    X, y = load_iris(return_X_y=True)
+    X = standardised(X)
+    settings = dict(hidden_layer_sizes=(6,), solver=solver, learning_rate=0.01, batch_size=32, random_state=4,
+                    schedule="inverse_time")
+    whole = NetworkClassifier(max_iter=3, tol=0, **settings).fit(X, y)
+    assert np.all(np.diff(whole.loss_curve_) < 0)  # each epoch better: the best θ is the last
+    partial = NetworkClassifier(**settings)
+    for _ in range(3):
+        partial.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(partial.theta_, whole.theta_)
+    np.testing.assert_array_equal(partial.loss_curve_, whole.loss_curve_)
+    regressor = NetworkRegressor(**settings)
+    for _ in range(2):
+        regressor.partial_fit(X[:, :3], X[:, 3])
+    np.testing.assert_array_equal(regressor.theta_,
+                                  NetworkRegressor(max_iter=2, tol=0, **settings).fit(X[:, :3], X[:, 3]).theta_)
+
+
 def test_early_stopping_keeps_the_best_held_out_theta_and_its_curve():
     X, y = load_breast_cancer(return_X_y=True)
     X = standardised(X)

@@ -153,18 +153,22 @@ class _NetworkEstimator(_NeuronEstimator):
         """One more epoch over (X, y), from where the last fit or partial_fit ended (the first
         call starts from the seed's θ0).  A classifier's first call needs ``classes``, every
         class it will ever see (as scikit-learn's ``partial_fit``).  ``n_iter_`` and
-        ``loss_curve_`` count on across calls; the optimiser's own state (Adam's moments)
-        starts afresh in each call."""
+        ``loss_curve_`` count on across calls, and so does the optimiser: Adam's moments, the
+        schedule's t and the shuffling of the batches go on from the last call."""
+        continuing = hasattr(self, "theta_")
         settings = self.max_iter, self.warm_start, self.tol
-        before = (self.n_iter_, self.loss_curve_) if hasattr(self, "theta_") else (0, None)
+        before = (self.n_iter_, self.loss_curve_) if continuing else (0, None)
         # one epoch asked for is one epoch done: no stopping rule, no warning about the budget
         self.max_iter, self.warm_start, self.tol = 1, True, 0.0
         try:
-            self._partial = classes
-            self.fit(X, y, sample_weight=sample_weight)
+            self._fit_data(X, y, sample_weight, classes=classes,
+                           carried=getattr(self, "_optimizer", None) if continuing else None)
         finally:
             self.max_iter, self.warm_start, self.tol = settings
-            del self._partial
+        # the epoch's last θ, which the carried optimiser state belongs to (a fit's θ is the best
+        # row's, and an epoch of one batch records the loss before its update: a tie with row 0
+        # that kept θ0, so that calls made no progress)
+        self._unpack(None, self.result_.theta_last)
         n_iter, curve = before
         self.n_iter_ += n_iter
         if curve is not None:
@@ -236,6 +240,11 @@ class NetworkClassifier(_NetworkEstimator):
     def fit(self, X, y, sample_weight=None, callback=None):
         """Learn every layer's W and b from X (n_samples, n_features) and labels y (two classes
         or more).  ``callback(step)`` is called after every epoch (or step)."""
+        return self._fit_data(X, y, sample_weight, callback)
+
+    def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
+        """``fit``, and ``partial_fit``'s epoch: with the ``classes`` it was given and the
+        optimiser's state ``carried`` from the last call."""
         self.validate_params()
         continuing = self.warm_start and hasattr(self, "theta_")
         X = self._check_input(X, reset=not continuing)
@@ -243,11 +252,10 @@ class NetworkClassifier(_NetworkEstimator):
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
-        given = getattr(self, "_partial", None)  # partial_fit's classes
         if continuing:
             classes = self.classes_
-        elif given is not None:
-            classes = classes_of(np.asarray(given), "classes")
+        elif classes is not None:
+            classes = classes_of(np.asarray(classes), "classes")
         else:
             classes = classes_of(y)
         unknown = np.setdiff1d(np.unique(y), classes)
@@ -257,7 +265,7 @@ class NetworkClassifier(_NetworkEstimator):
         self.classes_ = classes
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         target = np.searchsorted(classes, y).astype(X.dtype)
-        self._fit(X, target, sample_weight, callback)
+        self._fit(X, target, sample_weight, callback, carried)
         self._warn_outcome()
         return self
 
@@ -348,6 +356,11 @@ class NetworkRegressor(_NetworkEstimator):
 
     def fit(self, X, y, sample_weight=None, callback=None):
         """Learn every layer's W and b from X and real targets y ((n,) or (n, k))."""
+        return self._fit_data(X, y, sample_weight, callback)
+
+    def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
+        """``fit``, and ``partial_fit``'s epoch (``classes`` unused: a regressor has none) with
+        the optimiser's state ``carried`` from the last call."""
         self.validate_params()
         X = self._check_input(X, reset=not (self.warm_start and hasattr(self, "theta_")))
         y = np.asarray(y)
@@ -366,7 +379,7 @@ class NetworkRegressor(_NetworkEstimator):
             raise ValueError(f"y has {n_outputs} column(s); the fitted network has {self.n_outputs_} output(s)")
         self.n_outputs_ = n_outputs
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        self._fit(X, y.astype(X.dtype, copy=False), sample_weight, callback)
+        self._fit(X, y.astype(X.dtype, copy=False), sample_weight, callback, carried)
         self._warn_outcome()
         return self
 
