@@ -191,3 +191,21 @@ def test_divergence_is_explained_and_recovery_goes_on():
     rescued = NetworkClassifier((8,), solver="gradient_descent", batch_size=None, learning_rate=1e4,
                                 max_iter=100, tol=0, recover=True, random_state=0).fit(X, y)
     assert rescued.status_ != "diverged" and rescued.history_.events
+
+
+@pytest.mark.parametrize("solver, batch_size", [("lbfgs", None), ("adam", 500)])
+def test_same_seed_same_bits_on_one_or_two_blas_threads(solver, batch_size):
+    """Products large enough that BLAS runs them on its own threads (4,096-row chunks × a 300 × 64
+    layer) give the same θ, bit for bit, on one BLAS thread and on two."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(6000, 300))
+    y = (X[:, :3].sum(axis=1) + 0.5 * rng.normal(size=6000) > 0).astype(int)
+    thetas = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            clf = NetworkClassifier((64,), solver=solver, batch_size=batch_size, max_iter=4, tol=0,
+                                    random_state=1).fit(X, y)
+        thetas.append(clf.theta_)
+    np.testing.assert_array_equal(thetas[0], thetas[1])
