@@ -436,7 +436,14 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
         ax.contour(G0, G1, P, levels=[threshold], colors="black", linewidths=2, linestyles="--")
         ax.plot([], [], color="black", linestyle="--", linewidth=2, label=f"boundary ŷ = {threshold:g}")
     labels = y.astype(bool) if y.dtype.kind == "b" else (y == 1)
-    for k, (mask, name) in enumerate(((~labels, class_names[0]), (labels, class_names[1]))):
+    _rows_on_plane(ax, X, [(~labels, class_names[0]), (labels, class_names[1])], feature_names, title)
+    return _finish(fig, path) if own_figure else fig
+
+
+def _rows_on_plane(ax, X, classes, feature_names, title):
+    """The rows of X as points, one colour and marker per (mask, name) of ``classes``, with the
+    axes named and a legend that counts each class."""
+    for k, (mask, name) in enumerate(classes):
         style = line_style(k)
         ax.scatter(X[mask, 0], X[mask, 1], s=22, marker=style["marker"], color=style["color"],
                    edgecolors="white", linewidths=0.5, label=f"{name} ({int(mask.sum())})", zorder=3)
@@ -444,7 +451,6 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
     ax.set_ylabel(feature_names[1])
     ax.set_title(title)
     ax.legend(fontsize="small", loc="best", framealpha=0.85)
-    return _finish(fig, path) if own_figure else fig
 
 
 def plot_class_regions(predict_proba, X, y, path=None, *, feature_names=("x₁", "x₂"), class_names=None,
@@ -479,14 +485,7 @@ def plot_class_regions(predict_proba, X, y, path=None, *, feature_names=("x₁",
     ax.imshow(shade.reshape(*G0.shape, 3), origin="lower", aspect="auto", interpolation="nearest",
               extent=(G0[0, 0], G0[0, -1], G1[0, 0], G1[-1, 0]))
     ax.contour(G0, G1, winner.reshape(G0.shape), levels=np.arange(k - 1) + 0.5, colors="black", linewidths=1.2)
-    for j in range(k):
-        style, mask = line_style(j), y == j
-        ax.scatter(X[mask, 0], X[mask, 1], s=22, marker=style["marker"], color=style["color"],
-                   edgecolors="white", linewidths=0.5, label=f"{class_names[j]} ({int(mask.sum())})", zorder=3)
-    ax.set_xlabel(feature_names[0])
-    ax.set_ylabel(feature_names[1])
-    ax.set_title(title)
-    ax.legend(fontsize="small", loc="best", framealpha=0.85)
+    _rows_on_plane(ax, X, [(y == j, class_names[j]) for j in range(k)], feature_names, title)
     return _finish(fig, path) if own_figure else fig
 
 
