@@ -203,33 +203,8 @@ class TrainingData:
         return self.dataset.y.shape[1] if self.dataset.y.ndim == 2 else None
 
     def estimator(self, hidden=None, **options):
-        """A NeuronClassifier or NeuronRegressor, by the data's task, with these settings — or with
-        ``hidden`` layer sizes a NetworkClassifier or NetworkRegressor (``max_steps`` is then its
-        ``max_iter``; a network classifier always learns with log loss).  Several targets
-        without ``hidden`` are one neuron per target: a NetworkRegressor with no hidden layer,
-        ŷ = W·x + b, stepped on every row at once unless a batch size is given."""
-        classify = self.dataset.task == "classify"
-        if hidden is None and self.dataset.y.ndim == 2:
-            if options.get("activation", "identity") != "identity":
-                raise ValueError(f"--activation {options['activation']}: several targets are regressed with "
-                                 "ŷ = W·x + b (identity); add hidden layers with --hidden for a curved fit")
-            options["activation"] = "identity"  # no hidden layer: recorded as what ŷ = W·x + b applies
-            options.setdefault("batch_size", None)
-            hidden = ()
-        if hidden is None:
-            from ...estimators.neuron import NeuronClassifier, NeuronRegressor
-
-            return (NeuronClassifier if classify else NeuronRegressor)(**options)
-        from ...estimators.network import NetworkClassifier, NetworkRegressor
-
-        if "max_steps" in options:
-            options["max_iter"] = options.pop("max_steps")
-        if classify:
-            loss = options.pop("loss", "log_loss")
-            if loss not in ("log_loss", "cross_entropy", "logistic", "binary_crossentropy"):
-                raise ValueError(f"--loss {loss}: a network classifier learns with log_loss (a sigmoid "
-                                 "output for two classes, softmax for more); leave --loss out")
-        return (NetworkClassifier if classify else NetworkRegressor)(hidden_layer_sizes=hidden, **options)
+        """The estimator for this data's task and target(s): see ``make_estimator``."""
+        return make_estimator(self.dataset.task, hidden, several_targets=self.dataset.y.ndim == 2, **options)
 
     def training_objective(self, estimator):
         """The J(θ) ``estimator.fit(X_fit, y_train)`` minimises (penalty included)."""
@@ -241,6 +216,36 @@ class TrainingData:
             return None
         return estimator.objective(self.scaled(self.X_val), self.target(self.y_val), penalised=False,
                                    n_classes=self.n_classes)
+
+
+def make_estimator(task, hidden=None, *, several_targets=False, **options):
+    """A NeuronClassifier or NeuronRegressor, by the ``task``, with these settings — or with
+    ``hidden`` layer sizes a NetworkClassifier or NetworkRegressor (``max_steps`` is then its
+    ``max_iter``; a network classifier always learns with log loss).  Several targets
+    without ``hidden`` are one neuron per target: a NetworkRegressor with no hidden layer,
+    ŷ = W·x + b, stepped on every row at once unless a batch size is given."""
+    classify = task == "classify"
+    if hidden is None and several_targets:
+        if options.get("activation", "identity") != "identity":
+            raise ValueError(f"--activation {options['activation']}: several targets are regressed with "
+                             "ŷ = W·x + b (identity); add hidden layers with --hidden for a curved fit")
+        options["activation"] = "identity"  # no hidden layer: recorded as what ŷ = W·x + b applies
+        options.setdefault("batch_size", None)
+        hidden = ()
+    if hidden is None:
+        from ...estimators.neuron import NeuronClassifier, NeuronRegressor
+
+        return (NeuronClassifier if classify else NeuronRegressor)(**options)
+    from ...estimators.network import NetworkClassifier, NetworkRegressor
+
+    if "max_steps" in options:
+        options["max_iter"] = options.pop("max_steps")
+    if classify:
+        loss = options.pop("loss", "log_loss")
+        if loss not in ("log_loss", "cross_entropy", "logistic", "binary_crossentropy"):
+            raise ValueError(f"--loss {loss}: a network classifier learns with log_loss (a sigmoid "
+                             "output for two classes, softmax for more); leave --loss out")
+    return (NetworkClassifier if classify else NetworkRegressor)(hidden_layer_sizes=hidden, **options)
 
 
 def training_data(data, target=None, features=None, *, task=None, seed=0, val_split=0.2, standardize=None,
