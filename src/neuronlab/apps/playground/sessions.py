@@ -31,7 +31,10 @@ MAX_ROWS = 200_000  # rows of an uploaded data set
 MAX_EQUATION_CHARS = 200
 MAX_BUDGET = 100_000  # evaluations of J per method in the race
 GRID = 64  # the heat map's cells per side
-UNIT_GRID = 24  # a hidden unit's own heat map, cells per side
+#: a hidden unit's own heat map: every UNIT_STRIDE-th point of the heat map's grid each way,
+#: read off the same forward pass (63 = 3 × 21 steps: 22 points from edge to edge)
+UNIT_STRIDE = 3
+UNIT_GRID = (GRID - 1) // UNIT_STRIDE + 1
 #: the bounds of a network on the page: hidden layers, units per layer, parameters in all
 MAX_HIDDEN_LAYERS = 6
 MAX_UNITS = 32
@@ -99,6 +102,41 @@ def _picture(values, decimals: int) -> list:
     if not np.all(np.isfinite(values)):
         out = [v if math.isfinite(v) else None for v in out]
     return out
+
+
+#: a picture's cells as 16-bit integers (base64 of little-endian bytes, a fifth of the JSON
+#: of rounded decimals and nothing to parse): ŷ ∈ [0, 1] as round(ŷ·PROBABILITY_STEPS) with
+#: PROBABILITY_MISSING for a cell that is not a number; a unit's output a as round(a/s·32767)
+#: with s its largest |a| over the plane (sent beside), UNIT_MISSING for not a number
+PROBABILITY_STEPS = 65534
+PROBABILITY_MISSING = 65535
+UNIT_MISSING = -32768
+
+
+def _base64(values: np.ndarray) -> str:
+    import base64
+
+    return base64.b64encode(np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<")).tobytes()).decode()
+
+
+def probability_picture(p) -> str:
+    """ŷ over the plane, each cell to 1/65534 (see PROBABILITY_STEPS)."""
+    p = np.asarray(p, dtype=np.float64).ravel()
+    finite = np.isfinite(p)
+    q = np.where(finite, np.rint(np.clip(np.where(finite, p, 0.0), 0.0, 1.0) * PROBABILITY_STEPS), PROBABILITY_MISSING)
+    return _base64(q.astype(np.uint16))
+
+
+def unit_pictures(a) -> dict:
+    """Each column of ``a`` (one hidden unit's output over the plane) scaled by its largest
+    |a|: ``scales`` (one per unit) and ``values`` (unit after unit, see UNIT_MISSING)."""
+    a = np.asarray(a, dtype=np.float64)
+    finite = np.isfinite(a)
+    clean = np.where(finite, a, 0.0)
+    scales = np.abs(clean).max(axis=0)
+    scales = np.where(scales > 0, scales, 1.0)
+    q = np.where(finite, np.rint(clean / scales * 32767), UNIT_MISSING).astype(np.int16)
+    return {"scales": _floats(scales), "values": _base64(q.T)}
 
 
 def _finite(value) -> Optional[float]:
@@ -248,10 +286,6 @@ class NeuronSession:
         ys = np.linspace(self.bounds[0][1], self.bounds[1][1], GRID)
         gx, gy = np.meshgrid(xs, ys)  # row r of the grid is y = ys[r]
         self.grid_X = self.data.scaled(np.column_stack([gx.ravel(), gy.ravel()]))
-        xs = np.linspace(self.bounds[0][0], self.bounds[1][0], UNIT_GRID)
-        ys = np.linspace(self.bounds[0][1], self.bounds[1][1], UNIT_GRID)
-        gx, gy = np.meshgrid(xs, ys)
-        self.unit_X = self.data.scaled(np.column_stack([gx.ravel(), gy.ravel()]))
 
     def estimator(self):
         c = self.config
@@ -347,22 +381,24 @@ class NeuronSession:
 
     def frame(self, with_grid: bool = True) -> dict:
         """The rows made since the last frame and where the run stands (JSON-ready)."""
-        h = self.training.history
-        losses, rates = h.loss, h.learning_rate
+        # only the new rows are read (History.tail): the whole columns are rebuilt after every
+        # append, which at 100k rows would cost more than the steps of a frame
+        tail = self.training.history.tail(self.pending[0] if self.pending else len(self.training.history))
+        losses, rates, params = tail.loss, tail.learning_rate, tail.params
         rows = []
-        params = h.params if h.record_params and self.pending else None
         # the validation loss of at most VALIDATION_PER_FRAME rows of a frame (always its last),
         # as the CLI measures it every few steps
         stride = -(-len(self.pending) // VALIDATION_PER_FRAME) or 1
         for k, t in enumerate(self.pending):
             last = k == len(self.pending) - 1
-            theta = params[t] if params is not None else self.training.theta
+            i = t - tail.start
+            theta = params[i] if params is not None else self.training.theta
             # θ_t of each row is known when the History keeps it (small models); else only the last
             # row's θ (the current one) is, and only its validation loss is measured
             measured = self.validation is not None and (last or (params is not None and k % stride == 0))
-            rows.append({"t": self.offset + t, "loss": _finite(losses[t]),
+            rows.append({"t": self.offset + t, "loss": _finite(losses[i]),
                          "val_loss": _finite(self.validation.loss(theta)) if measured else None,
-                         "learning_rate": _finite(rates[t])})
+                         "learning_rate": _finite(rates[i])})
         self.pending = []
         theta = np.asarray(self.training.theta, dtype=np.float64)
         names = list(self.objective.param_names)
@@ -376,26 +412,27 @@ class NeuronSession:
 
     def pictures(self, theta) -> dict:
         """What the page colours: ``grid``, ŷ over the plane (two classes: P(second class);
-        k classes: the largest softmax output, with ``grid_class`` the class it belongs to);
-        for a network each hidden unit's own output over the plane (``units``, a coarser grid,
-        layer by layer) and every layer's weights (``layers``: W as rows of inputs, b)."""
+        k classes: the largest softmax output, with ``grid_class`` the class it belongs to;
+        see ``probability_picture``); for a network each hidden unit's own output over the
+        plane (``units``, layer by layer, see ``unit_pictures``: every UNIT_STRIDE-th point of
+        the same forward pass) and every layer's weights (``layers``: W as rows of inputs, b)."""
         model = self.objective.model
         out = {}
         if self.config["model"] == "network":
             trace = model.forward_pass(theta, self.grid_X)
             y_hat = trace.output
-            coarse = model.forward_pass(theta, self.unit_X)
-            out["units"] = [[_picture(a[:, j], 3) for j in range(a.shape[1])] for a in coarse.inputs[1:]]
+            out["units"] = [unit_pictures(a.reshape(GRID, GRID, -1)[::UNIT_STRIDE, ::UNIT_STRIDE].reshape(-1, a.shape[1]))
+                            for a in trace.inputs[1:]]
             out["layers"] = [{"W": [_floats(row) for row in W], "b": _floats(b)}
                              for W, b in (model.layer(theta, l) for l in range(1, model.n_layers + 1))]
         else:
             y_hat = model.forward(theta, self.grid_X)[1]
         y_hat = np.asarray(y_hat, dtype=np.float64)
         if y_hat.ndim == 2 and y_hat.shape[1] > 1:
-            out["grid"] = _picture(y_hat.max(axis=1), 4)
+            out["grid"] = probability_picture(y_hat.max(axis=1))
             out["grid_class"] = np.argmax(y_hat, axis=1).tolist()
         else:
-            out["grid"] = _picture(y_hat, 4)
+            out["grid"] = probability_picture(y_hat)
         return out
 
     def ending(self) -> Optional[dict]:
@@ -628,14 +665,13 @@ class RaceSession:
             h = training.history
             if self.sent_history[method] is not h:  # a restart: a new run, its rows from 0
                 self.sent_history[method], self.sent[method] = h, 0
-            new = range(self.sent[method], len(h))
+            params = h.tail(self.sent[method]).params if h.record_params else None
             self.sent[method] = len(h)
-            params = h.params if h.record_params and len(new) else None  # rebuilt only for new rows
             runs[method] = {
                 "label": self.LABELS[method], "evaluations": training.evaluations,
                 "residual": self._residual(training.best_loss),
                 "theta": _floats(training.theta), "best": _floats(training.best_theta),
-                "points": [_floats(params[i]) for i in new] if params is not None else [],
+                "points": [_floats(p) for p in params] if params is not None else [],
                 "status": training.status,
                 "message": self._message(training) if training.finished else None,
                 "restarts": getattr(training, "restarts", 0),
@@ -728,7 +764,7 @@ class RatesSession:
         runs = {}
         for name, training in self.runs.items():
             h = training.history
-            runs[name] = {"learning_rate": self.rates[name], "losses": _floats(h.loss[self.sent[name]:]),
+            runs[name] = {"learning_rate": self.rates[name], "losses": _floats(h.tail(self.sent[name]).loss),
                           "from": self.sent[name], "status": training.status}
             self.sent[name] = len(h)
         return {"type": "frame", "runs": runs}

@@ -50,6 +50,38 @@ function fmt(x, digits = 6) {
   return Number(x).toPrecision(digits);
 }
 
+// the server's pictures come as 16-bit integers in base64 (little-endian; see sessions.py)
+const PROBABILITY_STEPS = 65534, PROBABILITY_MISSING = 65535, UNIT_MISSING = -32768;
+
+function words(b64) {
+  const text = atob(b64), bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return new DataView(bytes.buffer);
+}
+
+// ŷ over the plane: one number per cell, NaN where the server had none
+function decodeProbabilities(b64) {
+  const data = words(b64), out = new Float32Array(data.byteLength / 2);
+  for (let i = 0; i < out.length; i++) {
+    const q = data.getUint16(2 * i, true);
+    out[i] = q === PROBABILITY_MISSING ? NaN : q / PROBABILITY_STEPS;
+  }
+  return out;
+}
+
+// a layer's units: one array per unit of a/max|a| (−1 … 1), NaN where the server had none
+function decodeUnits(layer) {
+  const data = words(layer.values), n = layer.scales.length, cells = data.byteLength / 2 / n;
+  return layer.scales.map((_, j) => {
+    const out = new Float32Array(cells);
+    for (let i = 0; i < cells; i++) {
+      const q = data.getInt16(2 * (j * cells + i), true);
+      out[i] = q === UNIT_MISSING ? NaN : q / 32767;
+    }
+    return out;
+  });
+}
+
 function setNumber(el, x) {
   el.textContent = fmt(x);
   el.dataset.value = x === null || x === undefined ? "" : String(x);
@@ -208,8 +240,8 @@ function neuronMessage(m) {
   }
   if (m.type === "ready" || m.type === "frame") {
     for (const r of m.rows) { view.t.push(r.t); view.loss.push(r.loss); view.val.push(r.val_loss); }
-    if (m.grid) { view.grid = m.grid; view.gridClass = m.grid_class || null; }
-    if (m.units) { view.units = m.units; view.layers = m.layers; }
+    if (m.grid) { view.grid = decodeProbabilities(m.grid); view.gridClass = m.grid_class || null; }
+    if (m.units) { view.units = m.units.map(decodeUnits); view.layers = m.layers; }
     $("#step-count").textContent = m.step;
     const last = m.rows.length ? m.rows[m.rows.length - 1] : null;
     if (last) { setNumber($("#loss"), last.loss); setNumber($("#val-loss"), last.val_loss); }
@@ -265,6 +297,13 @@ function colourOf(p) {
   return c;
 }
 
+// one offscreen canvas per size, made once: a picture's cells are put there, then scaled up
+const scratch = {};
+function scratchCanvas(n) {
+  if (!scratch[n]) { scratch[n] = document.createElement("canvas"); scratch[n].width = scratch[n].height = n; }
+  return scratch[n];
+}
+
 function drawBoundary() {
   const canvas = $("#boundary");
   const ctx = canvas.getContext("2d");
@@ -274,13 +313,12 @@ function drawBoundary() {
   const [x0, y0] = info.bounds.low, [x1, y1] = info.bounds.high;
   ctx.clearRect(0, 0, W, H);
   if (view.grid) {
-    const off = document.createElement("canvas");
-    off.width = G; off.height = G;
+    const off = scratchCanvas(G);
     const octx = off.getContext("2d");
     const img = octx.createImageData(G, G);
     for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
       const v = view.grid[r * G + c];
-      const [R, Gr, B] = v === null ? [200, 0, 0]
+      const [R, Gr, B] = Number.isNaN(v) ? [200, 0, 0]
         : view.gridClass ? classColour(view.gridClass[r * G + c], v, info.n_classes) : colourOf(v);
       const k = ((G - 1 - r) * G + c) * 4;
       img.data[k] = R; img.data[k + 1] = Gr; img.data[k + 2] = B; img.data[k + 3] = 255;
@@ -303,11 +341,11 @@ function drawBoundary() {
     const cx = (c) => c / (G - 1) * W, cy = (r) => H - r / (G - 1) * H;
     for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
       const v = view.grid[r * G + c];
-      if (v === null) continue;
+      if (Number.isNaN(v)) continue;
       for (const [dr, dc] of [[0, 1], [1, 0]]) {
         if (r + dr >= G || c + dc >= G) continue;
         const u = view.grid[(r + dr) * G + c + dc];
-        if (u === null || (v - 0.5) * (u - 0.5) > 0 || u === v) continue;
+        if (Number.isNaN(u) || (v - 0.5) * (u - 0.5) > 0 || u === v) continue;
         const f = (0.5 - v) / (u - v);
         ctx.fillRect(cx(c + dc * f) - 1, cy(r + dr * f) - 1, 2.2, 2.2);
       }
@@ -361,14 +399,11 @@ function drawUnits() {
     layer.forEach((values, j) => {
       const canvas = canvases[j];
       if (!canvas) return;
-      let scale = 0;
-      for (const v of values) if (v !== null) scale = Math.max(scale, Math.abs(v));
-      scale = scale || 1;
       const ctx = canvas.getContext("2d");
       const img = ctx.createImageData(G, G);
       for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
-        const v = values[r * G + c];
-        const q = v === null ? 0 : v / scale; // −1 … 1: orange … white … blue
+        const v = values[r * G + c]; // a/max|a| over the plane
+        const q = Number.isNaN(v) ? 0 : v; // −1 … 1: orange … white … blue
         const target = q >= 0 ? [47, 111, 223] : [224, 123, 0];
         const at = ((G - 1 - r) * G + c) * 4;
         for (let i = 0; i < 3; i++) img.data[at + i] = Math.round(255 + (target[i] - 255) * Math.abs(q));
@@ -487,20 +522,11 @@ function raceMessage(m) {
   }
 }
 
-function drawRace() {
-  const canvas = $("#race-canvas");
-  const ctx = canvas.getContext("2d");
-  const info = view.info;
-  const W = canvas.width, H = canvas.height;
-  ctx.clearRect(0, 0, W, H);
-  if (!info || !info.contour) {
-    ctx.fillStyle = "#5b6475"; ctx.font = "13px system-ui";
-    ctx.fillText("the picture is drawn for equations in two unknowns", 20, 30);
-    return;
-  }
-  const c = info.contour, n = c.n;
-  const vals = c.log10_loss.filter((v) => v !== null);
-  const lo = Math.min(...vals), hi = Math.max(...vals);
+// log₁₀ J over the search box, in bands, on a canvas of its own (drawn once per race)
+function contourImage(c) {
+  const n = c.n;
+  let lo = Infinity, hi = -Infinity;
+  for (const v of c.log10_loss) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const off = document.createElement("canvas");
   off.width = n; off.height = n;
   const octx = off.getContext("2d");
@@ -514,8 +540,24 @@ function drawRace() {
     img.data[at] = g; img.data[at + 1] = g; img.data[at + 2] = Math.min(255, g + 12); img.data[at + 3] = 255;
   }
   octx.putImageData(img, 0, 0);
+  return off;
+}
+
+function drawRace() {
+  const canvas = $("#race-canvas");
+  const ctx = canvas.getContext("2d");
+  const info = view.info;
+  const W = canvas.width, H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  if (!info || !info.contour) {
+    ctx.fillStyle = "#5b6475"; ctx.font = "13px system-ui";
+    ctx.fillText("the picture is drawn for equations in two unknowns", 20, 30);
+    return;
+  }
+  const c = info.contour;
+  view.contourImage = view.contourImage || contourImage(c); // the contour does not change during a race
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(off, 0, 0, W, H);
+  ctx.drawImage(view.contourImage, 0, 0, W, H);
   const [x0, y0] = c.low, [x1, y1] = c.high;
   const px = (x) => (x - x0) / (x1 - x0) * W, py = (y) => H - (y - y0) / (y1 - y0) * H;
   for (const [method, path] of Object.entries(view.paths)) {
