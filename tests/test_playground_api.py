@@ -99,6 +99,30 @@ def test_play_streams_frames_until_pause(client):
     assert [r["t"] for r in seen] == list(range(1, len(seen) + 1))  # no step lost or repeated
 
 
+def test_pages_playing_at_once_share_the_engine_and_each_gets_its_own_run_whole(client):
+    # the engine takes the pages' turns one after another: each page's rows, however its
+    # frames cut them, are its own classifier's loss curve
+    fits = {seed: NeuronClassifier(learning_rate=0.5, random_state=seed, max_steps=400, tol=0)
+            .fit(*reference_data("moons", seed=seed)[:2]) for seed in (1, 2)}
+    with client.websocket_connect(WS) as first, client.websocket_connect(WS) as second:
+        pages = {1: first, 2: second}
+        for seed, ws in pages.items():
+            open_neuron(ws, dataset="moons", seed=seed, learning_rate=0.5, tol=0, max_steps=400)
+            ws.send_json({"type": "speed", "steps_per_second": 5000})
+        for ws in pages.values():
+            ws.send_json({"type": "play"})
+        seen = {1: [], 2: []}
+        while any(len(rows) < 60 for rows in seen.values()):
+            for seed, ws in pages.items():  # each page reads a frame in turn: both keep coming
+                seen[seed] += receive(ws, "frame")["rows"]
+        for ws in pages.values():
+            ws.send_json({"type": "pause"})
+            receive(ws, "paused")
+    for seed, rows in seen.items():
+        assert [r["t"] for r in rows] == list(range(1, len(rows) + 1))
+        assert np.array_equal([r["loss"] for r in rows], fits[seed].history_.loss[1:len(rows) + 1])
+
+
 def test_explain_writes_out_the_step_as_the_cli_explain_does(client, capsys):
     from neuronlab.apps.cli import main
 
