@@ -290,12 +290,12 @@ function scheduleDraw() {
   });
 }
 
-function colourOf(p) {
-  const q = Math.min(1, Math.max(0, p));
-  const blue = [90, 140, 230], orange = [245, 160, 60];
-  const c = blue.map((b, i) => Math.round(255 + (b - 255) * (1 - q) * 0.7 + (orange[i] - 255) * q * 0.7));
-  return c;
-}
+// ŷ's colour from blue (0) to orange (1), looked up in 256 steps (a 64 × 64 map is 4096 cells a frame)
+const COLOURS = Array.from({ length: 256 }, (_, k) => {
+  const q = k / 255, blue = [90, 140, 230], orange = [245, 160, 60];
+  return blue.map((b, i) => Math.round(255 + (b - 255) * (1 - q) * 0.7 + (orange[i] - 255) * q * 0.7));
+});
+function colourOf(p) { return COLOURS[Math.round(255 * Math.min(1, Math.max(0, p)))]; }
 
 // one offscreen canvas per size, made once: a picture's cells are put there, then scaled up
 const scratch = {};
@@ -351,6 +351,15 @@ function drawBoundary() {
       }
     }
   }
+  view.pointsImage = view.pointsImage || pointsImage(info, W, H, px, py); // the data do not move
+  ctx.drawImage(view.pointsImage, 0, 0);
+}
+
+// the data's points on a transparent canvas of their own, drawn once per run
+function pointsImage(info, W, H, px, py) {
+  const canvas = document.createElement("canvas");
+  canvas.width = W; canvas.height = H;
+  const ctx = canvas.getContext("2d");
   const p = info.points;
   for (let i = 0; i < p.x.length; i++) {
     ctx.beginPath();
@@ -359,6 +368,7 @@ function drawBoundary() {
     if (p.train[i]) { ctx.fillStyle = colour; ctx.fill(); }
     ctx.strokeStyle = colour; ctx.lineWidth = 1.2; ctx.stroke();
   }
+  return canvas;
 }
 
 // k classes: one colour per class, paler where softmax's largest ŷ is small (1/k … 1)
@@ -473,13 +483,20 @@ function drawCurves(canvas, series, opts = {}) {
   ctx.fillText("0", L, H - 6);
   for (const s of series) {
     ctx.strokeStyle = s.color; ctx.lineWidth = 1.6; ctx.beginPath();
-    let started = false;
+    // every point is read, but a pixel column gets at most its lowest, highest and last point:
+    // a long run draws as fast as a short one, and no spike is lost
+    let column = null, low = 0, high = 0, last = 0;
+    const flush = () => { ctx.lineTo(column, low); ctx.lineTo(column, high); ctx.lineTo(column, last); };
     for (let i = 0; i < s.ys.length; i++) {
       const v = s.ys[i];
       if (v === null || !(v > 0)) continue; // not measured at this step (or not finite)
-      const y = Y(Math.min(Math.log10(v), hi));
-      if (!started) { ctx.moveTo(X(s.xs[i]), y); started = true; } else ctx.lineTo(X(s.xs[i]), y);
+      const y = Y(Math.min(Math.log10(v), hi)), x = Math.round(X(s.xs[i]));
+      if (column === null) ctx.moveTo(x, y);
+      else if (x === column) { low = Math.min(low, y); high = Math.max(high, y); last = y; continue; }
+      else flush();
+      column = x; low = high = last = y;
     }
+    if (column !== null) flush();
     ctx.stroke();
   }
   let lx = L + 8;
@@ -662,7 +679,8 @@ function setupControls() {
     if (explain) explain.addEventListener("click", () => send({ type: "explain" }));
     const speed = $(".speed", section);
     if (speed) speed.addEventListener("input", () => {
-      state.speed = String(Math.round(10 ** Number(speed.value)));
+      // the slider's top (10^3.7) is a little past the server's cap: ask for the cap there
+      state.speed = String(Math.min(options.max_steps_per_second, Math.round(10 ** Number(speed.value))));
       for (const s of $$(".speed")) s.value = speed.value;
       writeHash();
       send({ type: "speed", steps_per_second: Number(state.speed) });
