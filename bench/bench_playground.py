@@ -219,7 +219,12 @@ def run(url, args):
         print(f"| {name} | {statistics.median(r[0] for r in runs):,.0f} | "
               f"{statistics.median(r[1] for r in runs):.1f} | {statistics.median(r[2] for r in runs):,.0f} |",
               flush=True)
-    rounds = [asyncio.run(_concurrent(ws_url, network[1], network[0], args.seconds)) for _ in range(args.repeat)]
+    rounds = []
+    for _ in range(args.repeat):
+        rounds.append(asyncio.run(_concurrent(ws_url, network[1], network[0], args.seconds)))
+        # the server lets a closed page's last turn finish before it counts the page gone (and
+        # it takes 16 pages at most): the next round waits for that
+        time.sleep(1.0)
     intervals = [[gap for gaps, _ in clients for gap in gaps] for clients in rounds]
     rates = [[rate for _, rate in clients] for clients in rounds]
     print(f"\n{CLIENTS} clients at once, each playing the network at cap {MAX_STEPS_PER_SECOND} for "

@@ -53,8 +53,9 @@ MAX_STEPS_PER_SECOND = 5000
 DEFAULT_STEPS_PER_SECOND = 200
 FRAMES_PER_SECOND = 30  # at most, for one page playing
 #: with many pages playing, each one's turn of the engine (steps, then its frame) is about
-#: this long, so a frame reaches each of n pages every n × SHARED_TURN_SECONDS (10 pages: 0.12 s)
-SHARED_TURN_SECONDS = 0.012
+#: this long, so a frame reaches each of n pages every n × SHARED_TURN_SECONDS (10 pages: 0.08 s;
+#: on a busy machine the turns stretch, see BENCHMARKS.md)
+SHARED_TURN_SECONDS = 0.008
 #: a turn steps for at least this long, however dear its frames: a run always moves on
 MIN_STEP_SECONDS = 0.002
 #: a ``step`` command of many steps holds the engine this long at most before letting the
