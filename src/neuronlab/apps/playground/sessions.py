@@ -139,6 +139,16 @@ def unit_pictures(a) -> dict:
     return {"scales": _floats(scales), "values": _base64(q.T)}
 
 
+def _residual_norm(loss) -> float:
+    """‖r‖ = √(2J) of a run's best loss J, by ``solve``'s own formula (which reads it from a
+    Result: a running race has none yet, so the loss is handed over in one)."""
+    from types import SimpleNamespace
+
+    from ...train.solving import _residual_norm as residual_norm_of_result
+
+    return residual_norm_of_result(SimpleNamespace(loss=loss))
+
+
 def _finite(value) -> Optional[float]:
     value = float(value)
     return value if math.isfinite(value) else None
@@ -619,7 +629,21 @@ class _RestartingGradient:
         return message
 
 
-class RaceSession:
+class _RunsSideBySide:
+    """A section of several runs stepped together (``self.runs``, built by ``__init__`` from
+    ``self.config``): it has ended when every run has, and reset builds it again."""
+
+    runs: dict
+
+    def reset(self):
+        self.__init__(self.config)
+
+    @property
+    def finished(self) -> bool:
+        return all(t.finished for t in self.runs.values())
+
+
+class RaceSession(_RunsSideBySide):
     """Monte-Carlo, error-driven search and gradient descent on one equation, as ``solve``
     runs them (``method_strategy``, the same start and box), stepped side by side: each
     advance brings every method to the same count of evaluations of J."""
@@ -645,22 +669,12 @@ class RaceSession:
         self.sent_history = {m: None for m in self.runs}
         self.sent_end = False
 
-    def reset(self):
-        self.__init__(self.config)
-
-    @property
-    def finished(self) -> bool:
-        return all(t.finished for t in self.runs.values())
-
     def advance(self, n: int) -> None:
         """``n`` more evaluations of J for every method still running."""
         self.evaluations = min(self.evaluations + int(n), self.config["budget"])
         for training in self.runs.values():
             while not training.finished and training.evaluations < self.evaluations:
                 training.step()
-
-    def _residual(self, loss) -> Optional[float]:
-        return _finite(math.sqrt(2.0 * loss)) if math.isfinite(loss) else None
 
     def frame(self, with_grid: bool = False) -> dict:
         runs = {}
@@ -672,7 +686,7 @@ class RaceSession:
             self.sent[method] = len(h)
             runs[method] = {
                 "label": self.LABELS[method], "evaluations": training.evaluations,
-                "residual": self._residual(training.best_loss),
+                "residual": _finite(_residual_norm(training.best_loss)),
                 "theta": _floats(training.theta), "best": _floats(training.best_theta),
                 "points": [_floats(p) for p in params] if params is not None else [],
                 "status": training.status,
@@ -728,7 +742,7 @@ class RaceSession:
 
 
 # --- learning rates side by side --------------------------------------------------------------
-class RatesSession:
+class RatesSession(_RunsSideBySide):
     """``neuronlab demo``'s act 3, live: the obesity neuron from the same random weights with
     η too small, about right, too large and far too large (around the range test's
     suggestion), stepped together; each run's verdict read off its loss curve at the end."""
@@ -749,13 +763,6 @@ class RatesSession:
                      for name, lr in self.rates.items()}
         self.sent = {name: 0 for name in self.runs}
         self.sent_end = False
-
-    def reset(self):
-        self.__init__(self.config)
-
-    @property
-    def finished(self) -> bool:
-        return all(t.finished for t in self.runs.values())
 
     def advance(self, n: int) -> None:
         for _ in range(int(n)):
