@@ -208,17 +208,19 @@ def test_learning_rates_side_by_side_are_demo_act_three(client):
 def test_export_writes_the_model_file_the_cli_reads(client, tmp_path):
     from neuronlab.io.model_file import load
 
+    X, y, _, _ = reference_data("circles", seed=0)
+    clf = NeuronClassifier(learning_rate=0.3, random_state=0, max_steps=12, tol=0).fit(X, y)
     with client.websocket_connect(WS) as ws:
-        open_neuron(ws, dataset="circles", learning_rate=0.3)
-        frame = step(ws, 12)
+        open_neuron(ws, dataset="circles", learning_rate=0.3, tol=0, max_steps=12)
+        step(ws, 12)  # the run ends, as fit's does
         ws.send_json({"type": "export"})
         text = receive(ws, "export")["text"]
     path = tmp_path / "m.json"
     path.write_text(text)
     model = load(path)
-    theta = frame["theta"]
-    assert list(model.estimator.coef_) == [theta["w1"], theta["w2"]]
-    assert model.estimator.intercept_ == theta["b"]
+    # the file holds the weights NeuronClassifier fits with the same seed and settings
+    assert np.array_equal(model.estimator.coef_, clf.coef_)
+    assert np.array_equal(model.estimator.intercept_, clf.intercept_)
     assert model.feature_names == ["x1", "x2"]
 
 
