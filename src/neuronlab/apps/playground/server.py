@@ -224,9 +224,10 @@ class Engine:
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuronlab-engine")
         self.playing = 0  # pages playing now
 
-    async def run(self, work, *args):
-        """``work(*args)`` in the engine's thread, after the turns asked for before it."""
-        return await asyncio.get_running_loop().run_in_executor(self.thread, work, *args)
+    def submit(self, work, *args) -> asyncio.Future:
+        """``work(*args)`` handed to the engine's thread now, to run after the turns asked for
+        before it; await the future for its result."""
+        return asyncio.get_running_loop().run_in_executor(self.thread, work, *args)
 
     def step_seconds(self, frame_seconds: float) -> float:
         """How long a playing page steps in its turn, given what its frame costs: the turn
@@ -260,6 +261,7 @@ class Connection:
         self.steps_per_second = DEFAULT_STEPS_PER_SECOND
         self.owed = 0.0  # steps earned by the clock and not yet made
         self.frame_seconds = 0.0  # what a frame costs (making and serialising it), as last measured
+        self.next_turn = None  # the playing turn the engine is on, whose frame is not sent yet
         self.last_tick = time.monotonic()
         self.last_heard = time.monotonic()
 
@@ -314,10 +316,28 @@ class Connection:
             return  # the page went away while a frame was on its way
         finally:
             task.cancel()
+            if self.next_turn is not None:
+                self.next_turn.cancel()  # its frame has no page to go to
             self.playing = False
             self.session = None
 
     async def tick(self):
+        """While playing: the frame of the turn the engine is on (or a new turn's), and the
+        next turn handed to the engine before that frame is sent, so the engine steps on
+        while the event loop sends."""
+        turn, self.next_turn = self.next_turn, None
+        if turn is None:
+            turn = self._start_turn()
+            if turn is None:
+                return
+        made, texts = await turn
+        if self.playing and len(texts) == 1:  # (two: the run ended)
+            self.next_turn = self._start_turn()
+        await self._send_texts(texts)
+
+    def _start_turn(self):
+        """A playing turn handed to the engine now, of the steps the clock has earned (None:
+        not one yet)."""
         now = time.monotonic()
         elapsed = min(now - self.last_tick, 0.25)
         self.last_tick = now
@@ -327,17 +347,24 @@ class Connection:
                         max(1.0, 2 * self.steps_per_second * self.engine.frame_period()))
         n = int(self.owed)
         if n < 1:
-            return
+            return None
         self.owed -= n
-        made, texts = await self.engine.run(self._turn, self.session, n,
-                                            self.engine.step_seconds(self.frame_seconds), True)
-        await self._send_texts(texts)
+        return self.engine.submit(self._turn, self.session, n, self.engine.step_seconds(self.frame_seconds), True)
+
+    async def _settle(self):
+        """Wait for the turn already handed to the engine and send its frame: a command
+        acts after it, on the run the page has seen (no row is lost or made after a pause
+        without being sent)."""
+        turn, self.next_turn = self.next_turn, None
+        if turn is not None:
+            made, texts = await turn
+            await self._send_texts(texts)
 
     async def advance(self, n: int):
         """``n`` steps (fewer if the run ends), in slices that let the other pages have their
         turns, then one frame."""
         while True:
-            made, texts = await self.engine.run(self._turn, self.session, n, LONG_STEP_SLICE_SECONDS, False)
+            made, texts = await self.engine.submit(self._turn, self.session, n, LONG_STEP_SLICE_SECONDS, False)
             n -= made
             if texts:
                 return await self._send_texts(texts)
@@ -372,6 +399,7 @@ class Connection:
             self.playing = False
 
     async def handle(self, text: str):
+        await self._settle()
         if len(text) > MAX_MESSAGE_CHARS:
             return await self.send({"type": "error", "message": f"message too long ({len(text)} characters)"})
         try:
