@@ -334,6 +334,8 @@ class NeuronSession:
             estimator._check_multiclass_settings(self.n_classes)  # as fit: sigmoid + log_loss only
         target = self.data.target(self.data.y_train)
         self.objective, self.training = estimator.start_run(self.data.X_fit, target)
+        # named once per run: a network's names are made when asked, every time (0.7 ms a frame)
+        self.param_names = list(self.objective.param_names)
         self.validation = self.data.validation_objective(estimator)
         self.estimator_ = estimator
         self.stability_limit = None
@@ -414,7 +416,7 @@ class NeuronSession:
                          "learning_rate": _finite(rates[i])})
         self.pending = []
         theta = np.asarray(self.training.theta, dtype=np.float64)
-        names = list(self.objective.param_names)
+        names = self.param_names
         frame = {"type": "frame", "rows": rows, "step": self.offset + self.training.n_rows - 1,
                  "theta": dict(zip(names, _floats(theta))),
                  "learning_rate": self.training.learning_rate,
@@ -489,7 +491,7 @@ class NeuronSession:
                 "points": {"x": _floats(X[:, 0]), "y": _floats(X[:, 1]), "label": y.tolist(),
                            "train": np.isin(np.arange(len(y)), d.train_rows).astype(int).tolist()},
                 "bounds": {"low": _floats(self.bounds[0]), "high": _floats(self.bounds[1])}, "grid_size": GRID,
-                "param_names": list(self.objective.param_names),
+                "param_names": self.param_names,
                 "stability_limit": self.stability_limit,
                 "row_counts": {"train": int(len(d.train_rows)), "validation": int(len(d.val_rows))},
                 **self.frame(), "type": "ready"}
