@@ -31,7 +31,7 @@ import math
 import secrets
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from importlib import resources
 from urllib.parse import parse_qs
 
@@ -62,6 +62,9 @@ MIN_STEP_SECONDS = 0.002
 #: other pages have their turn (its one frame comes at the end)
 LONG_STEP_SLICE_SECONDS = 1.0 / FRAMES_PER_SECOND
 SWITCH_INTERVAL_SECONDS = 0.001  # see make_server
+#: while playing, a page's turns handed to the engine ahead of the frame being sent: the
+#: engine goes from one turn to the next without waiting for the event loop to come round
+TURNS_AHEAD = 2
 IDLE_SECONDS = 15 * 60
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -261,7 +264,7 @@ class Connection:
         self.steps_per_second = DEFAULT_STEPS_PER_SECOND
         self.owed = 0.0  # steps earned by the clock and not yet made
         self.frame_seconds = 0.0  # what a frame costs (making and serialising it), as last measured
-        self.next_turn = None  # the playing turn the engine is on, whose frame is not sent yet
+        self.turns = deque()  # playing turns handed to the engine whose frames are not sent yet
         self.last_tick = time.monotonic()
         self.last_heard = time.monotonic()
 
@@ -292,7 +295,9 @@ class Connection:
         try:
             while True:
                 now = time.monotonic()
-                if self.playing:
+                if self.playing and self.turns:
+                    timeout = 0.0  # the next frame is on its way: wait for it in tick
+                elif self.playing:
                     timeout = max(0.0, self.last_tick + self.engine.frame_period() - now)
                 else:
                     timeout = max(0.0, self.last_heard + self.idle_seconds - now)
@@ -316,23 +321,26 @@ class Connection:
             return  # the page went away while a frame was on its way
         finally:
             task.cancel()
-            if self.next_turn is not None:
-                self.next_turn.cancel()  # its frame has no page to go to
+            for turn in self.turns:
+                turn.cancel()  # their frames have no page to go to
             self.playing = False
             self.session = None
 
     async def tick(self):
-        """While playing: the frame of the turn the engine is on (or a new turn's), and the
-        next turn handed to the engine before that frame is sent, so the engine steps on
+        """While playing: the frame of the oldest turn handed to the engine (or of a new
+        turn), and — before it is sent — new turns up to TURNS_AHEAD, so the engine steps on
         while the event loop sends."""
-        turn, self.next_turn = self.next_turn, None
-        if turn is None:
+        if not self.turns:
             turn = self._start_turn()
             if turn is None:
                 return
-        made, texts = await turn
-        if self.playing and len(texts) == 1:  # (two: the run ended)
-            self.next_turn = self._start_turn()
+            self.turns.append(turn)
+        made, texts = await self.turns.popleft()
+        while self.playing and len(texts) == 1 and len(self.turns) < TURNS_AHEAD:  # (two: the run ended)
+            turn = self._start_turn()
+            if turn is None:
+                break
+            self.turns.append(turn)
         await self._send_texts(texts)
 
     def _start_turn(self):
@@ -352,12 +360,10 @@ class Connection:
         return self.engine.submit(self._turn, self.session, n, self.engine.step_seconds(self.frame_seconds), True)
 
     async def _settle(self):
-        """Wait for the turn already handed to the engine and send its frame: a command
-        acts after it, on the run the page has seen (no row is lost or made after a pause
-        without being sent)."""
-        turn, self.next_turn = self.next_turn, None
-        if turn is not None:
-            made, texts = await turn
+        """Wait for the turns already handed to the engine and send their frames: a command
+        acts after them, on the run the page has seen (no row is made without being sent)."""
+        while self.turns:
+            made, texts = await self.turns.popleft()
             await self._send_texts(texts)
 
     async def advance(self, n: int):
