@@ -62,8 +62,10 @@ MIN_STEP_SECONDS = 0.002
 #: other pages have their turn (its one frame comes at the end)
 LONG_STEP_SLICE_SECONDS = 1.0 / FRAMES_PER_SECOND
 SWITCH_INTERVAL_SECONDS = 0.001  # see make_server
-#: while playing, a page's turns handed to the engine ahead of the frame being sent: the
-#: engine goes from one turn to the next without waiting for the event loop to come round
+#: while one page plays and the engine (not the speed asked for) limits it, its turns handed
+#: to the engine ahead of the frame being sent: the engine goes from one turn to the next
+#: without waiting for the event loop to come round.  With several pages playing, the others'
+#: turns keep the engine busy, and one turn each keeps their frames evenly spaced.
 TURNS_AHEAD = 2
 IDLE_SECONDS = 15 * 60
 
@@ -321,22 +323,27 @@ class Connection:
             return  # the page went away while a frame was on its way
         finally:
             task.cancel()
-            for turn in self.turns:
+            for turn, _ in self.turns:
                 turn.cancel()  # their frames have no page to go to
             self.playing = False
             self.session = None
 
     async def tick(self):
         """While playing: the frame of the oldest turn handed to the engine (or of a new
-        turn), and — before it is sent — new turns up to TURNS_AHEAD, so the engine steps on
-        while the event loop sends."""
+        turn), and — before it is sent, when the engine is what limits the pace — new turns
+        up to TURNS_AHEAD, so the engine steps on while the event loop sends."""
         if not self.turns:
             turn = self._start_turn()
             if turn is None:
                 return
             self.turns.append(turn)
-        made, texts = await self.turns.popleft()
-        while self.playing and len(texts) == 1 and len(self.turns) < TURNS_AHEAD:  # (two: the run ended)
+        turn, asked = self.turns.popleft()
+        made, texts = await turn
+        # a turn that made every step it was given: the speed asked for is the limit, and the
+        # next turn waits for the clock (in run) instead of coming at once
+        engine_bound = made < asked
+        ahead = TURNS_AHEAD if self.engine.playing == 1 else 1
+        while engine_bound and self.playing and len(texts) == 1 and len(self.turns) < ahead:  # two: it ended
             turn = self._start_turn()
             if turn is None:
                 break
@@ -344,8 +351,8 @@ class Connection:
         await self._send_texts(texts)
 
     def _start_turn(self):
-        """A playing turn handed to the engine now, of the steps the clock has earned (None:
-        not one yet)."""
+        """(future, steps asked): a playing turn handed to the engine now, of the steps the
+        clock has earned (None: not one yet)."""
         now = time.monotonic()
         elapsed = min(now - self.last_tick, 0.25)
         self.last_tick = now
@@ -357,13 +364,13 @@ class Connection:
         if n < 1:
             return None
         self.owed -= n
-        return self.engine.submit(self._turn, self.session, n, self.engine.step_seconds(self.frame_seconds), True)
+        return self.engine.submit(self._turn, self.session, n, self.engine.step_seconds(self.frame_seconds), True), n
 
     async def _settle(self):
         """Wait for the turns already handed to the engine and send their frames: a command
         acts after them, on the run the page has seen (no row is made without being sent)."""
         while self.turns:
-            made, texts = await self.turns.popleft()
+            made, texts = await self.turns.popleft()[0]
             await self._send_texts(texts)
 
     async def advance(self, n: int):
