@@ -249,18 +249,18 @@ class Engine:
 class Connection:
     """One page's socket: its session, play/pause, and the loop that steps and sends frames.
 
-    Commands and steps run one at a time in this coroutine (the steps in a worker thread,
-    in the engine's turns, so that other pages keep their frames), so a setting changed
-    between two steps is the one the next step uses.  While playing, a turn steps for as
-    long as the engine allows (``Engine.step_seconds``) and then makes one frame of the
-    latest state, serialised in the worker: the page gets every row, as many frames as it
-    can draw, and no more."""
+    Commands and steps run one at a time in this coroutine (the steps in the engine's
+    thread, in turns with the other pages, so that they keep their frames), so a setting
+    changed between two steps is the one the next step uses.  While playing, a turn steps
+    for as long as the engine allows (``Engine.step_seconds``) and then makes one frame of
+    the latest state, serialised in the engine's thread: the page gets every row, in at
+    most FRAMES_PER_SECOND frames a second."""
 
-    def __init__(self, ws, uploads, idle_seconds, engine=None):
+    def __init__(self, ws, uploads, idle_seconds, engine: Engine):
         self.ws = ws
         self.uploads = uploads
         self.idle_seconds = idle_seconds
-        self.engine = engine or Engine()
+        self.engine = engine
         self.session = None
         self._playing = False
         self.steps_per_second = DEFAULT_STEPS_PER_SECOND
