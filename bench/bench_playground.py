@@ -177,11 +177,11 @@ def page_timings(url, repeat, seconds, csv_path):
                 window.drawBoundary = function () { window.boundaryDraws++; return draw.apply(this, arguments); }; }""")
             page.click("#section-neuron .play")
             page.wait_for_selector("#step-count:not(:text-is('0'))")
-            count = lambda: page.evaluate("() => [Number(document.querySelector('#step-count').textContent), "  # noqa: E731
-                                          "window.boundaryDraws, performance.now()]")
-            before = count()
+            counters = ("() => [Number(document.querySelector('#step-count').textContent), window.boundaryDraws, "
+                        "performance.now()]")
+            before = page.evaluate(counters)
             time.sleep(seconds)
-            after = count()
+            after = page.evaluate(counters)
             elapsed = (after[2] - before[2]) / 1000
             shown.append((after[0] - before[0]) / elapsed)
             drawn.append((after[1] - before[1]) / elapsed)

@@ -436,8 +436,8 @@ class NeuronSession:
         if self.config["model"] == "network":
             trace = model.forward_pass(theta, self.picture_X)
             y_hat = trace.output
-            out["units"] = [unit_pictures(a.reshape(GRID, GRID, -1)[::UNIT_STRIDE, ::UNIT_STRIDE].reshape(-1, a.shape[1]))
-                            for a in trace.inputs[1:]]
+            coarse = (a.reshape(GRID, GRID, -1)[::UNIT_STRIDE, ::UNIT_STRIDE] for a in trace.inputs[1:])
+            out["units"] = [unit_pictures(a.reshape(UNIT_GRID * UNIT_GRID, -1)) for a in coarse]
             out["layers"] = [{"W": [_floats(row) for row in W], "b": _floats(b)}
                              for W, b in (model.layer(theta, l) for l in range(1, model.n_layers + 1))]
         else:
