@@ -50,3 +50,30 @@ def split_scaled(name, seed, val_split=0.2):
     train, val = split_rows(data.n_rows, val_split, seed, stratify=data.y)
     scaler = Standardizer().fit(data.X[train])
     return scaler.transform(data.X[train]), data.y[train], scaler.transform(data.X[val]), data.y[val], scaler
+
+
+def probabilities(picture):
+    """A frame's ``grid`` (16-bit integers in base64, see sessions.PROBABILITY_STEPS) as ŷ per
+    cell, NaN where the server sent none."""
+    import base64
+
+    import numpy as np
+
+    from neuronlab.apps.playground.sessions import PROBABILITY_MISSING, PROBABILITY_STEPS
+
+    q = np.frombuffer(base64.b64decode(picture), dtype="<u2")
+    return np.where(q == PROBABILITY_MISSING, np.nan, q / PROBABILITY_STEPS)
+
+
+def unit_outputs(layer):
+    """A frame's ``units`` entry for one layer as an array of one row per unit (its output
+    over the plane), from the 16-bit integers and each unit's scale."""
+    import base64
+
+    import numpy as np
+
+    from neuronlab.apps.playground.sessions import UNIT_MISSING
+
+    scales = np.array(layer["scales"])
+    q = np.frombuffer(base64.b64decode(layer["values"]), dtype="<i2").reshape(len(scales), -1)
+    return np.where(q == UNIT_MISSING, np.nan, q / 32767 * scales[:, None])

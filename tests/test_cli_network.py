@@ -99,3 +99,37 @@ def test_explain_writes_out_one_backpropagation_step_of_a_2_2_1_network():
     assert f"∂L/∂W₁ = a₀ᵀ·δ₁ = [{vector(*dW1[0])}; {vector(*dW1[1])}]" in text
     expected_grad = np.concatenate([dW1.ravel(), delta1, [delta2 * a1[0], delta2 * a1[1]], [delta2]])
     np.testing.assert_allclose(result.history.params[1], theta0 - 0.1 * expected_grad, rtol=1e-12)
+
+
+def test_animate_counts_the_networks_parameters(capsys, tmp_path):
+    """θ_t is kept for up to 16 parameters: a 2-4-1 network has 2·4 + 4 + 4 + 1 = 17, refused
+    before training with nothing written; a 2-3-1 network (13) is animated."""
+    gif, plot = tmp_path / "a.gif", tmp_path / "p.png"
+    status, out, err = run_cli(capsys, "train", "xor", "--hidden", "4", "--steps", "5", "--animate", gif,
+                               "--plot", plot, "--quiet")
+    assert status == 2 and "this model has 17" in err
+    assert list(tmp_path.iterdir()) == []
+    status, out, err = run_cli(capsys, "train", "xor", "--hidden", "3", "--steps", "5", "--animate", gif,
+                               "--quiet")
+    assert status == 0, err
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_plot_of_three_classes_has_the_class_regions_beside_the_loss(capsys, tmp_path):
+    """blobs3 has two features and three classes: the figure is two panels wide, as a binary
+    boundary's is (a loss curve alone is one panel)."""
+    from PIL import Image
+
+    from image_checks import assert_picture
+
+    sizes = {}
+    for data, extra in (("blobs3", ["--hidden", "4"]), ("blobs3", []), ("xor", ["--hidden", "4"]),
+                        ("diabetes", [])):
+        path = tmp_path / f"{data}{len(extra)}.png"
+        status, out, err = run_cli(capsys, "train", data, *extra, "--steps", "20", "--plot", path, "--quiet")
+        assert status == 0, err
+        assert_picture(path)
+        with Image.open(path) as image:
+            sizes[path.stem] = image.size
+    assert sizes["blobs32"] == sizes["blobs30"] == sizes["xor2"]
+    assert sizes["diabetes0"][0] < sizes["xor2"][0]

@@ -108,6 +108,29 @@ def test_warm_start_continues_and_partial_fit_takes_one_epoch_a_call():
     assert partial.loss_curve_[-1] < partial.loss_curve_[0]
 
 
+@pytest.mark.parametrize("solver", ["adam", "momentum", "sgd"])
+def test_partial_fit_epochs_are_one_fits_epochs(solver):
+    """Three calls of partial_fit on the same rows are a fit of three epochs, bit for bit: the
+    optimiser's state (Adam's moments, the velocity), the schedule's t and the shuffling go on
+    from call to call (scikit-learn's partial_fit keeps its optimiser too)."""
+    X, y = load_iris(return_X_y=True)
+    X = standardised(X)
+    settings = dict(hidden_layer_sizes=(6,), solver=solver, learning_rate=0.01, batch_size=32, random_state=4,
+                    schedule="inverse_time")
+    whole = NetworkClassifier(max_iter=3, tol=0, **settings).fit(X, y)
+    assert np.all(np.diff(whole.loss_curve_) < 0)  # each epoch better: the best θ is the last
+    partial = NetworkClassifier(**settings)
+    for _ in range(3):
+        partial.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(partial.theta_, whole.theta_)
+    np.testing.assert_array_equal(partial.loss_curve_, whole.loss_curve_)
+    regressor = NetworkRegressor(**settings)
+    for _ in range(2):
+        regressor.partial_fit(X[:, :3], X[:, 3])
+    np.testing.assert_array_equal(regressor.theta_,
+                                  NetworkRegressor(max_iter=2, tol=0, **settings).fit(X[:, :3], X[:, 3]).theta_)
+
+
 def test_early_stopping_keeps_the_best_held_out_theta_and_its_curve():
     X, y = load_breast_cancer(return_X_y=True)
     X = standardised(X)
@@ -168,3 +191,21 @@ def test_divergence_is_explained_and_recovery_goes_on():
     rescued = NetworkClassifier((8,), solver="gradient_descent", batch_size=None, learning_rate=1e4,
                                 max_iter=100, tol=0, recover=True, random_state=0).fit(X, y)
     assert rescued.status_ != "diverged" and rescued.history_.events
+
+
+@pytest.mark.parametrize("solver, batch_size", [("lbfgs", None), ("adam", 500)])
+def test_same_seed_same_bits_on_one_or_two_blas_threads(solver, batch_size):
+    """Products large enough that BLAS runs them on its own threads (4,096-row chunks × a 300 × 64
+    layer) give the same θ, bit for bit, on one BLAS thread and on two."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(6000, 300))
+    y = (X[:, :3].sum(axis=1) + 0.5 * rng.normal(size=6000) > 0).astype(int)
+    thetas = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            clf = NetworkClassifier((64,), solver=solver, batch_size=batch_size, max_iter=4, tol=0,
+                                    random_state=1).fit(X, y)
+        thetas.append(clf.theta_)
+    np.testing.assert_array_equal(thetas[0], thetas[1])

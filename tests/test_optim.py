@@ -68,7 +68,7 @@ def _run(transformation, gradients, theta=None):
     out = []
     for g in gradients:
         d, state = transformation.update(np.asarray(g, dtype=float), state, theta)
-        out.append(d)
+        out.append(d.copy())  # d may be the state's buffer, valid until the next update
     return out
 
 
@@ -94,6 +94,45 @@ def test_adaptive_rules_by_hand():
     m = 0.9 * 0.1 * g1 + 0.1 * g2
     v = 0.999 * 0.001 * g1**2 + 0.001 * g2**2
     np.testing.assert_allclose(m2, (m / (1 - 0.81)) / np.sqrt(v / (1 - 0.999**2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_in_place_rules_give_the_bits_of_the_textbook_formulas(dtype):
+    """The rules update their state in place; over many steps their directions are, bit for
+    bit, the formulas written out with fresh arrays, and two runs' states are separate."""
+    rng = np.random.default_rng(3)
+    grads = [rng.normal(size=7).astype(dtype) for _ in range(30)]
+
+    def textbook(name):
+        m, v, total, out = np.zeros(7, dtype), np.zeros(7, dtype), np.zeros(7, dtype), []
+        for t, g in enumerate(grads, start=1):
+            if name == "adam":
+                m = 0.9 * m + (1.0 - 0.9) * g
+                v = 0.999 * v + (1.0 - 0.999) * g * g
+                out.append((m / (1.0 - 0.9**t)) / (np.sqrt(v / (1.0 - 0.999**t)) + 1e-8))
+            elif name == "rms":
+                v = 0.9 * v + (1.0 - 0.9) * g * g
+                out.append(g / (np.sqrt(v) + 1e-8))
+            elif name == "adagrad":
+                total = total + g * g
+                out.append(g / (np.sqrt(total) + 1e-10))
+            else:
+                m = 0.5 * m + g
+                out.append(g + 0.5 * m if name == "nesterov" else m)
+        return out
+
+    rules = {"adam": scale_by_adam(0.9, 0.999, 1e-8), "rms": scale_by_rms(0.9, 1e-8),
+             "adagrad": scale_by_adagrad(1e-10), "momentum": trace(0.5), "nesterov": trace(0.5, nesterov=True)}
+    for name, rule in rules.items():
+        theta = np.zeros(7, dtype)
+        other = rule.init(theta)  # a second run's state, which the first must not touch
+        state = rule.init(theta)
+        for g, expected in zip(grads, textbook(name)):
+            d, state = rule.update(g, state, theta)
+            assert d.dtype == dtype
+            np.testing.assert_array_equal(d, expected, err_msg=name)
+        d, _ = rule.update(grads[0], other, theta)
+        np.testing.assert_array_equal(d, textbook(name)[0], err_msg=name)
 
 
 def test_clipping_and_chains():

@@ -99,6 +99,30 @@ def test_play_streams_frames_until_pause(client):
     assert [r["t"] for r in seen] == list(range(1, len(seen) + 1))  # no step lost or repeated
 
 
+def test_pages_playing_at_once_share_the_engine_and_each_gets_its_own_run_whole(client):
+    # the engine takes the pages' turns one after another: each page's rows, however its
+    # frames cut them, are its own classifier's loss curve
+    fits = {seed: NeuronClassifier(learning_rate=0.5, random_state=seed, max_steps=400, tol=0)
+            .fit(*reference_data("moons", seed=seed)[:2]) for seed in (1, 2)}
+    with client.websocket_connect(WS) as first, client.websocket_connect(WS) as second:
+        pages = {1: first, 2: second}
+        for seed, ws in pages.items():
+            open_neuron(ws, dataset="moons", seed=seed, learning_rate=0.5, tol=0, max_steps=400)
+            ws.send_json({"type": "speed", "steps_per_second": 5000})
+        for ws in pages.values():
+            ws.send_json({"type": "play"})
+        seen = {1: [], 2: []}
+        while any(len(rows) < 60 for rows in seen.values()):
+            for seed, ws in pages.items():  # each page reads a frame in turn: both keep coming
+                seen[seed] += receive(ws, "frame")["rows"]
+        for ws in pages.values():
+            ws.send_json({"type": "pause"})
+            receive(ws, "paused")
+    for seed, rows in seen.items():
+        assert [r["t"] for r in rows] == list(range(1, len(rows) + 1))
+        assert np.array_equal([r["loss"] for r in rows], fits[seed].history_.loss[1:len(rows) + 1])
+
+
 def test_explain_writes_out_the_step_as_the_cli_explain_does(client, capsys):
     from neuronlab.apps.cli import main
 
@@ -184,17 +208,19 @@ def test_learning_rates_side_by_side_are_demo_act_three(client):
 def test_export_writes_the_model_file_the_cli_reads(client, tmp_path):
     from neuronlab.io.model_file import load
 
+    X, y, _, _ = reference_data("circles", seed=0)
+    clf = NeuronClassifier(learning_rate=0.3, random_state=0, max_steps=12, tol=0).fit(X, y)
     with client.websocket_connect(WS) as ws:
-        open_neuron(ws, dataset="circles", learning_rate=0.3)
-        frame = step(ws, 12)
+        open_neuron(ws, dataset="circles", learning_rate=0.3, tol=0, max_steps=12)
+        step(ws, 12)  # the run ends, as fit's does
         ws.send_json({"type": "export"})
         text = receive(ws, "export")["text"]
     path = tmp_path / "m.json"
     path.write_text(text)
     model = load(path)
-    theta = frame["theta"]
-    assert list(model.estimator.coef_) == [theta["w1"], theta["w2"]]
-    assert model.estimator.intercept_ == theta["b"]
+    # the file holds the weights NeuronClassifier fits with the same seed and settings
+    assert np.array_equal(model.estimator.coef_, clf.coef_)
+    assert np.array_equal(model.estimator.intercept_, clf.intercept_)
     assert model.feature_names == ["x1", "x2"]
 
 

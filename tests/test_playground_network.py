@@ -18,7 +18,8 @@ from neuronlab.apps.playground import sessions  # noqa: E402
 from neuronlab.estimators.network import NetworkClassifier  # noqa: E402
 from neuronlab.io.tables import load_dataset, split_rows  # noqa: E402
 
-from playground_helpers import HOST, TOKEN, WS, client, open_section, receive, split_scaled, step  # noqa: E402,F401
+from playground_helpers import (HOST, TOKEN, WS, client, open_section, probabilities, receive,  # noqa: E402,F401
+                                split_scaled, step, unit_outputs)
 
 
 def reference(name, seed, val_split=0.2):
@@ -71,12 +72,15 @@ def test_the_pages_network_run_is_network_classifiers_bit_for_bit(client, strate
     _, _, scaler = reference("moons", seed=3)
     n = ready["unit_grid_size"]
     outputs = clf.network_.forward_pass(clf.theta_, scaler.transform(plane(ready, n))).inputs[1:]
-    assert [len(layer) for layer in frames[-1]["units"]] == hidden
+    assert [len(layer["scales"]) for layer in frames[-1]["units"]] == hidden
     for layer, a in zip(frames[-1]["units"], outputs):
-        np.testing.assert_allclose(np.array(layer), a.T, atol=5e-4)  # rounded to 3 decimals
-    # ŷ over the plane is the classifier's P(second class)
+        # sent as 16-bit fractions of each unit's largest |a| (computed in float32): within half
+        # a step of it, and float32's rounding
+        scale = np.abs(a).max(axis=0)[:, None]
+        assert np.all(np.abs(unit_outputs(layer) - a.T) <= scale * (0.5 / 32767 + 1e-6))
+    # ŷ over the plane is the classifier's P(second class), to 1/65534
     p = clf.predict_proba(scaler.transform(plane(ready, ready["grid_size"])))[:, 1]
-    np.testing.assert_allclose(frames[-1]["grid"], p, atol=5e-5)
+    np.testing.assert_allclose(probabilities(frames[-1]["grid"]), p, atol=1e-5)
 
 
 def test_three_classes_in_the_neuron_section_are_neuron_classifiers_softmax(client):
@@ -91,7 +95,7 @@ def test_three_classes_in_the_neuron_section_are_neuron_classifiers_softmax(clie
     grid = scaler.transform(plane(ready, ready["grid_size"]))
     proba = clf.predict_proba(grid)
     assert frame["grid_class"] == np.argmax(proba, axis=1).tolist()  # the class-coloured region map
-    np.testing.assert_allclose(frame["grid"], proba.max(axis=1), atol=5e-5)
+    np.testing.assert_allclose(probabilities(frame["grid"]), proba.max(axis=1), atol=1e-5)
 
 
 def test_a_three_class_network_is_network_classifiers_softmax(client):
@@ -197,15 +201,20 @@ def test_an_uploaded_csv_with_three_text_classes_trains(client):
 def test_export_of_a_network_is_the_model_file_the_cli_reads(client, tmp_path):
     from neuronlab.io.model_file import load
 
+    X, y, _ = reference("xor", seed=0)
+    clf = NetworkClassifier((4,), "tanh", solver="adam", learning_rate=0.05, max_iter=10, tol=0, alpha=0.0,
+                            batch_size=None, random_state=0).fit(X, y)
     with client.websocket_connect(WS) as ws:
-        open_section(ws, "network", dataset="xor", hidden=[4], strategy="adam", learning_rate=0.05)
-        frame = step(ws, 10)
+        open_section(ws, "network", dataset="xor", hidden=[4], strategy="adam", learning_rate=0.05, tol=0,
+                     max_steps=10)
+        step(ws, 10)  # the run ends, as fit's does
         ws.send_json({"type": "export"})
         text = receive(ws, "export")["text"]
     path = tmp_path / "net.json"
     path.write_text(text)
     model = load(path)
-    assert np.array_equal(model.estimator.theta_, list(frame["theta"].values()))
+    # the file holds the weights NetworkClassifier fits with the same seed and settings
+    assert np.array_equal(model.estimator.theta_, clf.theta_)
     assert model.training["hidden"] == [4]
 
 

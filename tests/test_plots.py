@@ -258,3 +258,35 @@ def test_runs_that_kept_no_path_get_the_race_panel_alone(tmp_path):
     assert len(fig.axes) == 1 and fig.axes[0].get_xlabel() == "evaluations of J (calls)"
     with pytest.raises(ValueError, match="record_params=True"):
         plots.plot_surface(obj, paths={"gradient": results["gradient"].history})
+
+
+def test_class_regions_colour_each_point_by_its_most_probable_class(tmp_path):
+    """Three classes whose P(k | x) = softmax(−‖x − cₖ‖²): each pixel is tinted towards the
+    colour of the class nearest its point of the plane (argmax computed here, not by the plot)."""
+    from matplotlib.colors import to_rgb
+
+    from neuronlab.viz.plots import line_style, plot_class_regions
+
+    centres = np.array([[-2.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
+
+    def proba(P):
+        z = -((P[:, None, :] - centres[None]) ** 2).sum(axis=2)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 30)
+    X = centres[y] + rng.normal(scale=0.6, size=(90, 2))
+    fig = plot_class_regions(proba, X, y, tmp_path / "regions.png", class_names=["a", "b", "c"])
+    assert_picture(tmp_path / "regions.png")
+    image = fig.axes[0].images[0]
+    shade = np.asarray(image.get_array())[..., :3].reshape(-1, 3)
+    left, right, bottom, top = image.get_extent()
+    g0, g1 = np.meshgrid(np.linspace(left, right, 200), np.linspace(bottom, top, 200))
+    nearest = ((np.column_stack([g0.ravel(), g1.ravel()])[:, None] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+    tint = 1.0 - shade  # how far each pixel is from white, towards its class's colour
+    colours = 1.0 - np.array([to_rgb(line_style(j)["color"]) for j in range(3)])
+    deep = tint.sum(axis=1) > 0.1  # pixels clearly inside one region (not white at a boundary)
+    assert deep.mean() > 0.5
+    cosine = (tint[deep] @ colours.T) / (np.linalg.norm(tint[deep], axis=1)[:, None] * np.linalg.norm(colours, axis=1))
+    assert (cosine.argmax(axis=1) == nearest[deep]).mean() > 0.999

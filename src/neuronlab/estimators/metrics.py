@@ -138,8 +138,13 @@ def mae(y_true, y_pred) -> float:
 
 
 def r2(y_true, y_pred) -> float:
-    """R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)²; for a constant y: 1 if every ŷ = y, else 0 (as scikit-learn)."""
-    y = np.asarray(y_true, dtype=np.float64).ravel()
+    """R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)²; for a constant y: 1 if every ŷ = y, else 0 (as scikit-learn).
+    Several targets (one column each): the mean of their R²s (scikit-learn's 'uniform_average')."""
+    y = np.asarray(y_true, dtype=np.float64)
+    if y.ndim == 2 and y.shape[1] > 1:
+        y_pred = np.asarray(y_pred, dtype=np.float64)
+        return float(np.mean([r2(y[:, j], y_pred[:, j]) for j in range(y.shape[1])]))
+    y = y.ravel()
     ss_res = float(np.sum((y - np.asarray(y_pred, dtype=np.float64).ravel()) ** 2))
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     if ss_tot == 0.0:
@@ -190,4 +195,11 @@ def classification_report(y_true, y_pred, proba=None, score=None) -> dict:
 
 
 def regression_report(y_true, y_pred) -> dict:
-    return {"mse": mse(y_true, y_pred), "mae": mae(y_true, y_pred), "r2": r2(y_true, y_pred)}
+    """MSE, MAE and R²; with several targets (one column each) the means over them, and each
+    target's own in ``per_target``."""
+    report = {"mse": mse(y_true, y_pred), "mae": mae(y_true, y_pred), "r2": r2(y_true, y_pred)}
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        y_pred = np.asarray(y_pred)
+        report["per_target"] = [regression_report(y_true[:, j], y_pred[:, j]) for j in range(y_true.shape[1])]
+    return report

@@ -124,7 +124,7 @@ class _NetworkEstimator(_NeuronEstimator):
         self.theta_ = np.array(theta, dtype=np.float64)
         network = self._network(self.n_features_in_, self._fitted_classes())
         self.network_ = network
-        layers = [network.layer(self.theta_, l) for l in range(1, network.n_layers + 1)]
+        layers = network.layers(self.theta_)
         self.coefs_ = [W for W, _ in layers]
         self.intercepts_ = [b for _, b in layers]
 
@@ -154,18 +154,22 @@ class _NetworkEstimator(_NeuronEstimator):
         """One more epoch over (X, y), from where the last fit or partial_fit ended (the first
         call starts from the seed's θ0).  A classifier's first call needs ``classes``, every
         class it will ever see (as scikit-learn's ``partial_fit``).  ``n_iter_`` and
-        ``loss_curve_`` count on across calls; the optimiser's own state (Adam's moments)
-        starts afresh in each call."""
+        ``loss_curve_`` count on across calls, and so does the optimiser: Adam's moments, the
+        schedule's t and the shuffling of the batches go on from the last call."""
+        continuing = hasattr(self, "theta_")
         settings = self.max_iter, self.warm_start, self.tol
-        before = (self.n_iter_, self.loss_curve_) if hasattr(self, "theta_") else (0, None)
+        before = (self.n_iter_, self.loss_curve_) if continuing else (0, None)
         # one epoch asked for is one epoch done: no stopping rule, no warning about the budget
         self.max_iter, self.warm_start, self.tol = 1, True, 0.0
         try:
-            self._partial = classes
-            self.fit(X, y, sample_weight=sample_weight)
+            self._fit_data(X, y, sample_weight, classes=classes,
+                           carried=getattr(self, "_optimizer", None) if continuing else None)
         finally:
             self.max_iter, self.warm_start, self.tol = settings
-            del self._partial
+        # the epoch's last θ, which the carried optimiser state belongs to (a fit's θ is the best
+        # row's, and an epoch of one batch records the loss before its update: a tie with row 0
+        # that kept θ0, so that calls made no progress)
+        self._unpack(None, self.result_.theta_last)
         n_iter, curve = before
         self.n_iter_ += n_iter
         if curve is not None:
@@ -240,6 +244,11 @@ class NetworkClassifier(_NetworkEstimator):
         source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
         if takes_source(X):
             return fit_source(self, X, y, sample_weight, callback, _solver_options)
+        return self._fit_data(X, y, sample_weight, callback)
+
+    def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
+        """``fit``, and ``partial_fit``'s epoch: with the ``classes`` it was given and the
+        optimiser's state ``carried`` from the last call."""
         self.validate_params()
         continuing = self.warm_start and hasattr(self, "theta_")
         X = self._check_input(X, reset=not continuing)
@@ -247,11 +256,10 @@ class NetworkClassifier(_NetworkEstimator):
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
-        given = getattr(self, "_partial", None)  # partial_fit's classes
         if continuing:
             classes = self.classes_
-        elif given is not None:
-            classes = classes_of(np.asarray(given), "classes")
+        elif classes is not None:
+            classes = classes_of(np.asarray(classes), "classes")
         else:
             classes = classes_of(y)
         unknown = np.setdiff1d(np.unique(y), classes)
@@ -261,7 +269,7 @@ class NetworkClassifier(_NetworkEstimator):
         self.classes_ = classes
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         target = np.searchsorted(classes, y).astype(X.dtype)
-        self._fit(X, target, sample_weight, callback)
+        self._fit(X, target, sample_weight, callback, carried)
         self._warn_outcome()
         return self
 
@@ -342,7 +350,16 @@ class NetworkRegressor(_NetworkEstimator):
         return activation, loss
 
     def _n_outputs(self, n_classes):
-        return getattr(self, "n_outputs_", 1)
+        # a regressor has no classes: its second count is the number of outputs, when known
+        return n_classes or getattr(self, "n_outputs_", 1)
+
+    def objective(self, X, target, sample_weight=None, **options):
+        """J(θ) as for the neuron estimators; a target of k columns (several targets) gives the
+        network k outputs, ŷ = (ŷ₁ … ŷ_k), and J the mean of their losses."""
+        target = np.asarray(target)
+        if target.ndim == 2 and options.get("n_classes") is None:
+            options["n_classes"] = target.shape[1]
+        return super().objective(X, target, sample_weight, **options)
 
     def _output(self, n_outputs):
         return "identity"
@@ -355,6 +372,11 @@ class NetworkRegressor(_NetworkEstimator):
         a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
         if takes_source(X):
             return fit_source(self, X, y, sample_weight, callback, _solver_options)
+        return self._fit_data(X, y, sample_weight, callback)
+
+    def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
+        """``fit``, and ``partial_fit``'s epoch (``classes`` unused: a regressor has none) with
+        the optimiser's state ``carried`` from the last call."""
         self.validate_params()
         X = self._check_input(X, reset=not (self.warm_start and hasattr(self, "theta_")))
         y = np.asarray(y)
@@ -373,7 +395,7 @@ class NetworkRegressor(_NetworkEstimator):
             raise ValueError(f"y has {n_outputs} column(s); the fitted network has {self.n_outputs_} output(s)")
         self.n_outputs_ = n_outputs
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        self._fit(X, y.astype(X.dtype, copy=False), sample_weight, callback)
+        self._fit(X, y.astype(X.dtype, copy=False), sample_weight, callback, carried)
         self._warn_outcome()
         return self
 

@@ -401,16 +401,20 @@ class _NeuronEstimator:
         else:
             self.coef_, self.intercept_ = model.weights(theta).copy(), float(model.bias(theta))
 
-    def _fit(self, X, target, sample_weight, callback=None):
+    def _fit(self, X, target, sample_weight, callback=None, carried=None):
         """Minimise the neuron's objective (:meth:`objective`) on (X, target); set the fitted
         attributes.
 
         ``callback(step)`` is called after every step with a :class:`~neuronlab.train.history.Step`
         (progress bars, validation curves); returning True stops the run (status
-        ``interrupted``, the best θ so far kept).
+        ``interrupted``, the best θ so far kept).  ``carried``: the strategy's state at the end
+        of the last run (``_optimizer``), for a run that goes on from it (``partial_fit``).
         """
         objective, training = self.start_run(X, target, sample_weight, callback)
+        if carried is not None:
+            training.rule.go_on_from(carried)
         result = training.run()
+        self._optimizer = training.rule.carry()
         self._unpack(objective.model, result.theta)
         self.history_ = result.history
         self.n_iter_ = result.n_steps

@@ -25,7 +25,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class TrainedModel:
     """
 
     def __init__(self, estimator, feature_names: Sequence[str], scaler: Optional[Standardizer] = None,
-                 target: Optional[str] = None, training: Optional[dict] = None,
+                 target: Optional[Union[str, list[str]]] = None, training: Optional[dict] = None,
                  metrics: Optional[dict] = None, history: Optional[dict] = None):
         self.estimator = estimator
         self.feature_names = [str(n) for n in feature_names]
@@ -77,6 +77,11 @@ class TrainedModel:
         self.training = dict(training or {})
         self.metrics = dict(metrics or {})
         self.history = history if history is not None else summarize_history(estimator)
+
+    @property
+    def target_names(self) -> list[str]:
+        """The target column(s): one, several (a regression with one output each), or none."""
+        return [] if self.target is None else [self.target] if isinstance(self.target, str) else list(self.target)
 
     @property
     def task(self) -> str:
@@ -266,6 +271,10 @@ def load(path) -> TrainedModel:
     else:
         estimator.coef_ = np.asarray(parameters["coef"], dtype=np.float64)
         estimator.intercept_ = float(parameters["intercept"])
+    target = doc["target"]
+    outputs = estimator.n_outputs_ if kind == "NetworkRegressor" else 1
+    if target is not None and (len(target) if isinstance(target, list) else 1) != outputs:
+        ctx.fail("target", f"must name {outputs} column(s), one per output of the model, got {schema.quote(target)}")
     scaler = doc["scaler"]
     if scaler is not None:
         scaler = Standardizer(np.asarray(scaler["mean"], dtype=np.float64),
@@ -273,7 +282,7 @@ def load(path) -> TrainedModel:
     training = doc["training"]
     estimator.status_ = training.get("status")
     estimator.n_iter_ = training.get("steps_done")
-    return TrainedModel(estimator, names, scaler, target=doc["target"], training=training,
+    return TrainedModel(estimator, names, scaler, target=target, training=training,
                         metrics=doc["metrics"], history=doc["history"])
 
 

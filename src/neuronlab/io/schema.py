@@ -373,6 +373,10 @@ KINDS = ("NeuronClassifier", "NeuronRegressor", "NetworkClassifier", "NetworkReg
 CLASSIFIERS = ("NeuronClassifier", "NetworkClassifier")
 MAX_CLASSES = 10_000
 MAX_LAYERS = 100
+MAX_TARGETS = 10_000
+#: the target column, or several (a regression with one output per target)
+TARGET = Opt(Either(Str(), List(Str(non_empty=True), min_len=2, max_len=MAX_TARGETS, unique=True,
+                                what="column names")))
 TASKS = ("classify", "regress")
 STATUSES = ("converged", "max_steps", "diverged", "interrupted", "stalled")
 DTYPES = ("float32", "float64")
@@ -381,18 +385,22 @@ METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "log_loss", "roc_auc", 
 NUMBERS = dict(what="numbers")
 PER_CLASS = Obj({"precision": Num(0, 1), "recall": Num(0, 1), "f1": Num(0, 1), "support": Int(0)},
                 what="an object {precision, recall, f1, support}")
+#: a regression with several targets: each one's scores
+PER_TARGET = Obj({"mse": Opt(Num(0)), "mae": Opt(Num(0)), "r2": Opt(Num())}, what="an object {mse, mae, r2}")
 METRICS = Obj({name: Opt(Num()) for name in METRIC_NAMES}
               | {"confusion_matrix": List(List(Int(0), length="n_labels", what="counts"),
                                           length="n_labels", what="rows"),
                  "average": Str(("macro",)),  # k > 2 classes: precision, recall, F1, AUC are means
-                 "per_class": List(PER_CLASS, length="n_labels", what="scores")},
-              optional=(*METRIC_NAMES, "confusion_matrix", "average", "per_class"), what="an object of scores")
+                 "per_class": List(PER_CLASS, length="n_labels", what="scores"),
+                 "per_target": List(PER_TARGET, min_len=2, max_len=MAX_TARGETS, what="scores")},
+              optional=(*METRIC_NAMES, "confusion_matrix", "average", "per_class", "per_target"),
+              what="an object of scores")
 #: an activation: one name, or (a network's hidden layers) one name per layer
 ACTIVATION = When("kind", {kind: Either(Str(), List(Str(), max_len=MAX_LAYERS, what="names"))
                            if kind.startswith("Network") else Str() for kind in KINDS})
 TRAINING_FIELDS = {
     "data": Str(max_len=MAX_TEXT),
-    "target": Opt(Str()),
+    "target": TARGET,
     "features": Opt(List(Str(), length="n_features", what="column names")),
     "task": Str(TASKS),
     "activation": ACTIVATION, "loss": Str(), "strategy": Str(),
@@ -444,7 +452,7 @@ MODEL_SCHEMA = Obj({
     "neuronlab_version": Str(),
     "kind": Str(KINDS),
     "task": When("kind", {kind: Const("classify" if kind in CLASSIFIERS else "regress") for kind in KINDS}),
-    "target": Opt(Str()),
+    "target": TARGET,
     "feature_names": List(Str(non_empty=True), min_len=1, max_len=MAX_FEATURES, sets="n_features", unique=True,
                           what="column names"),
     # a label is what the data's target column holds; 1 and 1.0 are one label, NaN none

@@ -22,7 +22,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Dataset:
     X: np.ndarray
     y: Optional[np.ndarray]
     feature_names: list[str]
-    target: Optional[str]
+    target: Optional[Union[str, list[str]]]  # several names: a regression with one y column each
     task: Optional[str]
     labels: Optional[list] = None
     source: str = "<data>"
@@ -397,13 +397,15 @@ def infer_task(y: np.ndarray, is_text: bool) -> str:
     return "classify" if np.unique(y).shape[0] <= 2 else "regress"
 
 
-def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str]] = None, *,
+def prepare(table, target: Optional[Union[str, Sequence[str]]] = None, features: Optional[Sequence[str]] = None, *,
             task: Optional[str] = None, drop_missing: bool = False, require_target: bool = True,
             labels: Optional[Sequence] = None, can_drop: bool = True, source: str = "<data>",
             largest: Optional[float] = None) -> Dataset:
     """Pick the target and feature columns of ``table`` and turn them into numbers.
 
-    - ``target``: the column to learn; text targets are labels (two classes or more).
+    - ``target``: the column to learn; text targets are labels (two classes or more).  A
+      list of several numeric columns is a regression with several outputs: y gets one
+      column per target.
     - ``features``: the columns to learn from; default every other column (all must
       be numeric: a text column is an error that names it, never silently dropped).
     - ``task``: 'classify' or 'regress'; default: classify a text target or one with
@@ -428,13 +430,17 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
         raise ValueError(f"{source}: the header names a column twice ({where}); give each column its own name")
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-    has_target = target is not None and target in columns
-    if target is not None and not has_target and require_target:
+    targets = _target_names(target, columns)
+    if targets:
+        target = targets[0] if len(targets) == 1 else targets
+    absent = [t for t in targets if t not in columns]
+    has_target = bool(targets) and not absent
+    if absent and require_target:
         raise ValueError(
-            f"{source}: no column {target!r} to use as the target; the columns are: {', '.join(columns)}"
+            f"{source}: no column {absent[0]!r} to use as the target; the columns are: {', '.join(columns)}"
         )
     if features is None:
-        features = [c for c in columns if c != target]
+        features = [c for c in columns if c not in targets]
         if not features:
             raise ValueError(f"{source}: no feature columns besides the target {target!r}")
     else:
@@ -447,8 +453,9 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
             raise ValueError(
                 f"{source}: missing feature column(s) {', '.join(missing)}; the columns are: {', '.join(columns)}"
             )
-        if target in features:
-            raise ValueError(f"{target!r} is the target; it cannot also be a feature")
+        both = [t for t in targets if t in features]
+        if both:
+            raise ValueError(f"{both[0]!r} is the target; it cannot also be a feature")
         if len(set(features)) != len(features):
             raise ValueError(f"features={features!r} lists a column twice")
     text = [c for c in features if not _is_numeric(table.schema.field(c).type)]
@@ -481,7 +488,10 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
         note_bad(name, missing, infinite)
     y = None
     target_is_text = False
-    if has_target:
+    if has_target and len(targets) > 1:
+        y = _several_targets(table, targets, task, source, note_bad)
+        task = "regress"
+    elif has_target:
         target_is_text = not _is_numeric(table.schema.field(target).type)
         cell = _stray_text(table.column(target)) if target_is_text else None
         if cell is not None:
@@ -492,7 +502,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
     if largest is not None:
         _check_magnitude(source, features, X, any_bad, largest)
         if y is not None and not target_is_text:
-            _check_magnitude(source, [target], y[:, None], any_bad, largest)
+            _check_magnitude(source, targets, y.reshape(len(y), -1), any_bad, largest)
     n_dropped = 0
     if bad_by_column:
         n_bad = int(any_bad.sum())
@@ -506,7 +516,7 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
             raise ValueError(f"{source}: every row has a missing or infinite value; nothing is left to learn from")
 
     known_labels, labels = labels, None
-    if y is not None:
+    if y is not None and y.ndim == 1:
         if target_is_text:
             y = y.astype(str)
         task = task or ("classify" if known_labels is not None else infer_task(y, target_is_text))
@@ -522,6 +532,43 @@ def prepare(table, target: Optional[str] = None, features: Optional[Sequence[str
                 y = y.astype(np.int64)
     return Dataset(X=X, y=y, feature_names=features, target=target if has_target else None, task=task,
                    labels=labels, source=source, n_dropped=n_dropped, columns=columns)
+
+
+def _target_names(target, columns) -> list[str]:
+    """The target column(s) as a list: none, one name, or several distinct names — given as a
+    list, or as the command line writes them, "A,B" (unless a column is named "A,B")."""
+    if target is None:
+        return []
+    if isinstance(target, str):
+        several = target not in columns and "," in target
+        names = [name.strip() for name in target.split(",")] if several else [target]
+    else:
+        names = list(target)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"target must name a column, or a list of columns, got {target!r}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"target={names!r} names the column {twice[0]!r} twice")
+    return names
+
+
+def _several_targets(table, targets, task, source, note_bad) -> np.ndarray:
+    """y with one float64 column per target: several targets are regressed together (each a
+    number per row), with each column's missing and infinite values noted as a feature's are."""
+    if task == "classify":
+        raise ValueError(f"several targets ({', '.join(targets)}) can only be regressed (task='regress'); "
+                         "to classify, name one target")
+    y = np.empty((table.num_rows, len(targets)), dtype=np.float64)
+    for j, name in enumerate(targets):
+        if not _is_numeric(table.schema.field(name).type):
+            cell = _stray_text(table.column(name))
+            where = f": row {cell[0]} (line {cell[0] + 1}) holds {cell[1]!r}" if cell else ""
+            raise ValueError(f"{source}: the target {name!r} is not numeric{where}; several targets are "
+                             "regressed together, so each must hold numbers (classify one target at a time)")
+        values, missing, infinite = _column_values(table.column(name), numeric=True)
+        y[:, j] = values
+        note_bad(name, missing, infinite)
+    return y
 
 
 def load_dataset(data, target: Optional[str] = None, features: Optional[Sequence[str]] = None, *,

@@ -61,6 +61,10 @@ class Workspace:
         self.a = [np.empty((self.n_rows, n), dtype) for n in sizes[1:-1]]
         self.delta = [np.empty((self.n_rows, n), dtype) for n in sizes[1:-1]]
         self.slope = [np.empty((self.n_rows, n), dtype) for n in sizes[1:-1]]  # f′(z_l)
+        # the layers' views of the θ and gradient buffers, made once: a small network's step
+        # otherwise spends a tenth of its time slicing θ
+        self.layer_views = {id(buffer): (buffer, network.layers(buffer))
+                            for buffer in (self.theta, self.grad)}
 
     def fits(self, n_rows: int, dtype) -> bool:
         """Whether a batch of ``n_rows`` rows of ``dtype`` fits these buffers."""
@@ -140,6 +144,14 @@ class Network:
         """(W_l, b_l) of layer l = 1 … L, views into θ."""
         return self.layout.view(theta, f"W{l}"), self.layout.view(theta, f"b{l}")
 
+    def layers(self, theta, work: Optional[Workspace] = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(W_1, b_1), …, (W_L, b_L)], views into θ; when θ is a buffer of ``work``, the
+        views it made once."""
+        buffer, views = (None, None) if work is None else work.layer_views.get(id(theta), (None, None))
+        if buffer is theta:
+            return views
+        return [self.layer(theta, l) for l in range(1, self.n_layers + 1)]
+
     def init_params(self, method: str = "xavier", random_state=None) -> np.ndarray:
         """A starting θ drawn from the seed, layer by layer in θ's order:
 
@@ -173,14 +185,15 @@ class Network:
         return X
 
     def weights_as(self, theta, dtype, work: Optional[Workspace] = None) -> np.ndarray:
-        """θ in ``dtype`` (the data's): θ itself when it already is, else a cast copy — into
-        ``work.theta`` when given (one cast per step, not one per layer and pass)."""
+        """θ in ``dtype`` (the data's): without ``work``, θ itself when it already is, else a cast
+        copy; with ``work``, copied into ``work.theta`` (one cast per step, not one per layer and
+        pass; and a buffer whose layer views the workspace made once, which is cheaper than
+        slicing θ anew even when no cast is needed)."""
         theta = np.asarray(theta)
-        if theta.dtype == dtype:
-            return theta
         if work is None:
-            return theta.astype(dtype)
-        np.copyto(work.theta, theta, casting="same_kind")
+            return theta if theta.dtype == dtype else theta.astype(dtype)
+        if theta is not work.theta:
+            np.copyto(work.theta, theta, casting="same_kind")
         return work.theta
 
     def forward_pass(self, theta, X, work: Optional[Workspace] = None) -> Trace:
@@ -192,8 +205,7 @@ class Network:
         theta = self.weights_as(theta, X.dtype, work)
         n = X.shape[0]
         a, inputs, zs = X, [], []
-        for l in range(1, self.n_layers + 1):
-            W, b = self.layer(theta, l)
+        for l, (W, b) in enumerate(self.layers(theta, work), start=1):
             z = np.matmul(a, W, out=_into(work and work.z, l - 1, n))
             z += b
             inputs.append(a)
@@ -223,9 +235,9 @@ class Network:
         theta = self.weights_as(theta, delta.dtype)
         grad = np.empty(self.n_params, delta.dtype) if work is None else work.grad
         n = delta.shape[0]
+        layers, grads = self.layers(theta, work), self.layers(grad, work)
         for l in range(self.n_layers, 0, -1):
-            W, _ = self.layer(theta, l)
-            gW, gb = self.layer(grad, l)
+            (W, _), (gW, gb) = layers[l - 1], grads[l - 1]
             np.matmul(trace.inputs[l - 1].T, delta, out=gW)
             np.sum(delta, axis=0, out=gb)
             if l > 1:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import numpy as np
 
+from ..core.blas import one_blas_thread
 from ..core.losses import check_compatible, get_loss, multinomial_log_loss
 from ..models.network import Network, Workspace
 from ..sources.array import ArraySource
@@ -159,7 +159,7 @@ class NetworkObjective(RowObjective):
         theta_d = self.model.weights_as(theta, block.X.dtype, work)
         loss_sum = weight_sum = 0.0
         grad = None
-        with _blas_threads(chunk, self.model):
+        with one_blas_thread():
             for begin in range(0, count, chunk):
                 end = min(count, begin + chunk)
                 if block.rows is not None:
@@ -195,49 +195,3 @@ class NetworkObjective(RowObjective):
 #: rows per chunk of a full pass (and the largest batch done in one piece): a chunk's layers
 #: stay in cache-sized buffers however large X is
 CHUNK_ROWS = 4096
-#: below this many multiply-adds per product, BLAS runs on one thread (see ``_blas_threads``):
-#: a batch of 200 rows through a 784 × 64 layer is 10 million
-SMALL_PRODUCT = 1 << 25
-
-
-def _blas_threads(n_rows, network):
-    """A context in which BLAS uses one thread when the batch's products are small: waking a
-    second thread for a mini-batch's product costs more than it saves, and on a busy machine
-    many times more (Fashion-MNIST, batch 200: 1.7 s an epoch on one thread, 7 s on two; see
-    BENCHMARKS.md), through threadpoolctl; for large products BLAS keeps its own setting."""
-    widest = max(a * b for a, b in zip(network.sizes[:-1], network.sizes[1:]))
-    if n_rows * widest >= SMALL_PRODUCT:
-        return contextlib.nullcontext()
-    blas = _blas_controllers()
-    return _OneThread(blas) if blas else contextlib.nullcontext()
-
-
-_BLAS = None
-
-
-def _blas_controllers():
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController  # here: not on import neuronlab's path
-
-        _BLAS = ThreadpoolController().select(user_api="blas").lib_controllers
-    return _BLAS
-
-
-class _OneThread:
-    """Sets every BLAS library to one thread for the span of a ``with``, then back."""
-
-    def __init__(self, libraries):
-        self.libraries = libraries
-
-    def __enter__(self):
-        self.before = [lib.num_threads for lib in self.libraries]
-        for lib, n in zip(self.libraries, self.before):
-            if n != 1:
-                lib.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        for lib, n in zip(self.libraries, self.before):
-            if n != 1:
-                lib.set_num_threads(n)
-        return False

@@ -200,6 +200,17 @@ class DescentRule(StepRule):
         self.theta = theta
         self.state = self.transform.init(theta)
 
+    def carry(self):
+        """The direction's state (momentum's velocity, Adam's moments and count), the schedule's
+        t and, with mini-batches, the shuffling generator — so that one more epoch on more data
+        goes on where the last ended instead of starting Adam afresh and dealing the same batches."""
+        return {"state": self.state, "updates": self.updates, "rng": getattr(self, "rng", None)}
+
+    def go_on_from(self, carried):
+        self.state, self.updates = carried["state"], carried["updates"]
+        if carried["rng"] is not None and hasattr(self, "rng"):
+            self.rng = carried["rng"]
+
 
 class FullBatchRule(DescentRule):
     """One History row per update, each on the gradient of all the data."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core.json_values import jsonable
 
-__all__ = ["History", "Result", "Step", "Updates", "STATUSES"]
+__all__ = ["History", "Result", "Step", "Tail", "Updates", "STATUSES"]
 
 #: converged: a stopping rule on the loss or gradient was met; max_steps: the step or
 #: evaluation budget ran out first; diverged: the loss became inf/NaN or kept growing;
@@ -45,6 +45,20 @@ class Updates(NamedTuple):
     row: np.ndarray
     loss: np.ndarray
     learning_rate: np.ndarray
+
+
+class Tail(NamedTuple):
+    """The rows of a History from ``start`` on (``History.tail``): each column an array of
+    the rows ``start``, ``start + 1``, …; ``params`` is None when the run kept no θ_t."""
+
+    start: int
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    step_size: np.ndarray
+    learning_rate: np.ndarray
+    evaluations: np.ndarray
+    elapsed: np.ndarray
+    params: Optional[np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -175,6 +189,20 @@ class History:
                 np.array(self._params) if self._params else np.empty((0, 0))
             )
         return self._cache["params"]
+
+    def tail(self, start: int) -> Tail:
+        """The rows from ``start`` on, made from those rows only: a reader that follows a
+        run as it goes (the web page, each frame) pays for the new rows, not for the whole
+        History as the column properties do after every append."""
+        start = max(0, min(int(start), len(self)))
+        c = self._columns
+        columns = [np.asarray(c[name][start:], dtype=np.int64 if name == "evaluations" else np.float64)
+                   for name in _COLUMNS]
+        params = None
+        if self.record_params:
+            new = self._params[start:]
+            params = np.array(new) if new else np.empty((0, 0))
+        return Tail(start, *columns, params)
 
     def as_dict(self) -> dict[str, list]:
         """Columns as plain lists (for JSON); NaN becomes None."""

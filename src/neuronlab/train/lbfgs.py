@@ -8,6 +8,7 @@ from collections import deque
 
 import numpy as np
 
+from ..core.blas import one_blas_thread
 from ..core.validation import check_positive
 from .loop import Row, Stop, StepRule
 from .strategy import GradientStrategy
@@ -102,6 +103,12 @@ class _QuasiNewton(StepRule):
         return (alpha, loss, grad) if math.isfinite(loss) else None
 
     def step(self, training):
+        # the two-loop recursion's and the line search's dot products over θ, on one BLAS thread:
+        # OpenBLAS's sums of long vectors differ in the last bits between one thread and two
+        with one_blas_thread():
+            return self._step(training)
+
+    def _step(self, training):
         d = self.direction()
         found = self.search(training, d) if float(self.grad @ d) < 0 else None
         if found is None and self.pairs:  # the curvature picture misled: start it afresh

@@ -126,6 +126,14 @@ class StepRule:
     def restart(self, theta, loss, grad) -> None:
         raise TypeError(f"{type(self).__name__} cannot be rolled back")
 
+    def carry(self):
+        """What a later run of the same rule on more data goes on from (``partial_fit``), or
+        None when the rule keeps nothing between steps but θ."""
+        return None
+
+    def go_on_from(self, carried) -> None:
+        """Take up what ``carry`` gave at the end of an earlier run (before the first step)."""
+
 
 class Training:
     """One run of a step rule on an objective (see the module doc).

@@ -436,7 +436,14 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
         ax.contour(G0, G1, P, levels=[threshold], colors="black", linewidths=2, linestyles="--")
         ax.plot([], [], color="black", linestyle="--", linewidth=2, label=f"boundary ŷ = {threshold:g}")
     labels = y.astype(bool) if y.dtype.kind == "b" else (y == 1)
-    for k, (mask, name) in enumerate(((~labels, class_names[0]), (labels, class_names[1]))):
+    _rows_on_plane(ax, X, [(~labels, class_names[0]), (labels, class_names[1])], feature_names, title)
+    return _finish(fig, path) if own_figure else fig
+
+
+def _rows_on_plane(ax, X, classes, feature_names, title):
+    """The rows of X as points, one colour and marker per (mask, name) of ``classes``, with the
+    axes named and a legend that counts each class."""
+    for k, (mask, name) in enumerate(classes):
         style = line_style(k)
         ax.scatter(X[mask, 0], X[mask, 1], s=22, marker=style["marker"], color=style["color"],
                    edgecolors="white", linewidths=0.5, label=f"{name} ({int(mask.sum())})", zorder=3)
@@ -444,6 +451,41 @@ def plot_decision_boundary(model, X, y, path=None, *, feature_names=("x₁", "x�
     ax.set_ylabel(feature_names[1])
     ax.set_title(title)
     ax.legend(fontsize="small", loc="best", framealpha=0.85)
+
+
+def plot_class_regions(predict_proba, X, y, path=None, *, feature_names=("x₁", "x₂"), class_names=None,
+                       title: str = "Most probable class over the plane", ax=None):
+    """k classes over the plane of two features: each point coloured by its most probable
+    class, argmaxₖ P(k | x) with P = softmax(z), the deeper the larger that probability (white
+    at 1/k, full colour at 1); black lines where the most probable class changes (the decision
+    boundaries); the data, one colour and marker per class.
+
+    ``predict_proba`` maps rows (n, 2) to probabilities (n, k) (with the model's feature
+    scaling, e.g. ``clf.predict_proba``); ``y`` holds class numbers 0 … k − 1.
+    """
+    from matplotlib.colors import to_rgb
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have two feature columns to draw a plane, got shape {X.shape}")
+    G0, G1, rows = _plane_grid(X, 200)
+    P = np.asarray(predict_proba(rows), dtype=np.float64)
+    k = P.shape[1]
+    class_names = [str(j) for j in range(k)] if class_names is None else [str(c) for c in class_names]
+    winner = P.argmax(axis=1)
+    depth = np.clip((P.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)[:, None]
+    colours = np.array([to_rgb(line_style(j)["color"]) for j in range(k)])
+    shade = 1.0 - 0.55 * depth * (1.0 - colours[winner])  # white mixed towards the class's colour
+    own_figure = ax is None
+    if own_figure:
+        fig, ax = new_figure(6.5, 5.0)
+    else:
+        fig = ax.figure
+    ax.imshow(shade.reshape(*G0.shape, 3), origin="lower", aspect="auto", interpolation="nearest",
+              extent=(G0[0, 0], G0[0, -1], G1[0, 0], G1[-1, 0]))
+    ax.contour(G0, G1, winner.reshape(G0.shape), levels=np.arange(k - 1) + 0.5, colors="black", linewidths=1.2)
+    _rows_on_plane(ax, X, [(y == j, class_names[j]) for j in range(k)], feature_names, title)
     return _finish(fig, path) if own_figure else fig
 
 

@@ -136,7 +136,8 @@ def feature_list(text) -> list[str]:
 def add_data_arguments(parser) -> None:
     """DATA, --target and --features: how every training command names its data."""
     parser.add_argument("data", metavar="DATA", help=DATA_HELP)
-    parser.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs)")
+    parser.add_argument("--target", metavar="COL", help="column to learn (built-in data sets know theirs); "
+                        "several numeric columns A,B are regressed together, one output each")
     parser.add_argument("--features", metavar="A,B,...", type=feature_list,
                         help="feature columns (default: every other column)")
 
@@ -195,27 +196,15 @@ class TrainingData:
 
     @property
     def n_classes(self):
-        """k, the number of classes of a classification (None for a regression)."""
-        return len(self.dataset.labels) if self.dataset.task == "classify" else None
+        """k, the number of classes of a classification, or of targets of a regression with
+        several (one output each); None for one target regressed."""
+        if self.dataset.task == "classify":
+            return len(self.dataset.labels)
+        return self.dataset.y.shape[1] if self.dataset.y.ndim == 2 else None
 
     def estimator(self, hidden=None, **options):
-        """A NeuronClassifier or NeuronRegressor, by the data's task, with these settings — or with
-        ``hidden`` layer sizes a NetworkClassifier or NetworkRegressor (``max_steps`` is then its
-        ``max_iter``; a network classifier always learns with log loss)."""
-        classify = self.dataset.task == "classify"
-        if hidden is None:
-            from ...estimators.neuron import NeuronClassifier, NeuronRegressor
-
-            return (NeuronClassifier if classify else NeuronRegressor)(**options)
-        from ...estimators.network import NetworkClassifier, NetworkRegressor
-
-        options["max_iter"] = options.pop("max_steps")
-        if classify:
-            loss = options.pop("loss", "log_loss")
-            if loss not in ("log_loss", "cross_entropy", "logistic", "binary_crossentropy"):
-                raise ValueError(f"--loss {loss}: a network classifier learns with log_loss (a sigmoid "
-                                 "output for two classes, softmax for more); leave --loss out")
-        return (NetworkClassifier if classify else NetworkRegressor)(hidden_layer_sizes=hidden, **options)
+        """The estimator for this data's task and target(s): see ``make_estimator``."""
+        return make_estimator(self.dataset.task, hidden, several_targets=self.dataset.y.ndim == 2, **options)
 
     def training_objective(self, estimator):
         """The J(θ) ``estimator.fit(X_fit, y_train)`` minimises (penalty included)."""
@@ -227,6 +216,36 @@ class TrainingData:
             return None
         return estimator.objective(self.scaled(self.X_val), self.target(self.y_val), penalised=False,
                                    n_classes=self.n_classes)
+
+
+def make_estimator(task, hidden=None, *, several_targets=False, **options):
+    """A NeuronClassifier or NeuronRegressor, by the ``task``, with these settings — or with
+    ``hidden`` layer sizes a NetworkClassifier or NetworkRegressor (``max_steps`` is then its
+    ``max_iter``; a network classifier always learns with log loss).  Several targets
+    without ``hidden`` are one neuron per target: a NetworkRegressor with no hidden layer,
+    ŷ = W·x + b, stepped on every row at once unless a batch size is given."""
+    classify = task == "classify"
+    if hidden is None and several_targets:
+        if options.get("activation", "identity") != "identity":
+            raise ValueError(f"--activation {options['activation']}: several targets are regressed with "
+                             "ŷ = W·x + b (identity); add hidden layers with --hidden for a curved fit")
+        options["activation"] = "identity"  # no hidden layer: recorded as what ŷ = W·x + b applies
+        options.setdefault("batch_size", None)
+        hidden = ()
+    if hidden is None:
+        from ...estimators.neuron import NeuronClassifier, NeuronRegressor
+
+        return (NeuronClassifier if classify else NeuronRegressor)(**options)
+    from ...estimators.network import NetworkClassifier, NetworkRegressor
+
+    if "max_steps" in options:
+        options["max_iter"] = options.pop("max_steps")
+    if classify:
+        loss = options.pop("loss", "log_loss")
+        if loss not in ("log_loss", "cross_entropy", "logistic", "binary_crossentropy"):
+            raise ValueError(f"--loss {loss}: a network classifier learns with log_loss (a sigmoid "
+                             "output for two classes, softmax for more); leave --loss out")
+    return (NetworkClassifier if classify else NetworkRegressor)(hidden_layer_sizes=hidden, **options)
 
 
 def training_data(data, target=None, features=None, *, task=None, seed=0, val_split=0.2, standardize=None,
@@ -333,6 +352,15 @@ def metric_rows(task, reports: dict):
     averaged = ("precision", "recall", "f1", "roc_auc") if macro else ()
     return [[f"{name} (macro)" if name in averaged else name] + [None if r is None else r.get(name) for r in reports.values()]
             for name in names]
+
+
+def print_per_target(targets, reports: dict):
+    """With several targets, each one's scores: a row per target and metric, a column per report."""
+    if len(targets) < 2:
+        return
+    rows = [[target, name] + [None if r is None else r["per_target"][j][name] for r in reports.values()]
+            for j, target in enumerate(targets) for name in ("mse", "mae", "r2")]
+    print_table("each target", ["target", "metric", *reports], rows)
 
 
 def print_confusion_matrix(labels, counts):

@@ -250,6 +250,9 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         raise ValueError("--dtype float32 works on data in memory; streamed blocks are float64")
     if s["target"] is None:
         raise ValueError("--target COL is required: name the column to learn")
+    if "," in s["target"]:
+        raise ValueError(f"--target {s['target']}: several targets are learned in memory; leave out --stream "
+                         "and --dask (and keep the data under --memory-limit)")
     client = None
     started = time.perf_counter()
     try:
@@ -279,7 +282,8 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         train_files = raw.configured(labels=labels, target_is_text=text, **scaling)
         val_files = train_files.configured(part="validation") if s["val_split"] > 0 else None
         if previous is not None:
-            check_same_problem(previous, SimpleNamespace(feature_names=raw.feature_names, task=task))
+            check_same_problem(previous, SimpleNamespace(feature_names=raw.feature_names, task=task,
+                                                         target=s["target"]))
         if args.dask:
             train_source = DaskSource.from_files(train_files, client=client)
             val_source = DaskSource.from_files(val_files, client=client) if val_files is not None else None
@@ -297,10 +301,8 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
                              f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
         if s["hidden"] is not None and s["batch_size"] == "all":
             options["batch_size"] = None  # a network's default is mini-batches: 'all' asks for full batches
-        # the estimator the in-memory path makes for this task (a neuron, or a network with --hidden):
-        # its choice reads only the task
-        task_only = SimpleNamespace(dataset=SimpleNamespace(task=task))
-        estimator = _common.TrainingData.estimator(task_only, hidden=s["hidden"], max_steps=remaining, **options)
+        # the estimator the in-memory path makes for this task: a neuron, or a network with --hidden
+        estimator = _common.make_estimator(task, s["hidden"], max_steps=remaining, **options)
         estimator.validate_params()
         if previous is not None:
             estimator.set_params(warm_start=True)

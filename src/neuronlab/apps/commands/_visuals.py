@@ -121,8 +121,9 @@ class TrainTrace:
         return stop
 
 
-def check_train_visuals(args, strategy_name: str, n_features: int, batch_size=None) -> None:
-    """Refuse, before training, a visual the run will not be able to give."""
+def check_train_visuals(args, strategy_name: str, n_params: int, batch_size=None) -> None:
+    """Refuse, before training, a visual the run will not be able to give (``n_params``: the
+    model's number of weights and biases)."""
     from ...train.loop import RECORD_PARAMS_UP_TO
 
     if args.explain and strategy_name != "gradient_descent":
@@ -131,11 +132,11 @@ def check_train_visuals(args, strategy_name: str, n_features: int, batch_size=No
     if args.explain and batch_size not in (None, "all"):
         raise ValueError(f"--explain writes out full-batch steps θ ← θ − η·∇J; --batch-size {batch_size} "
                          "makes mini-batch updates (drop one of them, e.g. --batch-size all)")
-    if n_features + 1 > RECORD_PARAMS_UP_TO:
+    if n_params > RECORD_PARAMS_UP_TO:
         for option, wanted in (("--animate", args.animate), ("--explain", args.explain)):
             if wanted:
                 raise ValueError(f"{option} needs θ_t of every step, kept for up to {RECORD_PARAMS_UP_TO} "
-                                 f"parameters; this neuron has {n_features + 1} (drop {option})")
+                                 f"parameters; this model has {n_params} (drop {option})")
 
 
 def explain_training(args, model, objective) -> None:
@@ -154,14 +155,20 @@ def train_figures(args, model, objective, validation_loss, X_train, y_train) -> 
     history = result.history
     two_features = len(model.feature_names) == 2
     if args.plot:
-        from ...viz.plots import new_figure, plot_decision_boundary, plot_loss, save_figure
+        from ...viz.plots import new_figure, plot_class_regions, plot_decision_boundary, plot_loss, save_figure
 
-        boundary = two_features and model.task == "classify" and len(model.labels) == 2
+        boundary = two_features and model.task == "classify"
         fig, axes = new_figure(13.0, 5.0, ncols=2) if boundary else new_figure()
         axes = axes if boundary else [axes]
         plot_loss(history, validation_loss=validation_loss or None, ax=axes[0],
                   title=f"Loss J during training ({result.strategy}, {result.status})")
-        if boundary:
+        if boundary and len(model.labels) > 2:
+            from ._common import class_numbers
+
+            plot_class_regions(model.predict_proba, X_train, class_numbers(y_train, model.labels), ax=axes[1],
+                               feature_names=model.feature_names, class_names=model.labels,
+                               title="Most probable class over the training rows")
+        elif boundary:
             labels = list(model.labels)
             plot_decision_boundary(lambda P: model.predict_proba(P)[:, 1], X_train,
                                    np.asarray(y_train) == labels[1], ax=axes[1],

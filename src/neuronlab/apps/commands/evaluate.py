@@ -49,6 +49,7 @@ def run(args) -> int:
     if _binary(model):  # precision, recall and F1 are about this class
         rows.insert(0, ["positive class", str(model.labels[1])])
     _common.print_table(f"{args.model} on {args.data} ({dataset.n_rows} rows)", ["metric", "value"], rows)
+    _common.print_per_target(model.target_names, {"value": report})
     if model.task == "classify" and not _binary(model):
         _common.print_table("each class against the rest", ["class", "precision", "recall", "f1", "rows"],
                             [[str(label), c["precision"], c["recall"], c["f1"], c["support"]]

@@ -42,6 +42,8 @@ def run(args) -> int:
         print(f"{type(est).__name__}: ŷ = {est.activation}(w·x{'′' if scaled else ''} + b), loss {est.loss}{standardised}")
     if model.task == "classify":
         print(f"target {model.target!r}: " + ", ".join(f"{label} → {k}" for k, label in enumerate(model.labels)))
+    elif len(model.target_names) > 1:
+        print("targets " + ", ".join(map(repr, model.target_names)) + " (a number each: one output per target)")
     else:
         print(f"target {model.target!r} (a number)")
     if network is not None:

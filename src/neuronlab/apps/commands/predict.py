@@ -70,7 +70,12 @@ def run(args) -> int:
     table = as_table(parse_row(args.row, model.feature_names) if args.row else args.data)
     X = prepare(table, None, model.feature_names, require_target=False, can_drop=False, source=source,
                 largest=LARGEST_VALUE).X
-    header, columns = ["prediction"], [model.predict(X)]
+    predicted = model.predict(X)
+    if predicted.ndim == 2:  # several targets: a column each, named after its target
+        names = model.target_names or [str(j + 1) for j in range(predicted.shape[1])]
+        header, columns = [f"prediction_{name}" for name in names], list(predicted.T)
+    else:
+        header, columns = ["prediction"], [predicted]
     if args.proba:
         proba = model.predict_proba(X)
         header += [f"p({label})" for label in model.labels]

@@ -252,7 +252,6 @@ def _train(args) -> int:
     X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
     if previous is not None:
         _check_same_problem(previous, dataset)
-    check_train_visuals(args, strategy_cls.name, dataset.X.shape[1], s["batch_size"])
     options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
     options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] not in (None, "all")},
                    recover=bool(s["recover"]))
@@ -265,6 +264,8 @@ def _train(args) -> int:
                          f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
     estimator = data.estimator(hidden=s["hidden"], max_steps=remaining, **options)
     estimator.validate_params()  # a bad --activation/--loss is refused before any work
+    n_params = estimator.initial_theta(dataset.X.shape[1], 0, data.n_classes).size
+    check_train_visuals(args, strategy_cls.name, n_params, s["batch_size"])
     if previous is not None:
         estimator.set_params(warm_start=True)
         for name in ("coef_", "intercept_", "theta_", "classes_", "n_features_in_", "n_outputs_"):
@@ -332,6 +333,10 @@ def _check_same_problem(previous, dataset):
             f"--resume: the model was trained on features {', '.join(previous.feature_names)}, "
             f"but the data gives {', '.join(dataset.feature_names)}"
         )
+    targets = [dataset.target] if isinstance(dataset.target, str) else list(dataset.target)
+    if previous.target is not None and previous.target_names != targets:
+        raise ValueError(f"--resume: the model learned {', '.join(previous.target_names)}, but --target "
+                         f"names {', '.join(targets)}; resume with the model's target, or train a new model")
     if previous.task != dataset.task:
         raise ValueError(f"--resume: the model is for task {previous.task!r}, the data for {dataset.task!r}")
 
@@ -348,8 +353,9 @@ def _report(args, model, out, seconds):
     reports = {"train": model.metrics["train"], "validation": model.metrics["validation"]}
     rows = _common.metric_rows(model.task, reports)
     rows.insert(0, ["rows", t["train_rows"], t["validation_rows"]])
-    _common.print_table(f"{model.estimator.__class__.__name__} on {t['data']} → {t['target']}",
+    _common.print_table(f"{model.estimator.__class__.__name__} on {t['data']} → {', '.join(model.target_names)}",
                         ["", "train", "validation"], rows)
+    _common.print_per_target(model.target_names, reports)
     print(f"status: {t['status']} after {t['steps_done']} steps in {seconds:.2f}s — {_common.in_cli_terms(t['message'])}")
     if out:
         print(f"model saved to {out}" + (" (resume with --resume)" if t["status"] == "interrupted" else ""))

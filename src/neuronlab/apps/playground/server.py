@@ -31,7 +31,7 @@ import math
 import secrets
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from importlib import resources
 from urllib.parse import parse_qs
 
@@ -51,8 +51,22 @@ MAX_SOCKETS = 16
 MAX_MESSAGE_CHARS = 64 * 1024
 MAX_STEPS_PER_SECOND = 5000
 DEFAULT_STEPS_PER_SECOND = 200
-FRAMES_PER_SECOND = 30
-WORK_PER_FRAME = 0.8 / FRAMES_PER_SECOND  # seconds of stepping per frame while playing
+FRAMES_PER_SECOND = 30  # at most, for one page playing
+#: with many pages playing, each one's turn of the engine (steps, then its frame) is about
+#: this long, so a frame reaches each of n pages every n × SHARED_TURN_SECONDS (10 pages: 0.08 s;
+#: on a busy machine the turns stretch, see BENCHMARKS.md)
+SHARED_TURN_SECONDS = 0.008
+#: a turn steps for at least this long, however dear its frames: a run always moves on
+MIN_STEP_SECONDS = 0.002
+#: a ``step`` command of many steps holds the engine this long at most before letting the
+#: other pages have their turn (its one frame comes at the end)
+LONG_STEP_SLICE_SECONDS = 1.0 / FRAMES_PER_SECOND
+SWITCH_INTERVAL_SECONDS = 0.001  # see make_server
+#: while one page plays and the engine (not the speed asked for) limits it, its turns handed
+#: to the engine ahead of the frame being sent: the engine goes from one turn to the next
+#: without waiting for the event loop to come round.  With several pages playing, the others'
+#: turns keep the engine busy, and one turn each keeps their frames evenly spaced.
+TURNS_AHEAD = 2
 IDLE_SECONDS = 15 * 60
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -121,6 +135,7 @@ def create_app(token: str, port: int, *, idle_seconds: float = IDLE_SECONDS,
     """The playground's ASGI app for a server on 127.0.0.1:``port`` with this ``token``."""
     uploads: OrderedDict = OrderedDict()
     sockets = {"open": 0}
+    engine = Engine()
 
     async def index(request: Request):
         return FileResponse(str(static_dir().joinpath("index.html")), headers=SECURITY_HEADERS,
@@ -181,7 +196,7 @@ def create_app(token: str, port: int, *, idle_seconds: float = IDLE_SECONDS,
         sockets["open"] += 1
         try:
             await ws.accept()
-            await Connection(ws, uploads, idle_seconds).run()
+            await Connection(ws, uploads, idle_seconds, engine).run()
         finally:
             sockets["open"] -= 1
 
@@ -200,26 +215,73 @@ def create_app(token: str, port: int, *, idle_seconds: float = IDLE_SECONDS,
     return Guard(app, token, port)
 
 
+class Engine:
+    """The server's one engine, shared by every page: one thread that runs the pages' turns
+    (steps, then a frame) one after another, in the order they asked.  Python runs one
+    thread at a time anyway; taking turns instead of sharing it thread against thread keeps
+    each page's frames coming at a steady pace, and since the next turn waits in the
+    thread's own queue, the engine goes from one page to the next without waiting for the
+    event loop, which is left free to send the frames."""
+
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neuronlab-engine")
+        self.playing = 0  # pages playing now
+
+    def submit(self, work, *args) -> asyncio.Future:
+        """``work(*args)`` handed to the engine's thread now, to run after the turns asked for
+        before it; await the future for its result."""
+        return asyncio.get_running_loop().run_in_executor(self.thread, work, *args)
+
+    def step_seconds(self, frame_seconds: float) -> float:
+        """How long a playing page steps in its turn, given what its frame costs: the turn
+        (steps and frame) is a 1/FRAMES_PER_SECOND of a second for one page, and its share
+        of SHARED_TURN_SECONDS × n when n pages play."""
+        turn = max(1.0 / FRAMES_PER_SECOND / max(1, self.playing), SHARED_TURN_SECONDS)
+        return max(MIN_STEP_SECONDS, turn - frame_seconds)
+
+    def frame_period(self) -> float:
+        """How often a playing page gets a frame, at most."""
+        return max(1.0 / FRAMES_PER_SECOND, SHARED_TURN_SECONDS * self.playing)
+
+
 class Connection:
     """One page's socket: its session, play/pause, and the loop that steps and sends frames.
 
-    Commands and steps run one at a time in this coroutine (the steps in a worker thread,
-    so that other pages keep their frames), so a setting changed between two steps is the
-    one the next step uses."""
+    Commands and steps run one at a time in this coroutine (the steps in the engine's
+    thread, in turns with the other pages, so that they keep their frames), so a setting
+    changed between two steps is the one the next step uses.  While playing, a turn steps
+    for as long as the engine allows (``Engine.step_seconds``) and then makes one frame of
+    the latest state, serialised in the engine's thread: the page gets every row, in at
+    most FRAMES_PER_SECOND frames a second."""
 
-    def __init__(self, ws, uploads, idle_seconds):
+    def __init__(self, ws, uploads, idle_seconds, engine: Engine):
         self.ws = ws
         self.uploads = uploads
         self.idle_seconds = idle_seconds
+        self.engine = engine
         self.session = None
-        self.playing = False
+        self._playing = False
         self.steps_per_second = DEFAULT_STEPS_PER_SECOND
         self.owed = 0.0  # steps earned by the clock and not yet made
+        self.frame_seconds = 0.0  # what a frame costs (making and serialising it), as last measured
+        self.turns = deque()  # playing turns handed to the engine whose frames are not sent yet
         self.last_tick = time.monotonic()
         self.last_heard = time.monotonic()
 
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @playing.setter
+    def playing(self, value: bool) -> None:
+        # the engine counts the pages playing, to share its time among them
+        self.engine.playing += int(bool(value)) - int(self._playing)
+        self._playing = bool(value)
+
     async def send(self, message: dict):
-        await self.ws.send_text(json.dumps(message, allow_nan=False))
+        await self.ws.send_text(_json(message))
 
     async def run(self):
         queue: asyncio.Queue = asyncio.Queue(maxsize=256)
@@ -235,8 +297,10 @@ class Connection:
         try:
             while True:
                 now = time.monotonic()
-                if self.playing:
-                    timeout = max(0.0, self.last_tick + 1.0 / FRAMES_PER_SECOND - now)
+                if self.playing and self.turns:
+                    timeout = 0.0  # the next frame is on its way: wait for it in tick
+                elif self.playing:
+                    timeout = max(0.0, self.last_tick + self.engine.frame_period() - now)
                 else:
                     timeout = max(0.0, self.last_heard + self.idle_seconds - now)
                 try:
@@ -259,44 +323,96 @@ class Connection:
             return  # the page went away while a frame was on its way
         finally:
             task.cancel()
+            for turn, _ in self.turns:
+                turn.cancel()  # their frames have no page to go to
+            self.playing = False
             self.session = None
 
     async def tick(self):
+        """While playing: the frame of the oldest turn handed to the engine (or of a new
+        turn), and — before it is sent, when the engine is what limits the pace — new turns
+        up to TURNS_AHEAD, so the engine steps on while the event loop sends."""
+        if not self.turns:
+            turn = self._start_turn()
+            if turn is None:
+                return
+            self.turns.append(turn)
+        turn, asked = self.turns.popleft()
+        made, texts = await turn
+        # a turn that made every step it was given: the speed asked for is the limit, and the
+        # next turn waits for the clock (in run) instead of coming at once
+        engine_bound = made < asked
+        ahead = TURNS_AHEAD if self.engine.playing == 1 else 1
+        while engine_bound and self.playing and len(texts) == 1 and len(self.turns) < ahead:  # two: it ended
+            turn = self._start_turn()
+            if turn is None:
+                break
+            self.turns.append(turn)
+        await self._send_texts(texts)
+
+    def _start_turn(self):
+        """(future, steps asked): a playing turn handed to the engine now, of the steps the
+        clock has earned (None: not one yet)."""
         now = time.monotonic()
         elapsed = min(now - self.last_tick, 0.25)
         self.last_tick = now
         # steps earned by the clock; what the engine cannot make within a frame's time is
         # dropped, not owed: the page stays live at the speed the engine can go
         self.owed = min(self.owed + self.steps_per_second * elapsed,
-                        max(1.0, 2 * self.steps_per_second / FRAMES_PER_SECOND))
+                        max(1.0, 2 * self.steps_per_second * self.engine.frame_period()))
         n = int(self.owed)
         if n < 1:
-            return
+            return None
         self.owed -= n
-        await self.advance(n, budget=WORK_PER_FRAME)
+        return self.engine.submit(self._turn, self.session, n, self.engine.step_seconds(self.frame_seconds), True), n
 
-    async def advance(self, n: int, budget=None):
-        """Up to ``n`` steps (all of them, or as many as ``budget`` seconds allow), then a frame."""
-        session = self.session
+    async def _settle(self):
+        """Wait for the turns already handed to the engine and send their frames: a command
+        acts after them, on the run the page has seen (no row is made without being sent)."""
+        while self.turns:
+            made, texts = await self.turns.popleft()[0]
+            await self._send_texts(texts)
 
-        def work():
-            end = None if budget is None else time.perf_counter() + budget
-            done = 0
-            while done < n and not session.finished:
-                k = n - done if end is None else min(n - done, 8)
-                session.advance(k)
-                done += k
-                if end is not None and time.perf_counter() >= end:
-                    break
-            return session.frame(), session.ending()
+    async def advance(self, n: int):
+        """``n`` steps (fewer if the run ends), in slices that let the other pages have their
+        turns, then one frame."""
+        while True:
+            made, texts = await self.engine.submit(self._turn, self.session, n, LONG_STEP_SLICE_SECONDS, False)
+            n -= made
+            if texts:
+                return await self._send_texts(texts)
 
-        frame, ending = await run_in_threadpool(work)
-        await self.send(frame)
+    def _turn(self, session, n: int, seconds: float, frame_anyway: bool):
+        """(steps made, messages): up to ``n`` steps for about ``seconds``, one at a time (a
+        network's step can take a millisecond: a few at a time would overrun a short turn);
+        then — when all ``n`` are made, the run ended, or ``frame_anyway`` — the frame (and
+        the ending) as JSON text, made here so the event loop only sends it.  Runs in the
+        engine's thread, as this connection's turn."""
+        end = time.perf_counter() + seconds
+        made = 0
+        while made < n and not session.finished:
+            session.advance(1)
+            made += 1
+            if time.perf_counter() >= end:
+                break
+        if not (frame_anyway or made >= n or session.finished):
+            return made, []
+        start = time.perf_counter()
+        texts = [_json(session.frame())]
+        ending = session.ending()
         if ending is not None:
+            texts.append(_json(ending))
+        self.frame_seconds = time.perf_counter() - start
+        return made, texts
+
+    async def _send_texts(self, texts):
+        for text in texts:
+            await self.ws.send_text(text)
+        if len(texts) > 1:  # the run ended
             self.playing = False
-            await self.send(ending)
 
     async def handle(self, text: str):
+        await self._settle()
         if len(text) > MAX_MESSAGE_CHARS:
             return await self.send({"type": "error", "message": f"message too long ({len(text)} characters)"})
         try:
@@ -376,6 +492,10 @@ class Connection:
                              "reset, set, speed, explain, export")
 
 
+def _json(message: dict) -> str:
+    return json.dumps(message, allow_nan=False, separators=(",", ":"))
+
+
 def listening_socket(port: int = 0):
     """A socket bound to 127.0.0.1:``port`` (0: a free port the system picks) and listening:
     bound before the URL is printed, so the URL works as soon as it is shown."""
@@ -411,8 +531,14 @@ def new_token() -> str:
 def make_server(port: int = 0, token=None, **app_options):
     """(uvicorn.Server, url, socket): a server for the playground on 127.0.0.1 only; run it with
     ``server.run(sockets=[socket])``."""
+    import sys
+
     import uvicorn
 
+    # the server's threads (the event loop sending frames, the engine stepping) hand Python's
+    # lock to each other every millisecond instead of every 5: a frame ready to send, or the
+    # next page's turn, does not wait for the other thread's time slice to run out
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     sock = listening_socket(port)
     port = sock.getsockname()[1]
     token = token or new_token()

@@ -31,7 +31,10 @@ MAX_ROWS = 200_000  # rows of an uploaded data set
 MAX_EQUATION_CHARS = 200
 MAX_BUDGET = 100_000  # evaluations of J per method in the race
 GRID = 64  # the heat map's cells per side
-UNIT_GRID = 24  # a hidden unit's own heat map, cells per side
+#: a hidden unit's own heat map: every UNIT_STRIDE-th point of the heat map's grid each way,
+#: read off the same forward pass (63 = 3 × 21 steps: 22 points from edge to edge)
+UNIT_STRIDE = 3
+UNIT_GRID = (GRID - 1) // UNIT_STRIDE + 1
 #: the bounds of a network on the page: hidden layers, units per layer, parameters in all
 MAX_HIDDEN_LAYERS = 6
 MAX_UNITS = 32
@@ -99,6 +102,51 @@ def _picture(values, decimals: int) -> list:
     if not np.all(np.isfinite(values)):
         out = [v if math.isfinite(v) else None for v in out]
     return out
+
+
+#: a picture's cells as 16-bit integers (base64 of little-endian bytes, a fifth of the JSON
+#: of rounded decimals and nothing to parse): ŷ ∈ [0, 1] as round(ŷ·PROBABILITY_STEPS) with
+#: PROBABILITY_MISSING for a cell that is not a number; a unit's output a as round(a/s·32767)
+#: with s its largest |a| over the plane (sent beside), UNIT_MISSING for not a number
+PROBABILITY_STEPS = 65534
+PROBABILITY_MISSING = 65535
+UNIT_MISSING = -32768
+
+
+def _base64(values: np.ndarray) -> str:
+    import base64
+
+    return base64.b64encode(np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<")).tobytes()).decode()
+
+
+def probability_picture(p) -> str:
+    """ŷ over the plane, each cell to 1/65534 (see PROBABILITY_STEPS)."""
+    p = np.asarray(p, dtype=np.float64).ravel()
+    finite = np.isfinite(p)
+    q = np.where(finite, np.rint(np.clip(np.where(finite, p, 0.0), 0.0, 1.0) * PROBABILITY_STEPS), PROBABILITY_MISSING)
+    return _base64(q.astype(np.uint16))
+
+
+def unit_pictures(a) -> dict:
+    """Each column of ``a`` (one hidden unit's output over the plane) scaled by its largest
+    |a|: ``scales`` (one per unit) and ``values`` (unit after unit, see UNIT_MISSING)."""
+    a = np.asarray(a, dtype=np.float64)
+    finite = np.isfinite(a)
+    clean = np.where(finite, a, 0.0)
+    scales = np.abs(clean).max(axis=0)
+    scales = np.where(scales > 0, scales, 1.0)
+    q = np.where(finite, np.rint(clean / scales * 32767), UNIT_MISSING).astype(np.int16)
+    return {"scales": _floats(scales), "values": _base64(q.T)}
+
+
+def _residual_norm(loss) -> float:
+    """‖r‖ = √(2J) of a run's best loss J, by ``solve``'s own formula (which reads it from a
+    Result: a running race has none yet, so the loss is handed over in one)."""
+    from types import SimpleNamespace
+
+    from ...train.solving import _residual_norm as residual_norm_of_result
+
+    return residual_norm_of_result(SimpleNamespace(loss=loss))
 
 
 def _finite(value) -> Optional[float]:
@@ -248,10 +296,9 @@ class NeuronSession:
         ys = np.linspace(self.bounds[0][1], self.bounds[1][1], GRID)
         gx, gy = np.meshgrid(xs, ys)  # row r of the grid is y = ys[r]
         self.grid_X = self.data.scaled(np.column_stack([gx.ravel(), gy.ravel()]))
-        xs = np.linspace(self.bounds[0][0], self.bounds[1][0], UNIT_GRID)
-        ys = np.linspace(self.bounds[0][1], self.bounds[1][1], UNIT_GRID)
-        gx, gy = np.meshgrid(xs, ys)
-        self.unit_X = self.data.scaled(np.column_stack([gx.ravel(), gy.ravel()]))
+        # a network's pictures are computed in float32: they are sent to 1/65534 anyway, and
+        # float32 tanh is several times faster than float64's (the largest part of a frame)
+        self.picture_X = self.grid_X.astype(np.float32)
 
     def estimator(self):
         c = self.config
@@ -287,6 +334,8 @@ class NeuronSession:
             estimator._check_multiclass_settings(self.n_classes)  # as fit: sigmoid + log_loss only
         target = self.data.target(self.data.y_train)
         self.objective, self.training = estimator.start_run(self.data.X_fit, target)
+        # named once per run: a network's names are made when asked, every time (0.7 ms a frame)
+        self.param_names = list(self.objective.param_names)
         self.validation = self.data.validation_objective(estimator)
         self.estimator_ = estimator
         self.stability_limit = None
@@ -347,25 +396,27 @@ class NeuronSession:
 
     def frame(self, with_grid: bool = True) -> dict:
         """The rows made since the last frame and where the run stands (JSON-ready)."""
-        h = self.training.history
-        losses, rates = h.loss, h.learning_rate
+        # only the new rows are read (History.tail): the whole columns are rebuilt after every
+        # append, which at 100k rows would cost more than the steps of a frame
+        tail = self.training.history.tail(self.pending[0] if self.pending else len(self.training.history))
+        losses, rates, params = tail.loss, tail.learning_rate, tail.params
         rows = []
-        params = h.params if h.record_params and self.pending else None
         # the validation loss of at most VALIDATION_PER_FRAME rows of a frame (always its last),
         # as the CLI measures it every few steps
         stride = -(-len(self.pending) // VALIDATION_PER_FRAME) or 1
         for k, t in enumerate(self.pending):
             last = k == len(self.pending) - 1
-            theta = params[t] if params is not None else self.training.theta
+            i = t - tail.start
+            theta = params[i] if params is not None else self.training.theta
             # θ_t of each row is known when the History keeps it (small models); else only the last
             # row's θ (the current one) is, and only its validation loss is measured
             measured = self.validation is not None and (last or (params is not None and k % stride == 0))
-            rows.append({"t": self.offset + t, "loss": _finite(losses[t]),
+            rows.append({"t": self.offset + t, "loss": _finite(losses[i]),
                          "val_loss": _finite(self.validation.loss(theta)) if measured else None,
-                         "learning_rate": _finite(rates[t])})
+                         "learning_rate": _finite(rates[i])})
         self.pending = []
         theta = np.asarray(self.training.theta, dtype=np.float64)
-        names = list(self.objective.param_names)
+        names = self.param_names
         frame = {"type": "frame", "rows": rows, "step": self.offset + self.training.n_rows - 1,
                  "theta": dict(zip(names, _floats(theta))),
                  "learning_rate": self.training.learning_rate,
@@ -376,26 +427,27 @@ class NeuronSession:
 
     def pictures(self, theta) -> dict:
         """What the page colours: ``grid``, ŷ over the plane (two classes: P(second class);
-        k classes: the largest softmax output, with ``grid_class`` the class it belongs to);
-        for a network each hidden unit's own output over the plane (``units``, a coarser grid,
-        layer by layer) and every layer's weights (``layers``: W as rows of inputs, b)."""
+        k classes: the largest softmax output, with ``grid_class`` the class it belongs to;
+        see ``probability_picture``); for a network each hidden unit's own output over the
+        plane (``units``, layer by layer, see ``unit_pictures``: every UNIT_STRIDE-th point of
+        the same forward pass) and every layer's weights (``layers``: W as rows of inputs, b)."""
         model = self.objective.model
         out = {}
         if self.config["model"] == "network":
-            trace = model.forward_pass(theta, self.grid_X)
+            trace = model.forward_pass(theta, self.picture_X)
             y_hat = trace.output
-            coarse = model.forward_pass(theta, self.unit_X)
-            out["units"] = [[_picture(a[:, j], 3) for j in range(a.shape[1])] for a in coarse.inputs[1:]]
+            coarse = (a.reshape(GRID, GRID, -1)[::UNIT_STRIDE, ::UNIT_STRIDE] for a in trace.inputs[1:])
+            out["units"] = [unit_pictures(a.reshape(UNIT_GRID * UNIT_GRID, -1)) for a in coarse]
             out["layers"] = [{"W": [_floats(row) for row in W], "b": _floats(b)}
                              for W, b in (model.layer(theta, l) for l in range(1, model.n_layers + 1))]
         else:
             y_hat = model.forward(theta, self.grid_X)[1]
         y_hat = np.asarray(y_hat, dtype=np.float64)
         if y_hat.ndim == 2 and y_hat.shape[1] > 1:
-            out["grid"] = _picture(y_hat.max(axis=1), 4)
+            out["grid"] = probability_picture(y_hat.max(axis=1))
             out["grid_class"] = np.argmax(y_hat, axis=1).tolist()
         else:
-            out["grid"] = _picture(y_hat, 4)
+            out["grid"] = probability_picture(y_hat)
         return out
 
     def ending(self) -> Optional[dict]:
@@ -439,7 +491,7 @@ class NeuronSession:
                 "points": {"x": _floats(X[:, 0]), "y": _floats(X[:, 1]), "label": y.tolist(),
                            "train": np.isin(np.arange(len(y)), d.train_rows).astype(int).tolist()},
                 "bounds": {"low": _floats(self.bounds[0]), "high": _floats(self.bounds[1])}, "grid_size": GRID,
-                "param_names": list(self.objective.param_names),
+                "param_names": self.param_names,
                 "stability_limit": self.stability_limit,
                 "row_counts": {"train": int(len(d.train_rows)), "validation": int(len(d.val_rows))},
                 **self.frame(), "type": "ready"}
@@ -579,7 +631,21 @@ class _RestartingGradient:
         return message
 
 
-class RaceSession:
+class _RunsSideBySide:
+    """A section of several runs stepped together (``self.runs``, built by ``__init__`` from
+    ``self.config``): it has ended when every run has, and reset builds it again."""
+
+    runs: dict
+
+    def reset(self):
+        self.__init__(self.config)
+
+    @property
+    def finished(self) -> bool:
+        return all(t.finished for t in self.runs.values())
+
+
+class RaceSession(_RunsSideBySide):
     """Monte-Carlo, error-driven search and gradient descent on one equation, as ``solve``
     runs them (``method_strategy``, the same start and box), stepped side by side: each
     advance brings every method to the same count of evaluations of J."""
@@ -605,13 +671,6 @@ class RaceSession:
         self.sent_history = {m: None for m in self.runs}
         self.sent_end = False
 
-    def reset(self):
-        self.__init__(self.config)
-
-    @property
-    def finished(self) -> bool:
-        return all(t.finished for t in self.runs.values())
-
     def advance(self, n: int) -> None:
         """``n`` more evaluations of J for every method still running."""
         self.evaluations = min(self.evaluations + int(n), self.config["budget"])
@@ -619,23 +678,19 @@ class RaceSession:
             while not training.finished and training.evaluations < self.evaluations:
                 training.step()
 
-    def _residual(self, loss) -> Optional[float]:
-        return _finite(math.sqrt(2.0 * loss)) if math.isfinite(loss) else None
-
     def frame(self, with_grid: bool = False) -> dict:
         runs = {}
         for method, training in self.runs.items():
             h = training.history
             if self.sent_history[method] is not h:  # a restart: a new run, its rows from 0
                 self.sent_history[method], self.sent[method] = h, 0
-            new = range(self.sent[method], len(h))
+            params = h.tail(self.sent[method]).params if h.record_params else None
             self.sent[method] = len(h)
-            params = h.params if h.record_params and len(new) else None  # rebuilt only for new rows
             runs[method] = {
                 "label": self.LABELS[method], "evaluations": training.evaluations,
-                "residual": self._residual(training.best_loss),
+                "residual": _finite(_residual_norm(training.best_loss)),
                 "theta": _floats(training.theta), "best": _floats(training.best_theta),
-                "points": [_floats(params[i]) for i in new] if params is not None else [],
+                "points": [_floats(p) for p in params] if params is not None else [],
                 "status": training.status,
                 "message": self._message(training) if training.finished else None,
                 "restarts": getattr(training, "restarts", 0),
@@ -689,7 +744,7 @@ class RaceSession:
 
 
 # --- learning rates side by side --------------------------------------------------------------
-class RatesSession:
+class RatesSession(_RunsSideBySide):
     """``neuronlab demo``'s act 3, live: the obesity neuron from the same random weights with
     η too small, about right, too large and far too large (around the range test's
     suggestion), stepped together; each run's verdict read off its loss curve at the end."""
@@ -711,13 +766,6 @@ class RatesSession:
         self.sent = {name: 0 for name in self.runs}
         self.sent_end = False
 
-    def reset(self):
-        self.__init__(self.config)
-
-    @property
-    def finished(self) -> bool:
-        return all(t.finished for t in self.runs.values())
-
     def advance(self, n: int) -> None:
         for _ in range(int(n)):
             for training in self.runs.values():
@@ -728,7 +776,7 @@ class RatesSession:
         runs = {}
         for name, training in self.runs.items():
             h = training.history
-            runs[name] = {"learning_rate": self.rates[name], "losses": _floats(h.loss[self.sent[name]:]),
+            runs[name] = {"learning_rate": self.rates[name], "losses": _floats(h.tail(self.sent[name]).loss),
                           "from": self.sent[name], "status": training.status}
             self.sent[name] = len(h)
         return {"type": "frame", "runs": runs}

@@ -50,6 +50,38 @@ function fmt(x, digits = 6) {
   return Number(x).toPrecision(digits);
 }
 
+// the server's pictures come as 16-bit integers in base64 (little-endian; see sessions.py)
+const PROBABILITY_STEPS = 65534, PROBABILITY_MISSING = 65535, UNIT_MISSING = -32768;
+
+function words(b64) {
+  const text = atob(b64), bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return new DataView(bytes.buffer);
+}
+
+// ŷ over the plane: one number per cell, NaN where the server had none
+function decodeProbabilities(b64) {
+  const data = words(b64), out = new Float32Array(data.byteLength / 2);
+  for (let i = 0; i < out.length; i++) {
+    const q = data.getUint16(2 * i, true);
+    out[i] = q === PROBABILITY_MISSING ? NaN : q / PROBABILITY_STEPS;
+  }
+  return out;
+}
+
+// a layer's units: one array per unit of a/max|a| (−1 … 1), NaN where the server had none
+function decodeUnits(layer) {
+  const data = words(layer.values), n = layer.scales.length, cells = data.byteLength / 2 / n;
+  return layer.scales.map((_, j) => {
+    const out = new Float32Array(cells);
+    for (let i = 0; i < cells; i++) {
+      const q = data.getInt16(2 * (j * cells + i), true);
+      out[i] = q === UNIT_MISSING ? NaN : q / 32767;
+    }
+    return out;
+  });
+}
+
 function setNumber(el, x) {
   el.textContent = fmt(x);
   el.dataset.value = x === null || x === undefined ? "" : String(x);
@@ -208,8 +240,8 @@ function neuronMessage(m) {
   }
   if (m.type === "ready" || m.type === "frame") {
     for (const r of m.rows) { view.t.push(r.t); view.loss.push(r.loss); view.val.push(r.val_loss); }
-    if (m.grid) { view.grid = m.grid; view.gridClass = m.grid_class || null; }
-    if (m.units) { view.units = m.units; view.layers = m.layers; }
+    if (m.grid) { view.grid = decodeProbabilities(m.grid); view.gridClass = m.grid_class || null; }
+    if (m.units) { view.units = m.units.map(decodeUnits); view.layers = m.layers; }
     $("#step-count").textContent = m.step;
     const last = m.rows.length ? m.rows[m.rows.length - 1] : null;
     if (last) { setNumber($("#loss"), last.loss); setNumber($("#val-loss"), last.val_loss); }
@@ -258,11 +290,18 @@ function scheduleDraw() {
   });
 }
 
-function colourOf(p) {
-  const q = Math.min(1, Math.max(0, p));
-  const blue = [90, 140, 230], orange = [245, 160, 60];
-  const c = blue.map((b, i) => Math.round(255 + (b - 255) * (1 - q) * 0.7 + (orange[i] - 255) * q * 0.7));
-  return c;
+// ŷ's colour from blue (0) to orange (1), looked up in 256 steps (a 64 × 64 map is 4096 cells a frame)
+const COLOURS = Array.from({ length: 256 }, (_, k) => {
+  const q = k / 255, blue = [90, 140, 230], orange = [245, 160, 60];
+  return blue.map((b, i) => Math.round(255 + (b - 255) * (1 - q) * 0.7 + (orange[i] - 255) * q * 0.7));
+});
+function colourOf(p) { return COLOURS[Math.round(255 * Math.min(1, Math.max(0, p)))]; }
+
+// one offscreen canvas per size, made once: a picture's cells are put there, then scaled up
+const scratch = {};
+function scratchCanvas(n) {
+  if (!scratch[n]) { scratch[n] = document.createElement("canvas"); scratch[n].width = scratch[n].height = n; }
+  return scratch[n];
 }
 
 function drawBoundary() {
@@ -274,13 +313,12 @@ function drawBoundary() {
   const [x0, y0] = info.bounds.low, [x1, y1] = info.bounds.high;
   ctx.clearRect(0, 0, W, H);
   if (view.grid) {
-    const off = document.createElement("canvas");
-    off.width = G; off.height = G;
+    const off = scratchCanvas(G);
     const octx = off.getContext("2d");
     const img = octx.createImageData(G, G);
     for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
       const v = view.grid[r * G + c];
-      const [R, Gr, B] = v === null ? [200, 0, 0]
+      const [R, Gr, B] = Number.isNaN(v) ? [200, 0, 0]
         : view.gridClass ? classColour(view.gridClass[r * G + c], v, info.n_classes) : colourOf(v);
       const k = ((G - 1 - r) * G + c) * 4;
       img.data[k] = R; img.data[k + 1] = Gr; img.data[k + 2] = B; img.data[k + 3] = 255;
@@ -303,16 +341,25 @@ function drawBoundary() {
     const cx = (c) => c / (G - 1) * W, cy = (r) => H - r / (G - 1) * H;
     for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
       const v = view.grid[r * G + c];
-      if (v === null) continue;
+      if (Number.isNaN(v)) continue;
       for (const [dr, dc] of [[0, 1], [1, 0]]) {
         if (r + dr >= G || c + dc >= G) continue;
         const u = view.grid[(r + dr) * G + c + dc];
-        if (u === null || (v - 0.5) * (u - 0.5) > 0 || u === v) continue;
+        if (Number.isNaN(u) || (v - 0.5) * (u - 0.5) > 0 || u === v) continue;
         const f = (0.5 - v) / (u - v);
         ctx.fillRect(cx(c + dc * f) - 1, cy(r + dr * f) - 1, 2.2, 2.2);
       }
     }
   }
+  view.pointsImage = view.pointsImage || pointsImage(info, W, H, px, py); // the data do not move
+  ctx.drawImage(view.pointsImage, 0, 0);
+}
+
+// the data's points on a transparent canvas of their own, drawn once per run
+function pointsImage(info, W, H, px, py) {
+  const canvas = document.createElement("canvas");
+  canvas.width = W; canvas.height = H;
+  const ctx = canvas.getContext("2d");
   const p = info.points;
   for (let i = 0; i < p.x.length; i++) {
     ctx.beginPath();
@@ -321,6 +368,7 @@ function drawBoundary() {
     if (p.train[i]) { ctx.fillStyle = colour; ctx.fill(); }
     ctx.strokeStyle = colour; ctx.lineWidth = 1.2; ctx.stroke();
   }
+  return canvas;
 }
 
 // k classes: one colour per class, paler where softmax's largest ŷ is small (1/k … 1)
@@ -361,14 +409,11 @@ function drawUnits() {
     layer.forEach((values, j) => {
       const canvas = canvases[j];
       if (!canvas) return;
-      let scale = 0;
-      for (const v of values) if (v !== null) scale = Math.max(scale, Math.abs(v));
-      scale = scale || 1;
       const ctx = canvas.getContext("2d");
       const img = ctx.createImageData(G, G);
       for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
-        const v = values[r * G + c];
-        const q = v === null ? 0 : v / scale; // −1 … 1: orange … white … blue
+        const v = values[r * G + c]; // a/max|a| over the plane
+        const q = Number.isNaN(v) ? 0 : v; // −1 … 1: orange … white … blue
         const target = q >= 0 ? [47, 111, 223] : [224, 123, 0];
         const at = ((G - 1 - r) * G + c) * 4;
         for (let i = 0; i < 3; i++) img.data[at + i] = Math.round(255 + (target[i] - 255) * Math.abs(q));
@@ -438,13 +483,20 @@ function drawCurves(canvas, series, opts = {}) {
   ctx.fillText("0", L, H - 6);
   for (const s of series) {
     ctx.strokeStyle = s.color; ctx.lineWidth = 1.6; ctx.beginPath();
-    let started = false;
+    // every point is read, but a pixel column gets at most its lowest, highest and last point:
+    // a long run draws as fast as a short one, and no spike is lost
+    let column = null, low = 0, high = 0, last = 0;
+    const flush = () => { ctx.lineTo(column, low); ctx.lineTo(column, high); ctx.lineTo(column, last); };
     for (let i = 0; i < s.ys.length; i++) {
       const v = s.ys[i];
       if (v === null || !(v > 0)) continue; // not measured at this step (or not finite)
-      const y = Y(Math.min(Math.log10(v), hi));
-      if (!started) { ctx.moveTo(X(s.xs[i]), y); started = true; } else ctx.lineTo(X(s.xs[i]), y);
+      const y = Y(Math.min(Math.log10(v), hi)), x = Math.round(X(s.xs[i]));
+      if (column === null) ctx.moveTo(x, y);
+      else if (x === column) { low = Math.min(low, y); high = Math.max(high, y); last = y; continue; }
+      else flush();
+      column = x; low = high = last = y;
     }
+    if (column !== null) flush();
     ctx.stroke();
   }
   let lx = L + 8;
@@ -487,20 +539,11 @@ function raceMessage(m) {
   }
 }
 
-function drawRace() {
-  const canvas = $("#race-canvas");
-  const ctx = canvas.getContext("2d");
-  const info = view.info;
-  const W = canvas.width, H = canvas.height;
-  ctx.clearRect(0, 0, W, H);
-  if (!info || !info.contour) {
-    ctx.fillStyle = "#5b6475"; ctx.font = "13px system-ui";
-    ctx.fillText("the picture is drawn for equations in two unknowns", 20, 30);
-    return;
-  }
-  const c = info.contour, n = c.n;
-  const vals = c.log10_loss.filter((v) => v !== null);
-  const lo = Math.min(...vals), hi = Math.max(...vals);
+// log₁₀ J over the search box, in bands, on a canvas of its own (drawn once per race)
+function contourImage(c) {
+  const n = c.n;
+  let lo = Infinity, hi = -Infinity;
+  for (const v of c.log10_loss) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const off = document.createElement("canvas");
   off.width = n; off.height = n;
   const octx = off.getContext("2d");
@@ -514,8 +557,24 @@ function drawRace() {
     img.data[at] = g; img.data[at + 1] = g; img.data[at + 2] = Math.min(255, g + 12); img.data[at + 3] = 255;
   }
   octx.putImageData(img, 0, 0);
+  return off;
+}
+
+function drawRace() {
+  const canvas = $("#race-canvas");
+  const ctx = canvas.getContext("2d");
+  const info = view.info;
+  const W = canvas.width, H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  if (!info || !info.contour) {
+    ctx.fillStyle = "#5b6475"; ctx.font = "13px system-ui";
+    ctx.fillText("the picture is drawn for equations in two unknowns", 20, 30);
+    return;
+  }
+  const c = info.contour;
+  view.contourImage = view.contourImage || contourImage(c); // the contour does not change during a race
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(off, 0, 0, W, H);
+  ctx.drawImage(view.contourImage, 0, 0, W, H);
   const [x0, y0] = c.low, [x1, y1] = c.high;
   const px = (x) => (x - x0) / (x1 - x0) * W, py = (y) => H - (y - y0) / (y1 - y0) * H;
   for (const [method, path] of Object.entries(view.paths)) {
@@ -620,7 +679,8 @@ function setupControls() {
     if (explain) explain.addEventListener("click", () => send({ type: "explain" }));
     const speed = $(".speed", section);
     if (speed) speed.addEventListener("input", () => {
-      state.speed = String(Math.round(10 ** Number(speed.value)));
+      // the slider's top (10^3.7) is a little past the server's cap: ask for the cap there
+      state.speed = String(Math.min(options.max_steps_per_second, Math.round(10 ** Number(speed.value))));
       for (const s of $$(".speed")) s.value = speed.value;
       writeHash();
       send({ type: "speed", steps_per_second: Number(state.speed) });
