@@ -200,3 +200,20 @@ def test_a_network_streamed_gives_the_model_of_the_in_memory_path(folder, tmp_pa
         for name in ("W", "b"):
             np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-6, atol=1e-9)
     assert stream["metrics"]["train"]["accuracy"] == pytest.approx(memory["metrics"]["train"]["accuracy"], abs=1e-9)
+
+
+def test_several_targets_streamed_are_one_line_that_says_to_train_in_memory(folder, tmp_path, capsys):
+    out = tmp_path / "m.json"
+    assert main(["train", str(folder), "--target", "a,b", "--out", str(out)]) == 2  # a folder streams
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "several targets" in err and "in memory" in err
+    assert not out.exists()
+
+
+def test_a_streamed_model_resumes_streamed(folder, tmp_path):
+    out = tmp_path / "m.json"
+    common = [str(folder), "--target", "y", "--strategy", "gradient_descent", "--val-split", "0.1", "--quiet"]
+    assert main(["train", *common, "--steps", "5", "--out", str(out)]) == 0
+    assert main(["train", *common, "--steps", "12", "--resume", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["training"]["steps_done"] == 12 and saved["training"]["runs"] == 2
