@@ -146,18 +146,25 @@ def _logistic_parts(zbuf, m, scratch, scale_bits):
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
-def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic):
+def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cast):
     """Turn zbuf[:m] (the block's z) into its δᵢ = sᵢ·∂Lᵢ/∂z in place; return (Σ sᵢLᵢ, Σ sᵢ).
 
     For sigmoid + log loss, ``logistic`` holds :func:`_logistic_parts` of the block, and
-    L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y."""
+    L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y.  y may be of any numeric type (bool or
+    uint8 labels, a float64 y beside a float32 X): each target is rounded to X's dtype
+    through ``cast`` (one element of that dtype), as an n-long copy of y in that dtype
+    would have been, and the arithmetic is float64 — so no such copy is needed, and a
+    label is never subtracted from in its own (wrapping) integer type."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
     loss_sum = 0.0
     weight_sum = 0.0
     for k in range(m):
         i = rows[start + k] if use_rows else start + k
-        target = float(y[i]) if loss != 5 else 0.0  # the gram pass has no targets
+        target = 0.0  # the gram pass has no targets
+        if loss != 5:
+            cast[0] = y[i]
+            target = float(cast[0])
         if loss == 3:
             value, dz = logistic[0, k] - target * float(zbuf[k]), logistic[1, k] - target
         else:
@@ -191,6 +198,7 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zb
     weight_sum = 0.0
     logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
+    cast = np.empty(1, dtype=zbuf.dtype)
     for start in range(lo, hi, block):
         m = min(block, hi - start)
         if use_rows:
@@ -208,7 +216,8 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zb
                 z[k] += b
         if loss == 3:
             _logistic_parts(zbuf, m, logistic, scale_bits)
-        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic)
+        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
+                                                     cast)
         loss_sum += block_loss
         weight_sum += block_weight
         if want_grad:

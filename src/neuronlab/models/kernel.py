@@ -25,7 +25,9 @@ Two engines compute exactly these sums:
   it saves), any other memory layout, or when numba is missing.
 
 X is never copied: a block of rows is a view (or, for a list of row indices, a
-copy of that block only).
+copy of that block only).  Nor is y: it may be of any numeric type (bool labels, a
+float64 y beside a float32 X), and each target is taken in X's dtype as it is read —
+the numbers of a copy of y in X's dtype, without the copy.
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ class NeuronKernel:
             and X.dtype in (np.float64, np.float32)
             and X.flags.c_contiguous
             and isinstance(y, np.ndarray)
+            and y.dtype.kind in "buif"
         )
         if engine == "numba" and not suitable:
             raise ValueError(
@@ -165,8 +168,7 @@ class NeuronKernel:
 
 
 def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad):
-    empty = np.empty(0, dtype=y.dtype)
-    weights = empty if weights is None else weights
+    weights = np.empty(0, dtype=X.dtype) if weights is None else weights
     rows_arr = np.empty(0, dtype=np.int64) if rows is None else rows
     if rows is not None:
         lo, hi = 0, rows.shape[0]
@@ -203,8 +205,9 @@ def _per_sample(z, y, activation, loss, gram):
 
 def _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, gram):
     p = X.shape[1]
-    itemsize = getattr(getattr(X, "dtype", None), "itemsize", 8)
-    block = max(1, NUMPY_BLOCK_BYTES // (p * itemsize))
+    dtype = getattr(X, "dtype", None)
+    dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    block = max(1, NUMPY_BLOCK_BYTES // (p * dtype.itemsize))
     grad = np.zeros(neuron.n_params) if want_grad else None
     loss_sum = weight_sum = 0.0
     count = hi - lo if rows is None else rows.shape[0]
@@ -216,7 +219,10 @@ def _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, gra
             index = rows[start:stop]
         Xb = X[index]
         z = neuron.net_input(theta, Xb)
-        per, dz = _per_sample(z, None if gram else y[index], neuron.activation, loss, gram)
+        # targets of any numeric type (bool labels, a float64 y beside a float32 X) are taken
+        # in X's dtype one block at a time, as the compiled loop takes them
+        target = None if gram else np.asarray(y[index], dtype=dtype)
+        per, dz = _per_sample(z, target, neuron.activation, loss, gram)
         if weights is None:
             weight_sum += stop - start
         else:
