@@ -1,16 +1,18 @@
 """The compiled half of :mod:`neuronlab.models.kernel` (imported only when numba is installed).
 
-One pass over X: for each block of ``zbuf.size`` rows (the block is small enough to
-stay in the L2 cache), compute zᵢ = w·xᵢ + b, turn each zᵢ into the sample's loss
-and δᵢ = sᵢ·∂L/∂z, then add δᵢ·xᵢ into the gradient while the rows are still in
-cache.  X is read from memory once per evaluation.
+One pass over X: for each block of rows (small enough to stay in the L2 cache), compute
+zᵢ = w·xᵢ + b, turn each zᵢ into the sample's loss and δᵢ = sᵢ·∂L/∂z, then add δᵢ·xᵢ into
+the gradient while the rows are still in cache.  X is read from memory once per
+evaluation.  A large pass is cut into many chunks of rows, tasks that the threads take in
+turn, whose partial sums are added in chunk order.
 
 Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softplus; losses 0 squared, 1 absolute,
 2 huber, 3 log loss in its logit form (sigmoid only), 4 hinge, 5 "gram"
 (∂L/∂z = z: the gradient is then X̃ᵀX̃v, used for power iteration).
-z = X·w and the block's δᵀX run in X's dtype (through BLAS for contiguous rows); the
-per-sample math and every sum across rows and blocks run in float64.  The logistic case
+X is read in its own dtype (float32 or float64); z = X·w, the per-sample math, δᵀX and
+every sum across rows, blocks and chunks run in float64, in loops of this module (no
+BLAS).  The logistic case
 (sigmoid + log loss, the one the optimisers' benchmarks time) gets e^−|z|, ln(1 + e^z) and
 σ(z) for the whole block first, by polynomials for exp and log1p that LLVM vectorises: with
 libm's scalar calls they took a third of the pass.
@@ -181,39 +183,94 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cas
     return loss_sum, weight_sum
 
 
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _block_z(X, rows, start, m, w, b, zbuf):
+    """zbuf[k] = w·xᵢ + b for the block's m rows i (rows[start + k] when ``rows`` is not empty,
+    else start + k), summed in float64, four rows at a time: each weight is loaded once for
+    four rows, and each row is a contiguous view, so the sums over j vectorise."""
+    p = X.shape[1]
+    use_rows = rows.shape[0] > 0
+    k = 0
+    while k + 4 <= m:
+        if use_rows:
+            x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
+        else:
+            x0, x1, x2, x3 = X[start + k], X[start + k + 1], X[start + k + 2], X[start + k + 3]
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for j in range(p):
+            wj = w[j]
+            a0 += x0[j] * wj
+            a1 += x1[j] * wj
+            a2 += x2[j] * wj
+            a3 += x3[j] * wj
+        zbuf[k] = a0 + b
+        zbuf[k + 1] = a1 + b
+        zbuf[k + 2] = a2 + b
+        zbuf[k + 3] = a3 + b
+        k += 4
+    while k < m:
+        x = X[rows[start + k]] if use_rows else X[start + k]
+        a = 0.0
+        for j in range(p):
+            a += x[j] * w[j]
+        zbuf[k] = a + b
+        k += 1
+
+
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _block_grad(X, rows, start, m, zbuf, grad):
+    """grad[j] += Σₖ δₖ·xₖⱼ and grad[p] += Σₖ δₖ over the block's rows (δ in zbuf[:m]), while
+    they are still in cache; four rows at a time, so each gradient entry is loaded and
+    stored once for four rows."""
+    p = X.shape[1]
+    use_rows = rows.shape[0] > 0
+    k = 0
+    while k + 4 <= m:
+        if use_rows:
+            x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
+        else:
+            x0, x1, x2, x3 = X[start + k], X[start + k + 1], X[start + k + 2], X[start + k + 3]
+        d0 = zbuf[k]
+        d1 = zbuf[k + 1]
+        d2 = zbuf[k + 2]
+        d3 = zbuf[k + 3]
+        for j in range(p):
+            grad[j] += d0 * x0[j] + d1 * x1[j] + d2 * x2[j] + d3 * x3[j]
+        grad[p] += (d0 + d1) + (d2 + d3)
+        k += 4
+    while k < m:
+        x = X[rows[start + k]] if use_rows else X[start + k]
+        d = zbuf[k]
+        for j in range(p):
+            grad[j] += d * x[j]
+        grad[p] += d
+        k += 1
+
+
 @nb.njit(cache=True, fastmath=FASTMATH)
-def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zbuf):
+def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, block):
     """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
     (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``.
 
-    ``w`` and ``zbuf`` have X's dtype.  A contiguous range of rows goes block by
-    block through BLAS: z = X_B·w + b, then δ, then δᵀX_B while X_B is still in
-    cache.  Rows named by index (a shuffled mini-batch) are gathered by the loop
-    itself, so they are never copied.
+    Block by block of ``block`` rows (small enough to stay in cache): z = X_B·w + b, then
+    each row's δ, then δᵀX_B while X_B is still in cache — one read of X from memory.  w is
+    float64 and every sum is float64, whatever X's dtype.  No BLAS: OpenBLAS may split a
+    block's product over threads of its own inside these (more threads than cores), and
+    its summation order would then follow its thread count.  Rows named by index (a
+    shuffled mini-batch) are read where they are, never copied.
     """
-    p = X.shape[1]
-    use_rows = rows.shape[0] > 0
-    block = zbuf.shape[0]
     loss_sum = 0.0
     weight_sum = 0.0
+    zbuf = np.empty(block)
     logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
-    cast = np.empty(1, dtype=zbuf.dtype)
+    cast = np.empty(1, dtype=X.dtype)
     for start in range(lo, hi, block):
         m = min(block, hi - start)
-        if use_rows:
-            for k in range(m):
-                i = rows[start + k]
-                acc = b
-                for j in range(p):
-                    acc += X[i, j] * w[j]
-                zbuf[k] = acc
-        else:
-            X_block = X[start:start + m]
-            z = zbuf[:m]
-            z[:] = np.dot(X_block, w)
-            for k in range(m):
-                z[k] += b
+        _block_z(X, rows, start, m, w, b, zbuf)
         if loss == 3:
             _logistic_parts(zbuf, m, logistic, scale_bits)
         block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
@@ -221,41 +278,31 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zb
         loss_sum += block_loss
         weight_sum += block_weight
         if want_grad:
-            if use_rows:
-                for k in range(m):
-                    i = rows[start + k]
-                    dz = zbuf[k]
-                    for j in range(p):
-                        grad[j] += dz * X[i, j]
-            else:
-                share = np.dot(zbuf[:m], X[start:start + m])
-                for j in range(p):
-                    grad[j] += share[j]
-            for k in range(m):
-                grad[p] += zbuf[k]
+            _block_grad(X, rows, start, m, zbuf, grad)
     return loss_sum, weight_sum
 
 
 @nb.njit(cache=True, parallel=True)
-def accumulate_parallel(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, n_chunks, block):
-    """:func:`accumulate` on ``n_chunks`` contiguous chunks in parallel threads.
+def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, chunk_rows, block):
+    """:func:`accumulate` over the chunks lo + c·chunk_rows … of the rows lo…hi−1, as tasks
+    that the threads take in turn (``numba.parallel_chunksize(1)`` around the call makes the
+    scheduling dynamic: a thread slowed by another program takes fewer chunks).
 
-    The partial sums are added in chunk order, so the result does not depend on how
-    many threads ran: same data and θ, same bits.
+    The partition depends on the rows and ``chunk_rows`` only, and each chunk's partial
+    sums are added in chunk order: the result does not depend on how many threads ran, or
+    on which thread took which chunk — same data and θ, same bits.
     """
     p = X.shape[1]
+    n_chunks = (hi - lo + chunk_rows - 1) // chunk_rows
     grads = np.zeros((n_chunks, p + 1))
     losses = np.zeros(n_chunks)
     weight_sums = np.zeros(n_chunks)
-    size = (hi - lo + n_chunks - 1) // n_chunks
     for c in nb.prange(n_chunks):
-        a = lo + c * size
-        e = min(hi, a + size)
-        if a < e:
-            zbuf = np.empty(block, dtype=X.dtype)
-            losses[c], weight_sums[c] = accumulate(
-                X, y, weights, rows, a, e, w, b, act, loss, want_grad, grads[c], zbuf
-            )
+        a = lo + c * chunk_rows
+        e = min(hi, a + chunk_rows)
+        losses[c], weight_sums[c] = accumulate(
+            X, y, weights, rows, a, e, w, b, act, loss, want_grad, grads[c], block
+        )
     grad = np.zeros(p + 1)
     loss_sum = 0.0
     weight_sum = 0.0
@@ -265,3 +312,17 @@ def accumulate_parallel(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad,
         for j in range(p + 1):
             grad[j] += grads[c, j]
     return loss_sum, weight_sum, grad
+
+
+def accumulate_in_threads(threads, *args):
+    """:func:`accumulate_chunks` (``args`` are its arguments) on ``threads`` threads — None for
+    numba's default, every core this process may use; at most that — with the chunks dealt
+    one at a time to whichever thread is free (dynamic scheduling)."""
+    available = nb.config.NUMBA_NUM_THREADS
+    previous = nb.get_num_threads()
+    nb.set_num_threads(available if threads is None else min(threads, available))
+    try:
+        with nb.parallel_chunksize(1):
+            return accumulate_chunks(*args)
+    finally:
+        nb.set_num_threads(previous)
