@@ -186,68 +186,30 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cas
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _block_z(X, rows, start, m, w, b, zbuf):
     """zbuf[k] = w·xᵢ + b for the block's m rows i (rows[start + k] when ``rows`` is not empty,
-    else start + k), summed in float64, four rows at a time: each weight is loaded once for
-    four rows, and each row is a contiguous view, so the sums over j vectorise."""
+    else start + k), summed in float64; one row at a time, its sum over j vectorised
+    (four rows at a time, through row views, was slower: BENCHMARKS.md)."""
     p = X.shape[1]
     use_rows = rows.shape[0] > 0
-    k = 0
-    while k + 4 <= m:
-        if use_rows:
-            x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
-        else:
-            x0, x1, x2, x3 = X[start + k], X[start + k + 1], X[start + k + 2], X[start + k + 3]
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for j in range(p):
-            wj = w[j]
-            a0 += x0[j] * wj
-            a1 += x1[j] * wj
-            a2 += x2[j] * wj
-            a3 += x3[j] * wj
-        zbuf[k] = a0 + b
-        zbuf[k + 1] = a1 + b
-        zbuf[k + 2] = a2 + b
-        zbuf[k + 3] = a3 + b
-        k += 4
-    while k < m:
-        x = X[rows[start + k]] if use_rows else X[start + k]
+    for k in range(m):
+        i = rows[start + k] if use_rows else start + k
         a = 0.0
         for j in range(p):
-            a += x[j] * w[j]
+            a += X[i, j] * w[j]
         zbuf[k] = a + b
-        k += 1
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _block_grad(X, rows, start, m, zbuf, grad):
     """grad[j] += Σₖ δₖ·xₖⱼ and grad[p] += Σₖ δₖ over the block's rows (δ in zbuf[:m]), while
-    they are still in cache; four rows at a time, so each gradient entry is loaded and
-    stored once for four rows."""
+    they are still in cache; one row at a time, the update over j vectorised."""
     p = X.shape[1]
     use_rows = rows.shape[0] > 0
-    k = 0
-    while k + 4 <= m:
-        if use_rows:
-            x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
-        else:
-            x0, x1, x2, x3 = X[start + k], X[start + k + 1], X[start + k + 2], X[start + k + 3]
-        d0 = zbuf[k]
-        d1 = zbuf[k + 1]
-        d2 = zbuf[k + 2]
-        d3 = zbuf[k + 3]
-        for j in range(p):
-            grad[j] += d0 * x0[j] + d1 * x1[j] + d2 * x2[j] + d3 * x3[j]
-        grad[p] += (d0 + d1) + (d2 + d3)
-        k += 4
-    while k < m:
-        x = X[rows[start + k]] if use_rows else X[start + k]
+    for k in range(m):
+        i = rows[start + k] if use_rows else start + k
         d = zbuf[k]
         for j in range(p):
-            grad[j] += d * x[j]
+            grad[j] += d * X[i, j]
         grad[p] += d
-        k += 1
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
@@ -300,9 +262,12 @@ def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, c
     for c in nb.prange(n_chunks):
         a = lo + c * chunk_rows
         e = min(hi, a + chunk_rows)
-        losses[c], weight_sums[c] = accumulate(
-            X, y, weights, rows, a, e, w, b, act, loss, want_grad, grads[c], block
-        )
+        # the chunk's own gradient buffer, copied out once: the rows of ``grads`` share cache lines
+        # at their ends, which two threads on neighbouring chunks would pass back and forth at
+        # every row (false sharing)
+        own = np.zeros(p + 1)
+        losses[c], weight_sums[c] = accumulate(X, y, weights, rows, a, e, w, b, act, loss, want_grad, own, block)
+        grads[c] = own
     grad = np.zeros(p + 1)
     loss_sum = 0.0
     weight_sum = 0.0

@@ -15,8 +15,8 @@ Two engines compute exactly these sums:
 
 - ``"numba"``: a compiled loop (numba, imported only when first used and compiled
   once per dtype, cached on disk) that computes z = X_B·w, the per-sample math and
-  δᵀX_B itself, in float64, four rows at a time (rows named by index, as in a shuffled
-  mini-batch, are read where they are).  A pass over at least ``PARALLEL_MIN_ELEMENTS``
+  δᵀX_B itself, in float64 (rows named by index, as in a shuffled mini-batch, are read
+  where they are).  A pass over at least ``PARALLEL_MIN_ELEMENTS``
   values is cut into chunks of about ``CHUNK_ELEMENTS`` values, tasks that the threads
   take one at a time as they become free (a thread whose core another program shares
   takes fewer); the threads are ``NEURONLAB_THREADS`` or every core (``core.threads``), and the chunks'
@@ -62,7 +62,7 @@ ENGINES = ("auto", "numba", "numpy")
 #: bytes of X per block in the compiled loop (z, then δ, then δᵀX_B while the block is in the
 #: L2 cache): 64 kB, 80 rows of 100 float64 columns
 COMPILED_BLOCK_BYTES = 1 << 16
-#: rows per block at most (the per-row buffers) and at least (four rows go together)
+#: rows per block at least and at most (the per-row buffers)
 COMPILED_BLOCK_ROWS = (4, 512)
 #: values (rows × columns) per chunk, the task a thread takes: 2 MB of float64, so that a
 #: pass over 10⁸ values has hundreds of tasks to share between the threads that are free
