@@ -3,8 +3,8 @@
 One pass over X: for each block of rows (small enough to stay in the L2 cache), compute
 zᵢ = w·xᵢ + b, turn each zᵢ into the sample's loss and δᵢ = sᵢ·∂L/∂z, then add δᵢ·xᵢ into
 the gradient while the rows are still in cache.  X is read from memory once per
-evaluation.  A large pass is cut into many chunks of rows, tasks that the threads take in
-turn, whose partial sums are added in chunk order.
+evaluation.  A large pass is cut into many chunks of rows, shared by the threads, whose
+partial sums are added in chunk order.
 
 Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softplus; losses 0 squared, 1 absolute,
@@ -246,9 +246,8 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
 
 @nb.njit(cache=True, parallel=True)
 def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, chunk_rows, block):
-    """:func:`accumulate` over the chunks lo + c·chunk_rows … of the rows lo…hi−1, as tasks
-    that the threads take in turn (``numba.parallel_chunksize(1)`` around the call makes the
-    scheduling dynamic: a thread slowed by another program takes fewer chunks).
+    """:func:`accumulate` over the chunks lo + c·chunk_rows … of the rows lo…hi−1, in
+    parallel threads.
 
     The partition depends on the rows and ``chunk_rows`` only, and each chunk's partial
     sums are added in chunk order: the result does not depend on how many threads ran, or
@@ -281,13 +280,15 @@ def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, c
 
 def accumulate_in_threads(threads, *args):
     """:func:`accumulate_chunks` (``args`` are its arguments) on ``threads`` threads — None for
-    numba's default, every core this process may use; at most that — with the chunks dealt
-    one at a time to whichever thread is free (dynamic scheduling)."""
+    numba's default, every core this process may use; at most that.
+
+    numba's static schedule (each thread one run of consecutive chunks): dealing the chunks
+    one at a time (``numba.parallel_chunksize(1)``) was slower in 5 of 6 timed runs on a
+    2-core machine, with and without another CPU-bound process (BENCHMARKS.md)."""
     available = nb.config.NUMBA_NUM_THREADS
     previous = nb.get_num_threads()
     nb.set_num_threads(available if threads is None else min(threads, available))
     try:
-        with nb.parallel_chunksize(1):
-            return accumulate_chunks(*args)
+        return accumulate_chunks(*args)
     finally:
         nb.set_num_threads(previous)

@@ -16,13 +16,11 @@ Two engines compute exactly these sums:
 - ``"numba"``: a compiled loop (numba, imported only when first used and compiled
   once per dtype, cached on disk) that computes z = X_B·w, the per-sample math and
   δᵀX_B itself, in float64 (rows named by index, as in a shuffled mini-batch, are read
-  where they are).  A pass over at least ``PARALLEL_MIN_ELEMENTS``
-  values is cut into chunks of about ``CHUNK_ELEMENTS`` values, tasks that the threads
-  take one at a time as they become free (a thread whose core another program shares
-  takes fewer); the threads are ``NEURONLAB_THREADS`` or every core (``core.threads``), and the chunks'
-  sums are added in chunk order, so the bits do not depend on the thread count.  Used
-  for C-contiguous float32/float64 X of at least ``COMPILED_MIN_ELEMENTS`` values (and
-  for its mini-batches) when numba is installed.
+  where they are).  A pass over at least ``PARALLEL_MIN_ELEMENTS`` values is cut into
+  chunks of about ``CHUNK_ELEMENTS`` values, shared by the threads (``NEURONLAB_THREADS``,
+  else every core: ``core.threads``); the chunks' sums are added in chunk order, so the
+  bits do not depend on the thread count.  Used for C-contiguous float32/float64 X of at
+  least ``COMPILED_MIN_ELEMENTS`` values (and for its mini-batches) when numba is installed.
 - ``"numpy"``: the same blocking with NumPy calls on row blocks of about
   ``NUMPY_BLOCK_BYTES``; used for small data (where compiling would cost more than
   it saves), any other memory layout, or when numba is missing.
@@ -64,8 +62,9 @@ ENGINES = ("auto", "numba", "numpy")
 COMPILED_BLOCK_BYTES = 1 << 16
 #: rows per block at least and at most (the per-row buffers)
 COMPILED_BLOCK_ROWS = (4, 512)
-#: values (rows × columns) per chunk, the task a thread takes: 2 MB of float64, so that a
-#: pass over 10⁸ values has hundreds of tasks to share between the threads that are free
+#: values (rows × columns) per chunk, the pieces a threaded pass is cut into — by the data's
+#: shape, never by the thread count, so that the sums are the same on any: 2 MB of float64
+#: (chunks 4× smaller were 1.2–1.5× slower, 4× larger no faster: BENCHMARKS.md)
 CHUNK_ELEMENTS = 1 << 18
 #: for an X of fewer values (rows × columns) NumPy is as quick and needs no compilation
 COMPILED_MIN_ELEMENTS = 100_000
