@@ -64,7 +64,7 @@ COMPILED_BLOCK_BYTES = 1 << 16
 COMPILED_BLOCK_ROWS = (4, 512)
 #: values (rows × columns) per chunk, the pieces a threaded pass is cut into — by the data's
 #: shape, never by the thread count, so that the sums are the same on any: 2 MB of float64
-#: (chunks 4× smaller were 1.2–1.5× slower, 4× larger no faster: BENCHMARKS.md)
+#: (chunks 4× smaller were 1.1–1.5× slower, 4× larger no faster: BENCHMARKS.md)
 CHUNK_ELEMENTS = 1 << 18
 #: for an X of fewer values (rows × columns) NumPy is as quick and needs no compilation
 COMPILED_MIN_ELEMENTS = 100_000
