@@ -8,9 +8,11 @@ Prints tables of medians and ratios (Markdown, pasted into BENCHMARKS.md).  The 
 each table run in turn, round after round, so that a shared machine's changing load falls on
 all of them alike:
 
-1. one loss-and-gradient evaluation of a logistic neuron, float64 and float32: neuronlab
-   vs naive NumPy (X @ w, then X.T @ r), PyTorch CPU hand-written and autograd, and one
-   read of X (the bandwidth limit) measured in the same run;
+1. one loss-and-gradient evaluation of a logistic neuron (and of a linear one), float64 and
+   float32: neuronlab vs naive NumPy (X @ w, then X.T @ r), PyTorch CPU hand-written and
+   autograd, and three plain reads of X measured in the same run, the fastest of which is
+   "one read" (the bandwidth limit); then the same table again while the benchmark keeps one
+   other CPU-bound process (``yes > /dev/null``) running;
 2. time to a mean log loss within 1e-4 (relative) of the optimum: neuronlab's strategies
    vs scikit-learn's LogisticRegression(lbfgs) and SGDClassifier(log_loss);
 3. one epoch of mini-batch SGD with batch 256: neuronlab vs PyTorch vs SGDClassifier;
@@ -58,8 +60,17 @@ def make_data(n, p, seed=0):
     return X, y
 
 
-def one_read(X):
-    """The fastest read of every byte of X here: a compiled, threaded column sum."""
+def plain_reads(X):
+    """Plain reads of every byte of X, each a candidate for "one read of X" (the bandwidth
+    limit): the fastest of them, measured in the same run, is the limit every ratio is against.
+
+    - NumPy's ``X.sum()`` over two halves of the rows in two threads (NumPy releases the GIL);
+    - a compiled, threaded column sum (numba, 16 chunks);
+    - a copy of X into a buffer allocated once (``np.copyto``, two threads over halves), which
+      also writes every byte: a memcpy's speed.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     import numba
 
     @numba.njit(parallel=True, fastmath=True, cache=False)
@@ -75,7 +86,53 @@ def one_read(X):
             out[c] = acc
         return out.sum(axis=0)
 
-    return lambda: column_sums(X, 16)
+    pool = ThreadPoolExecutor(2)
+    half = X.shape[0] // 2
+    halves = (X[:half], X[half:])
+    buffer = np.empty_like(X)
+    buffer_halves = (buffer[:half], buffer[half:])
+
+    def numpy_sum():
+        return sum(pool.map(np.sum, halves))
+
+    def copy():
+        list(pool.map(np.copyto, buffer_halves, halves))
+
+    return {
+        READ_NUMPY: numpy_sum,
+        READ_NUMBA: lambda: column_sums(X, 16),
+        READ_COPY: copy,
+    }
+
+
+READ_NUMPY = "read: NumPy X.sum(), two threads over halves"
+READ_NUMBA = "read: compiled threaded column sum (numba)"
+READ_COPY = "read: copy into a reused buffer (np.copyto, two threads)"
+READS = (READ_NUMPY, READ_NUMBA, READ_COPY)
+
+
+def one_read(X):
+    """The numba column sum of :func:`plain_reads` (kept for bench_kernel_variants)."""
+    return plain_reads(X)[READ_NUMBA]
+
+
+class busy_core:
+    """One other CPU-bound process (``yes > /dev/null``) for the length of a ``with`` block:
+    the benchmark starts it and ends it itself."""
+
+    def __enter__(self):
+        self.process = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)
+        time.sleep(0.2)  # let the scheduler see it
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait()
+
+
+def load():
+    """The 1-minute load average, to print beside each table."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def table(header, rows):
@@ -84,13 +141,18 @@ def table(header, rows):
     return "\n".join(lines)
 
 
-def bench_loss_and_grad(X64, y64, repeat):
+def bench_loss_and_grad(X64, y64, repeat, busy=False):
+    """One loss-and-gradient evaluation against the plain reads of X, float64 and float32;
+    with ``busy``, while one other CPU-bound process runs (:class:`busy_core`)."""
+    import contextlib
+
     import torch
 
     from neuronlab import Neuron, NeuronObjective
 
     rows = []
     n, p = X64.shape
+    loads = []
     for dtype in (np.float64, np.float32):
         X = X64 if dtype is np.float64 else X64.astype(np.float32)
         y = y64.astype(dtype)
@@ -98,6 +160,7 @@ def bench_loss_and_grad(X64, y64, repeat):
         theta = rng.standard_normal(p + 1) * 0.1
         w, b = theta[:-1].astype(dtype), dtype(theta[-1])
         objective = NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss")
+        linear = NeuronObjective(Neuron(p, "identity"), X, y, "squared_error")
 
         def naive():
             z = X @ w + b
@@ -129,20 +192,26 @@ def bench_loss_and_grad(X64, y64, repeat):
         mine = objective.loss_and_grad(theta.astype(dtype).astype(np.float64))
         ref = naive()
         assert abs(mine[0] - ref[0]) <= 1e-5 * abs(ref[0]), (mine[0], ref[0])
-        timings = medians_ms_interleaved({
-            "one read of X (threaded column sum)": one_read(X),
-            "neuronlab loss_and_grad": lambda: objective.loss_and_grad(theta),
+        routes = {
+            **plain_reads(X),
+            "neuronlab loss_and_grad, logistic": lambda: objective.loss_and_grad(theta),
+            "neuronlab loss_and_grad, linear (identity + squared error)": lambda: linear.loss_and_grad(theta),
             "naive NumPy (X @ w, then X.T @ r)": naive,
             "PyTorch CPU, hand-written": torch_hand,
             "PyTorch CPU, autograd": torch_autograd,
-        }, repeat)
-        limit = timings["one read of X (threaded column sum)"]
-        ours = timings["neuronlab loss_and_grad"]
+        }
+        with busy_core() if busy else contextlib.nullcontext():
+            timings = medians_ms_interleaved(routes, repeat)
+            loads.append(load())
+        limit = min(timings[name] for name in READS)
+        ours = timings["neuronlab loss_and_grad, logistic"]
         gb = X.nbytes / 1e9
         for name, ms in timings.items():
             rows.append([np.dtype(dtype).name, name, f"{ms:.1f}", f"{gb / (ms / 1e3):.1f}",
                          f"{ms / limit:.2f}×", f"{ms / ours:.2f}×"])
-    return table(["dtype", "route", "median ms", "GB/s of X", "÷ one read", "÷ neuronlab"], rows)
+    return (table(["dtype", "route", "median ms", "GB/s of X", "÷ fastest read", "÷ neuronlab"], rows)
+            + f"\n\n1-minute load average after each dtype's rounds: {', '.join(loads)}"
+            + (" (with the benchmark's own `yes > /dev/null` running)" if busy else ""))
 
 
 def bench_time_to_target(X, y, rounds=3):
@@ -344,6 +413,8 @@ def main(argv=None):
     if "evaluation" in tables:
         print("### One loss-and-gradient evaluation (logistic neuron)\n")
         print(bench_loss_and_grad(X, y, args.repeat), flush=True)
+        print("\n### The same with one other CPU-bound process running (`yes > /dev/null`)\n")
+        print(bench_loss_and_grad(X, y, args.repeat, busy=True), flush=True)
     if "target" in tables:
         print("\n### Time to a mean log loss within 1e-4 of the optimum\n")
         print(bench_time_to_target(X, y), flush=True)

@@ -102,9 +102,9 @@ def test_float32_path_within_float32_tolerance(engine):
     X, y, s, theta = _data(dtype=np.float32)
     for activation, loss in [("sigmoid", "log_loss"), ("identity", "squared_error"), ("tanh", "huber")]:
         objective = NeuronObjective(Neuron(5, activation), X, y, loss, engine=engine)
-        assert objective.source.y.dtype == np.float32
         value, grad = objective.loss_and_grad(theta)
-        ref_value, ref_grad = _naive(X, objective.source.y, np.ones(len(y)), theta, activation, loss)
+        # the targets in X's precision, as a float32 training pass takes them
+        ref_value, ref_grad = _naive(X, y.astype(np.float32), np.ones(len(y)), theta, activation, loss)
         assert value == pytest.approx(ref_value, rel=1e-5)
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-6)
 
@@ -117,6 +117,43 @@ def test_parallel_chunks_equal_the_plain_formulas(monkeypatch):
     ref_value, ref_grad = _naive(X, y, s, theta, "sigmoid", "log_loss")
     assert value == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_same_bits_on_one_thread_and_on_two(dtype, monkeypatch):
+    """A threaded pass is cut into chunks by the data's shape alone and their sums are added in
+    chunk order: one thread and two give the same J and ∇J, bit for bit — for a full pass and
+    for a row subset, which threads take in chunks of the same size."""
+    monkeypatch.setattr(kernel, "PARALLEL_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(kernel, "CHUNK_ELEMENTS", 40 * 5)  # 125 chunks of this X: many tasks
+    X, y, s, theta = _data(n=5000, dtype=dtype)
+    rows = np.arange(3, 5000, 3)
+    runs = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NEURONLAB_THREADS", threads)
+        runs[threads] = [
+            NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine="numba",
+                            rows=subset).loss_and_grad(theta)
+            for subset in (None, rows)
+        ]
+    for (value_1, grad_1), (value_2, grad_2) in zip(runs["1"], runs["2"]):
+        assert value_1 == value_2
+        np.testing.assert_array_equal(grad_1, grad_2)
+    ref_value, ref_grad = _naive(X, y, s, theta, "sigmoid", "log_loss")
+    assert runs["1"][0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-6)
+
+
+def test_the_thread_setting_is_a_whole_number(monkeypatch):
+    from neuronlab.core.threads import thread_setting
+
+    monkeypatch.delenv("NEURONLAB_THREADS", raising=False)
+    assert thread_setting() is None
+    monkeypatch.setenv("NEURONLAB_THREADS", " 3 ")
+    assert thread_setting() == 3
+    for wrong in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv("NEURONLAB_THREADS", wrong)
+        with pytest.raises(ValueError, match="NEURONLAB_THREADS must be a whole number of threads ≥ 1"):
+            thread_setting()
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -147,6 +184,47 @@ def test_batches_and_row_subsets_read_the_right_rows(engine):
     assert part.loss_and_grad_batch(theta, [0, 1])[0] == pytest.approx(ref_value, rel=1e-12)
     with pytest.raises(ValueError, match="rows must be row numbers"):
         NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", rows=[0, 300])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation, loss", [("sigmoid", "log_loss"), ("identity", "hinge"),
+                                              ("tanh", "squared_error")])
+def test_labels_of_a_compact_type_give_the_sums_of_float_labels(activation, loss, dtype, engine):
+    """0/1 labels as bool or uint8 (one byte a row, no float copy of a long y) are read as the
+    numbers 0 and 1: the kernel's sums equal the plain formulas on float labels — the hinge's
+    2y − 1 would wrap to 255 if it were computed in uint8."""
+    X, y, s, theta = _data(dtype=dtype)
+    ref_value, ref_grad = _naive(X, y, s, theta, activation, loss)
+    tolerance = 1e-12 if dtype is np.float64 else 1e-5
+    neuron_kernel = kernel.NeuronKernel(Neuron(5, activation), loss)
+    for labels in (y.astype(bool), y.astype(np.uint8)):
+        for rows in (None, np.array([5, 0, 299, 17])):
+            loss_sum, weight_sum, grad = neuron_kernel.sums(X, labels, s, theta, rows=rows, engine=engine)
+            picked = slice(None) if rows is None else rows
+            value, expected = _naive(X[picked], y[picked], s[picked], theta, activation, loss) \
+                if rows is not None else (ref_value, ref_grad)
+            assert loss_sum / weight_sum == pytest.approx(value, rel=tolerance)
+            np.testing.assert_allclose(grad / weight_sum, expected, rtol=tolerance * 10,
+                                       atol=tolerance * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_float64_target_beside_a_float32_x_is_taken_in_float32(engine):
+    """A float32 pass takes each target in float32 as it reads it: the same bits as a float32
+    copy of y, without making that copy."""
+    X, _, s, theta = _data(dtype=np.float32)
+    y = np.random.default_rng(3).normal(size=X.shape[0]) / 3.0  # not exact in float32
+    neuron_kernel = kernel.NeuronKernel(Neuron(5, "identity"), "squared_error")
+    for weights in (None, s.astype(np.float32)):
+        given = neuron_kernel.sums(X, y, weights, theta, engine=engine)
+        copied = neuron_kernel.sums(X, y.astype(np.float32), weights, theta, engine=engine)
+        assert given[:2] == copied[:2]
+        np.testing.assert_array_equal(given[2], copied[2])
+    value, grad = _naive(X, y.astype(np.float32), np.ones(X.shape[0]), theta, "identity", "squared_error")
+    loss_sum, weight_sum, grad_sums = neuron_kernel.sums(X, y, None, theta, engine=engine)
+    assert loss_sum / weight_sum == pytest.approx(value, rel=1e-5)
+    np.testing.assert_allclose(grad_sums / weight_sum, grad, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -258,7 +336,8 @@ def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
 
     def block(zbuf, start):  # the compiled per-block step for sigmoid (1) + log loss (3)
         _kernel_numba._logistic_parts(zbuf, zbuf.size, logistic, scale_bits)
-        return _kernel_numba._per_sample_block(zbuf, zbuf.size, y, no_weights, no_rows, start, 1, 3, logistic)
+        return _kernel_numba._per_sample_block(zbuf, zbuf.size, y, no_weights, no_rows, start, 1, 3, logistic,
+                                               np.empty(1))
 
     dz = z.copy()
     total, count = block(dz, 0)

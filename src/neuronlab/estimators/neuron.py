@@ -84,6 +84,8 @@ def _linearly_separable(X, target) -> bool:
     Decided by a certificate either way, in a few Newton steps (``separability``), for data of
     moderate size.
     """
+    if X.shape[0] * (X.shape[1] + 1) > SEPARABILITY_MAX_SIZE:
+        return False  # not claimed: asked here, before the check makes its float64 copy of X
     from .separability import linearly_separable
 
     return linearly_separable(X, target, SEPARABILITY_MAX_SIZE)
@@ -91,14 +93,13 @@ def _linearly_separable(X, target) -> bool:
 
 def _classes(y):
     """``classes_of(y)`` without sorting a copy of y when y holds two numbers: its smallest and
-    largest values, when every row is one of them (a few boolean passes; a 10,000,000-row y is
-    not copied).  Anything else — text, one class, three — goes to ``classes_of``."""
+    largest values, when every row is one of them (two boolean passes, one at a time; a
+    10,000,000-row y is not copied).  Anything else — text, one class, three — goes to
+    ``classes_of``."""
     if y.dtype.kind in "biuf" and y.size:
         low, high = y.min(), y.max()
         if low != high:  # NaN compares unequal: classes_of names it
-            either = y == low
-            np.logical_or(either, y == high, out=either)
-            if either.all():
+            if np.count_nonzero(y == low) + np.count_nonzero(y == high) == y.size:
                 return np.array([low, high], dtype=y.dtype)
     return classes_of(y)
 
@@ -632,7 +633,9 @@ class NeuronClassifier(_NeuronEstimator):
         self.classes_ = classes
         # 0/1 for two classes (1 for classes_[1]); the class number 0 … k − 1 for more
         if classes.shape[0] == 2:
-            target = (y == classes[1]).astype(X.dtype)  # no int64 copy of a long y
+            # booleans, one byte a row: the kernel takes each label in X's dtype as it reads it
+            # (models.kernel), so a long y needs no float copy where the source keeps y's type
+            target = y == classes[1]
         else:
             target = np.searchsorted(classes, y).astype(X.dtype)
         objective = self._fit(X, target, sample_weight, callback)
@@ -794,7 +797,9 @@ class NeuronRegressor(_NeuronEstimator):
                 "'squared_error', 'absolute_error' or 'huber'"
             )
         X = self._check_input(X, reset=True)
-        y = check_y(y, X.shape[0], numeric=True).astype(X.dtype, copy=False)
+        # y as checked (float64): the kernel rounds each target to X's dtype as it reads it, so
+        # a float32 X needs no float32 copy of y where the source keeps y's type
+        y = check_y(y, X.shape[0], numeric=True)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self._fit(X, y, sample_weight, callback)
         self._warn_outcome()

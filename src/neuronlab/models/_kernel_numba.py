@@ -1,16 +1,18 @@
 """The compiled half of :mod:`neuronlab.models.kernel` (imported only when numba is installed).
 
-One pass over X: for each block of ``zbuf.size`` rows (the block is small enough to
-stay in the L2 cache), compute zᵢ = w·xᵢ + b, turn each zᵢ into the sample's loss
-and δᵢ = sᵢ·∂L/∂z, then add δᵢ·xᵢ into the gradient while the rows are still in
-cache.  X is read from memory once per evaluation.
+One pass over X: for each block of rows (small enough to stay in the L2 cache), compute
+zᵢ = w·xᵢ + b, turn each zᵢ into the sample's loss and δᵢ = sᵢ·∂L/∂z, then add δᵢ·xᵢ into
+the gradient while the rows are still in cache.  X is read from memory once per
+evaluation.  A large pass is cut into many chunks of rows, shared by the threads, whose
+partial sums are added in chunk order.
 
 Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softplus; losses 0 squared, 1 absolute,
 2 huber, 3 log loss in its logit form (sigmoid only), 4 hinge, 5 "gram"
 (∂L/∂z = z: the gradient is then X̃ᵀX̃v, used for power iteration).
-z = X·w and the block's δᵀX run in X's dtype (through BLAS for contiguous rows); the
-per-sample math and every sum across rows and blocks run in float64.  The logistic case
+X is read in its own dtype (float32 or float64); z = X·w, the per-sample math, δᵀX and
+every sum across rows, blocks and chunks run in float64, in loops of this module (no
+BLAS).  The logistic case
 (sigmoid + log loss, the one the optimisers' benchmarks time) gets e^−|z|, ln(1 + e^z) and
 σ(z) for the whole block first, by polynomials for exp and log1p that LLVM vectorises: with
 libm's scalar calls they took a third of the pass.
@@ -146,18 +148,25 @@ def _logistic_parts(zbuf, m, scratch, scale_bits):
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
-def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic):
+def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cast):
     """Turn zbuf[:m] (the block's z) into its δᵢ = sᵢ·∂Lᵢ/∂z in place; return (Σ sᵢLᵢ, Σ sᵢ).
 
     For sigmoid + log loss, ``logistic`` holds :func:`_logistic_parts` of the block, and
-    L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y."""
+    L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y.  y may be of any numeric type (bool or
+    uint8 labels, a float64 y beside a float32 X): each target is rounded to X's dtype
+    through ``cast`` (one element of that dtype), as an n-long copy of y in that dtype
+    would have been, and the arithmetic is float64 — so no such copy is needed, and a
+    label is never subtracted from in its own (wrapping) integer type."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
     loss_sum = 0.0
     weight_sum = 0.0
     for k in range(m):
         i = rows[start + k] if use_rows else start + k
-        target = float(y[i]) if loss != 5 else 0.0  # the gram pass has no targets
+        target = 0.0  # the gram pass has no targets
+        if loss != 5:
+            cast[0] = y[i]
+            target = float(cast[0])
         if loss == 3:
             value, dz = logistic[0, k] - target * float(zbuf[k]), logistic[1, k] - target
         else:
@@ -174,79 +183,90 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic):
     return loss_sum, weight_sum
 
 
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _block_z(X, rows, start, m, w, b, zbuf):
+    """zbuf[k] = w·xᵢ + b for the block's m rows i (rows[start + k] when ``rows`` is not empty,
+    else start + k), summed in float64; one row at a time, its sum over j vectorised
+    (four rows at a time, through row views, was slower: BENCHMARKS.md)."""
+    p = X.shape[1]
+    use_rows = rows.shape[0] > 0
+    for k in range(m):
+        i = rows[start + k] if use_rows else start + k
+        a = 0.0
+        for j in range(p):
+            a += X[i, j] * w[j]
+        zbuf[k] = a + b
+
+
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _block_grad(X, rows, start, m, zbuf, grad):
+    """grad[j] += Σₖ δₖ·xₖⱼ and grad[p] += Σₖ δₖ over the block's rows (δ in zbuf[:m]), while
+    they are still in cache; one row at a time, the update over j vectorised."""
+    p = X.shape[1]
+    use_rows = rows.shape[0] > 0
+    for k in range(m):
+        i = rows[start + k] if use_rows else start + k
+        d = zbuf[k]
+        for j in range(p):
+            grad[j] += d * X[i, j]
+        grad[p] += d
+
+
 @nb.njit(cache=True, fastmath=FASTMATH)
-def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, zbuf):
+def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, block):
     """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
     (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``.
 
-    ``w`` and ``zbuf`` have X's dtype.  A contiguous range of rows goes block by
-    block through BLAS: z = X_B·w + b, then δ, then δᵀX_B while X_B is still in
-    cache.  Rows named by index (a shuffled mini-batch) are gathered by the loop
-    itself, so they are never copied.
+    Block by block of ``block`` rows (small enough to stay in cache): z = X_B·w + b, then
+    each row's δ, then δᵀX_B while X_B is still in cache — one read of X from memory.  w is
+    float64 and every sum is float64, whatever X's dtype.  No BLAS: OpenBLAS may split a
+    block's product over threads of its own inside these (more threads than cores), and
+    its summation order would then follow its thread count.  Rows named by index (a
+    shuffled mini-batch) are read where they are, never copied.
     """
-    p = X.shape[1]
-    use_rows = rows.shape[0] > 0
-    block = zbuf.shape[0]
     loss_sum = 0.0
     weight_sum = 0.0
+    zbuf = np.empty(block)
     logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
+    cast = np.empty(1, dtype=X.dtype)
     for start in range(lo, hi, block):
         m = min(block, hi - start)
-        if use_rows:
-            for k in range(m):
-                i = rows[start + k]
-                acc = b
-                for j in range(p):
-                    acc += X[i, j] * w[j]
-                zbuf[k] = acc
-        else:
-            X_block = X[start:start + m]
-            z = zbuf[:m]
-            z[:] = np.dot(X_block, w)
-            for k in range(m):
-                z[k] += b
+        _block_z(X, rows, start, m, w, b, zbuf)
         if loss == 3:
             _logistic_parts(zbuf, m, logistic, scale_bits)
-        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic)
+        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
+                                                     cast)
         loss_sum += block_loss
         weight_sum += block_weight
         if want_grad:
-            if use_rows:
-                for k in range(m):
-                    i = rows[start + k]
-                    dz = zbuf[k]
-                    for j in range(p):
-                        grad[j] += dz * X[i, j]
-            else:
-                share = np.dot(zbuf[:m], X[start:start + m])
-                for j in range(p):
-                    grad[j] += share[j]
-            for k in range(m):
-                grad[p] += zbuf[k]
+            _block_grad(X, rows, start, m, zbuf, grad)
     return loss_sum, weight_sum
 
 
 @nb.njit(cache=True, parallel=True)
-def accumulate_parallel(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, n_chunks, block):
-    """:func:`accumulate` on ``n_chunks`` contiguous chunks in parallel threads.
+def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, chunk_rows, block):
+    """:func:`accumulate` over the chunks lo + c·chunk_rows … of the rows lo…hi−1, in
+    parallel threads.
 
-    The partial sums are added in chunk order, so the result does not depend on how
-    many threads ran: same data and θ, same bits.
+    The partition depends on the rows and ``chunk_rows`` only, and each chunk's partial
+    sums are added in chunk order: the result does not depend on how many threads ran, or
+    on which thread took which chunk — same data and θ, same bits.
     """
     p = X.shape[1]
+    n_chunks = (hi - lo + chunk_rows - 1) // chunk_rows
     grads = np.zeros((n_chunks, p + 1))
     losses = np.zeros(n_chunks)
     weight_sums = np.zeros(n_chunks)
-    size = (hi - lo + n_chunks - 1) // n_chunks
     for c in nb.prange(n_chunks):
-        a = lo + c * size
-        e = min(hi, a + size)
-        if a < e:
-            zbuf = np.empty(block, dtype=X.dtype)
-            losses[c], weight_sums[c] = accumulate(
-                X, y, weights, rows, a, e, w, b, act, loss, want_grad, grads[c], zbuf
-            )
+        a = lo + c * chunk_rows
+        e = min(hi, a + chunk_rows)
+        # the chunk's own gradient buffer, copied out once: the rows of ``grads`` share cache lines
+        # at their ends, which two threads on neighbouring chunks would pass back and forth at
+        # every row (false sharing)
+        own = np.zeros(p + 1)
+        losses[c], weight_sums[c] = accumulate(X, y, weights, rows, a, e, w, b, act, loss, want_grad, own, block)
+        grads[c] = own
     grad = np.zeros(p + 1)
     loss_sum = 0.0
     weight_sum = 0.0
@@ -256,3 +276,19 @@ def accumulate_parallel(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad,
         for j in range(p + 1):
             grad[j] += grads[c, j]
     return loss_sum, weight_sum, grad
+
+
+def accumulate_in_threads(threads, *args):
+    """:func:`accumulate_chunks` (``args`` are its arguments) on ``threads`` threads — None for
+    numba's default, every core this process may use; at most that.
+
+    numba's static schedule (each thread one run of consecutive chunks): dealing the chunks
+    one at a time (``numba.parallel_chunksize(1)``) was slower in 5 of 6 timed runs on a
+    2-core machine, with and without another CPU-bound process (BENCHMARKS.md)."""
+    available = nb.config.NUMBA_NUM_THREADS
+    previous = nb.get_num_threads()
+    nb.set_num_threads(available if threads is None else min(threads, available))
+    try:
+        return accumulate_chunks(*args)
+    finally:
+        nb.set_num_threads(previous)

@@ -14,18 +14,21 @@ the extra memory is one block plus the parameters.
 Two engines compute exactly these sums:
 
 - ``"numba"``: a compiled loop (numba, imported only when first used and compiled
-  once per dtype, cached on disk) that hands each contiguous block to BLAS for
-  z = X_B·w and δᵀX_B and does the per-sample math itself (rows named by index, as
-  in a shuffled mini-batch, are gathered by the loop), in parallel threads over contiguous chunks of
-  rows for passes over at least ``PARALLEL_MIN_ELEMENTS`` values; used for
-  C-contiguous float32/float64 X of at least ``COMPILED_MIN_ELEMENTS`` values
-  (and for its mini-batches) when numba is installed.
+  once per dtype, cached on disk) that computes z = X_B·w, the per-sample math and
+  δᵀX_B itself, in float64 (rows named by index, as in a shuffled mini-batch, are read
+  where they are).  A pass over at least ``PARALLEL_MIN_ELEMENTS`` values is cut into
+  chunks of about ``CHUNK_ELEMENTS`` values, shared by the threads (``NEURONLAB_THREADS``,
+  else every core: ``core.threads``); the chunks' sums are added in chunk order, so the
+  bits do not depend on the thread count.  Used for C-contiguous float32/float64 X of at
+  least ``COMPILED_MIN_ELEMENTS`` values (and for its mini-batches) when numba is installed.
 - ``"numpy"``: the same blocking with NumPy calls on row blocks of about
   ``NUMPY_BLOCK_BYTES``; used for small data (where compiling would cost more than
   it saves), any other memory layout, or when numba is missing.
 
 X is never copied: a block of rows is a view (or, for a list of row indices, a
-copy of that block only).
+copy of that block only).  Nor is y: it may be of any numeric type (bool labels, a
+float64 y beside a float32 X), and each target is taken in X's dtype as it is read —
+the numbers of a copy of y in X's dtype, without the copy.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import math
 import numpy as np
 
 from ..core.losses import get_loss
+from ..core.threads import thread_setting
 from .neuron import Neuron
 
 __all__ = [
@@ -53,15 +57,20 @@ LOSS_CODES = {"squared_error": 0, "absolute_error": 1, "huber": 2, "log_loss": 3
 GRAM = 5  # the "loss" whose ∂L/∂z is z: its gradient at θ = v is X̃ᵀX̃v (power iteration)
 ENGINES = ("auto", "numba", "numpy")
 
-#: rows per block in the compiled loop: 256 rows × 100 float64 columns = 200 kB, in L2
-COMPILED_BLOCK_ROWS = 256
+#: bytes of X per block in the compiled loop (z, then δ, then δᵀX_B while the block is in the
+#: L2 cache): 64 kB, 80 rows of 100 float64 columns
+COMPILED_BLOCK_BYTES = 1 << 16
+#: rows per block at least and at most (the per-row buffers)
+COMPILED_BLOCK_ROWS = (4, 512)
+#: values (rows × columns) per chunk, the pieces a threaded pass is cut into — by the data's
+#: shape, never by the thread count, so that the sums are the same on any: 2 MB of float64
+#: (chunks 4× smaller were 1.1–1.5× slower, 4× larger no faster: BENCHMARKS.md)
+CHUNK_ELEMENTS = 1 << 18
 #: for an X of fewer values (rows × columns) NumPy is as quick and needs no compilation
 COMPILED_MIN_ELEMENTS = 100_000
 #: threads only for passes over at least this many values: waking a second thread can
 #: cost a scheduler time slice (milliseconds) on a busy machine, more than a small pass
 PARALLEL_MIN_ELEMENTS = 4_000_000
-#: the compiled loop splits the rows into this many chunks (at most), one per task
-COMPILED_CHUNKS = 16
 #: bytes of X per block in the NumPy engine
 NUMPY_BLOCK_BYTES = 1 << 20
 #: up to this many parameters (p + 1) the curvature matrix X̃ᵀDX̃ is formed whole, in one
@@ -145,6 +154,7 @@ class NeuronKernel:
             and X.dtype in (np.float64, np.float32)
             and X.flags.c_contiguous
             and isinstance(y, np.ndarray)
+            and y.dtype.kind in "buif"
         )
         if engine == "numba" and not suitable:
             raise ValueError(
@@ -165,27 +175,29 @@ class NeuronKernel:
 
 
 def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad):
-    empty = np.empty(0, dtype=y.dtype)
-    weights = empty if weights is None else weights
+    weights = np.empty(0, dtype=X.dtype) if weights is None else weights
     rows_arr = np.empty(0, dtype=np.int64) if rows is None else rows
     if rows is not None:
         lo, hi = 0, rows.shape[0]
     # the neuron's own fast path reads θ = (w, b) by position: a layout view costs microseconds
     # per call, which thousands of mini-batch updates per epoch would feel
-    w, b = theta[:-1].astype(X.dtype), float(theta[-1])  # BLAS wants w in X's dtype
+    w, b = theta[:-1], float(theta[-1])
     count = hi - lo
+    p = X.shape[1]
     act, code = codes
-    if count * X.shape[1] < PARALLEL_MIN_ELEMENTS or count <= COMPILED_BLOCK_ROWS * 4:
+    low, high = COMPILED_BLOCK_ROWS
+    block = max(low, min(high, COMPILED_BLOCK_BYTES // (p * X.dtype.itemsize)))
+    if count * p < PARALLEL_MIN_ELEMENTS:
         # a mini-batch or a small data set: threads would cost more than they save
         grad = np.zeros(theta.shape[0])
-        zbuf = np.empty(COMPILED_BLOCK_ROWS, X.dtype)
         loss_sum, weight_sum = compiled.accumulate(
-            X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, grad, zbuf
+            X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, grad, block
         )
     else:
-        chunks = max(1, min(COMPILED_CHUNKS, count // COMPILED_BLOCK_ROWS))
-        loss_sum, weight_sum, grad = compiled.accumulate_parallel(
-            X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, chunks, COMPILED_BLOCK_ROWS
+        # the chunks follow the data's shape only, never the thread count (same bits on any)
+        chunk_rows = block * max(1, CHUNK_ELEMENTS // (p * block))
+        loss_sum, weight_sum, grad = compiled.accumulate_in_threads(
+            thread_setting(), X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, chunk_rows, block
         )
     return float(loss_sum), float(weight_sum), (grad if want_grad else None)
 
@@ -203,8 +215,9 @@ def _per_sample(z, y, activation, loss, gram):
 
 def _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, gram):
     p = X.shape[1]
-    itemsize = getattr(getattr(X, "dtype", None), "itemsize", 8)
-    block = max(1, NUMPY_BLOCK_BYTES // (p * itemsize))
+    dtype = getattr(X, "dtype", None)
+    dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    block = max(1, NUMPY_BLOCK_BYTES // (p * dtype.itemsize))
     grad = np.zeros(neuron.n_params) if want_grad else None
     loss_sum = weight_sum = 0.0
     count = hi - lo if rows is None else rows.shape[0]
@@ -216,7 +229,10 @@ def _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, gra
             index = rows[start:stop]
         Xb = X[index]
         z = neuron.net_input(theta, Xb)
-        per, dz = _per_sample(z, None if gram else y[index], neuron.activation, loss, gram)
+        # targets of any numeric type (bool labels, a float64 y beside a float32 X) are taken
+        # in X's dtype one block at a time, as the compiled loop takes them
+        target = None if gram else np.asarray(y[index], dtype=dtype)
+        per, dz = _per_sample(z, target, neuron.activation, loss, gram)
         if weights is None:
             weight_sum += stop - start
         else:
