@@ -245,7 +245,11 @@ def test_an_array_source_reads_x_where_it_is():
     X32 = X.astype(np.float32)
     source = ArraySource(X32, y, s)
     block = next(source.blocks())
-    assert isinstance(block, RowBlock) and block.X is X32 and block.y.dtype == np.float32
+    # X and y where they are: a numeric y keeps its own type (the passes take each target in
+    # X's dtype as they read it), the weights take X's
+    assert isinstance(block, RowBlock) and block.X is X32 and block.y is y and block.weight.dtype == np.float32
+    labels = y > 0.5
+    assert next(ArraySource(X32, labels).blocks()).y is labels
     assert ArraySource([[1, 2], [3, 4]], [0, 1]).X.dtype == np.float64
     with pytest.raises(ValueError, match="X must be a 2-D array of rows"):
         ArraySource(np.zeros(3), np.zeros(3))

@@ -168,7 +168,7 @@ class NetworkObjective(RowObjective):
                 else:
                     rows = slice(block.lo + begin, block.lo + end)
                     X = block.X[rows]
-                y = block.y[rows]
+                y = block.y[rows].astype(X.dtype, copy=False)  # a source keeps y's own type
                 weight = None if block.weight is None else block.weight[rows]
                 piece = self._chunk_sums(theta_d, X, y, weight, want_grad, work)
                 loss_sum += piece[0]

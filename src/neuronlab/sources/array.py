@@ -13,7 +13,9 @@ class ArraySource(Source):
     """The rows of an in-memory X (n_rows × n_features), targets y and sample weights.
 
     A float X is used as it is — float32 or float64, never copied; anything else (a
-    list, integers) becomes float64.  y and ``sample_weight`` take X's dtype.  ``rows``
+    list, integers) becomes float64.  A numeric y keeps its type (bool labels, a float64 y
+    beside a float32 X: the passes take each target in X's dtype as they read it, so a long y
+    is never copied); ``sample_weight`` takes X's dtype.  ``rows``
     restricts the source to those row numbers of X (a training or validation split of
     one X), named by index so that X itself is not copied.
 
@@ -29,7 +31,10 @@ class ArraySource(Source):
             raise ValueError(f"X must be a 2-D array of rows (one row per sample), got shape {X.shape}")
         self.X = X
         self.n_features = X.shape[1]
-        self.y = np.asarray(y, dtype=X.dtype)
+        # a numeric y keeps its type (bool labels, a float64 y beside a float32 X): the training
+        # kernel takes each target in X's dtype as it reads it, so a long y is never copied
+        y = np.asarray(y)
+        self.y = y if y.dtype.kind in "buif" else np.asarray(y, dtype=X.dtype)
         if self.y.ndim not in (1, 2) or self.y.shape[0] != X.shape[0]:
             raise ValueError(f"y must hold one target per row of X ({X.shape[0]}) — or one row of "
                              f"targets per row, for several outputs —, got shape {self.y.shape}")
@@ -44,7 +49,7 @@ class ArraySource(Source):
         if sample_weight is None:
             self.sample_weight = None
         else:
-            self.sample_weight = np.asarray(sample_weight, dtype=self.y.dtype)
+            self.sample_weight = np.asarray(sample_weight, dtype=X.dtype)
             if self.sample_weight.shape != (X.shape[0],):
                 raise ValueError(f"sample_weight must hold one weight per row of X ({X.shape[0]}), "
                                  f"got shape {self.sample_weight.shape}")
