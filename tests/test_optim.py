@@ -96,15 +96,20 @@ def test_adaptive_rules_by_hand():
     np.testing.assert_allclose(m2, (m / (1 - 0.81)) / np.sqrt(v / (1 - 0.999**2)))
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_in_place_rules_give_the_bits_of_the_textbook_formulas(dtype):
+@pytest.mark.parametrize("dtype, size", [(np.float64, 7), (np.float32, 7), (np.float64, 10_000),
+                                         (np.float32, 10_000)])
+def test_in_place_rules_give_the_bits_of_the_textbook_formulas(dtype, size):
     """The rules update their state in place; over many steps their directions are, bit for
-    bit, the formulas written out with fresh arrays, and two runs' states are separate."""
+    bit, the formulas written out with fresh arrays, and two runs' states are separate
+    (10,000 float64 weights: Adam's compiled loop, which must give the same bits)."""
+    from neuronlab.optim import transforms
+
+    assert (size >= transforms.COMPILED_ADAM_FROM) == (size == 10_000)
     rng = np.random.default_rng(3)
-    grads = [rng.normal(size=7).astype(dtype) for _ in range(30)]
+    grads = [rng.normal(size=size).astype(dtype) for _ in range(30)]
 
     def textbook(name):
-        m, v, total, out = np.zeros(7, dtype), np.zeros(7, dtype), np.zeros(7, dtype), []
+        m, v, total, out = np.zeros(size, dtype), np.zeros(size, dtype), np.zeros(size, dtype), []
         for t, g in enumerate(grads, start=1):
             if name == "adam":
                 m = 0.9 * m + (1.0 - 0.9) * g
@@ -124,7 +129,7 @@ def test_in_place_rules_give_the_bits_of_the_textbook_formulas(dtype):
     rules = {"adam": scale_by_adam(0.9, 0.999, 1e-8), "rms": scale_by_rms(0.9, 1e-8),
              "adagrad": scale_by_adagrad(1e-10), "momentum": trace(0.5), "nesterov": trace(0.5, nesterov=True)}
     for name, rule in rules.items():
-        theta = np.zeros(7, dtype)
+        theta = np.zeros(size, dtype)
         other = rule.init(theta)  # a second run's state, which the first must not touch
         state = rule.init(theta)
         for g, expected in zip(grads, textbook(name)):

@@ -16,6 +16,7 @@ Through threadpoolctl, imported on first use (not on ``import neuronlab``'s path
 from __future__ import annotations
 
 import contextlib
+import threading
 
 __all__ = ["one_blas_thread"]
 
@@ -32,21 +33,32 @@ def _blas_controllers():
 
 
 class _OneThread:
-    """Sets every BLAS library to one thread for the span of a ``with``, then back."""
+    """Sets every BLAS library to one thread for the span of a ``with``, then back.  Nested
+    spans (a fit's run holding it, each pass inside asking again) cost a counter: the
+    libraries are asked only by the outermost, which restores them."""
+
+    depth = 0
+    lock = threading.Lock()
 
     def __init__(self, libraries):
         self.libraries = libraries
 
     def __enter__(self):
-        self.before = [lib.num_threads for lib in self.libraries]
-        for lib, n in zip(self.libraries, self.before):
-            if n != 1:
-                lib.set_num_threads(1)
+        with _OneThread.lock:
+            if _OneThread.depth == 0:
+                _OneThread.before = [lib.num_threads for lib in self.libraries]
+                for lib, n in zip(self.libraries, _OneThread.before):
+                    if n != 1:
+                        lib.set_num_threads(1)
+            _OneThread.depth += 1
 
     def __exit__(self, *exc):
-        for lib, n in zip(self.libraries, self.before):
-            if n != 1:
-                lib.set_num_threads(n)
+        with _OneThread.lock:
+            _OneThread.depth -= 1
+            if _OneThread.depth == 0:
+                for lib, n in zip(self.libraries, _OneThread.before):
+                    if n != 1:
+                        lib.set_num_threads(n)
         return False
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.blas import one_blas_thread
 from ..core.activations import get_activation, log_softmax, sigmoid
 from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
@@ -82,6 +83,11 @@ class _NetworkEstimator(_NeuronEstimator):
         if self.init not in NETWORK_INITIALIZERS:
             raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(NETWORK_INITIALIZERS)}")
         return self._output_activation(), loss
+
+    def _run_context(self):
+        # every pass runs BLAS on one thread (core.blas): held for the run, each pass's own
+        # request is then a counter, not four calls into the BLAS libraries
+        return one_blas_thread()
 
     def _batch_size(self, n_rows):
         """'auto': min(200, n) rows per update (scikit-learn's MLP default); None: every row."""

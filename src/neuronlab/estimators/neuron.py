@@ -8,6 +8,7 @@ run those checks or to put the estimators in a Pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import re
@@ -414,7 +415,8 @@ class _NeuronEstimator:
         objective, training = self.start_run(X, target, sample_weight, callback)
         if carried is not None:
             training.rule.go_on_from(carried)
-        result = training.run()
+        with self._run_context():
+            result = training.run()
         self._optimizer = training.rule.carry()
         self._unpack(objective.model, result.theta)
         self.history_ = result.history
@@ -422,6 +424,11 @@ class _NeuronEstimator:
         self.status_ = result.status
         self.result_ = result
         return objective
+
+    def _run_context(self):
+        """A context the whole run is stepped in (the network estimators hold BLAS on one thread
+        for the run, instead of asking for it at every pass)."""
+        return contextlib.nullcontext()
 
     def start_run(self, X, target, sample_weight=None, callback=None):
         """The run ``fit`` makes, started but not stepped: (objective, Training).

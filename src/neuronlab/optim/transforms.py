@@ -17,7 +17,8 @@ Adam.  Gradient descent is the empty chain (d = g).
 Schedules are functions of the step t = 0, 1, 2, … returning η_t; they are small
 classes so that they print themselves and compare equal by their settings.
 
-This module is part of the core: it imports numpy only (and neuronlab's own checks).
+This module is part of the core: it imports numpy only (and neuronlab's own checks); Adam on a
+large float64 θ runs one compiled loop (``_adam_numba``) when numba is installed.
 """
 
 from __future__ import annotations
@@ -172,6 +173,10 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     def update(g, state, theta):
         state[0] += 1
         count, m, v, m_hat, direction = state
+        compiled = _compiled_adam(g, m)
+        if compiled is not None:
+            compiled(g, m, v, direction, b1, b2, 1.0 - b1**count, 1.0 - b2**count, eps)
+            return direction, state
         _decay_into(m, b1, g, m_hat)
         _decay_into(v, b2, g, direction, squared=True)
         np.divide(m, 1.0 - b1**count, out=m_hat)
@@ -179,6 +184,27 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         return _divide_by_root(m_hat, direction, eps, direction), state
 
     return GradientTransformation(init, update)
+
+
+#: from this many weights on, Adam's update runs as one compiled loop (when numba is there);
+#: below, NumPy's calls cost less than the compiled call and its first-use import
+COMPILED_ADAM_FROM = 8192
+_ADAM = None
+
+
+def _compiled_adam(g, m):
+    """The compiled Adam loop for float64 θ of at least COMPILED_ADAM_FROM weights, or None
+    (float32 arithmetic would round differently in it: its NumPy path keeps float32)."""
+    global _ADAM
+    if m.shape[0] < COMPILED_ADAM_FROM or m.dtype != np.float64 or g.dtype != np.float64 or m.ndim != 1:
+        return None
+    if _ADAM is None:
+        try:
+            from ._adam_numba import adam_direction
+        except ImportError:  # numba is missing: NumPy's calls do the same
+            adam_direction = False
+        _ADAM = adam_direction
+    return _ADAM or None
 
 
 def clip(max_delta: float) -> GradientTransformation:
