@@ -12,7 +12,9 @@ import math
 import numba as nb
 
 
-@nb.njit(cache=True)
+# error_model="numpy": numba's division-by-zero check stops LLVM vectorising the loop (and no
+# divisor here is 0: c₁, c₂ > 0 and √(·) + ε > 0)
+@nb.njit(cache=True, error_model="numpy")
 def adam_direction(g, m, v, direction, b1, b2, c1, c2, eps):
     """m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g·g, direction = (m/c₁) / (√(v/c₂) + ε), in place."""
     keep1, keep2 = 1.0 - b1, 1.0 - b2
