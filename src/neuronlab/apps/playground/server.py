@@ -51,7 +51,9 @@ MAX_SOCKETS = 16
 MAX_MESSAGE_CHARS = 64 * 1024
 MAX_STEPS_PER_SECOND = 5000
 DEFAULT_STEPS_PER_SECOND = 200
-FRAMES_PER_SECOND = 30  # at most, for one page playing
+#: one page playing gets a frame about this often (a turn: steps, then its frame): a browser draws
+#: at 60 a second, and on 2 busy cores a page that also renders got 12–16 of 30 asked, 22–26 of 60
+FRAMES_PER_SECOND = 60
 #: with many pages playing, each one's turn of the engine (steps, then its frame) is about
 #: this long, so a frame reaches each of n pages every n × SHARED_TURN_SECONDS (10 pages: 0.08 s;
 #: on a busy machine the turns stretch, see BENCHMARKS.md)
@@ -253,8 +255,8 @@ class Connection:
     thread, in turns with the other pages, so that they keep their frames), so a setting
     changed between two steps is the one the next step uses.  While playing, a turn steps
     for as long as the engine allows (``Engine.step_seconds``) and then makes one frame of
-    the latest state, serialised in the engine's thread: the page gets every row, in at
-    most FRAMES_PER_SECOND frames a second."""
+    the latest state, serialised in the engine's thread: the page gets every row, in about
+    FRAMES_PER_SECOND frames a second (fewer when the engine or the machine is busy)."""
 
     def __init__(self, ws, uploads, idle_seconds, engine: Engine):
         self.ws = ws
