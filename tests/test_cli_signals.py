@@ -83,3 +83,17 @@ def test_a_signal_before_training_writes_nothing_and_says_one_line(csv_file, tmp
     lines = err.strip().splitlines()
     assert "Traceback" not in err and len(lines) == 1 and lines[0].startswith("neuronlab: interrupted")
     assert not model.exists()
+
+
+def test_a_signal_after_the_command_has_ended_is_ignored():
+    """The entry point's command ran and said so; the interpreter's finalisation then puts back
+    the default actions, under which a late Ctrl-C killed the process without a word: after the
+    command, SIGINT, SIGTERM and SIGHUP are ignored (the status is the command's)."""
+    code = ("import os, signal, neuronlab.__main__ as entry\n"
+            "status = entry.main(['datasets'])\n"
+            "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+            "    os.kill(os.getpid(), s)\n"
+            "print('still here', status)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("still here 0") and done.stderr == ""
