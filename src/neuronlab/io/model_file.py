@@ -33,7 +33,7 @@ from . import schema
 from .atomic import atomic_output, check_output_folder, file_kind
 from ..core.json_values import jsonable
 from ..core.activations import get_activation
-from .tables import Standardizer
+from .tables import Standardizer, target_names
 from ..estimators.network import NetworkClassifier, NetworkRegressor
 from ..estimators.neuron import NeuronClassifier, NeuronRegressor, check_is_fitted
 from ..core.losses import get_loss
@@ -81,7 +81,7 @@ class TrainedModel:
     @property
     def target_names(self) -> list[str]:
         """The target column(s): one, several (a regression with one output each), or none."""
-        return [] if self.target is None else [self.target] if isinstance(self.target, str) else list(self.target)
+        return target_names(self.target)
 
     @property
     def task(self) -> str:

@@ -534,6 +534,11 @@ def prepare(table, target: Optional[Union[str, Sequence[str]]] = None, features:
                    labels=labels, source=source, n_dropped=n_dropped, columns=columns)
 
 
+def target_names(target) -> list[str]:
+    """A Dataset's or model's target as a list: [] (none), [name], or the several names."""
+    return [] if target is None else [target] if isinstance(target, str) else list(target)
+
+
 def _target_names(target, columns) -> list[str]:
     """The target column(s) as a list: none, one name, or several distinct names — given as a
     list, or as the command line writes them, "A,B" (unless a column is named "A,B")."""

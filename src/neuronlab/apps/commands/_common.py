@@ -241,8 +241,10 @@ def make_estimator(task, hidden=None, *, several_targets=False, **options):
     if "max_steps" in options:
         options["max_iter"] = options.pop("max_steps")
     if classify:
+        from ...core.losses import get_loss
+
         loss = options.pop("loss", "log_loss")
-        if loss not in ("log_loss", "cross_entropy", "logistic", "binary_crossentropy"):
+        if get_loss(loss).name != "log_loss":  # log_loss or one of its aliases
             raise ValueError(f"--loss {loss}: a network classifier learns with log_loss (a sigmoid "
                              "output for two classes, softmax for more); leave --loss out")
     return (NetworkClassifier if classify else NetworkRegressor)(hidden_layer_sizes=hidden, **options)

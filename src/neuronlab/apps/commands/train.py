@@ -328,12 +328,14 @@ def _train(args) -> int:
 
 
 def _check_same_problem(previous, dataset):
+    from ...io.tables import target_names
+
     if list(previous.feature_names) != list(dataset.feature_names):
         raise ValueError(
             f"--resume: the model was trained on features {', '.join(previous.feature_names)}, "
             f"but the data gives {', '.join(dataset.feature_names)}"
         )
-    targets = [dataset.target] if isinstance(dataset.target, str) else list(dataset.target)
+    targets = target_names(dataset.target)
     if previous.target is not None and previous.target_names != targets:
         raise ValueError(f"--resume: the model learned {', '.join(previous.target_names)}, but --target "
                          f"names {', '.join(targets)}; resume with the model's target, or train a new model")
