@@ -43,6 +43,17 @@ def step(ws, n):
     return receive(ws, "frame")
 
 
+def exported_model(ws, tmp_path):
+    """The session's model as `neuronlab` reads it back: the page's ``export`` text, written
+    to a file and loaded by io.model_file.load (what the CLI does with a model file)."""
+    from neuronlab.io.model_file import load
+
+    ws.send_json({"type": "export"})
+    path = tmp_path / "model.json"
+    path.write_text(receive(ws, "export")["text"])
+    return load(path)
+
+
 def split_scaled(name, seed, val_split=0.2):
     """The rows `neuronlab train NAME --seed SEED` learns from, made here from the library's
     readers: (X, y, X_val, y_val, scaler) — the stratified split, scaled by the training rows."""

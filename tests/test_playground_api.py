@@ -24,7 +24,8 @@ from neuronlab.models.neuron import Neuron, init_params  # noqa: E402
 from neuronlab.objectives.neuron import NeuronObjective  # noqa: E402
 from neuronlab.train.descent import GradientDescent  # noqa: E402
 
-from playground_helpers import HOST, PORT, TOKEN, WS, client, open_section, receive, split_scaled, step  # noqa: E402,F401
+from playground_helpers import (HOST, PORT, TOKEN, WS, client, exported_model, open_section, receive,  # noqa: E402,F401
+                                split_scaled, step)
 
 
 def open_neuron(ws, **config):
@@ -206,18 +207,12 @@ def test_learning_rates_side_by_side_are_demo_act_three(client):
 
 
 def test_export_writes_the_model_file_the_cli_reads(client, tmp_path):
-    from neuronlab.io.model_file import load
-
     X, y, _, _ = reference_data("circles", seed=0)
     clf = NeuronClassifier(learning_rate=0.3, random_state=0, max_steps=12, tol=0).fit(X, y)
     with client.websocket_connect(WS) as ws:
         open_neuron(ws, dataset="circles", learning_rate=0.3, tol=0, max_steps=12)
         step(ws, 12)  # the run ends, as fit's does
-        ws.send_json({"type": "export"})
-        text = receive(ws, "export")["text"]
-    path = tmp_path / "m.json"
-    path.write_text(text)
-    model = load(path)
+        model = exported_model(ws, tmp_path)
     # the file holds the weights NeuronClassifier fits with the same seed and settings
     assert np.array_equal(model.estimator.coef_, clf.coef_)
     assert np.array_equal(model.estimator.intercept_, clf.intercept_)

@@ -18,8 +18,8 @@ from neuronlab.apps.playground import sessions  # noqa: E402
 from neuronlab.estimators.network import NetworkClassifier  # noqa: E402
 from neuronlab.io.tables import load_dataset, split_rows  # noqa: E402
 
-from playground_helpers import (HOST, TOKEN, WS, client, open_section, probabilities, receive,  # noqa: E402,F401
-                                split_scaled, step, unit_outputs)
+from playground_helpers import (HOST, TOKEN, WS, client, exported_model, open_section, probabilities,  # noqa: E402,F401
+                                receive, split_scaled, step, unit_outputs)
 
 
 def reference(name, seed, val_split=0.2):
@@ -199,8 +199,6 @@ def test_an_uploaded_csv_with_three_text_classes_trains(client):
 
 
 def test_export_of_a_network_is_the_model_file_the_cli_reads(client, tmp_path):
-    from neuronlab.io.model_file import load
-
     X, y, _ = reference("xor", seed=0)
     clf = NetworkClassifier((4,), "tanh", solver="adam", learning_rate=0.05, max_iter=10, tol=0, alpha=0.0,
                             batch_size=None, random_state=0).fit(X, y)
@@ -208,11 +206,7 @@ def test_export_of_a_network_is_the_model_file_the_cli_reads(client, tmp_path):
         open_section(ws, "network", dataset="xor", hidden=[4], strategy="adam", learning_rate=0.05, tol=0,
                      max_steps=10)
         step(ws, 10)  # the run ends, as fit's does
-        ws.send_json({"type": "export"})
-        text = receive(ws, "export")["text"]
-    path = tmp_path / "net.json"
-    path.write_text(text)
-    model = load(path)
+        model = exported_model(ws, tmp_path)
     # the file holds the weights NetworkClassifier fits with the same seed and settings
     assert np.array_equal(model.estimator.theta_, clf.theta_)
     assert model.training["hidden"] == [4]

@@ -542,6 +542,11 @@ def check_race_config(config) -> dict:
     return c
 
 
+def _of_current(name):
+    """A read-only attribute that is the current run's own ``name``."""
+    return property(lambda self: getattr(self.current, name))
+
+
 class _RestartingGradient:
     """The race's gradient method as ``solve`` runs it, stepped: gradient descent from the
     common start and, when a run ends stuck at its start (undefined or stationary there), a
@@ -585,29 +590,15 @@ class _RestartingGradient:
             self.restarts += 1
             self.current = self._start(next(self.points))
 
-    @property
-    def finished(self):
-        return self.current.finished
+    finished = _of_current("finished")
+    history = _of_current("history")
+    strategy = _of_current("strategy")
+    status = _of_current("status")
+    theta = _of_current("theta")
 
     @property
     def evaluations(self):
         return self.spent + self.current.evaluations
-
-    @property
-    def history(self):
-        return self.current.history
-
-    @property
-    def strategy(self):
-        return self.current.strategy
-
-    @property
-    def status(self):
-        return self.current.status
-
-    @property
-    def theta(self):
-        return self.current.theta
 
     def _best(self):
         here = (self.current.best_loss, self.current.best_theta)
