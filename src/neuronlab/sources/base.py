@@ -17,7 +17,7 @@ from typing import Iterator, NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["RowBlock", "Source", "add_sums", "cut_block", "selected", "head_of", "joined"]
+__all__ = ["RowBlock", "Source", "BlocksSource", "add_sums", "cut_block", "cut_blocks"]
 
 
 def add_sums(a, b):
@@ -112,27 +112,43 @@ def cut_block(X, y, weight, size: int, order=None):
             yield RowBlock(X, y, weight, order[begin:end]), end - begin
 
 
-def selected(source, batch) -> RowBlock:
-    """``select`` of a source whose batches are RowBlocks (rows are not numbered across blocks)."""
-    if not isinstance(batch, RowBlock):
-        raise TypeError(f"a batch of a {type(source).__name__} is one that its batches() gives, got "
-                        f"{type(batch).__name__}; rows are not numbered across blocks")
-    return batch
+def cut_blocks(blocks, size: int, rng=None):
+    """The mini-batches of the blocks (X, y, s), in their order: each block's rows shuffled by
+    ``rng`` (None: in their own order), the permutation drawn when the block is reached."""
+    for X, y, weight in blocks:
+        yield from cut_block(X, y, weight, size, None if rng is None else rng.permutation(X.shape[0]))
 
 
-def head_of(blocks, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) of the first k rows of the blocks (X, y, s), as float64 copies."""
-    X_parts, y_parts, left = [], [], k
-    for X, y, _ in blocks:
-        if left <= 0:
-            break
-        X_parts.append(np.array(X[:left], dtype=np.float64))
-        y_parts.append(np.array(y[:left], dtype=np.float64))
-        left -= X_parts[-1].shape[0]
-    return np.concatenate(X_parts), np.concatenate(y_parts)
+class BlocksSource(Source):
+    """A source whose rows come as blocks (X, y, s) from ``_each()``, in order, and whose
+    batches are RowBlocks cut from one block (rows are not numbered across blocks)."""
 
+    def _each(self):
+        raise NotImplementedError
 
-def joined(blocks) -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) of every row of the blocks (X, y, s), joined in order (a copy)."""
-    parts = list(blocks)
-    return np.concatenate([X for X, _, _ in parts]), np.concatenate([y for _, y, _ in parts])
+    def blocks(self):
+        for X, y, weight in self._each():
+            yield RowBlock(X, y, weight)
+
+    def select(self, batch) -> RowBlock:
+        """A batch of a source of blocks is the RowBlock its ``batches()`` gave."""
+        if not isinstance(batch, RowBlock):
+            raise TypeError(f"a batch of a {type(self).__name__} is one that its batches() gives, got "
+                            f"{type(batch).__name__}; rows are not numbered across blocks")
+        return batch
+
+    def head(self, k):
+        """(X, y) of the first k rows, as float64 copies."""
+        X_parts, y_parts, left = [], [], k
+        for X, y, _ in self._each():
+            if left <= 0:
+                break
+            X_parts.append(np.array(X[:left], dtype=np.float64))
+            y_parts.append(np.array(y[:left], dtype=np.float64))
+            left -= X_parts[-1].shape[0]
+        return np.concatenate(X_parts), np.concatenate(y_parts)
+
+    def labelled_rows(self):
+        """(X, y) of every row, the blocks joined in order (a copy)."""
+        parts = list(self._each())
+        return np.concatenate([X for X, _, _ in parts]), np.concatenate([y for _, y, _ in parts])

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Union
 
 import numpy as np
 
-from .base import RowBlock, Source, cut_block, head_of, joined, selected
+from .base import BlocksSource, cut_block, cut_blocks
 
 __all__ = ["BlockSource"]
 
@@ -45,7 +45,7 @@ def _checked_block(number, block, n_features=None, weighted=None):
     return X, y, weight
 
 
-class BlockSource(Source):
+class BlockSource(BlocksSource):
     """Rows given as blocks (X_b, y_b) or (X_b, y_b, s_b), all with the same columns.
 
     ``blocks`` is either
@@ -98,38 +98,19 @@ class BlockSource(Source):
             self._n_samples = sum(X.shape[0] for X, _, _ in self._each())
         return self._n_samples
 
-    def blocks(self):
-        for X, y, weight in self._each():
-            yield RowBlock(X, y, weight)
-
     def batches(self, batch_size, rng, shuffle=True):
         """The mini-batches of one epoch, as (RowBlock, size) pairs; see the class docstring.
         For a sequence of blocks every draw of the epoch (the order of the blocks, then each
         block's permutation of its rows) is made when this is called."""
         size = int(batch_size)
         if self._blocks is None:
-            return self._cut_stream(size, rng, shuffle)
+            return cut_blocks(self._each(), size, rng if shuffle else None)
         order = rng.permutation(len(self._blocks)) if shuffle else range(len(self._blocks))
         plan = [(self._blocks[k], rng.permutation(self._blocks[k][0].shape[0]) if shuffle else None)
                 for k in order]
         return self._cut(plan, size)
 
-    def _cut_stream(self, size, rng, shuffle):
-        for X, y, weight in self._each():
-            yield from cut_block(X, y, weight, size, rng.permutation(X.shape[0]) if shuffle else None)
-
     @staticmethod
     def _cut(plan, size):
         for (X, y, weight), order in plan:
             yield from cut_block(X, y, weight, size, order)
-
-    def select(self, batch) -> RowBlock:
-        """A batch of a BlockSource is the RowBlock ``batches()`` gave."""
-        return selected(self, batch)
-
-    def head(self, k):
-        return head_of(self._each(), k)
-
-    def labelled_rows(self):
-        """(X, y) of every row, the blocks joined in order (a copy)."""
-        return joined(self._each())

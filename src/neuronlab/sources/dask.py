@@ -32,7 +32,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .base import RowBlock, Source, add_sums, cut_block, head_of, joined, selected
+from .base import BlocksSource, RowBlock, add_sums, cut_blocks
 
 __all__ = ["DaskSource", "is_dask_collection", "connect"]
 
@@ -129,7 +129,7 @@ def _rows(part):
     return part[0].shape[0]
 
 
-class DaskSource(Source):
+class DaskSource(BlocksSource):
     """Rows held as blocks (X, y, s) on the workers of a Dask cluster (see the module docstring).
 
     ``parts`` are futures of such blocks, in order; ``client`` the ``distributed.Client``;
@@ -255,15 +255,12 @@ class DaskSource(Source):
         return int(sum(self._row_counts()))
 
     def _each(self, order=None):
+        """(X, y, s) of every non-empty partition, brought to the client one at a time (what
+        ``blocks()`` gives, for the curvature)."""
         for k in (range(len(self.parts)) if order is None else order):
             X, y, weight = self.parts[k].result()
             if X.shape[0]:
                 yield X, y, weight
-
-    def blocks(self):
-        """The partitions, brought to the client one at a time (for the curvature)."""
-        for X, y, weight in self._each():
-            yield RowBlock(X, y, weight)
 
     def batches_per_epoch(self, batch_size):
         return sum(-(-n // int(batch_size)) for n in self._row_counts())
@@ -273,14 +270,4 @@ class DaskSource(Source):
         client and cut into batches of its rows shuffled by ``rng``."""
         size = int(batch_size)
         order = rng.permutation(len(self.parts)) if shuffle else None
-        for X, y, weight in self._each(order):
-            yield from cut_block(X, y, weight, size, rng.permutation(X.shape[0]) if shuffle else None)
-
-    def select(self, batch) -> RowBlock:
-        return selected(self, batch)
-
-    def head(self, k):
-        return head_of(self._each(), k)
-
-    def labelled_rows(self):
-        return joined(self._each())
+        yield from cut_blocks(self._each(order), size, rng if shuffle else None)

@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .base import RowBlock, Source, add_sums, cut_block, head_of, joined, selected
+from .base import BlocksSource, RowBlock, add_sums, cut_blocks
 
 __all__ = ["FileSource", "TableReader", "Scan", "data_files", "file_format", "column_values",
            "is_numeric", "DATA_SUFFIXES"]
@@ -453,7 +453,7 @@ def validation_mask(seed, piece_number, block_number, n, val_split):
     return np.random.default_rng([int(seed), int(piece_number), int(block_number)]).random(n) < val_split
 
 
-class FileSource(Source):
+class FileSource(BlocksSource):
     """The rows of CSV/TSV/Parquet files, streamed: never more than one block in memory.
 
     ``data``: a file, a folder of files, a glob pattern, or a list of paths (one format).
@@ -643,19 +643,4 @@ class FileSource(Source):
         drawn when this is called, each block's permutation when the block is read."""
         size = int(batch_size)
         order = rng.permutation(len(self.pieces)) if shuffle else None
-        return self._cut(self._each(order), size, rng if shuffle else None)
-
-    @staticmethod
-    def _cut(blocks, size, rng):
-        for X, y, weight in blocks:
-            yield from cut_block(X, y, weight, size, None if rng is None else rng.permutation(X.shape[0]))
-
-    def select(self, batch) -> RowBlock:
-        return selected(self, batch)
-
-    def head(self, k):
-        return head_of(self._each(), k)
-
-    def labelled_rows(self):
-        """(X, y) of every row, read into memory (for a rule that takes rows one at a time)."""
-        return joined(self._each())
+        return cut_blocks(self._each(order), size, rng if shuffle else None)
