@@ -84,6 +84,15 @@ class _NetworkEstimator(_NeuronEstimator):
             raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(NETWORK_INITIALIZERS)}")
         return self._output_activation(), loss
 
+    def fit(self, X, y=None, sample_weight=None, callback=None):
+        """Learn every layer's W and b from X (n_samples, n_features) and y: class labels (two
+        classes or more) for the classifier, real targets ((n,) or (n, k)) for the regressor.
+        ``callback(step)`` is called after every epoch (or step).  X may also be a data source
+        (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
+        return self._fit_data(X, y, sample_weight, callback)
+
     def _run_context(self):
         # every pass runs BLAS on one thread (core.blas): held for the run, each pass's own
         # request is then a counter, not four calls into the BLAS libraries
@@ -244,14 +253,6 @@ class NetworkClassifier(_NetworkEstimator):
     def _fitted_classes(self):
         return len(self.classes_)
 
-    def fit(self, X, y=None, sample_weight=None, callback=None):
-        """Learn every layer's W and b from X (n_samples, n_features) and labels y (two classes
-        or more).  ``callback(step)`` is called after every epoch (or step).  X may also be a data
-        source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
-        if takes_source(X):
-            return fit_source(self, X, y, sample_weight, callback, _solver_options)
-        return self._fit_data(X, y, sample_weight, callback)
-
     def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
         """``fit``, and ``partial_fit``'s epoch: with the ``classes`` it was given and the
         optimiser's state ``carried`` from the last call."""
@@ -372,13 +373,6 @@ class NetworkRegressor(_NetworkEstimator):
 
     def _output_activation(self):
         return get_activation("identity")
-
-    def fit(self, X, y=None, sample_weight=None, callback=None):
-        """Learn every layer's W and b from X and real targets y ((n,) or (n, k)).  X may also be
-        a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
-        if takes_source(X):
-            return fit_source(self, X, y, sample_weight, callback, _solver_options)
-        return self._fit_data(X, y, sample_weight, callback)
 
     def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
         """``fit``, and ``partial_fit``'s epoch (``classes`` unused: a regressor has none) with
