@@ -23,7 +23,7 @@ from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
 from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import _NeuronEstimator, _solver_options, check_is_fitted
+from .neuron import _NeuronEstimator, _classes, _solver_options, check_is_fitted
 from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
@@ -263,16 +263,14 @@ class NetworkClassifier(_NetworkEstimator):
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
-        if continuing:
-            classes = self.classes_
-        elif classes is not None:
-            classes = classes_of(np.asarray(classes), "classes")
-        else:
-            classes = classes_of(y)
-        unknown = np.setdiff1d(np.unique(y), classes)
-        if unknown.size:
-            raise ValueError(f"y has label(s) {', '.join(map(str, unknown[:5]))} not among the classes "
-                             f"{', '.join(map(str, classes))} of this classifier")
+        if continuing or classes is not None:
+            classes = self.classes_ if continuing else classes_of(np.asarray(classes), "classes")
+            unknown = np.setdiff1d(np.unique(y), classes)
+            if unknown.size:
+                raise ValueError(f"y has label(s) {', '.join(map(str, unknown[:5]))} not among the "
+                                 f"classes {', '.join(map(str, classes))} of this classifier")
+        else:  # the classes of y itself (two numbers: found without sorting a copy of y)
+            classes = _classes(y)
         self.classes_ = classes
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         target = np.searchsorted(classes, y).astype(X.dtype)
