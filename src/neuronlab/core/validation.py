@@ -23,7 +23,6 @@ __all__ = [
     "check_X",
     "check_y",
     "classes_of",
-    "binary_classes",
     "check_sample_weight",
     "check_random_state",
     "feature_names_of",
@@ -232,17 +231,6 @@ def classes_of(y, what="y"):
             f"{what} has only one class ({written_label(classes[0])}): a classifier needs examples of two "
             "classes to learn where one ends and the other begins"
         )
-    return classes
-
-
-def binary_classes(y, what="y", many_hint=""):
-    """The two sorted classes of ``y`` (where only two are supported: streamed and Dask
-    training); an error naming ``what`` when there are not two, with ``many_hint`` — what to
-    do instead — for more."""
-    classes = classes_of(y, what)
-    if classes.shape[0] > 2:
-        shown = ", ".join(written_label(c) for c in classes[:5]) + (", …" if classes.shape[0] > 5 else "")
-        raise ValueError(f"{what} has {classes.shape[0]} classes ({shown}); this takes two{many_hint}")
     return classes
 
 

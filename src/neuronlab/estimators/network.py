@@ -23,7 +23,7 @@ from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
 from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import _NeuronEstimator, _solver_options, check_is_fitted
+from .neuron import _NeuronEstimator, _classes, _solver_options, check_is_fitted
 from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
@@ -83,6 +83,15 @@ class _NetworkEstimator(_NeuronEstimator):
         if self.init not in NETWORK_INITIALIZERS:
             raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(NETWORK_INITIALIZERS)}")
         return self._output_activation(), loss
+
+    def fit(self, X, y=None, sample_weight=None, callback=None):
+        """Learn every layer's W and b from X (n_samples, n_features) and y: class labels (two
+        classes or more) for the classifier, real targets ((n,) or (n, k)) for the regressor.
+        ``callback(step)`` is called after every epoch (or step).  X may also be a data source
+        (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
+        if takes_source(X):
+            return fit_source(self, X, y, sample_weight, callback, _solver_options)
+        return self._fit_data(X, y, sample_weight, callback)
 
     def _run_context(self):
         # every pass runs BLAS on one thread (core.blas): held for the run, each pass's own
@@ -244,14 +253,6 @@ class NetworkClassifier(_NetworkEstimator):
     def _fitted_classes(self):
         return len(self.classes_)
 
-    def fit(self, X, y=None, sample_weight=None, callback=None):
-        """Learn every layer's W and b from X (n_samples, n_features) and labels y (two classes
-        or more).  ``callback(step)`` is called after every epoch (or step).  X may also be a data
-        source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
-        if takes_source(X):
-            return fit_source(self, X, y, sample_weight, callback, _solver_options)
-        return self._fit_data(X, y, sample_weight, callback)
-
     def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
         """``fit``, and ``partial_fit``'s epoch: with the ``classes`` it was given and the
         optimiser's state ``carried`` from the last call."""
@@ -262,16 +263,14 @@ class NetworkClassifier(_NetworkEstimator):
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
-        if continuing:
-            classes = self.classes_
-        elif classes is not None:
-            classes = classes_of(np.asarray(classes), "classes")
-        else:
-            classes = classes_of(y)
-        unknown = np.setdiff1d(np.unique(y), classes)
-        if unknown.size:
-            raise ValueError(f"y has label(s) {', '.join(map(str, unknown[:5]))} not among the classes "
-                             f"{', '.join(map(str, classes))} of this classifier")
+        if continuing or classes is not None:
+            classes = self.classes_ if continuing else classes_of(np.asarray(classes), "classes")
+            unknown = np.setdiff1d(np.unique(y), classes)
+            if unknown.size:
+                raise ValueError(f"y has label(s) {', '.join(map(str, unknown[:5]))} not among the "
+                                 f"classes {', '.join(map(str, classes))} of this classifier")
+        else:  # the classes of y itself (two numbers: found without sorting a copy of y)
+            classes = _classes(y)
         self.classes_ = classes
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         target = np.searchsorted(classes, y).astype(X.dtype)
@@ -372,13 +371,6 @@ class NetworkRegressor(_NetworkEstimator):
 
     def _output_activation(self):
         return get_activation("identity")
-
-    def fit(self, X, y=None, sample_weight=None, callback=None):
-        """Learn every layer's W and b from X and real targets y ((n,) or (n, k)).  X may also be
-        a data source (``fit(source)``) or a Dask array/DataFrame: see ``estimators.sourced``."""
-        if takes_source(X):
-            return fit_source(self, X, y, sample_weight, callback, _solver_options)
-        return self._fit_data(X, y, sample_weight, callback)
 
     def _fit_data(self, X, y, sample_weight=None, callback=None, *, classes=None, carried=None):
         """``fit``, and ``partial_fit``'s epoch (``classes`` unused: a regressor has none) with

@@ -515,6 +515,8 @@ def _too_large(what: str) -> str:
     return (f"{what} is more than solve takes (at most {MAX_EQUATIONS:,} equations and {MAX_UNKNOWNS:,} "
             "unknowns: its exact steps factor a dense equations × unknowns matrix, whose cost grows as the "
             "cube of its size); split the system, or solve it with a sparse linear solver")
+
+
 def race_setup(equations, box=(-100.0, 100.0), ranges=None, start=None):
     """(objective, low, high, θ0): the equations parsed, the search box and the common start
     of every method, as ``solve`` sets them up (the start must be where the equations are
