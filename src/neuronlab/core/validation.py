@@ -20,6 +20,7 @@ __all__ = [
     "NotFittedError",
     "ConvergenceWarning",
     "sklearn_flavoured",
+    "check_is_fitted",
     "check_X",
     "check_y",
     "classes_of",
@@ -264,3 +265,13 @@ def check_random_state(random_state) -> np.random.Generator:
     raise TypeError(
         f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}"
     )
+
+
+def check_is_fitted(estimator) -> None:
+    """Raise NotFittedError unless ``estimator`` has been fitted (it has ``coef_``, or the
+    attribute its class names in ``_FITTED``)."""
+    if not hasattr(estimator, getattr(type(estimator), "_FITTED", "coef_")):
+        raise sklearn_flavoured(NotFittedError)(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
+        )

@@ -152,33 +152,39 @@ def r2(y_true, y_pred) -> float:
     return 1.0 - ss_res / ss_tot
 
 
-def multiclass_report(y_true, y_pred, proba, n_classes) -> dict:
-    """Accuracy, macro precision/recall/F1 (with each class's own in ``per_class``), log loss
-    and macro one-against-the-rest ROC AUC for class numbers 0 … k − 1 (``proba`` (n, k) or
-    None); one confusion matrix gives all the counting ones."""
-    counts = confusion_matrix(y_true, y_pred, n_classes)
-    per_class = []
+def macro_scores(counts, **more) -> dict:
+    """The counting scores of k classes from their confusion matrix ``counts`` (rows: true):
+    accuracy, each class's precision/recall/F1 against the rest (``per_class``, from its binary
+    matrix [[TN, FP], [FN, TP]]) and their macro means, then the scores in ``more`` (log loss…),
+    then the per-class scores and the matrix itself."""
+    counts = np.asarray(counts)
     n = counts.sum()
-    for c in range(n_classes):  # class c against the rest: the binary matrix [[TN, FP], [FN, TP]]
+    per_class = []
+    for c in range(counts.shape[0]):
         tp = counts[c, c]
         fp, fn = counts[:, c].sum() - tp, counts[c, :].sum() - tp
         scores = _scores(((n - tp - fp - fn, fp), (fn, tp)))
         per_class.append({name: scores[name] for name in ("precision", "recall", "f1")}
                          | {"support": int(counts[c].sum())})
-    report = {"accuracy": _ratio(np.trace(counts), counts.sum()), "average": "macro"}
+    report = {"accuracy": _ratio(np.trace(counts), n), "average": "macro"}
     for name in ("precision", "recall", "f1"):
         report[name] = float(np.mean([scores[name] for scores in per_class]))
+    return report | more | {"per_class": per_class, "confusion_matrix": counts.tolist()}
+
+
+def multiclass_report(y_true, y_pred, proba, n_classes) -> dict:
+    """Accuracy, macro precision/recall/F1 (with each class's own in ``per_class``), log loss
+    and macro one-against-the-rest ROC AUC for class numbers 0 … k − 1 (``proba`` (n, k) or
+    None); one confusion matrix gives all the counting ones."""
+    counts = confusion_matrix(y_true, y_pred, n_classes)
     y = np.asarray(y_true).ravel().astype(np.int64)
-    report["log_loss"] = None
-    report["roc_auc"] = None
+    log_loss = auc = None
     if proba is not None:
         P = np.clip(np.asarray(proba, dtype=np.float64), _EPS, 1.0)
-        report["log_loss"] = float(-np.mean(np.log(P[np.arange(y.shape[0]), y])))
-        if all(0 < scores["support"] < y.shape[0] for scores in per_class):
-            report["roc_auc"] = float(np.mean([roc_auc((y == c).astype(int), P[:, c]) for c in range(n_classes)]))
-    report["per_class"] = per_class
-    report["confusion_matrix"] = counts.tolist()
-    return report
+        log_loss = float(-np.mean(np.log(P[np.arange(y.shape[0]), y])))
+        if all(0 < support < y.shape[0] for support in counts.sum(axis=1)):
+            auc = float(np.mean([roc_auc((y == c).astype(int), P[:, c]) for c in range(n_classes)]))
+    return macro_scores(counts, log_loss=log_loss, roc_auc=auc)
 
 
 def classification_report(y_true, y_pred, proba=None, score=None) -> dict:

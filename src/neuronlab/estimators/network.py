@@ -282,7 +282,6 @@ class NetworkClassifier(_NetworkEstimator):
         """z of the output layer: the logit (n_samples,) for two classes, the k scores
         (n_samples, k) for more."""
         if is_dask_collection(X):  # lazy: computed partition by partition on the workers
-            check_is_fitted(self)
             return lazy_output(self, "decision_function", X)
         z, _ = self._forward(X)
         return z[:, 0] if z.shape[1] == 1 else z
@@ -290,7 +289,6 @@ class NetworkClassifier(_NetworkEstimator):
     def predict(self, X):
         """The class with the largest ŷ (for two classes: classes_[1] where σ(z) > 0.5)."""
         if is_dask_collection(X):  # lazy: computed partition by partition on the workers
-            check_is_fitted(self)
             return lazy_output(self, "predict", X)
         z = self.decision_function(X)
         return self.classes_[np.argmax(z, axis=1)] if z.ndim == 2 else self.classes_[(z > 0).astype(int)]
@@ -298,7 +296,6 @@ class NetworkClassifier(_NetworkEstimator):
     def predict_proba(self, X):
         """P(y = classes_[k] | x): (σ(−z), σ(z)) for two classes, softmax(z) for more."""
         if is_dask_collection(X):  # lazy: computed partition by partition on the workers
-            check_is_fitted(self)
             return lazy_output(self, "predict_proba", X)
         z, y_hat = self._forward(X)
         if z.shape[1] == 1:
@@ -400,7 +397,6 @@ class NetworkRegressor(_NetworkEstimator):
     def predict(self, X):
         """ŷ = z_L for every row: (n,) for one output, (n, k) for k."""
         if is_dask_collection(X):  # lazy: computed partition by partition on the workers
-            check_is_fitted(self)
             return lazy_output(self, "predict", X)
         _, y_hat = self._forward(X)
         return y_hat[:, 0] if y_hat.shape[1] == 1 else y_hat

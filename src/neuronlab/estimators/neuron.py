@@ -27,6 +27,7 @@ from ..core.validation import (
     classes_of,
     ConvergenceWarning,
     NotFittedError,
+    check_is_fitted,
     sklearn_flavoured,
     check_random_state,
     check_sample_weight,
@@ -112,16 +113,6 @@ def _all_on_their_side(estimator, X, target, block=1 << 16) -> bool:
         if not np.all((2 * target[part] - 1) * estimator._z(X[part]) > 0):
             return False
     return True
-
-
-def check_is_fitted(estimator) -> None:
-    """Raise NotFittedError unless ``estimator`` has been fitted (it has ``coef_``, or the
-    attribute its class names in ``_FITTED``)."""
-    if not hasattr(estimator, getattr(type(estimator), "_FITTED", "coef_")):
-        raise sklearn_flavoured(NotFittedError)(
-            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
-            "appropriate arguments before using this estimator."
-        )
 
 
 class _NeuronEstimator:
@@ -711,7 +702,6 @@ class NeuronClassifier(_NeuronEstimator):
         """classes_[1] where the decision function is > 0, else classes_[0]; for k > 2
         classes, the class with the largest zₖ (lazy for Dask)."""
         if is_dask_collection(X):
-            check_is_fitted(self)
             return lazy_output(self, "predict", X)
         scores = self.decision_function(X)
         if scores.ndim == 2:
@@ -731,7 +721,6 @@ class NeuronClassifier(_NeuronEstimator):
     def _predict_proba(self, X):
         # (σ(−z), σ(z)) rather than (1 − σ(z), σ(z)): 1 − σ(z) rounds to 0 for z ≳ 37
         if is_dask_collection(X):
-            check_is_fitted(self)
             return lazy_output(self, "predict_proba", X)
         z = self.decision_function(X)
         if z.ndim == 2:

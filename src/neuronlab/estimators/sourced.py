@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.validation import check_random_state, classes_of
+from ..core.validation import check_is_fitted, check_random_state, classes_of
 from ..models.network import Network
 from ..objectives.network import NetworkObjective
 from ..objectives.neuron import NeuronObjective
@@ -145,7 +145,9 @@ def _on_block(est, method, block, columns):
 def lazy_output(est, method: str, X):
     """``est.<method>(X)`` for a Dask array or DataFrame X, lazily: a Dask array whose chunks are
     computed on the workers from X's partitions (one row of output per row of X: a number, or
-    one per class for probabilities and a k-class decision function)."""
+    one per class for probabilities and a k-class decision function).  An unfitted ``est`` is
+    refused here, before any graph is built."""
+    check_is_fitted(est)
     columns = None
     if hasattr(X, "columns"):
         columns = list(X.columns)

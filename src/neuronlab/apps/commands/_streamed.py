@@ -221,18 +221,7 @@ def _metrics(estimator, source, task, n_classes, shift, objective=None):
     if n_classes == 2:
         report = metrics._scores(counts) | {"log_loss": log_loss, "confusion_matrix": counts.tolist()}
         return report, loss
-    per_class = []  # each class against the rest, from its binary matrix [[TN, FP], [FN, TP]]
-    for c in range(n_classes):
-        tp = counts[c, c]
-        fp, fn = counts[:, c].sum() - tp, counts[c, :].sum() - tp
-        scores = metrics._scores(((n - tp - fp - fn, fp), (fn, tp)))
-        per_class.append({name: scores[name] for name in ("precision", "recall", "f1")}
-                         | {"support": int(counts[c].sum())})
-    report = {"accuracy": float(np.trace(counts) / n), "average": "macro"}
-    for name in ("precision", "recall", "f1"):
-        report[name] = float(np.mean([scores[name] for scores in per_class]))
-    report |= {"log_loss": log_loss, "per_class": per_class, "confusion_matrix": counts.tolist()}
-    return report, loss
+    return metrics.macro_scores(counts, log_loss=log_loss), loss
 
 
 def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> int:
