@@ -3,13 +3,14 @@
     .venv/bin/python bench/bench_kernel_variants.py [--rows 1000000] [--cols 100] [--repeat 9]
 
 BENCHMARKS.md records how these compare with the kernel (its own loops, one row at a time,
-on blocks of about 64 kB, in chunks of 2^18 values shared by the threads); this script
+on blocks of about 64 kB, in chunks of 2^18 values dealt to the threads); this script
 is how that was measured.  Each variant is checked against the kernel's J and ∇J before it is
 timed.  Variants:
 
-- the kernel with the loss alone (no gradient), on one thread, with dynamic scheduling (the
-  chunks dealt one at a time to whichever thread is free, instead of numba's static share per
-  thread), with chunks 4× smaller and 4× larger, and with blocks of 16 kB and 256 kB;
+- the kernel with the loss alone (no gradient), on one thread, with its chunks dealt one at a
+  time from a shared counter to whichever thread is free and in equal shares (one run of
+  consecutive chunks per thread), with chunks 4× smaller and 4× larger, and with blocks of
+  16 kB and 256 kB;
 - the kernel before (the issue 6 kernel): BLAS z = X_B·w and δᵀX_B on blocks of 256 rows,
   16 chunks;
 - numba loops, one row at a time: z for a block, the per-row math, then the gradient;
@@ -250,10 +251,11 @@ def main(argv=None):
         finally:
             del os.environ["NEURONLAB_THREADS"]
 
-    def dynamic_schedule():
-        with nb.parallel_chunksize(1):  # the chunks dealt one at a time to whichever thread is free
-            return K.accumulate_chunks(X, y, np.empty(0), np.empty(0, np.int64), 0, X.shape[0], w, b, 1, 3,
-                                       True, chunk_rows, block)
+    def schedule(dealt):
+        def run():
+            return K.accumulate_in_threads(None, X, y, np.empty(0), np.empty(0, np.int64), 0, X.shape[0], w, b,
+                                           1, 3, True, chunk_rows, block, dealt=dealt)
+        return run
 
     block = max(kernel.COMPILED_BLOCK_ROWS[0],
                 min(kernel.COMPILED_BLOCK_ROWS[1], kernel.COMPILED_BLOCK_BYTES // (p * X.itemsize)))
@@ -267,7 +269,8 @@ def main(argv=None):
 
     variants = {
         "kernel on 1 thread (NEURONLAB_THREADS=1)": one_thread,
-        "kernel, dynamic scheduling (chunks dealt one at a time)": as_mean(dynamic_schedule),
+        "kernel, chunks dealt one at a time from a shared counter": as_mean(schedule(True)),
+        "kernel, chunks in equal shares (one run of chunks per thread)": as_mean(schedule(False)),
         "kernel, chunks 4× smaller (2^16 values)": patched(CHUNK_ELEMENTS=kernel.CHUNK_ELEMENTS // 4),
         "kernel, chunks 4× larger (2^20 values)": patched(CHUNK_ELEMENTS=kernel.CHUNK_ELEMENTS * 4),
         "kernel, blocks of 16 kB": patched(COMPILED_BLOCK_BYTES=1 << 14),

@@ -122,25 +122,31 @@ def test_parallel_chunks_equal_the_plain_formulas(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_same_bits_on_one_thread_and_on_two(dtype, monkeypatch):
     """A threaded pass is cut into chunks by the data's shape alone and their sums are added in
-    chunk order: one thread and two give the same J and ∇J, bit for bit — for a full pass and
-    for a row subset, which threads take in chunks of the same size."""
+    chunk order: one thread and two, with the chunks dealt to whichever thread is free or in
+    equal shares, give the same J and ∇J, bit for bit — for a full pass and for a row subset,
+    which threads take in chunks of the same size."""
+    from neuronlab.models import _kernel_numba
+
     monkeypatch.setattr(kernel, "PARALLEL_MIN_ELEMENTS", 0)
     monkeypatch.setattr(kernel, "CHUNK_ELEMENTS", 40 * 5)  # 125 chunks of this X: many tasks
     X, y, s, theta = _data(n=5000, dtype=dtype)
     rows = np.arange(3, 5000, 3)
     runs = {}
-    for threads in ("1", "2"):
+    for threads, dealt in (("1", True), ("2", True), ("2", False)):
         monkeypatch.setenv("NEURONLAB_THREADS", threads)
-        runs[threads] = [
+        monkeypatch.setattr(_kernel_numba, "DEALT", dealt)
+        runs[threads, dealt] = [
             NeuronObjective(Neuron(5, "sigmoid"), X, y, "log_loss", sample_weight=s, engine="numba",
                             rows=subset).loss_and_grad(theta)
             for subset in (None, rows)
         ]
-    for (value_1, grad_1), (value_2, grad_2) in zip(runs["1"], runs["2"]):
-        assert value_1 == value_2
-        np.testing.assert_array_equal(grad_1, grad_2)
+    one = runs["1", True]
+    for other in (runs["2", True], runs["2", False]):
+        for (value_1, grad_1), (value_2, grad_2) in zip(one, other):
+            assert value_1 == value_2
+            np.testing.assert_array_equal(grad_1, grad_2)
     ref_value, ref_grad = _naive(X, y, s, theta, "sigmoid", "log_loss")
-    assert runs["1"][0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-6)
+    assert one[0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-6)
 
 
 def test_the_thread_setting_is_a_whole_number(monkeypatch):

@@ -27,6 +27,9 @@ import math
 
 import numba as nb
 import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # Reassociation lets LLVM vectorise the dot products and the gradient update; the
 # flags that assume no inf/NaN are left out on purpose: a diverging run must still
@@ -159,14 +162,14 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cas
     label is never subtracted from in its own (wrapping) integer type."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
+    single = cast.itemsize == 4
     loss_sum = 0.0
     weight_sum = 0.0
     for k in range(m):
         i = rows[start + k] if use_rows else start + k
         target = 0.0  # the gram pass has no targets
         if loss != 5:
-            cast[0] = y[i]
-            target = float(cast[0])
+            target = float(np.float32(y[i])) if single else float(np.float64(y[i]))
         if loss == 3:
             value, dz = logistic[0, k] - target * float(zbuf[k]), logistic[1, k] - target
         else:
@@ -186,30 +189,61 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cas
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _block_z(X, rows, start, m, w, b, zbuf):
     """zbuf[k] = w·xᵢ + b for the block's m rows i (rows[start + k] when ``rows`` is not empty,
-    else start + k), summed in float64; one row at a time, its sum over j vectorised
-    (four rows at a time, through row views, was slower: BENCHMARKS.md)."""
+    else start + k), summed in float64, the sum over j vectorised.
+
+    Consecutive rows one at a time: the CPU's prefetcher then streams X from memory (four
+    rows at a time, four streams, was slower: BENCHMARKS.md).  Rows named by index (a
+    shuffled mini-batch, scattered over X) four at a time: four rows' loads in flight at
+    once, and each w[j] loaded once for the four."""
     p = X.shape[1]
-    use_rows = rows.shape[0] > 0
-    for k in range(m):
-        i = rows[start + k] if use_rows else start + k
+    k = 0
+    if rows.shape[0] > 0:
+        while k + 4 <= m:
+            x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
+            a0 = a1 = a2 = a3 = 0.0
+            for j in range(p):
+                wj = w[j]
+                a0 += x0[j] * wj
+                a1 += x1[j] * wj
+                a2 += x2[j] * wj
+                a3 += x3[j] * wj
+            zbuf[k], zbuf[k + 1], zbuf[k + 2], zbuf[k + 3] = a0 + b, a1 + b, a2 + b, a3 + b
+            k += 4
+    while k < m:
+        i = rows[start + k] if rows.shape[0] > 0 else start + k
         a = 0.0
         for j in range(p):
             a += X[i, j] * w[j]
         zbuf[k] = a + b
+        k += 1
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _block_grad(X, rows, start, m, zbuf, grad):
     """grad[j] += Σₖ δₖ·xₖⱼ and grad[p] += Σₖ δₖ over the block's rows (δ in zbuf[:m]), while
-    they are still in cache; one row at a time, the update over j vectorised."""
+    they are still in cache: four rows at a time, so that each grad[j] is loaded and stored
+    once per four rows rather than once per row (the update over j vectorised); the last
+    m mod 4 rows one at a time."""
     p = X.shape[1]
     use_rows = rows.shape[0] > 0
-    for k in range(m):
+    k = 0
+    while k + 4 <= m:
+        if use_rows:
+            x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
+        else:
+            x0, x1, x2, x3 = X[start + k], X[start + k + 1], X[start + k + 2], X[start + k + 3]
+        d0, d1, d2, d3 = zbuf[k], zbuf[k + 1], zbuf[k + 2], zbuf[k + 3]
+        for j in range(p):
+            grad[j] += (d0 * x0[j] + d1 * x1[j]) + (d2 * x2[j] + d3 * x3[j])
+        grad[p] += (d0 + d1) + (d2 + d3)
+        k += 4
+    while k < m:
         i = rows[start + k] if use_rows else start + k
         d = zbuf[k]
         for j in range(p):
             grad[j] += d * X[i, j]
         grad[p] += d
+        k += 1
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
@@ -244,10 +278,29 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     return loss_sum, weight_sum
 
 
+@intrinsic
+def _take_next(typingctx, counter):
+    """The value of counter[0] before adding 1 to it, in one atomic step (LLVM's atomicrmw):
+    the ticket by which a thread takes the next chunk of a pass."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64 and counter.ndim == 1):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        slot = cgutils.get_item_pointer(context, builder, signature.args[0], array,
+                                        [context.get_constant(types.intp, 0)], wraparound=False)
+        return builder.atomic_rmw("add", slot, context.get_constant(types.int64, 1), "monotonic")
+
+    return types.int64(counter), codegen
+
+
 @nb.njit(cache=True, parallel=True)
-def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, chunk_rows, block):
-    """:func:`accumulate` over the chunks lo + c·chunk_rows … of the rows lo…hi−1, in
-    parallel threads.
+def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, chunk_rows, block, workers, dealt):
+    """:func:`accumulate` over the chunks lo + c·chunk_rows … of the rows lo…hi−1, on
+    ``workers`` threads.  ``dealt``: each thread takes the next chunk from a shared counter as
+    soon as it is free, so that a thread slowed by another program on its core takes fewer
+    chunks and the others take the rest; else each thread takes one run of consecutive
+    chunks, an equal share.
 
     The partition depends on the rows and ``chunk_rows`` only, and each chunk's partial
     sums are added in chunk order: the result does not depend on how many threads ran, or
@@ -258,15 +311,22 @@ def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, c
     grads = np.zeros((n_chunks, p + 1))
     losses = np.zeros(n_chunks)
     weight_sums = np.zeros(n_chunks)
-    for c in nb.prange(n_chunks):
-        a = lo + c * chunk_rows
-        e = min(hi, a + chunk_rows)
-        # the chunk's own gradient buffer, copied out once: the rows of ``grads`` share cache lines
-        # at their ends, which two threads on neighbouring chunks would pass back and forth at
-        # every row (false sharing)
-        own = np.zeros(p + 1)
-        losses[c], weight_sums[c] = accumulate(X, y, weights, rows, a, e, w, b, act, loss, want_grad, own, block)
-        grads[c] = own
+    counter = np.zeros(1, dtype=np.int64)
+    for t in nb.prange(workers):  # one iteration per thread; the chunks are handed out inside
+        # each chunk sums into this thread's own buffer, copied out once: the rows of ``grads``
+        # share cache lines at their ends, which two threads would pass back and forth at every
+        # row (false sharing)
+        own = np.empty(p + 1)
+        c = _take_next(counter) if dealt else t * n_chunks // workers
+        end = n_chunks if dealt else (t + 1) * n_chunks // workers
+        while c < end:
+            a = lo + c * chunk_rows
+            e = min(hi, a + chunk_rows)
+            own[:] = 0.0
+            losses[c], weight_sums[c] = accumulate(X, y, weights, rows, a, e, w, b, act, loss, want_grad, own,
+                                                   block)
+            grads[c] = own
+            c = _take_next(counter) if dealt else c + 1
     grad = np.zeros(p + 1)
     loss_sum = 0.0
     weight_sum = 0.0
@@ -278,17 +338,19 @@ def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, c
     return loss_sum, weight_sum, grad
 
 
-def accumulate_in_threads(threads, *args):
-    """:func:`accumulate_chunks` (``args`` are its arguments) on ``threads`` threads — None for
-    numba's default, every core this process may use; at most that.
+#: hand the chunks of a threaded pass out one at a time (True) or in equal shares (False)
+DEALT = True
 
-    numba's static schedule (each thread one run of consecutive chunks): dealing the chunks
-    one at a time (``numba.parallel_chunksize(1)``) was slower in 5 of 6 timed runs on a
-    2-core machine, with and without another CPU-bound process (BENCHMARKS.md)."""
+
+def accumulate_in_threads(threads, *args, dealt=None):
+    """:func:`accumulate_chunks` (``args`` are its arguments up to ``block``) on ``threads``
+    threads — None for numba's default, every core this process may use; at most that.
+    ``dealt`` None: :data:`DEALT`."""
     available = nb.config.NUMBA_NUM_THREADS
+    workers = available if threads is None else min(threads, available)
     previous = nb.get_num_threads()
-    nb.set_num_threads(available if threads is None else min(threads, available))
+    nb.set_num_threads(workers)
     try:
-        return accumulate_chunks(*args)
+        return accumulate_chunks(*args, workers, DEALT if dealt is None else dealt)
     finally:
         nb.set_num_threads(previous)
