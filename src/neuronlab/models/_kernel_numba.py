@@ -10,9 +10,12 @@ Codes (see ``kernel.ACTIVATION_CODES``/``LOSS_CODES``): activations 0 identity,
 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softplus; losses 0 squared, 1 absolute,
 2 huber, 3 log loss in its logit form (sigmoid only), 4 hinge, 5 "gram"
 (∂L/∂z = z: the gradient is then X̃ᵀX̃v, used for power iteration).
-X is read in its own dtype (float32 or float64); z = X·w, the per-sample math, δᵀX and
-every sum across rows, blocks and chunks run in float64, in loops of this module (no
-BLAS).  The logistic case
+X is read in its own dtype (float32 or float64), in loops of this module (no BLAS).  The
+per-sample math and every sum across rows, blocks and chunks run in float64.  The two
+products with X run in X's dtype: a row's z = w·x (then + b in float64), and each four
+rows' Σ δₖxₖ before it is added to the float64 gradient — for a float32 X that is twice
+the numbers per vector instruction, and its rounding (about 1e-7 of z) is that of the
+data itself.  The logistic case
 (sigmoid + log loss, the one the optimisers' benchmarks time) gets e^−|z|, ln(1 + e^z) and
 σ(z) for the whole block first, by polynomials for exp and log1p that LLVM vectorises: with
 libm's scalar calls they took a third of the pass.
@@ -187,9 +190,10 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cas
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _block_z(X, rows, start, m, w, b, zbuf):
+def _block_z(X, rows, start, m, w, b, zbuf, zero):
     """zbuf[k] = w·xᵢ + b for the block's m rows i (rows[start + k] when ``rows`` is not empty,
-    else start + k), summed in float64, the sum over j vectorised.
+    else start + k); the products and their sum over j in X's dtype (w is given in it, and
+    ``zero`` is 0 in it), vectorised, then + b in float64.
 
     Consecutive rows one at a time: the CPU's prefetcher then streams X from memory (four
     rows at a time, four streams, was slower: BENCHMARKS.md).  Rows named by index (a
@@ -200,42 +204,46 @@ def _block_z(X, rows, start, m, w, b, zbuf):
     if rows.shape[0] > 0:
         while k + 4 <= m:
             x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
-            a0 = a1 = a2 = a3 = 0.0
+            a0 = a1 = a2 = a3 = zero
             for j in range(p):
                 wj = w[j]
                 a0 += x0[j] * wj
                 a1 += x1[j] * wj
                 a2 += x2[j] * wj
                 a3 += x3[j] * wj
-            zbuf[k], zbuf[k + 1], zbuf[k + 2], zbuf[k + 3] = a0 + b, a1 + b, a2 + b, a3 + b
+            zbuf[k], zbuf[k + 1] = float(a0) + b, float(a1) + b
+            zbuf[k + 2], zbuf[k + 3] = float(a2) + b, float(a3) + b
             k += 4
     while k < m:
         i = rows[start + k] if rows.shape[0] > 0 else start + k
-        a = 0.0
+        a = zero
         for j in range(p):
             a += X[i, j] * w[j]
-        zbuf[k] = a + b
+        zbuf[k] = float(a) + b
         k += 1
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _block_grad(X, rows, start, m, zbuf, grad):
-    """grad[j] += Σₖ δₖ·xₖⱼ and grad[p] += Σₖ δₖ over the block's rows (δ in zbuf[:m]), while
-    they are still in cache: four rows at a time, so that each grad[j] is loaded and stored
-    once per four rows rather than once per row (the update over j vectorised); the last
-    m mod 4 rows one at a time."""
+def _block_grad(X, rows, start, m, zbuf, dz, grad):
+    """grad[j] += Σₖ δₖ·xₖⱼ and grad[p] += Σₖ δₖ over the block's rows (δ in zbuf[:m], and
+    in X's dtype in dz[:m]), while they are still in cache: four rows at a time, their
+    products summed in X's dtype and then added to the float64 grad, so that each grad[j] is
+    loaded and stored once per four rows rather than once per row (the update over j
+    vectorised); the last m mod 4 rows one at a time, in float64."""
     p = X.shape[1]
     use_rows = rows.shape[0] > 0
+    for k in range(m):
+        dz[k] = zbuf[k]
     k = 0
     while k + 4 <= m:
         if use_rows:
             x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
         else:
             x0, x1, x2, x3 = X[start + k], X[start + k + 1], X[start + k + 2], X[start + k + 3]
-        d0, d1, d2, d3 = zbuf[k], zbuf[k + 1], zbuf[k + 2], zbuf[k + 3]
+        d0, d1, d2, d3 = dz[k], dz[k + 1], dz[k + 2], dz[k + 3]
         for j in range(p):
-            grad[j] += (d0 * x0[j] + d1 * x1[j]) + (d2 * x2[j] + d3 * x3[j])
-        grad[p] += (d0 + d1) + (d2 + d3)
+            grad[j] += float((d0 * x0[j] + d1 * x1[j]) + (d2 * x2[j] + d3 * x3[j]))
+        grad[p] += (zbuf[k] + zbuf[k + 1]) + (zbuf[k + 2] + zbuf[k + 3])
         k += 4
     while k < m:
         i = rows[start + k] if use_rows else start + k
@@ -253,7 +261,8 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
 
     Block by block of ``block`` rows (small enough to stay in cache): z = X_B·w + b, then
     each row's δ, then δᵀX_B while X_B is still in cache — one read of X from memory.  w is
-    float64 and every sum is float64, whatever X's dtype.  No BLAS: OpenBLAS may split a
+    float64, and so is every sum but those of :func:`_block_z` and :func:`_block_grad` (in
+    X's dtype).  No BLAS: OpenBLAS may split a
     block's product over threads of its own inside these (more threads than cores), and
     its summation order would then follow its thread count.  Rows named by index (a
     shuffled mini-batch) are read where they are, never copied.
@@ -261,12 +270,15 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     loss_sum = 0.0
     weight_sum = 0.0
     zbuf = np.empty(block)
+    dz = np.empty(block, dtype=X.dtype)
+    w_x = w.astype(X.dtype)  # w in X's dtype: a float32 X's dot products run in float32
+    zero = np.zeros(1, dtype=X.dtype)[0]
     logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
     cast = np.empty(1, dtype=X.dtype)
     for start in range(lo, hi, block):
         m = min(block, hi - start)
-        _block_z(X, rows, start, m, w, b, zbuf)
+        _block_z(X, rows, start, m, w_x, b, zbuf, zero)
         if loss == 3:
             _logistic_parts(zbuf, m, logistic, scale_bits)
         block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
@@ -274,7 +286,7 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
         loss_sum += block_loss
         weight_sum += block_weight
         if want_grad:
-            _block_grad(X, rows, start, m, zbuf, grad)
+            _block_grad(X, rows, start, m, zbuf, dz, grad)
     return loss_sum, weight_sum
 
 

@@ -15,11 +15,12 @@ Two engines compute exactly these sums:
 
 - ``"numba"``: a compiled loop (numba, imported only when first used and compiled
   once per dtype, cached on disk) that computes z = X_B·w, the per-sample math and
-  δᵀX_B itself, in float64 (rows named by index, as in a shuffled mini-batch, are read
-  where they are).  A pass over at least ``PARALLEL_MIN_ELEMENTS`` values is cut into
-  chunks of about ``CHUNK_ELEMENTS`` values, shared by the threads (``NEURONLAB_THREADS``,
-  else every core: ``core.threads``); the chunks' sums are added in chunk order, so the
-  bits do not depend on the thread count.  Used for C-contiguous float32/float64 X of at
+  δᵀX_B itself: the products with X in X's dtype, every other sum in float64 (rows
+  named by index, as in a shuffled mini-batch, are read where they are).  A pass over at
+  least ``PARALLEL_MIN_ELEMENTS`` values is cut into chunks of about ``CHUNK_ELEMENTS``
+  values, dealt one at a time to whichever thread is free (``NEURONLAB_THREADS``, else
+  every core: ``core.threads``); the chunks' sums are added in chunk order, so the bits
+  do not depend on the thread count or on which thread took which chunk.  Used for C-contiguous float32/float64 X of at
   least ``COMPILED_MIN_ELEMENTS`` values (and for its mini-batches) when numba is installed.
 - ``"numpy"``: the same blocking with NumPy calls on row blocks of about
   ``NUMPY_BLOCK_BYTES``; used for small data (where compiling would cost more than
