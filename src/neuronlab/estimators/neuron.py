@@ -8,7 +8,6 @@ run those checks or to put the estimators in a Pipeline.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
 import re
@@ -19,6 +18,7 @@ import numpy as np
 from ..core.activations import get_activation, log_softmax, sigmoid, softmax
 from ..core.losses import check_compatible, get_loss
 from ..core.split import stratified_split
+from ..core.threads import check_n_jobs, run_threads
 from ..models.network import Network
 from ..models.neuron import INITIALIZERS, Neuron, init_params
 from ..objectives.network import NetworkObjective
@@ -278,6 +278,8 @@ class _NeuronEstimator:
         if self.schedule is not None:
             get_schedule(self.schedule, self.learning_rate)
         _training_dtype(self.dtype)
+        if "n_jobs" in self._get_param_names():
+            check_n_jobs(self.n_jobs)
 
     def _check_input(self, X, reset):
         names = feature_names_of(X)
@@ -403,10 +405,10 @@ class _NeuronEstimator:
         ``interrupted``, the best θ so far kept).  ``carried``: the strategy's state at the end
         of the last run (``_optimizer``), for a run that goes on from it (``partial_fit``).
         """
-        objective, training = self.start_run(X, target, sample_weight, callback)
-        if carried is not None:
-            training.rule.go_on_from(carried)
         with self._run_context():
+            objective, training = self.start_run(X, target, sample_weight, callback)
+            if carried is not None:
+                training.rule.go_on_from(carried)
             result = training.run()
         self._optimizer = training.rule.carry()
         self._unpack(objective.model, result.theta)
@@ -417,9 +419,10 @@ class _NeuronEstimator:
         return objective
 
     def _run_context(self):
-        """A context the whole run is stepped in (the network estimators hold BLAS on one thread
-        for the run, instead of asking for it at every pass)."""
-        return contextlib.nullcontext()
+        """A context the whole run is stepped in: the compiled passes on the threads ``n_jobs``
+        asks for (the network estimators, which have no ``n_jobs``, hold BLAS on one thread for
+        the run instead)."""
+        return run_threads(self.n_jobs)
 
     def start_run(self, X, target, sample_weight=None, callback=None):
         """The run ``fit`` makes, started but not stepped: (objective, Training).
@@ -575,6 +578,9 @@ class NeuronClassifier(_NeuronEstimator):
         the precision of the training passes over X
     recover : bool, on divergence roll back to the best θ, halve η and go on (gradient-descent
         solvers; each halving is noted in ``history_.events``)
+    n_jobs : None or int, the threads of the compiled passes over X: k, or −1 for every core
+        (−2 all but one…); None leaves it to ``NEURONLAB_THREADS``, else every core.  The
+        result is the same, bit for bit, on any number of threads
 
     Attributes
     ----------
@@ -591,13 +597,14 @@ class NeuronClassifier(_NeuronEstimator):
                  learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
                  l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
                  schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, dtype=None, recover=False):
+                 n_iter_no_change=10, dtype=None, recover=False, n_jobs=None):
         super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
                          max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
                          l1_ratio=l1_ratio, init=init, warm_start=warm_start,
                          random_state=random_state, schedule=schedule, batch_size=batch_size,
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_iter_no_change=n_iter_no_change, dtype=dtype, recover=recover)
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         from sklearn.utils import ClassifierTags
@@ -763,13 +770,14 @@ class NeuronRegressor(_NeuronEstimator):
                  learning_rate=0.1, max_steps=1000, tol=1e-6, penalty="l2", alpha=0.0,
                  l1_ratio=0.15, init="xavier", warm_start=False, random_state=None,
                  schedule=None, batch_size=None, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, dtype=None, recover=False):
+                 n_iter_no_change=10, dtype=None, recover=False, n_jobs=None):
         super().__init__(activation, loss, solver=solver, learning_rate=learning_rate,
                          max_steps=max_steps, tol=tol, penalty=penalty, alpha=alpha,
                          l1_ratio=l1_ratio, init=init, warm_start=warm_start,
                          random_state=random_state, schedule=schedule, batch_size=batch_size,
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_iter_no_change=n_iter_no_change, dtype=dtype, recover=recover)
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         from sklearn.utils import RegressorTags

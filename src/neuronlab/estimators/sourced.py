@@ -106,7 +106,8 @@ def _fit_source(est, X, y, sample_weight, callback, solver_options):
         not classifier or np.array_equal(getattr(est, "classes_", None), classes)) and est._pack_fits(model)
     theta0 = est._pack(model) if continuing else est.initial_theta(n_features, rng, n_classes)
     options = solver_options(est, rng, source.n_samples)
-    result = get_strategy(est.solver, **options).minimize(objective, theta0, callback=callback)
+    with est._run_context():
+        result = get_strategy(est.solver, **options).minimize(objective, theta0, callback=callback)
     est.n_features_in_ = n_features
     if names is not None:
         est.feature_names_in_ = np.asarray(names, dtype=object)
