@@ -30,6 +30,7 @@ import math
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -189,17 +190,44 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cas
     return loss_sum, weight_sum
 
 
+@intrinsic
+def _prefetch(typingctx, X, i, j):
+    """Ask the CPU to bring the cache line of X[i, j] into its caches (LLVM's llvm.prefetch: a
+    hint, which never faults and which no instruction waits for)."""
+    if not (isinstance(X, types.Array) and X.ndim == 2):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        address = cgutils.get_item_pointer(context, builder, array_type, array, [args[1], args[2]],
+                                           wraparound=False)
+        byte = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]), "llvm.prefetch.p0i8")
+        # a read (0), to be kept in every cache level (3), of data (1)
+        builder.call(prefetch, [builder.bitcast(address, byte), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                                ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(X, i, j), codegen
+
+
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _block_z(X, rows, start, m, w, b, zbuf, zero):
+def _block_z(X, rows, start, m, w, b, zbuf, zero, ahead):
     """zbuf[k] = w·xᵢ + b for the block's m rows i (rows[start + k] when ``rows`` is not empty,
     else start + k); the products and their sum over j in X's dtype (w is given in it, and
     ``zero`` is 0 in it), vectorised, then + b in float64.
 
     Consecutive rows one at a time: the CPU's prefetcher then streams X from memory (four
-    rows at a time, four streams, was slower: BENCHMARKS.md).  Rows named by index (a
-    shuffled mini-batch, scattered over X) four at a time: four rows' loads in flight at
-    once, and each w[j] loaded once for the four."""
+    rows at a time, four streams, was slower: BENCHMARKS.md); with ``ahead`` > 0, each row
+    also asks for the row ``ahead`` rows further on, so that memory keeps working while the
+    block's per-row math and gradient run.  Rows named by index (a shuffled mini-batch,
+    scattered over X) four at a time: four rows' loads in flight at once, and each w[j]
+    loaded once for the four."""
     p = X.shape[1]
+    line = 64 // X.itemsize  # values per cache line
     k = 0
     if rows.shape[0] > 0:
         while k + 4 <= m:
@@ -216,6 +244,9 @@ def _block_z(X, rows, start, m, w, b, zbuf, zero):
             k += 4
     while k < m:
         i = rows[start + k] if rows.shape[0] > 0 else start + k
+        if ahead > 0 and i + ahead < X.shape[0]:
+            for j in range(0, p, line):
+                _prefetch(X, i + ahead, j)
         a = zero
         for j in range(p):
             a += X[i, j] * w[j]
@@ -255,7 +286,7 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad):
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
-def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, block):
+def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, block, ahead):
     """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
     (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``.
 
@@ -265,7 +296,8 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     X's dtype).  No BLAS: OpenBLAS may split a
     block's product over threads of its own inside these (more threads than cores), and
     its summation order would then follow its thread count.  Rows named by index (a
-    shuffled mini-batch) are read where they are, never copied.
+    shuffled mini-batch) are read where they are, never copied.  ``ahead`` > 0: consecutive
+    rows are asked for that many rows before they are read (:func:`_block_z`).
     """
     loss_sum = 0.0
     weight_sum = 0.0
@@ -278,7 +310,7 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     cast = np.empty(1, dtype=X.dtype)
     for start in range(lo, hi, block):
         m = min(block, hi - start)
-        _block_z(X, rows, start, m, w_x, b, zbuf, zero)
+        _block_z(X, rows, start, m, w_x, b, zbuf, zero, 0 if rows.shape[0] > 0 else ahead)
         if loss == 3:
             _logistic_parts(zbuf, m, logistic, scale_bits)
         block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
@@ -307,7 +339,8 @@ def _take_next(typingctx, counter):
 
 
 @nb.njit(cache=True, parallel=True)
-def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, chunk_rows, block, workers, dealt):
+def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, chunk_rows, block, ahead, workers,
+                      dealt):
     """:func:`accumulate` over the chunks lo + c·chunk_rows … of the rows lo…hi−1, on
     ``workers`` threads.  ``dealt``: each thread takes the next chunk from a shared counter as
     soon as it is free, so that a thread slowed by another program on its core takes fewer
@@ -336,7 +369,7 @@ def accumulate_chunks(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, c
             e = min(hi, a + chunk_rows)
             own[:] = 0.0
             losses[c], weight_sums[c] = accumulate(X, y, weights, rows, a, e, w, b, act, loss, want_grad, own,
-                                                   block)
+                                                   block, ahead)
             grads[c] = own
             c = _take_next(counter) if dealt else c + 1
     grad = np.zeros(p + 1)
@@ -355,7 +388,7 @@ DEALT = True
 
 
 def accumulate_in_threads(threads, *args, dealt=None):
-    """:func:`accumulate_chunks` (``args`` are its arguments up to ``block``) on ``threads``
+    """:func:`accumulate_chunks` (``args`` are its arguments up to ``ahead``) on ``threads``
     threads — None for numba's default, every core this process may use; at most that.
     ``dealt`` None: :data:`DEALT`."""
     available = nb.config.NUMBA_NUM_THREADS
