@@ -67,6 +67,69 @@ def column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.nda
     return values, missing, np.zeros(len(values), dtype=bool)
 
 
+_compiled_fill = None
+
+
+def _fill_loop():
+    """The compiled fill (``_fill_numba.fill_columns``), or False without numba."""
+    global _compiled_fill
+    if _compiled_fill is None:
+        try:
+            from ._fill_numba import fill_columns as compiled
+        except ImportError:
+            compiled = False
+        _compiled_fill = compiled
+    return _compiled_fill
+
+
+def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
+    """Write the ``features`` columns of ``batch`` (a pyarrow RecordBatch or Table of numeric
+    columns) into the column-major float64 ``X`` (rows × features), as x′ = (x − μ)/σ when
+    ``mean`` and ``scale`` are given (nulls become NaN); returns one flag per column: True when
+    the column holds a NaN or ±∞ (after scaling).  Each column in one pass with the compiled
+    loop (read once, written once); with NumPy (no numba) a subtraction, a division and a sum.
+
+    Column-major because it is the cheapest layout to write from Arrow's columns: a row-major
+    fill (to feed the kernel's compiled engine) measured twice as slow on 65,536 × 50 Parquet
+    blocks, more than that engine saves (BENCHMARKS.md, issue 15)."""
+    import pyarrow as pa
+
+    p = len(features)
+    standardise = mean is not None
+    mean = np.zeros(p) if mean is None else np.asarray(mean, dtype=np.float64)
+    scale = np.ones(p) if scale is None else np.asarray(scale, dtype=np.float64)
+    flags = np.zeros(p, dtype=bool)
+    # a Table's columns may be cut into chunks at different rows: its record batches are cut alike
+    parts = [batch] if isinstance(batch, pa.RecordBatch) else batch.to_batches()
+    compiled = _fill_loop()
+    start = 0
+    for part in parts:
+        n = part.num_rows
+        if n == 0:
+            continue
+        columns = []
+        for name in features:
+            values = part.column(name).to_numpy(zero_copy_only=False)  # nulls are NaN
+            if values.dtype != np.float64 or not values.flags.c_contiguous:
+                values = np.ascontiguousarray(values, dtype=np.float64)
+            columns.append(values)
+        if compiled:
+            addresses = np.array([v.ctypes.data for v in columns], dtype=np.int64)
+            compiled(addresses, n, start, mean, scale, standardise, X, flags)
+        else:
+            for j, values in enumerate(columns):
+                target = X[start:start + n, j]
+                if standardise:
+                    np.subtract(values, mean[j], out=target)
+                    target /= scale[j]
+                else:
+                    target[...] = values
+                flags[j] |= not np.isfinite(target.sum())
+        del columns  # the arrays (pyarrow's buffers) were kept alive through the compiled call
+        start += n
+    return flags
+
+
 def file_format(path, head: bytes = None) -> str:
     """'parquet', 'tsv' or 'csv' from the name (and the Parquet magic bytes, read from the file
     or given as ``head``: a pipe's first bytes)."""
@@ -144,11 +207,11 @@ class TableReader:
     def __call__(self, batch, where: str, out: Optional[np.ndarray] = None):
         """(X, y, kept) of ``batch``: X (rows × features, float64, column-major: each column is
         one contiguous copy of the file's column — the cheapest layout to write from Arrow's
-        columns), y, and ``kept`` — None when every row is kept, else the mask of the rows kept
-        (``drop_missing``).  ``where`` names the file (and block) in errors.  ``out``: a
-        column-major float64 buffer of at least this many rows, reused block after block (X is
-        then a view of its first rows, valid until the next block is written into it): a fresh
-        array of a block's size would cost its page faults at every block."""
+        columns, see :func:`fill_columns`), y, and ``kept`` — None when every row is kept, else
+        the mask of the rows kept (``drop_missing``).  ``where`` names the file (and block) in
+        errors.  ``out``: a column-major float64 buffer of at least this many rows, reused block
+        after block (X is then a view of its first rows, valid until the next block is written
+        into it): a fresh array of a block's size would cost its page faults at every block."""
         import pyarrow as pa
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
@@ -159,30 +222,22 @@ class TableReader:
         if missing_columns:
             raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
                              f"{', '.join(names)}")
-        if out is not None and out.shape[0] >= n and out.shape[1] == len(self.features):
+        for name in self.features:
+            column_type = batch.schema.field(name).type
+            if not is_numeric(column_type):
+                raise ValueError(f"{where}: feature column {name} is not numeric ({column_type}); encode "
+                                 "it as numbers or leave it out of --features")
+        if out is not None and out.shape[0] >= n and out.shape[1] == len(self.features) \
+                and out.flags.f_contiguous:
             X = out[:n]
         else:
             X = np.empty((n, len(self.features)), dtype=np.float64, order="F")
-        # column by column, while the column is in cache: its copy, x′ = (x − μ)/σ (as
-        # io.tables.Standardizer: the same bits) and its sum — finite when all its values are (a
-        # NaN or ±∞ makes it NaN or ±∞): p numbers instead of a mask of n × p; only a column whose
-        # sum is not finite is looked at value by value (finite values whose sum overflows pass there)
-        standardise = self.mean is not None
-        sums = np.empty(len(self.features))
-        for j, name in enumerate(self.features):
-            column = batch.column(name)
-            if not is_numeric(column.type):
-                raise ValueError(f"{where}: feature column {name} is not numeric ({column.type}); encode "
-                                 "it as numbers or leave it out of --features")
-            values = X[:, j]
-            if standardise:
-                np.subtract(column.to_numpy(zero_copy_only=False), self.mean[j], out=values)  # nulls are NaN
-                values /= self.scale[j]
-            else:
-                values[...] = column.to_numpy(zero_copy_only=False)
-            sums[j] = values.sum()
+        # each column written in one pass as x′ = (x − μ)/σ (as io.tables.Standardizer: the same
+        # bits) while noting whether it holds a NaN or ±∞: p flags instead of a mask of n × p;
+        # only a flagged column is looked at value by value
+        flags = fill_columns(batch, self.features, X, self.mean, self.scale)
         bad, bad_columns = None, []
-        for j in np.flatnonzero(~np.isfinite(sums)):
+        for j in np.flatnonzero(flags):
             finite = np.isfinite(X[:, j])
             if not finite.all():
                 bad = ~finite if bad is None else bad | ~finite
