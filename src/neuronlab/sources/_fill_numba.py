@@ -27,29 +27,33 @@ def _float64_pointer(typingctx, address):
 
 
 @nb.njit(cache=True, nogil=True)
-def fill_columns(addresses, n, start, mean, scale, standardise, out, bad):
-    """out[start + i, j] = (column_j[i] − mean[j]) / scale[j] (or column_j[i]) for i < n, where
-    column j is the n float64 values at ``addresses[j]`` and ``out`` is column-major: each column
-    in one contiguous pass that reads it once and writes it once (NumPy's subtract, divide and
-    sum are three), with the same subtraction and division, so the same bits, as NumPy's.
-    ``bad[j]`` becomes True when column j has a NaN or ±∞ there (v − v is 0 for a finite v and
-    NaN for any other)."""
-    p = addresses.shape[0]
+def fill_columns(addresses, lengths, mean, scale, standardise, out, bad):
+    """out[:, j] = (column j − mean[j]) / scale[j] (or column j) for a column-major ``out``,
+    where column j is pyarrow's chunks of it, one after the other: ``lengths[c]`` float64 values
+    at ``addresses[c, j]`` for chunk c.  Each column in one contiguous pass that reads it once and
+    writes it once (NumPy's subtract, divide and sum are three), with the same subtraction and
+    division, so the same bits, as NumPy's.  ``bad[j]`` becomes True when column j has a NaN or
+    ±∞ (v − v is 0 for a finite v and NaN for any other)."""
+    chunks, p = addresses.shape
     for j in range(p):
-        column = nb.carray(_float64_pointer(addresses[j]), (n,))
-        target = out[start:start + n, j]
         check = 0.0
-        if standardise:
-            mj = mean[j]
-            sj = scale[j]
-            for i in range(n):
-                v = (column[i] - mj) / sj
-                target[i] = v
-                check += v - v
-        else:
-            for i in range(n):
-                v = column[i]
-                target[i] = v
-                check += v - v
+        row = 0
+        mj = mean[j]
+        sj = scale[j]
+        for c in range(chunks):
+            n = lengths[c]
+            column = nb.carray(_float64_pointer(addresses[c, j]), (n,))
+            target = out[row:row + n, j]
+            if standardise:
+                for i in range(n):
+                    v = (column[i] - mj) / sj
+                    target[i] = v
+                    check += v - v
+            else:
+                for i in range(n):
+                    v = column[i]
+                    target[i] = v
+                    check += v - v
+            row += n
         if check != check:
             bad[j] = True

@@ -40,10 +40,15 @@ PARQUET_MAGIC = b"PAR1"
 DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
 #: rows per block: 65,536 rows × 50 float64 features is 26 MB
 BLOCK_ROWS = 1 << 16
-#: bytes of CSV text per block, parsed on one thread (the read-ahead thread already overlaps it with
-#: the arithmetic): of the streaming routes bench_beyond_memory.py times, 1 MB on one thread was the
-#: fastest in every run; blocks of 64 MB, about what 65,536 rows of 50 columns take, parsed several
-#: times slower (BENCHMARKS.md, issue 15)
+#: bytes of CSV text per range: an uncompressed CSV/TSV file is cut into ranges of whole rows
+#: (at the last newline of each), every range parsed at once on pyarrow's threads — the way its
+#: whole-file read_csv parses, at its rate — while the rows of the range before are summed (the
+#: read-ahead thread); memory holds a few ranges' text and tables, whatever the file's size
+CSV_RANGE_BYTES = 16 << 20
+#: bytes of CSV text per block of pyarrow's streaming reader, parsed on one thread: the route of a
+#: compressed file, and of the rest of a file from the first range holding a quote (a quoted value
+#: may hold a newline, so a newline there need not end a row); of the streaming routes
+#: bench_beyond_memory.py times, 1 MB on one thread was the fastest (BENCHMARKS.md, issue 15)
 CSV_BLOCK_BYTES = 1 << 20
 
 
@@ -82,6 +87,13 @@ def _fill_loop():
     return _compiled_fill
 
 
+def _float64_values(chunk) -> np.ndarray:
+    values = chunk.to_numpy(zero_copy_only=False)  # nulls are NaN
+    if values.dtype != np.float64 or not values.flags.c_contiguous:
+        values = np.ascontiguousarray(values, dtype=np.float64)
+    return values
+
+
 def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
     """Write the ``features`` columns of ``batch`` (a pyarrow RecordBatch or Table of numeric
     columns) into the column-major float64 ``X`` (rows × features), as x′ = (x − μ)/σ when
@@ -99,34 +111,38 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
     mean = np.zeros(p) if mean is None else np.asarray(mean, dtype=np.float64)
     scale = np.ones(p) if scale is None else np.asarray(scale, dtype=np.float64)
     flags = np.zeros(p, dtype=bool)
-    # a Table's columns may be cut into chunks at different rows: its record batches are cut alike
-    parts = [batch] if isinstance(batch, pa.RecordBatch) else batch.to_batches()
+    if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
+        # one copy inside pyarrow costs less than a NumPy view and a compiled call per chunk (a
+        # 16 MB CSV range is parsed in 16 chunks: 2.9 against 13 ms for 17,058 rows × 50)
+        batch = batch.select(features).combine_chunks()
+    # pyarrow's buffers where they are (float64 without nulls), else a float64 copy, NaN for nulls
+    values = [_float64_values(batch.column(name)) for name in features]
     compiled = _fill_loop()
-    start = 0
-    for part in parts:
-        n = part.num_rows
-        if n == 0:
-            continue
-        columns = []
-        for name in features:
-            values = part.column(name).to_numpy(zero_copy_only=False)  # nulls are NaN
-            if values.dtype != np.float64 or not values.flags.c_contiguous:
-                values = np.ascontiguousarray(values, dtype=np.float64)
-            columns.append(values)
-        if compiled:
-            addresses = np.array([v.ctypes.data for v in columns], dtype=np.int64)
-            compiled(addresses, n, start, mean, scale, standardise, X, flags)
+    if compiled and p and batch.num_rows:
+        addresses = np.array([[v.__array_interface__["data"][0] for v in values]], dtype=np.int64)
+        compiled(addresses, np.array([batch.num_rows], dtype=np.int64), mean, scale, standardise, X, flags)
+        del values  # the arrays (pyarrow's buffers) were kept alive through the compiled call
+        return flags
+    for j, column in enumerate(values):
+        target = X[:, j]
+        if standardise:
+            np.subtract(column, mean[j], out=target)
+            target /= scale[j]
         else:
-            for j, values in enumerate(columns):
-                target = X[start:start + n, j]
-                if standardise:
-                    np.subtract(values, mean[j], out=target)
-                    target /= scale[j]
-                else:
-                    target[...] = values
-                flags[j] |= not np.isfinite(target.sum())
-        del columns  # the arrays (pyarrow's buffers) were kept alive through the compiled call
-        start += n
+            target[...] = column
+        flags[j] = not np.isfinite(target.sum())
+    return flags
+    for j, column in enumerate(values):
+        start = 0
+        for chunk in column:
+            target = X[start:start + chunk.shape[0], j]
+            if standardise:
+                np.subtract(chunk, mean[j], out=target)
+                target /= scale[j]
+            else:
+                target[...] = chunk
+            start += chunk.shape[0]
+        flags[j] = not np.isfinite(X[:, j].sum())
     return flags
 
 
@@ -423,7 +439,7 @@ def _schema_names(piece: Piece) -> list[str]:
 
 def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target_is_text=None):
     """The record batches of one piece — a Parquet row group in batches of at most ``block_rows``
-    rows, a CSV file in blocks of ``CSV_BLOCK_BYTES`` of text —, only ``columns``
+    rows, a CSV file in ranges of whole rows (see :func:`_csv_blocks`) —, only ``columns``
     (typed: the features as float64; the target as text when ``target_is_text``).  Any
     failure to read is a ValueError that names the file."""
     import pyarrow as pa
@@ -443,12 +459,8 @@ def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target
         types = {c: pa.float64() for c in columns if c != target}
         if target is not None and target_is_text is not None:
             types[target] = pa.string() if target_is_text else pa.float64()
-        parse = pcsv.ParseOptions(delimiter="\t" if piece.fmt == "tsv" else ",")
         convert = pcsv.ConvertOptions(include_columns=list(columns), column_types=types)
-        read = pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False)
-        with pa.input_stream(piece.path, compression="detect") as stream:
-            for batch in pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert):
-                yield batch
+        yield from _csv_blocks(piece.path, "\t" if piece.fmt == "tsv" else ",", convert, block_rows)
     except pa.ArrowCancelled:
         raise KeyboardInterrupt from None
     except (ValueError, OSError, pa.ArrowException) as e:  # ArrowInvalid is a ValueError
@@ -456,6 +468,85 @@ def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target
         if message.startswith(piece.path):
             raise ValueError(message) from None
         raise ValueError(f"{piece.path}: cannot be read as {piece.fmt.upper()}: {message}") from None
+
+
+def _compressed(path) -> bool:
+    """Whether pyarrow reads ``path`` through a decompressor (.gz, .bz2, .zst, .lz4, …)."""
+    import pyarrow as pa
+
+    try:
+        pa.Codec.detect(str(path))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _header_end(data: bytes) -> int:
+    """Where the first row of ``data`` ends: after its first newline outside quotes (an even
+    number of quote characters before it); the end of ``data`` when it has no newline and no
+    open quote; −1 when a quote is still open at its end."""
+    at = 0
+    while True:
+        newline = data.find(b"\n", at)
+        end = len(data) if newline < 0 else newline + 1
+        if data.count(b'"', 0, end) % 2 == 0:
+            return end
+        if newline < 0:
+            return -1
+        at = end
+
+
+def _csv_blocks(path, delimiter, convert, block_rows):
+    """The record batches (or tables) of a CSV/TSV file: ranges of ``CSV_RANGE_BYTES`` cut at
+    their last newline, each parsed whole with pyarrow's threads and handed out in blocks of
+    at most ``block_rows`` rows.  A newline ends a row unless it is inside quotes, so the ranges
+    stop at the first range that holds a quote character after the header (or no newline at
+    all: a row longer than a range): from that row on, which begins a row since no quote came
+    before it, the file is read by pyarrow's streaming reader, which allows newlines in quoted
+    values.  A compressed file is read by that reader from the start.  The cuts depend on the
+    bytes of the file only, so the blocks are the same at every pass."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    parse = pcsv.ParseOptions(delimiter=delimiter)
+    names, start = None, 0
+    if not _compressed(path):
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(CSV_RANGE_BYTES)
+                if not data:
+                    return
+                cut = len(data) if len(data) < CSV_RANGE_BYTES else data.rfind(b"\n") + 1
+                body = 0
+                if names is None:  # the header (quoted or not: pyarrow's writer quotes names)
+                    body = _header_end(data)
+                    if body < 0:
+                        break
+                    names = pcsv.read_csv(pa.py_buffer(memoryview(data)[:body]),
+                                          parse_options=parse).column_names
+                    read = pcsv.ReadOptions(use_threads=True)
+                else:
+                    read = pcsv.ReadOptions(use_threads=True, column_names=names)
+                if cut <= body or data.find(b'"', body) >= 0:
+                    break
+                table = pcsv.read_csv(pa.py_buffer(memoryview(data)[:cut]), read_options=read,
+                                      parse_options=parse, convert_options=convert)
+                del data
+                for first in range(0, table.num_rows, block_rows):
+                    yield table.slice(first, block_rows)
+                start += cut
+                f.seek(start)
+    # from the start (the header read again) or from the row at ``start`` (the header's names given)
+    read = pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False,
+                            column_names=names if start else None)
+    parse = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    if start == 0:
+        stream = pa.input_stream(path, compression="detect")
+    else:
+        stream = pa.OSFile(path)
+        stream.seek(start)
+    with stream:
+        yield from pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
 
 def _read_ahead(blocks, depth: int = 1):
