@@ -72,77 +72,36 @@ def column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.nda
     return values, missing, np.zeros(len(values), dtype=bool)
 
 
-_compiled_fill = None
-
-
-def _fill_loop():
-    """The compiled fill (``_fill_numba.fill_columns``), or False without numba."""
-    global _compiled_fill
-    if _compiled_fill is None:
-        try:
-            from ._fill_numba import fill_columns as compiled
-        except ImportError:
-            compiled = False
-        _compiled_fill = compiled
-    return _compiled_fill
-
-
-def _float64_values(chunk) -> np.ndarray:
-    values = chunk.to_numpy(zero_copy_only=False)  # nulls are NaN
-    if values.dtype != np.float64 or not values.flags.c_contiguous:
-        values = np.ascontiguousarray(values, dtype=np.float64)
-    return values
-
-
 def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
     """Write the ``features`` columns of ``batch`` (a pyarrow RecordBatch or Table of numeric
     columns) into the column-major float64 ``X`` (rows × features), as x′ = (x − μ)/σ when
-    ``mean`` and ``scale`` are given (nulls become NaN); returns one flag per column: True when
-    the column holds a NaN or ±∞ (after scaling).  Each column in one pass with the compiled
-    loop (read once, written once); with NumPy (no numba) a subtraction, a division and a sum.
+    ``mean`` and ``scale`` are given (as io.tables.Standardizer: the same bits; nulls become
+    NaN); returns one flag per column: True when its sum is not finite — when it holds a NaN or
+    ±∞ (or finite values whose sum overflows: the caller looks at a flagged column value by
+    value).  Column by column, while the column is in cache: its copy, its scaling, its sum.
 
     Column-major because it is the cheapest layout to write from Arrow's columns: a row-major
-    fill (to feed the kernel's compiled engine) measured twice as slow on 65,536 × 50 Parquet
-    blocks, more than that engine saves (BENCHMARKS.md, issue 15)."""
+    fill (to feed the kernel's compiled engine) measured 3–5× slower on 65,536 × 50 Parquet
+    blocks, more than that engine saves; a compiled one-pass fill was ≈ 15 % faster than these
+    three NumPy passes but loads numba (≈ 95 MB resident) into a streaming process that
+    otherwise never needs it (BENCHMARKS.md, issue 15)."""
     import pyarrow as pa
 
-    p = len(features)
     standardise = mean is not None
-    mean = np.zeros(p) if mean is None else np.asarray(mean, dtype=np.float64)
-    scale = np.ones(p) if scale is None else np.asarray(scale, dtype=np.float64)
-    flags = np.zeros(p, dtype=bool)
+    flags = np.zeros(len(features), dtype=bool)
     if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
-        # one copy inside pyarrow costs less than a NumPy view and a compiled call per chunk (a
-        # 16 MB CSV range is parsed in 16 chunks: 2.9 against 13 ms for 17,058 rows × 50)
+        # one copy inside pyarrow costs less than NumPy's calls chunk by chunk (a 16 MB CSV range
+        # is parsed in 16 chunks)
         batch = batch.select(features).combine_chunks()
-    # pyarrow's buffers where they are (float64 without nulls), else a float64 copy, NaN for nulls
-    values = [_float64_values(batch.column(name)) for name in features]
-    compiled = _fill_loop()
-    if compiled and p and batch.num_rows:
-        addresses = np.array([[v.__array_interface__["data"][0] for v in values]], dtype=np.int64)
-        compiled(addresses, np.array([batch.num_rows], dtype=np.int64), mean, scale, standardise, X, flags)
-        del values  # the arrays (pyarrow's buffers) were kept alive through the compiled call
-        return flags
-    for j, column in enumerate(values):
-        target = X[:, j]
+    for j, name in enumerate(features):
+        values = X[:, j]
+        column = batch.column(name).to_numpy(zero_copy_only=False)  # nulls are NaN
         if standardise:
-            np.subtract(column, mean[j], out=target)
-            target /= scale[j]
+            np.subtract(column, mean[j], out=values)
+            values /= scale[j]
         else:
-            target[...] = column
-        flags[j] = not np.isfinite(target.sum())
-    return flags
-    for j, column in enumerate(values):
-        start = 0
-        for chunk in column:
-            target = X[start:start + chunk.shape[0], j]
-            if standardise:
-                np.subtract(chunk, mean[j], out=target)
-                target /= scale[j]
-            else:
-                target[...] = chunk
-            start += chunk.shape[0]
-        flags[j] = not np.isfinite(X[:, j].sum())
+            values[...] = column
+        flags[j] = not np.isfinite(values.sum())
     return flags
 
 
