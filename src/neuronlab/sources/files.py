@@ -43,8 +43,11 @@ BLOCK_ROWS = 1 << 16
 #: bytes of CSV text per range: an uncompressed CSV/TSV file is cut into ranges of whole rows
 #: (at the last newline of each), every range parsed at once on pyarrow's threads — the way its
 #: whole-file read_csv parses, at its rate — while the rows of the range before are summed (the
-#: read-ahead thread); memory holds a few ranges' text and tables, whatever the file's size
-CSV_RANGE_BYTES = 16 << 20
+#: read-ahead thread); memory holds a few ranges' text and tables, whatever the file's size.  On
+#: the bench's 197 MB CSV, epochs in ranges of 4, 8 and 16 MB made 1.23×, 1.21× and 1.08× the
+#: whole-file read_csv's rate at load 4.5, peaking at 171, 204 and 249 MB resident (the 1 MB
+#: streaming reader: 182 MB) (BENCHMARKS.md, issue 15)
+CSV_RANGE_BYTES = 8 << 20
 #: bytes of CSV text per block of pyarrow's streaming reader, parsed on one thread: the route of a
 #: compressed file, and of the rest of a file from the first range holding a quote (a quoted value
 #: may hold a newline, so a newline there need not end a row); of the streaming routes
@@ -90,7 +93,7 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
     standardise = mean is not None
     flags = np.zeros(len(features), dtype=bool)
     if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
-        # one copy inside pyarrow costs less than NumPy's calls chunk by chunk (a 16 MB CSV range
+        # one copy inside pyarrow costs less than NumPy's calls chunk by chunk (an 8 MB CSV range
         # is parsed in 16 chunks)
         batch = batch.select(features).combine_chunks()
     for j, name in enumerate(features):
