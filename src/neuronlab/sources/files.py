@@ -94,7 +94,7 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
     flags = np.zeros(len(features), dtype=bool)
     if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
         # one copy inside pyarrow costs less than NumPy's calls chunk by chunk (an 8 MB CSV range
-        # is parsed in 16 chunks)
+        # is parsed in 8 chunks)
         batch = batch.select(features).combine_chunks()
     for j, name in enumerate(features):
         values = X[:, j]
