@@ -1,7 +1,8 @@
 """Rows streamed from files: CSV, TSV or Parquet, one file, a folder or a glob of them.
 
 A file larger than memory is read a block of rows at a time (pyarrow's Parquet reader,
-row group by row group, and its streaming CSV reader), each block turned into numbers
+row group by row group; a CSV file in ranges of whole rows, each parsed by pyarrow's read_csv,
+or by its streaming reader), each block turned into numbers
 by :class:`TableReader` — the typed-column reading ``io.tables`` uses for a file read
 whole — and handed to the objective as a :class:`~neuronlab.sources.base.RowBlock`.
 Memory holds one block at a time, whatever the size of the files.
