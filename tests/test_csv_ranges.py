@@ -160,3 +160,17 @@ def test_the_fill_of_a_table_in_chunks_is_that_of_its_whole_columns(standardise)
     assert list(flags) == [True, True, False, False]
     want = np.column_stack([table.column(k).to_numpy().astype(float) for k in "abcd"])
     np.testing.assert_array_equal(X, want if mean is None else (want - mean) / scale)
+
+
+def test_the_first_ranges_types_hold_for_the_rest(tmp_path, monkeypatch):
+    """A target read as it is (the scan, before its classes are known) takes the type inferred
+    from the first range, as the streaming reader's from its first block: text after numbers in a
+    later range is an error naming the file, not a column of two types."""
+    monkeypatch.setattr(files, "CSV_RANGE_BYTES", 1000)
+    X, y = _rows()
+    lines = _text(X, y).splitlines(keepends=True)
+    lines[300] = lines[300].rsplit(",", 1)[0] + ",maybe\n"
+    path = tmp_path / "rows.csv"
+    path.write_text("".join(lines))
+    with pytest.raises(ValueError, match=r"rows\.csv: cannot be read as CSV: .*conversion"):
+        FileSource(path, "label").scan()

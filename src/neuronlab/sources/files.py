@@ -448,11 +448,12 @@ def _header_end(data: bytes) -> int:
     """Where the first row of ``data`` ends: after its first newline outside quotes (an even
     number of quote characters before it); the end of ``data`` when it has no newline and no
     open quote; −1 when a quote is still open at its end."""
-    at = 0
+    at, quotes = 0, 0
     while True:
         newline = data.find(b"\n", at)
         end = len(data) if newline < 0 else newline + 1
-        if data.count(b'"', 0, end) % 2 == 0:
+        quotes += data.count(b'"', at, end)
+        if quotes % 2 == 0:
             return end
         if newline < 0:
             return -1
@@ -483,7 +484,7 @@ def _csv_blocks(path, delimiter, convert, block_rows):
                 body = 0
                 if names is None:  # the header (quoted or not: pyarrow's writer quotes names)
                     body = _header_end(data)
-                    if body < 0:
+                    if body < 0 or not data[:body].strip():
                         break
                     names = pcsv.read_csv(pa.py_buffer(memoryview(data)[:body]),
                                           parse_options=parse).column_names
@@ -495,6 +496,11 @@ def _csv_blocks(path, delimiter, convert, block_rows):
                 table = pcsv.read_csv(pa.py_buffer(memoryview(data)[:cut]), read_options=read,
                                       parse_options=parse, convert_options=convert)
                 del data
+                if start == 0:  # the types inferred from the first range hold for the rest, as
+                    # the streaming reader's from its first block (a later value of another type
+                    # is an error, not a column of two types)
+                    convert = pcsv.ConvertOptions(include_columns=convert.include_columns, column_types={
+                        field.name: field.type for field in table.schema})
                 for first in range(0, table.num_rows, block_rows):
                     yield table.slice(first, block_rows)
                 start += cut
