@@ -1,7 +1,8 @@
 """Rows streamed from files: CSV, TSV or Parquet, one file, a folder or a glob of them.
 
 A file larger than memory is read a block of rows at a time (pyarrow's Parquet reader,
-row group by row group, and its streaming CSV reader), each block turned into numbers
+row group by row group; a CSV file in ranges of whole rows, each parsed by pyarrow's read_csv,
+or by its streaming reader), each block turned into numbers
 by :class:`TableReader` — the typed-column reading ``io.tables`` uses for a file read
 whole — and handed to the objective as a :class:`~neuronlab.sources.base.RowBlock`.
 Memory holds one block at a time, whatever the size of the files.
@@ -40,10 +41,18 @@ PARQUET_MAGIC = b"PAR1"
 DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
 #: rows per block: 65,536 rows × 50 float64 features is 26 MB
 BLOCK_ROWS = 1 << 16
-#: bytes of CSV text per block, parsed on one thread (the read-ahead thread already overlaps it with
-#: the arithmetic): of the streaming routes bench_beyond_memory.py times, 1 MB on one thread was the
-#: fastest in every run; blocks of 64 MB, about what 65,536 rows of 50 columns take, parsed several
-#: times slower (BENCHMARKS.md, issue 15)
+#: bytes of CSV text per range: an uncompressed CSV/TSV file is cut into ranges of whole rows
+#: (at the last newline of each), every range parsed at once on pyarrow's threads — the way its
+#: whole-file read_csv parses, at its rate — while the rows of the range before are summed (the
+#: read-ahead thread); memory holds a few ranges' text and tables, whatever the file's size.  On
+#: the bench's 197 MB CSV, epochs in ranges of 4, 8 and 16 MB made 1.23×, 1.21× and 1.08× the
+#: whole-file read_csv's rate at load 4.5, peaking at 171, 204 and 249 MB resident (the 1 MB
+#: streaming reader: 182 MB) (BENCHMARKS.md, issue 15)
+CSV_RANGE_BYTES = 8 << 20
+#: bytes of CSV text per block of pyarrow's streaming reader, parsed on one thread: the route of a
+#: compressed file, and of the rest of a file from the first range holding a quote (a quoted value
+#: may hold a newline, so a newline there need not end a row); of the streaming routes
+#: bench_beyond_memory.py times, 1 MB on one thread was the fastest (BENCHMARKS.md, issue 15)
 CSV_BLOCK_BYTES = 1 << 20
 
 
@@ -65,6 +74,39 @@ def column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.nda
     values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     return values, missing, np.zeros(len(values), dtype=bool)
+
+
+def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
+    """Write the ``features`` columns of ``batch`` (a pyarrow RecordBatch or Table of numeric
+    columns) into the column-major float64 ``X`` (rows × features), as x′ = (x − μ)/σ when
+    ``mean`` and ``scale`` are given (as io.tables.Standardizer: the same bits; nulls become
+    NaN); returns one flag per column: True when its sum is not finite — when it holds a NaN or
+    ±∞ (or finite values whose sum overflows: the caller looks at a flagged column value by
+    value).  Column by column, while the column is in cache: its copy, its scaling, its sum.
+
+    Column-major because it is the cheapest layout to write from Arrow's columns: a row-major
+    fill (to feed the kernel's compiled engine) measured 3–5× slower on 65,536 × 50 Parquet
+    blocks, more than that engine saves; a compiled one-pass fill was ≈ 15 % faster than these
+    three NumPy passes but loads numba (≈ 95 MB resident) into a streaming process that
+    otherwise never needs it (BENCHMARKS.md, issue 15)."""
+    import pyarrow as pa
+
+    standardise = mean is not None
+    flags = np.zeros(len(features), dtype=bool)
+    if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
+        # one copy inside pyarrow costs less than NumPy's calls chunk by chunk (an 8 MB CSV range
+        # is parsed in 8 chunks)
+        batch = batch.select(features).combine_chunks()
+    for j, name in enumerate(features):
+        values = X[:, j]
+        column = batch.column(name).to_numpy(zero_copy_only=False)  # nulls are NaN
+        if standardise:
+            np.subtract(column, mean[j], out=values)
+            values /= scale[j]
+        else:
+            values[...] = column
+        flags[j] = not np.isfinite(values.sum())
+    return flags
 
 
 def file_format(path, head: bytes = None) -> str:
@@ -144,11 +186,11 @@ class TableReader:
     def __call__(self, batch, where: str, out: Optional[np.ndarray] = None):
         """(X, y, kept) of ``batch``: X (rows × features, float64, column-major: each column is
         one contiguous copy of the file's column — the cheapest layout to write from Arrow's
-        columns), y, and ``kept`` — None when every row is kept, else the mask of the rows kept
-        (``drop_missing``).  ``where`` names the file (and block) in errors.  ``out``: a
-        column-major float64 buffer of at least this many rows, reused block after block (X is
-        then a view of its first rows, valid until the next block is written into it): a fresh
-        array of a block's size would cost its page faults at every block."""
+        columns, see :func:`fill_columns`), y, and ``kept`` — None when every row is kept, else
+        the mask of the rows kept (``drop_missing``).  ``where`` names the file (and block) in
+        errors.  ``out``: a column-major float64 buffer of at least this many rows, reused block
+        after block (X is then a view of its first rows, valid until the next block is written
+        into it): a fresh array of a block's size would cost its page faults at every block."""
         import pyarrow as pa
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
@@ -159,30 +201,22 @@ class TableReader:
         if missing_columns:
             raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
                              f"{', '.join(names)}")
-        if out is not None and out.shape[0] >= n and out.shape[1] == len(self.features):
+        for name in self.features:
+            column_type = batch.schema.field(name).type
+            if not is_numeric(column_type):
+                raise ValueError(f"{where}: feature column {name} is not numeric ({column_type}); encode "
+                                 "it as numbers or leave it out of --features")
+        if out is not None and out.shape[0] >= n and out.shape[1] == len(self.features) \
+                and out.flags.f_contiguous:
             X = out[:n]
         else:
             X = np.empty((n, len(self.features)), dtype=np.float64, order="F")
-        # column by column, while the column is in cache: its copy, x′ = (x − μ)/σ (as
-        # io.tables.Standardizer: the same bits) and its sum — finite when all its values are (a
-        # NaN or ±∞ makes it NaN or ±∞): p numbers instead of a mask of n × p; only a column whose
-        # sum is not finite is looked at value by value (finite values whose sum overflows pass there)
-        standardise = self.mean is not None
-        sums = np.empty(len(self.features))
-        for j, name in enumerate(self.features):
-            column = batch.column(name)
-            if not is_numeric(column.type):
-                raise ValueError(f"{where}: feature column {name} is not numeric ({column.type}); encode "
-                                 "it as numbers or leave it out of --features")
-            values = X[:, j]
-            if standardise:
-                np.subtract(column.to_numpy(zero_copy_only=False), self.mean[j], out=values)  # nulls are NaN
-                values /= self.scale[j]
-            else:
-                values[...] = column.to_numpy(zero_copy_only=False)
-            sums[j] = values.sum()
+        # each column written in one pass as x′ = (x − μ)/σ (as io.tables.Standardizer: the same
+        # bits) while noting whether it holds a NaN or ±∞: p flags instead of a mask of n × p;
+        # only a flagged column is looked at value by value
+        flags = fill_columns(batch, self.features, X, self.mean, self.scale)
         bad, bad_columns = None, []
-        for j in np.flatnonzero(~np.isfinite(sums)):
+        for j in np.flatnonzero(flags):
             finite = np.isfinite(X[:, j])
             if not finite.all():
                 bad = ~finite if bad is None else bad | ~finite
@@ -368,7 +402,7 @@ def _schema_names(piece: Piece) -> list[str]:
 
 def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target_is_text=None):
     """The record batches of one piece — a Parquet row group in batches of at most ``block_rows``
-    rows, a CSV file in blocks of ``CSV_BLOCK_BYTES`` of text —, only ``columns``
+    rows, a CSV file in ranges of whole rows (see :func:`_csv_blocks`) —, only ``columns``
     (typed: the features as float64; the target as text when ``target_is_text``).  Any
     failure to read is a ValueError that names the file."""
     import pyarrow as pa
@@ -388,12 +422,8 @@ def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target
         types = {c: pa.float64() for c in columns if c != target}
         if target is not None and target_is_text is not None:
             types[target] = pa.string() if target_is_text else pa.float64()
-        parse = pcsv.ParseOptions(delimiter="\t" if piece.fmt == "tsv" else ",")
         convert = pcsv.ConvertOptions(include_columns=list(columns), column_types=types)
-        read = pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False)
-        with pa.input_stream(piece.path, compression="detect") as stream:
-            for batch in pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert):
-                yield batch
+        yield from _csv_blocks(piece.path, "\t" if piece.fmt == "tsv" else ",", convert, block_rows)
     except pa.ArrowCancelled:
         raise KeyboardInterrupt from None
     except (ValueError, OSError, pa.ArrowException) as e:  # ArrowInvalid is a ValueError
@@ -401,6 +431,91 @@ def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target
         if message.startswith(piece.path):
             raise ValueError(message) from None
         raise ValueError(f"{piece.path}: cannot be read as {piece.fmt.upper()}: {message}") from None
+
+
+def _compressed(path) -> bool:
+    """Whether pyarrow reads ``path`` through a decompressor (.gz, .bz2, .zst, .lz4, …)."""
+    import pyarrow as pa
+
+    try:
+        pa.Codec.detect(str(path))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _header_end(data: bytes) -> int:
+    """Where the first row of ``data`` ends: after its first newline outside quotes (an even
+    number of quote characters before it); the end of ``data`` when it has no newline and no
+    open quote; −1 when a quote is still open at its end."""
+    at, quotes = 0, 0
+    while True:
+        newline = data.find(b"\n", at)
+        end = len(data) if newline < 0 else newline + 1
+        quotes += data.count(b'"', at, end)
+        if quotes % 2 == 0:
+            return end
+        if newline < 0:
+            return -1
+        at = end
+
+
+def _csv_blocks(path, delimiter, convert, block_rows):
+    """The record batches (or tables) of a CSV/TSV file: ranges of ``CSV_RANGE_BYTES`` cut at
+    their last newline, each parsed whole with pyarrow's threads and handed out in blocks of
+    at most ``block_rows`` rows.  A newline ends a row unless it is inside quotes, so the ranges
+    stop at the first range that holds a quote character after the header (or no newline at
+    all: a row longer than a range): from that row on, which begins a row since no quote came
+    before it, the file is read by pyarrow's streaming reader, which allows newlines in quoted
+    values.  A compressed file is read by that reader from the start.  The cuts depend on the
+    bytes of the file only, so the blocks are the same at every pass."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    parse = pcsv.ParseOptions(delimiter=delimiter)
+    names, start = None, 0
+    if not _compressed(path):
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(CSV_RANGE_BYTES)
+                if not data:
+                    return
+                cut = len(data) if len(data) < CSV_RANGE_BYTES else data.rfind(b"\n") + 1
+                body = 0
+                if names is None:  # the header (quoted or not: pyarrow's writer quotes names)
+                    body = _header_end(data)
+                    if body < 0 or not data[:body].strip():
+                        break
+                    names = pcsv.read_csv(pa.py_buffer(memoryview(data)[:body]),
+                                          parse_options=parse).column_names
+                    read = pcsv.ReadOptions(use_threads=True)
+                else:
+                    read = pcsv.ReadOptions(use_threads=True, column_names=names)
+                if cut <= body or data.find(b'"', body) >= 0:
+                    break
+                table = pcsv.read_csv(pa.py_buffer(memoryview(data)[:cut]), read_options=read,
+                                      parse_options=parse, convert_options=convert)
+                del data
+                if start == 0:  # the types inferred from the first range hold for the rest, as
+                    # the streaming reader's from its first block (a later value of another type
+                    # is an error, not a column of two types)
+                    convert = pcsv.ConvertOptions(include_columns=convert.include_columns, column_types={
+                        field.name: field.type for field in table.schema})
+                for first in range(0, table.num_rows, block_rows):
+                    yield table.slice(first, block_rows)
+                start += cut
+                f.seek(start)
+    # from the start (the header read again) or from the row at ``start`` (the header's names given)
+    read = pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False,
+                            column_names=names if start else None)
+    parse = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    if start == 0:
+        stream = pa.input_stream(path, compression="detect")
+    else:
+        stream = pa.OSFile(path)
+        stream.seek(start)
+    with stream:
+        yield from pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
 
 def _read_ahead(blocks, depth: int = 1):
