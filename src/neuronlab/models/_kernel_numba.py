@@ -285,6 +285,48 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad):
         k += 1
 
 
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _block_z_columns(X, rows, start, m, w, b, zbuf):
+    """:func:`_block_z` for a column-major X (each column contiguous, as a block read from a
+    file is): zbuf[k] = Σⱼ wⱼ·xᵢⱼ + b, column by column, each column's update over the block's
+    rows vectorised; in float64."""
+    p = X.shape[1]
+    for k in range(m):
+        zbuf[k] = 0.0
+    for j in range(p):
+        wj = w[j]
+        if rows.shape[0] > 0:
+            for k in range(m):
+                zbuf[k] += float(X[rows[start + k], j]) * wj
+        else:
+            column = X[start:start + m, j]
+            for k in range(m):
+                zbuf[k] += float(column[k]) * wj
+    for k in range(m):
+        zbuf[k] += b
+
+
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _block_grad_columns(X, rows, start, m, zbuf, grad):
+    """:func:`_block_grad` for a column-major X: grad[j] += Σₖ δₖ·xₖⱼ, one column at a time (a
+    dot product over the block's rows, vectorised), and grad[p] += Σₖ δₖ; in float64."""
+    p = X.shape[1]
+    for j in range(p):
+        total = 0.0
+        if rows.shape[0] > 0:
+            for k in range(m):
+                total += zbuf[k] * float(X[rows[start + k], j])
+        else:
+            column = X[start:start + m, j]
+            for k in range(m):
+                total += zbuf[k] * float(column[k])
+        grad[j] += total
+    total = 0.0
+    for k in range(m):
+        total += zbuf[k]
+    grad[p] += total
+
+
 @nb.njit(cache=True, fastmath=FASTMATH)
 def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, block, ahead):
     """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
@@ -293,7 +335,7 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     Block by block of ``block`` rows (small enough to stay in cache): z = X_B·w + b, then
     each row's δ, then δᵀX_B while X_B is still in cache — one read of X from memory.  w is
     float64, and so is every sum but those of :func:`_block_z` and :func:`_block_grad` (in
-    X's dtype).  No BLAS: OpenBLAS may split a
+    X's dtype; a column-major X is read column by column, in float64).  No BLAS: OpenBLAS may split a
     block's product over threads of its own inside these (more threads than cores), and
     its summation order would then follow its thread count.  Rows named by index (a
     shuffled mini-batch) are read where they are, never copied.  ``ahead`` > 0: consecutive
@@ -308,9 +350,14 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
     cast = np.empty(1, dtype=X.dtype)
+    # a column-major X (each column contiguous) is read column by column
+    columns = X.shape[1] > 1 and X.strides[0] == X.itemsize
     for start in range(lo, hi, block):
         m = min(block, hi - start)
-        _block_z(X, rows, start, m, w_x, b, zbuf, zero, 0 if rows.shape[0] > 0 else ahead)
+        if columns:
+            _block_z_columns(X, rows, start, m, w, b, zbuf)
+        else:
+            _block_z(X, rows, start, m, w_x, b, zbuf, zero, 0 if rows.shape[0] > 0 else ahead)
         if loss == 3:
             _logistic_parts(zbuf, m, logistic, scale_bits)
         block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
@@ -318,7 +365,10 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
         loss_sum += block_loss
         weight_sum += block_weight
         if want_grad:
-            _block_grad(X, rows, start, m, zbuf, dz, grad)
+            if columns:
+                _block_grad_columns(X, rows, start, m, zbuf, grad)
+            else:
+                _block_grad(X, rows, start, m, zbuf, dz, grad)
     return loss_sum, weight_sum
 
 

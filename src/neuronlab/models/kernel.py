@@ -20,8 +20,10 @@ Two engines compute exactly these sums:
   least ``PARALLEL_MIN_ELEMENTS`` values is cut into chunks of about ``CHUNK_ELEMENTS``
   values, dealt one at a time to whichever thread is free (``NEURONLAB_THREADS``, else
   every core: ``core.threads``); the chunks' sums are added in chunk order, so the bits
-  do not depend on the thread count or on which thread took which chunk.  Used for C-contiguous float32/float64 X of at
-  least ``COMPILED_MIN_ELEMENTS`` values (and for its mini-batches) when numba is installed.
+  do not depend on the thread count or on which thread took which chunk.  Used for a
+  contiguous float32/float64 X of at least ``COMPILED_MIN_ELEMENTS`` values (and for its
+  mini-batches) when numba is installed: row-major, row by row; column-major (a block
+  read from a file), column by column in float64, on blocks of ``COLUMN_BLOCK_BYTES``.
 - ``"numpy"``: the same blocking with NumPy calls on row blocks of about
   ``NUMPY_BLOCK_BYTES``; used for small data (where compiling would cost more than
   it saves), any other memory layout, or when numba is missing.
@@ -61,7 +63,10 @@ ENGINES = ("auto", "numba", "numpy")
 #: bytes of X per block in the compiled loop (z, then δ, then δᵀX_B while the block is in the
 #: L2 cache): 64 kB, 80 rows of 100 float64 columns
 COMPILED_BLOCK_BYTES = 1 << 16
-#: rows per block at least and at most (the per-row buffers)
+#: bytes of X per block when X is column-major (a block read from a file): each column's
+#: stretch of the block is then long enough for the CPU's prefetcher to follow it
+COLUMN_BLOCK_BYTES = 1 << 18
+#: rows per block at least and at most (the per-row buffers; ×8 for a column-major X)
 COMPILED_BLOCK_ROWS = (4, 512)
 #: how far ahead, in bytes of X by its item size, a pass over consecutive rows asks the CPU
 #: for the rows it will read next (0: leave it to the CPU's own prefetcher).  Measured on the
@@ -158,13 +163,13 @@ class NeuronKernel:
             codes is not None
             and isinstance(X, np.ndarray)
             and X.dtype in (np.float64, np.float32)
-            and X.flags.c_contiguous
+            and (X.flags.c_contiguous or X.flags.f_contiguous)
             and isinstance(y, np.ndarray)
             and y.dtype.kind in "buif"
         )
         if engine == "numba" and not suitable:
             raise ValueError(
-                "engine='numba' needs a C-contiguous float32/float64 X and a differentiable "
+                "engine='numba' needs a contiguous float32/float64 X and a differentiable "
                 f"activation/loss pair it knows; got {neuron.activation.name}/{loss.name}, X dtype "
                 f"{getattr(X, 'dtype', type(X).__name__)}; use engine='auto'"
             )
@@ -192,7 +197,9 @@ def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, wan
     p = X.shape[1]
     act, code = codes
     low, high = COMPILED_BLOCK_ROWS
-    block = max(low, min(high, COMPILED_BLOCK_BYTES // (p * X.dtype.itemsize)))
+    column_major = p > 1 and not X.flags.c_contiguous
+    block_bytes = COLUMN_BLOCK_BYTES if column_major else COMPILED_BLOCK_BYTES
+    block = max(low, min(high * 8 if column_major else high, block_bytes // (p * X.dtype.itemsize)))
     ahead_bytes = PREFETCH_BYTES.get(X.dtype.itemsize, 0)
     ahead = max(1, ahead_bytes // (p * X.dtype.itemsize)) if ahead_bytes else 0
     if count * p < PARALLEL_MIN_ELEMENTS:

@@ -108,8 +108,8 @@ def _block_of_piece(source, piece):
     parts = [(X, y) for X, y, _, _ in source.piece_blocks(piece)]
     if not parts:
         return np.empty((0, source.n_features)), np.empty(0), None
-    # row-major, made once: the partition stays on the worker for every evaluation, and the kernel's
-    # compiled engine takes rows (a block from the files is column-major)
+    # row-major, made once: the partition stays on the worker for every evaluation, and the kernel
+    # reads a row-major X row by row, in cache-sized blocks (a block from the files is column-major)
     X = np.ascontiguousarray(np.concatenate([X for X, _ in parts]))
     return X, np.concatenate([y for _, y in parts]), None
 

@@ -188,9 +188,10 @@ class TableReader:
         one contiguous copy of the file's column — the cheapest layout to write from Arrow's
         columns, see :func:`fill_columns`), y, and ``kept`` — None when every row is kept, else
         the mask of the rows kept (``drop_missing``).  ``where`` names the file (and block) in
-        errors.  ``out``: a column-major float64 buffer of at least this many rows, reused block
-        after block (X is then a view of its first rows, valid until the next block is written
-        into it): a fresh array of a block's size would cost its page faults at every block."""
+        errors.  ``out``: a flat float64 buffer of at least rows × features values, reused block
+        after block (X is then a column-major view of its first values — itself contiguous, as
+        the compiled kernel needs — valid until the next block is written into it): a fresh
+        array of a block's size would cost its page faults at every block."""
         import pyarrow as pa
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
@@ -206,9 +207,9 @@ class TableReader:
             if not is_numeric(column_type):
                 raise ValueError(f"{where}: feature column {name} is not numeric ({column_type}); encode "
                                  "it as numbers or leave it out of --features")
-        if out is not None and out.shape[0] >= n and out.shape[1] == len(self.features) \
-                and out.flags.f_contiguous:
-            X = out[:n]
+        p = len(self.features)
+        if out is not None and out.ndim == 1 and out.shape[0] >= n * p:
+            X = out[:n * p].reshape((n, p), order="F")
         else:
             X = np.empty((n, len(self.features)), dtype=np.float64, order="F")
         # each column written in one pass as x′ = (x − μ)/σ (as io.tables.Standardizer: the same
@@ -695,8 +696,8 @@ class FileSource(BlocksSource):
         pieces = self.pieces if order is None else [self.pieces[k] for k in order]
         buffer = None
         for piece, number, batch in _read_ahead(self._read(pieces), depth=2):
-            if reuse and (buffer is None or buffer.shape[0] < batch.num_rows):
-                buffer = np.empty((batch.num_rows, self.n_features), order="F")
+            if reuse and (buffer is None or buffer.shape[0] < batch.num_rows * self.n_features):
+                buffer = np.empty(batch.num_rows * self.n_features)
             X, y, _, _ = self._convert(piece, number, batch, buffer)
             if X.shape[0]:
                 yield X, y, None
