@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/bench_training.py [--rows 1000000] [--cols 100] [--repeat 7]
-                                             [--only evaluation|target|epoch|memory ...]
+                                             [--only evaluation|target|epoch|memory|step-overhead ...]
 
 Prints tables of medians and ratios (Markdown, pasted into BENCHMARKS.md).  The routes of
 each table run in turn, round after round, so that a shared machine's changing load falls on
@@ -17,7 +17,9 @@ all of them alike:
    vs scikit-learn's LogisticRegression(lbfgs) and SGDClassifier(log_loss);
 3. one epoch of mini-batch SGD with batch 256: neuronlab vs PyTorch vs SGDClassifier;
 4. peak memory of NeuronClassifier.fit on the float64 X, in a subprocess under
-   /usr/bin/time -v, and by tracemalloc.
+   /usr/bin/time -v, and by tracemalloc;
+5. (``--only step-overhead``) what NeuronClassifier.fit adds per step: a fit of 20 fixed-η
+   gradient-descent steps against 20 loss-and-gradient passes plus one pass over X.
 """
 
 from __future__ import annotations
@@ -333,6 +335,96 @@ def bench_epoch(X, y, repeat):
     return table([f"route (one epoch over {n:,} rows)", "median ms", "÷ neuronlab"], rows)
 
 
+def bench_step_overhead(X64, y64, repeat, steps=20):
+    """What NeuronClassifier.fit adds to its kernel passes (issue 12, item 4): a fit of ``steps``
+    fixed-η gradient-descent steps (``learning_rate=1``, given, so no pass finds an η;
+    ``tol=0``, so all of them are taken) against ``steps`` calls of
+    ``NeuronObjective.loss_and_grad`` plus one pass over X, float64 and float32, all in turn
+    round after round.
+
+    The fit evaluates its start and every step's end: ``steps + 1`` loss-and-gradient passes,
+    after one validation pass over X (``check_X``'s NaN/inf check).  The ratios are against
+    ``steps`` passes plus one loss-only pass (the goal's terms), plus the fit's own validation
+    pass, and against everything the fit must do (``steps + 1`` passes and the validation pass):
+    the last is what the estimator adds."""
+    from neuronlab.objectives.neuron import NeuronBlockRule
+
+    # the fit's own passes are timed inside it (NeuronBlockRule is the one call each pass makes):
+    # its time outside them, measured in the same runs, does not depend on how loaded the machine is
+    inside, recording = [0.0], [False]
+    plain_call = NeuronBlockRule.__call__
+
+    def timed_call(self, *args, **kwargs):
+        if not recording[0]:
+            return plain_call(self, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            return plain_call(self, *args, **kwargs)
+        finally:
+            inside[0] += time.perf_counter() - start
+
+    NeuronBlockRule.__call__ = timed_call
+    try:
+        return _step_overhead_table(X64, y64, repeat, steps, inside, recording)
+    finally:
+        NeuronBlockRule.__call__ = plain_call
+
+
+def _step_overhead_table(X64, y64, repeat, steps, inside, recording):
+    """The table of :func:`bench_step_overhead`; ``inside[0]`` gathers the time spent in the fit's
+    passes while ``recording[0]``."""
+    from neuronlab import Neuron, NeuronClassifier, NeuronObjective
+    from neuronlab.core.validation import check_X
+
+    n, p = X64.shape
+    fit_name = f"NeuronClassifier(solver='gradient_descent', learning_rate=1.0, max_steps={steps}, tol=0).fit"
+    passes_name = f"{steps} × NeuronObjective.loss_and_grad(θ)"
+    loss_name = "1 × NeuronObjective.loss(θ) (one loss-only pass)"
+    check_name = "check_X(X): the fit's validation pass over X (NaN/inf)"
+    rows, notes = [], []
+    for dtype in (np.float64, np.float32):
+        X = X64 if dtype is np.float64 else X64.astype(np.float32)
+        objective = NeuronObjective(Neuron(p, "sigmoid"), X, y64, "log_loss")
+        theta = np.random.default_rng(1).standard_normal(p + 1) * 0.1
+        estimator = NeuronClassifier(solver="gradient_descent", learning_rate=1.0, max_steps=steps,
+                                     tol=0, random_state=0)
+        fitted, outside = {}, []
+
+        def fit():
+            inside[0], recording[0] = 0.0, True
+            start = time.perf_counter()
+            fitted["model"] = estimator.fit(X, y64)
+            outside.append(time.perf_counter() - start - inside[0])
+            recording[0] = False
+
+        timings = medians_ms_interleaved({
+            fit_name: fit,
+            passes_name: lambda: [objective.loss_and_grad(theta) for _ in range(steps)],
+            loss_name: lambda: objective.loss(theta),
+            check_name: lambda: check_X(X),
+        }, repeat)
+        model = fitted["model"]
+        assert model.n_iter_ == steps and model.result_.n_evals == steps + 1, (model.n_iter_, model.result_.n_evals)
+        fit_ms, passes_ms = timings[fit_name], timings[passes_name]
+        loss_ms, check_ms = timings[loss_name], timings[check_name]
+        one = passes_ms / steps
+        dt = np.dtype(dtype).name
+        for name, ms in timings.items():
+            rows.append([dt, name, f"{ms:.1f}", f"{ms / one:.2f}"])
+        goal = fit_ms / (passes_ms + loss_ms)
+        rows.append([dt, f"**fit ÷ ({steps} passes + 1 loss-only pass)** (goal ≤ 1.10)", f"**{goal:.3f}**", ""])
+        rows.append([dt, f"fit ÷ ({steps} passes + check_X)", f"{fit_ms / (passes_ms + check_ms):.3f}", ""])
+        rows.append([dt, f"fit ÷ ({steps + 1} passes + check_X): what the estimator adds",
+                     f"{fit_ms / (passes_ms + one + check_ms):.3f}", ""])
+        beside = statistics.median(outside[1:]) * 1e3  # the first is the warm-up
+        rows.append([dt, f"the fit's time outside its {steps + 1} passes, measured inside the same fits "
+                     "(check_X, classes, the loop, the separability scan…)", f"{beside:.1f}", f"{beside / one:.2f}"])
+        notes.append(f"{dt}: load {load()}")
+    return (table(["dtype", "route", "median ms", "÷ one loss_and_grad pass"], rows)
+            + f"\n\nmedians of {repeat} rounds; 1-minute load average after each dtype's rounds: "
+            + ", ".join(notes))
+
+
 MEMORY_CHILD = r"""
 import sys, time, tracemalloc, resource, warnings
 import numpy as np
@@ -395,7 +487,7 @@ def environment():
             f"{json.dumps(flags)}")
 
 
-TABLES = ("evaluation", "target", "epoch", "memory")
+TABLES = ("evaluation", "target", "epoch", "memory", "step-overhead")
 
 
 def main(argv=None):
@@ -421,6 +513,9 @@ def main(argv=None):
     if "epoch" in tables:
         print("\n### One epoch of mini-batch SGD\n")
         print(bench_epoch(X, y, args.repeat), flush=True)
+    if "step-overhead" in tables:
+        print("\n### Per-step overhead of the estimator: a fit of 20 fixed-η steps against its kernel passes\n")
+        print(bench_step_overhead(X, y, args.repeat), flush=True)
     if "memory" in tables:
         print("\n### Peak memory of NeuronClassifier(solver='lbfgs').fit on the float64 X\n")
         print(bench_memory(args.rows, args.cols), flush=True)

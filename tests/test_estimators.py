@@ -242,3 +242,34 @@ def test_probabilities_keep_their_precision_far_from_the_boundary():
     # P(class 0) = σ(−z) = e^(−z)/(1 + e^(−z)): tiny but not 0, and equal to exp(log proba)
     assert proba[3, 0] == pytest.approx(np.exp(-120.0), rel=1e-12)
     np.testing.assert_allclose(np.log(proba), model.predict_log_proba(X_OK), rtol=1e-12, atol=1e-15)
+
+
+def test_class_labels_are_checked_whole_from_their_two_values_without_rounding_all_of_y(monkeypatch):
+    # a float y of two numbers: only those two are rounded (rounding y makes an n-long copy);
+    # anything else is rounded whole, as before, and the errors are the same
+    from neuronlab.estimators import neuron as estimators_neuron
+
+    rounded = []
+    real_round = np.round
+
+    def spy(values, *args, **kwargs):
+        rounded.append(np.shape(values))
+        return real_round(values, *args, **kwargs)
+
+    monkeypatch.setattr(estimators_neuron.np, "round", spy)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    two = estimators_neuron._two_numbers(y)
+    np.testing.assert_array_equal(two, [0.0, 1.0])
+    assert not estimators_neuron._continuous(y, two) and rounded == [(2,)]
+    assert estimators_neuron._continuous(np.array([0.5, 1.5, 0.5]), estimators_neuron._two_numbers(np.array([0.5, 1.5, 0.5])))
+    three = np.array([0.0, 1.0, 2.0, 2.5])
+    assert estimators_neuron._two_numbers(three) is None and estimators_neuron._continuous(three)
+    assert estimators_neuron._continuous(np.full(4, 0.5))  # one value, not whole: continuous first
+    assert not estimators_neuron._continuous(np.array([0, 1, 2]))  # integers are never rounded
+    monkeypatch.undo()
+    X = np.arange(8.0).reshape(4, 2)
+    for labels in (np.full(4, 0.5), np.array([0.5, 1.5, 0.5, 1.5])):
+        with pytest.raises(ValueError, match="Unknown label type: continuous"):
+            NeuronClassifier(max_steps=2).fit(X, labels)
+    with pytest.raises(ValueError, match="only one class"):
+        NeuronClassifier(max_steps=2).fit(X, np.ones(4))

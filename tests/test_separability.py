@@ -67,3 +67,41 @@ def test_training_obesity_does_not_import_scipy_optimize(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "False"
+
+
+class _Recorded:
+    """An estimator stand-in whose _z (z = X·w) notes how many rows each call read."""
+
+    def __init__(self, w):
+        self.w, self.calls = w, []
+
+    def _z(self, X):
+        self.calls.append(X.shape[0])
+        return X @ self.w
+
+
+def test_the_on_their_side_scan_reads_the_first_rows_first():
+    from neuronlab.estimators.neuron import _all_on_their_side
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300_000, 3))
+    w = np.array([1.0, -2.0, 0.5])
+    target = (X @ w > 0).astype(float)
+    # separable by w: every row is read, in blocks of 1024, 2048, … capped at 2^16
+    est = _Recorded(w)
+    assert _all_on_their_side(est, X, target)
+    assert sum(est.calls) == X.shape[0]
+    assert est.calls[:7] == [1024, 2048, 4096, 8192, 16384, 32768, 65536]
+    assert max(est.calls) == 65536
+    # a row on the wrong side among the first: one small block is read, not 2^16 rows
+    flipped = target.copy()
+    flipped[10] = 1 - flipped[10]
+    est = _Recorded(w)
+    assert not _all_on_their_side(est, X, flipped)
+    assert est.calls == [1024]
+    # the last row on the wrong side is still found
+    flipped = target.copy()
+    flipped[-1] = 1 - flipped[-1]
+    est = _Recorded(w)
+    assert not _all_on_their_side(est, X, flipped)
+    assert sum(est.calls) == X.shape[0]

@@ -23,7 +23,7 @@ from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
 from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import _NeuronEstimator, _classes, _solver_options, check_is_fitted
+from .neuron import _NeuronEstimator, _classes, _continuous, _solver_options, _two_numbers, check_is_fitted
 from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
@@ -260,7 +260,8 @@ class NetworkClassifier(_NetworkEstimator):
         continuing = self.warm_start and hasattr(self, "theta_")
         X = self._check_input(X, reset=not continuing)
         y = check_y(y, X.shape[0], numeric=False)
-        if y.dtype.kind == "f" and np.any(y != np.round(y)):
+        two = _two_numbers(y)
+        if _continuous(y, two):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
         if continuing or classes is not None:
@@ -270,7 +271,7 @@ class NetworkClassifier(_NetworkEstimator):
                 raise ValueError(f"y has label(s) {', '.join(map(str, unknown[:5]))} not among the "
                                  f"classes {', '.join(map(str, classes))} of this classifier")
         else:  # the classes of y itself (two numbers: found without sorting a copy of y)
-            classes = _classes(y)
+            classes = _classes(y, two)
         self.classes_ = classes
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         target = np.searchsorted(classes, y).astype(X.dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.blas import one_blas_thread
 from ..core.losses import check_compatible, get_loss
 from ..models.kernel import ENGINES, NeuronKernel, gram_matrix, gram_max_eigenvalue
 from ..models.neuron import Neuron
@@ -149,9 +150,15 @@ class NeuronObjective(RowObjective):
         λ_max is exact (H formed in one pass, see ``kernel.gram_max_eigenvalue``) up
         to ``kernel.GRAM_EXACT_UP_TO`` parameters, from power iteration above.
         Capability ``CURVATURE``.
+
+        BLAS runs on one thread for the Gram matrix X̃ᵀX̃ (n·(p + 1)²/2 multiply-adds): the same
+        bits on any machine (``core.blas``), and on a shared machine OpenBLAS's two threads took
+        6.0 s for it against 0.9 s on one (1,000,000 × 100, medians of 9 in turns, load 3.8;
+        BENCHMARKS.md, issue 12 item 4).
         """
         self.require(CURVATURE, "stability_limit")
-        lam = gram_max_eigenvalue(self._gram_parts, self.model.n_inputs)
+        with one_blas_thread():
+            lam = gram_max_eigenvalue(self._gram_parts, self.model.n_inputs)
         if (self.model.activation.name, self.loss_fn.name) == ("sigmoid", "log_loss"):
             lam /= 4.0
         lam += self.alpha * (1.0 - self.l1_ratio)
