@@ -281,6 +281,22 @@ def test_finite_check_is_blocked_and_names_the_first_bad_value(monkeypatch):
         validation.check_X(X)
 
 
+@pytest.mark.parametrize("threaded", [False, True])
+def test_finite_check_by_block_sums_is_exact(threaded, monkeypatch):
+    """A block passes on a finite sum; a sum that is not finite — a NaN, ±∞, or finite values
+    whose sum overflows — sends the block to the value-by-value check, which decides."""
+    monkeypatch.setattr(validation, "FINITE_CHECK_BYTES", 16)  # 5 rows of 3 columns per block
+    if threaded:
+        monkeypatch.setattr(validation, "FINITE_CHECK_THREADED_BYTES", 0)
+    huge = np.full((40, 3), 1e308)  # every block's sum overflows to inf: all finite all the same
+    np.testing.assert_array_equal(validation.check_X(huge), huge)  # no error
+    X = np.zeros((40, 3))
+    X[12, 1], X[13, 1] = np.inf, -np.inf  # a block sum of NaN
+    X[37, 2] = np.nan
+    with pytest.raises(ValueError, match=r"contains infinity: 3 value\(s\).*row 12, column 1"):
+        validation.check_X(X)
+
+
 def test_numba_constants_match_the_numpy_modules():
     from neuronlab.models import _kernel_numba
 

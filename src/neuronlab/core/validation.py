@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 
+from .threads import thread_setting
+
 __all__ = [
     "DataConversionWarning",
     "NotFittedError",
@@ -157,10 +159,31 @@ def check_X(X, name="X", ensure_min_samples=1, dtype=None):
 FINITE_CHECK_BYTES = 1 << 22
 
 
+#: from this size on (bytes of X) the blocks are checked on threads (NumPy's sum lets go of
+#: the interpreter): as many as the compiled passes may use (``core.threads``), at most 2
+FINITE_CHECK_THREADED_BYTES = 1 << 26
+
+
+def _block_is_finite(block):
+    """True when no value of ``block`` is NaN or ±∞: its sum is finite (one read, no n×p array
+    of bools), or, when the sum is not (NaN/∞ — or finite values whose sum overflows),
+    every value is."""
+    return bool(np.isfinite(block.sum())) or bool(np.isfinite(block).all())
+
+
 def _check_finite(X, name):
     block = max(1, FINITE_CHECK_BYTES // max(1, X.shape[1]))
-    for start in range(0, X.shape[0], block):
-        if np.isfinite(X[start:start + block]).all():
+    starts = range(0, X.shape[0], block)
+    threads = min(2, thread_setting() or 2)
+    if X.nbytes >= FINITE_CHECK_THREADED_BYTES and len(starts) > 1 and threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            finite = list(pool.map(lambda start: _block_is_finite(X[start:start + block]), starts))
+    else:
+        finite = [_block_is_finite(X[start:start + block]) for start in starts]
+    for start, ok in zip(starts, finite):
+        if ok:
             continue
         count = sum(
             int((~np.isfinite(X[s:s + block])).sum()) for s in range(start, X.shape[0], block)
