@@ -29,10 +29,6 @@ import argparse
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 import bench_training as bt
 from neuronlab import Neuron, NeuronObjective
@@ -40,24 +36,6 @@ from neuronlab.models import kernel
 from neuronlab.models import _kernel_numba as K
 
 FM = K.FASTMATH
-
-
-@intrinsic
-def prefetch_row(typingctx, arr, i):
-    """Ask the CPU to fetch the first cache line of row i of a 2-D array (llvm.prefetch)."""
-    def codegen(context, builder, signature, args):
-        arr_v, i_v = args
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, arr_v)
-        zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [i_v, zero], wraparound=False)
-        i8p = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        i32 = ir.IntType(32)
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-    return types.void(arr, i), codegen
 
 
 @nb.njit(fastmath=FM, error_model="numpy")
@@ -86,7 +64,7 @@ def _dot_rows(X, w, b, start, m, zbuf, four, ahead):
     while k < m:
         i = start + k
         if ahead > 0 and i + ahead < X.shape[0]:
-            prefetch_row(X, i + ahead)
+            K._prefetch(X, i + ahead, 0)  # the row's first cache line
         acc = 0.0
         for j in range(p):
             acc += X[i, j] * w[j]

@@ -167,8 +167,10 @@ FINITE_CHECK_THREADED_BYTES = 1 << 26
 def _block_is_finite(block):
     """True when no value of ``block`` is NaN or ±∞: its sum is finite (one read, no n×p array
     of bools), or, when the sum is not (NaN/∞ — or finite values whose sum overflows),
-    every value is."""
-    return bool(np.isfinite(block.sum())) or bool(np.isfinite(block).all())
+    every value is.  The sum's own overflow and NaN notices are not the user's concern."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = block.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(block).all())
 
 
 def _check_finite(X, name):

@@ -155,18 +155,17 @@ def _logistic_parts(zbuf, m, scratch, scale_bits):
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
-def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, cast):
+def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, single):
     """Turn zbuf[:m] (the block's z) into its δᵢ = sᵢ·∂Lᵢ/∂z in place; return (Σ sᵢLᵢ, Σ sᵢ).
 
     For sigmoid + log loss, ``logistic`` holds :func:`_logistic_parts` of the block, and
     L = ln(1 + e^z) − y·z, ∂L/∂z = σ(z) − y.  y may be of any numeric type (bool or
     uint8 labels, a float64 y beside a float32 X): each target is rounded to X's dtype
-    through ``cast`` (one element of that dtype), as an n-long copy of y in that dtype
-    would have been, and the arithmetic is float64 — so no such copy is needed, and a
+    (float32 when ``single``, else float64), as an n-long copy of y in that dtype would
+    have been, and the arithmetic is float64 — so no such copy is needed, and a
     label is never subtracted from in its own (wrapping) integer type."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
-    single = cast.itemsize == 4
     loss_sum = 0.0
     weight_sum = 0.0
     for k in range(m):
@@ -349,7 +348,6 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     zero = np.zeros(1, dtype=X.dtype)[0]
     logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
-    cast = np.empty(1, dtype=X.dtype)
     # a column-major X (each column contiguous) is read column by column
     columns = X.shape[1] > 1 and X.strides[0] == X.itemsize
     for start in range(lo, hi, block):
@@ -361,7 +359,7 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
         if loss == 3:
             _logistic_parts(zbuf, m, logistic, scale_bits)
         block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
-                                                     cast)
+                                                     X.itemsize == 4)
         loss_sum += block_loss
         weight_sum += block_weight
         if want_grad:
