@@ -399,3 +399,23 @@ def test_compiled_log_loss_sample_by_sample_over_the_whole_range_of_z():
     nan = np.array([np.nan])
     value, _ = block(nan, 0)
     assert np.isnan(value) and np.isnan(nan[0])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_gram_matrix_is_the_same_on_one_thread_or_two(weighted, monkeypatch):
+    """H = X̃ᵀDX̃ / Σs formed block by block: equal to the whole-array product, and the same
+    bits whether one thread or two take the blocks (their products are added in block order)."""
+    monkeypatch.setattr(kernel, "GRAM_BLOCK_ROWS", 64)  # 47 blocks of this X
+    X, _, s, theta = _data(n=3000)
+    weights = s if weighted else None
+    factor = lambda Xb: 0.25 + 0.1 * np.tanh(Xb @ theta[:-1])  # noqa: E731  (a cᵢ per row)
+    runs = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("NEURONLAB_THREADS", threads)
+        runs[threads] = [kernel.gram_matrix(lambda: [(X, weights, rows)], row_factor)
+                         for rows in (None, np.arange(5, 3000, 7)) for row_factor in (None, factor)]
+    for one, two in zip(runs["1"], runs["2"]):
+        np.testing.assert_array_equal(one, two)
+    Xt = np.column_stack([X, np.ones(len(X))])
+    d = (np.ones(len(X)) if s is None or not weighted else s) * factor(X)
+    np.testing.assert_allclose(runs["2"][1], Xt.T @ (Xt * d[:, None]) / (d / factor(X)).sum(), rtol=1e-12)

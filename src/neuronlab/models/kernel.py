@@ -36,7 +36,9 @@ the numbers of a copy of y in X's dtype, without the copy.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -270,9 +272,12 @@ def gram_matrix(parts, row_factor=None):
     cᵢ = 1 by default: H is then the Hessian of J for a linear neuron with squared
     error.  ``row_factor`` maps a block of rows X_B (float64) to its cᵢ — σ(zᵢ)(1 − σ(zᵢ))
     makes H the Hessian of sigmoid + log loss at θ.  One pass over X in blocks of
-    ``GRAM_BLOCK_ROWS`` rows; the memory is a float64 copy of one block and two
-    (p + 1)² matrices (H and one block's product).
+    ``GRAM_BLOCK_ROWS`` rows, each block's product on its own (BLAS, as the caller has
+    set its threads) and the products added in block order: the blocks are shared by up to
+    two threads (``core.threads``) and the bits do not depend on how many.  The memory is a
+    float64 copy of a block and a (p + 1)² product per thread, and H.
     """
+    threads = min(2, thread_setting() or 2)
     H = None
     total = 0.0
     for X, weights, rows in parts():
@@ -280,21 +285,31 @@ def gram_matrix(parts, row_factor=None):
         if H is None:
             H = np.zeros((p + 1, p + 1))
         count = X.shape[0] if rows is None else rows.shape[0]
-        for start in range(0, count, GRAM_BLOCK_ROWS):
+
+        def block_terms(start, X=X, weights=weights, rows=rows, p=p):
+            """(X_BᵀD X_B, column sums of D X_B, Σ dᵢ) of the block from row ``start``."""
             index = slice(start, start + GRAM_BLOCK_ROWS) if rows is None else rows[start:start + GRAM_BLOCK_ROWS]
             Xb = np.asarray(X[index], dtype=np.float64)
             s = None if weights is None else np.asarray(weights[index], dtype=np.float64)
-            total += Xb.shape[0] if s is None else float(s.sum())
+            weight = Xb.shape[0] if s is None else float(s.sum())
             d = s if row_factor is None else (row_factor(Xb) if s is None else row_factor(Xb) * s)
             if d is None:
-                H[:p, :p] += Xb.T @ Xb  # NumPy hands Aᵀ·A to BLAS's symmetric product
-                H[:p, p] += Xb.sum(axis=0)
-                H[p, p] += Xb.shape[0]
-            else:
-                Xd = Xb * d[:, None]
-                H[:p, :p] += Xd.T @ Xb
-                H[:p, p] += Xd.sum(axis=0)
-                H[p, p] += float(d.sum())
+                return Xb.T @ Xb, Xb.sum(axis=0), weight, float(Xb.shape[0])  # Aᵀ·A: BLAS's symmetric product
+            Xd = Xb * d[:, None]
+            return Xd.T @ Xb, Xd.sum(axis=0), weight, float(d.sum())
+
+        starts = list(range(0, count, GRAM_BLOCK_ROWS))
+        shared = threads > 1 and len(starts) > 1
+        with ThreadPoolExecutor(threads) if shared else contextlib.nullcontext() as pool:
+            # ``threads`` blocks at a time: at most that many products are held at once
+            terms = (term for at in range(0, len(starts), threads)
+                     for term in pool.map(block_terms, starts[at:at + threads])) if shared \
+                else map(block_terms, starts)
+            for product, sums, weight, diagonal in terms:
+                H[:p, :p] += product
+                H[:p, p] += sums
+                H[p, p] += diagonal
+                total += weight
     H[p, :p] = H[:p, p]
     H /= total
     return H
