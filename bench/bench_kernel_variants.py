@@ -105,11 +105,15 @@ def _add_gradient(X, start, m, zbuf, grad, four):
         k += 1
 
 
+@nb.njit
+def _buffers(block):
+    """A block's z (then δ), its logistic parts and their scale bits (see _kernel_numba)."""
+    return np.empty(block), np.empty((2, block)), np.empty(2 * block, dtype=np.int64)
+
+
 @nb.njit(fastmath=FM, error_model="numpy")
 def _chunk_loops(X, y, lo, hi, w, b, grad, block, four, ahead):
-    zbuf = np.empty(block)
-    logistic = np.empty((2, block))
-    scale_bits = np.empty(2 * block, dtype=np.int64)
+    zbuf, logistic, scale_bits = _buffers(block)
     total = 0.0
     for start in range(lo, hi, block):
         m = min(block, hi - start)
@@ -123,10 +127,8 @@ def _chunk_loops(X, y, lo, hi, w, b, grad, block, four, ahead):
 def _chunk_pipelined(X, y, lo, hi, w, b, grad, block, four, ahead):
     """Block k's gradient (rows in cache) and block k + 1's z (rows from memory) in one loop."""
     p = X.shape[1]
-    current = np.empty(block)
+    current, logistic, scale_bits = _buffers(block)
     following = np.empty(block)
-    logistic = np.empty((2, block))
-    scale_bits = np.empty(2 * block, dtype=np.int64)
     total = 0.0
     _dot_rows(X, w, b, lo, min(block, hi - lo), current, False, 0)
     start = lo
@@ -154,9 +156,7 @@ def _chunk_pipelined(X, y, lo, hi, w, b, grad, block, four, ahead):
 def _chunk_blas(X, y, lo, hi, w, b, grad, block, four, ahead):
     """The issue 6 kernel's loop: BLAS for z = X_B·w and δᵀX_B on each block."""
     p = X.shape[1]
-    zbuf = np.empty(block)
-    logistic = np.empty((2, block))
-    scale_bits = np.empty(2 * block, dtype=np.int64)
+    zbuf, logistic, scale_bits = _buffers(block)
     total = 0.0
     for start in range(lo, hi, block):
         m = min(block, hi - start)

@@ -417,5 +417,6 @@ def test_the_gram_matrix_is_the_same_on_one_thread_or_two(weighted, monkeypatch)
     for one, two in zip(runs["1"], runs["2"]):
         np.testing.assert_array_equal(one, two)
     Xt = np.column_stack([X, np.ones(len(X))])
-    d = (np.ones(len(X)) if s is None or not weighted else s) * factor(X)
-    np.testing.assert_allclose(runs["2"][1], Xt.T @ (Xt * d[:, None]) / (d / factor(X)).sum(), rtol=1e-12)
+    s_used = s if weighted else np.ones(len(X))
+    d = s_used * factor(X)
+    np.testing.assert_allclose(runs["2"][1], Xt.T @ (Xt * d[:, None]) / s_used.sum(), rtol=1e-12)

@@ -19,7 +19,7 @@ import contextlib
 import contextvars
 import os
 
-__all__ = ["THREADS_VARIABLE", "check_n_jobs", "run_threads", "thread_setting"]
+__all__ = ["THREADS_VARIABLE", "check_n_jobs", "pool_threads", "run_threads", "thread_setting"]
 
 THREADS_VARIABLE = "NEURONLAB_THREADS"
 
@@ -58,6 +58,13 @@ def run_threads(n_jobs):
         yield
     finally:
         _RUN_THREADS.reset(token)
+
+
+def pool_threads() -> int:
+    """The threads a pool of Python threads over blocks of data may use (NumPy and BLAS let go of
+    the interpreter): what :func:`thread_setting` asks for, else every core this process may
+    run on."""
+    return thread_setting() or _cores()
 
 
 def thread_setting() -> int | None:

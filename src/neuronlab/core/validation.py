@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .threads import thread_setting
+from .threads import pool_threads
 
 __all__ = [
     "DataConversionWarning",
@@ -160,7 +160,7 @@ FINITE_CHECK_BYTES = 1 << 22
 
 
 #: from this size on (bytes of X) the blocks are checked on threads (NumPy's sum lets go of
-#: the interpreter): as many as the compiled passes may use (``core.threads``), at most 2
+#: the interpreter): as many as the compiled passes may use (``core.threads.pool_threads``)
 FINITE_CHECK_THREADED_BYTES = 1 << 26
 
 
@@ -176,7 +176,7 @@ def _block_is_finite(block):
 def _check_finite(X, name):
     block = max(1, FINITE_CHECK_BYTES // max(1, X.shape[1]))
     starts = range(0, X.shape[0], block)
-    threads = min(2, thread_setting() or 2)
+    threads = pool_threads()
     if X.nbytes >= FINITE_CHECK_THREADED_BYTES and len(starts) > 1 and threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 

@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..core.losses import get_loss
-from ..core.threads import thread_setting
+from ..core.threads import pool_threads, thread_setting
 from .neuron import Neuron
 
 __all__ = [
@@ -273,11 +273,11 @@ def gram_matrix(parts, row_factor=None):
     error.  ``row_factor`` maps a block of rows X_B (float64) to its cᵢ — σ(zᵢ)(1 − σ(zᵢ))
     makes H the Hessian of sigmoid + log loss at θ.  One pass over X in blocks of
     ``GRAM_BLOCK_ROWS`` rows, each block's product on its own (BLAS, as the caller has
-    set its threads) and the products added in block order: the blocks are shared by up to
-    two threads (``core.threads``) and the bits do not depend on how many.  The memory is a
+    set its threads) and the products added in block order: the blocks are shared by the
+    threads of ``core.threads.pool_threads`` and the bits do not depend on how many.  The memory is a
     float64 copy of a block and a (p + 1)² product per thread, and H.
     """
-    threads = min(2, thread_setting() or 2)
+    threads = pool_threads()
     H = None
     total = 0.0
     for X, weights, rows in parts():

@@ -86,9 +86,10 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
 
     Column-major because it is the cheapest layout to write from Arrow's columns: a row-major
     fill (to feed the kernel's compiled engine) measured 3–5× slower on 65,536 × 50 Parquet
-    blocks, more than that engine saves; a compiled one-pass fill was ≈ 15 % faster than these
-    three NumPy passes but loads numba (≈ 95 MB resident) into a streaming process that
-    otherwise never needs it (BENCHMARKS.md, issue 15)."""
+    blocks, more than that engine saved then; a compiled one-pass fill was ≈ 15 % faster than
+    these three NumPy passes, and was dropped when it was the only thing loading numba into a
+    streaming process (the kernel now reads column-major blocks compiled, so numba is loaded
+    anyway; the compiled fill was not tried again) (BENCHMARKS.md, issue 15)."""
     import pyarrow as pa
 
     standardise = mean is not None
