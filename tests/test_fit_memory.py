@@ -63,3 +63,6 @@ def test_a_regressor_fit_makes_nothing_the_size_of_x():
     X, z = _data()
     peak = _fit_peak(NeuronRegressor(max_steps=3, tol=0.0, random_state=0), X, z.astype(np.float64))
     assert peak < X.nbytes / 4
+    # nor a copy of the float64 y in X's dtype (n × 4 bytes here): each target is taken in X's
+    # dtype as the kernel reads it
+    assert peak < X.shape[0] * X.itemsize / 2

@@ -84,10 +84,8 @@ def _linearly_separable(X, target) -> bool:
     """Whether some (w, b) puts every row strictly on its own side: sᵢ·(w·xᵢ + b) > 0.
 
     Decided by a certificate either way, in a few Newton steps (``separability``), for data of
-    moderate size.
+    moderate size (``SEPARABILITY_MAX_SIZE`` values; larger data are not claimed separable).
     """
-    if X.shape[0] * (X.shape[1] + 1) > SEPARABILITY_MAX_SIZE:
-        return False  # not claimed: asked here, before the check makes its float64 copy of X
     from .separability import linearly_separable
 
     return linearly_separable(X, target, SEPARABILITY_MAX_SIZE)

@@ -70,11 +70,12 @@ def _newton(U) -> bool | None:
 def linearly_separable(X, target, max_size: int = 2_000_000) -> bool:
     """Whether some (w, b) puts every row strictly on its own side: sᵢ·(w·xᵢ + b) > 0, with
     sᵢ = +1 for target 1 and −1 for target 0 (see the module's docstring for how)."""
+    n, p = np.shape(X)
+    if n * (p + 1) > max_size:  # beyond this the check costs more than the fit: not claimed (asked
+        return False  # before U, a float64 copy of X and more, is made)
     X = np.asarray(X, dtype=np.float64)
     signs = 2.0 * np.asarray(target, dtype=np.float64) - 1.0
     U = signs[:, None] * np.column_stack([X, np.ones(X.shape[0])])
-    if U.size > max_size:  # beyond this the check costs more than the fit: not claimed
-        return False
     answer = _newton(U)
     if answer is not None:
         return answer

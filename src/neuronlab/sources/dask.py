@@ -86,7 +86,7 @@ def class_numbers(y, classes) -> np.ndarray:
 def _block_of_arrays(X, y, weight, classes):
     X = np.ascontiguousarray(X, dtype=np.float64) if X.dtype not in (np.float32, np.float64) \
         else np.ascontiguousarray(X)
-    y = class_numbers(y, classes).astype(X.dtype) if classes is not None else np.asarray(y).astype(X.dtype, copy=False)
+    y = class_numbers(y, classes).astype(X.dtype, copy=False) if classes is not None else np.asarray(y).astype(X.dtype, copy=False)
     weight = None if weight is None else np.asarray(weight, dtype=X.dtype)
     return X, y, weight
 
@@ -101,16 +101,16 @@ def _block_of_pandas(frame, classes):
 
 def _block_of_frame(frame, reader, where):
     X, y, _ = reader(frame, where)
-    return np.ascontiguousarray(X), y, None
+    return X, y, None  # column-major, as the kernel reads it
 
 
 def _block_of_piece(source, piece):
     parts = [(X, y) for X, y, _, _ in source.piece_blocks(piece)]
     if not parts:
         return np.empty((0, source.n_features)), np.empty(0), None
-    # row-major, made once: the partition stays on the worker for every evaluation, and the kernel
-    # reads a row-major X row by row, in cache-sized blocks (a block from the files is column-major)
-    X = np.ascontiguousarray(np.concatenate([X for X, _ in parts]))
+    # the blocks from the files are column-major, and so is their concatenation: the kernel reads
+    # it column by column (made row-major, it would be a second copy of the partition)
+    X = np.concatenate([X for X, _ in parts])
     return X, np.concatenate([y for _, y in parts]), None
 
 

@@ -252,11 +252,13 @@ class TableReader:
                 raise ValueError(f"{where}: the target {self.target!r} holds text; it can only be classified")
             return y
         text = y.dtype == object
-        known = [str(label) for label in self.labels] if text else [float(label) for label in self.labels]
+        known = np.asarray([str(label) for label in self.labels] if text else
+                           [float(label) for label in self.labels])
         values = y.astype(str) if text else y
-        index = np.full(values.shape[0], -1, dtype=np.int64)
-        for k, label in enumerate(known):
-            index[values == label] = k
+        # each value's place among the labels by a binary search (one comparison per row, not k)
+        order = np.argsort(known, kind="stable")
+        index = order[np.minimum(np.searchsorted(known, values, sorter=order), len(known) - 1)]
+        index[known[index] != values] = -1
         if np.any(index < 0):
             from ..core.validation import written_label
 
