@@ -173,9 +173,14 @@ class SolveReport:
         return f"SolveReport({[str(e) for e in self.objective.equations]}, {runs})"
 
 
+def residual_norm(loss: float) -> float:
+    """‖r‖ = √(2J) of a loss J = ½‖r‖² (∞ for a loss that is not finite)."""
+    return math.sqrt(2.0 * loss) if math.isfinite(loss) else math.inf
+
+
 def _residual_norm(result: Result) -> float:
-    """‖r‖ = √(2J) at the Result's best point, J = ½‖r‖²."""
-    return math.sqrt(2.0 * result.loss) if math.isfinite(result.loss) else math.inf
+    """‖r‖ at the Result's best point."""
+    return residual_norm(result.loss)
 
 
 def _format_point(names, theta) -> str:

@@ -24,6 +24,7 @@ from typing import Optional
 import numpy as np
 
 from ...train.history import Step
+from ...train.solving import residual_norm
 
 #: what the page may ask for, and the bounds of one session
 MAX_STEPS = 100_000  # steps (History rows) of one run
@@ -137,16 +138,6 @@ def unit_pictures(a) -> dict:
     scales = np.where(scales > 0, scales, 1.0)
     q = np.where(finite, np.rint(clean / scales * 32767), UNIT_MISSING).astype(np.int16)
     return {"scales": _floats(scales), "values": _base64(q.T)}
-
-
-def _residual_norm(loss) -> float:
-    """‖r‖ = √(2J) of a run's best loss J, by ``solve``'s own formula (which reads it from a
-    Result: a running race has none yet, so the loss is handed over in one)."""
-    from types import SimpleNamespace
-
-    from ...train.solving import _residual_norm as residual_norm_of_result
-
-    return residual_norm_of_result(SimpleNamespace(loss=loss))
 
 
 def _finite(value) -> Optional[float]:
@@ -679,7 +670,7 @@ class RaceSession(_RunsSideBySide):
             self.sent[method] = len(h)
             runs[method] = {
                 "label": self.LABELS[method], "evaluations": training.evaluations,
-                "residual": _finite(_residual_norm(training.best_loss)),
+                "residual": _finite(residual_norm(training.best_loss)),
                 "theta": _floats(training.theta), "best": _floats(training.best_theta),
                 "points": [_floats(p) for p in params] if params is not None else [],
                 "status": training.status,
