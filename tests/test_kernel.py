@@ -119,6 +119,36 @@ def test_a_column_major_x_is_read_by_the_compiled_engine_with_the_same_sums(acti
         np.testing.assert_allclose(got[2] / got[1], grad, rtol=1e-11, atol=1e-14 * np.abs(grad).max())
 
 
+@pytest.mark.parametrize("activation, loss", PAIRS)
+def test_columns_read_where_they_lie_give_the_bits_of_their_standardised_copy(activation, loss):
+    """A file's block summed from its decoded columns, each value read as x′ = (x − μ)/σ,
+    gives the sums of the standardised copy bit for bit (all rows, weighted, a subset by
+    index), and those of the plain formulas; a NaN anywhere sends the block back (None)."""
+    X, y, s, theta = _data(n=3000)
+    raw = X * 3.0 + 7.0
+    mean, scale = raw.mean(axis=0), raw.std(axis=0)
+    columns = [np.ascontiguousarray(raw[:, j]) for j in range(raw.shape[1])]
+    copy = np.asfortranarray((raw - mean) / scale)  # as io.tables.Standardizer computes it
+    neuron_kernel = kernel.NeuronKernel(Neuron(5, activation), loss)
+    rows = np.array([2999, 0, 17, 17, 1500, 3, 4, 5, 6])
+    for weights, subset in ((None, None), (s, None), (s, rows)):
+        got = neuron_kernel.column_sums(columns, mean, scale, y, weights, theta, rows=subset)
+        picked = slice(None) if subset is None else subset
+        copied = neuron_kernel.sums(np.asfortranarray(copy[picked]), y[picked],
+                                    None if weights is None else weights[picked], theta, engine="numba")
+        assert got[:2] == copied[:2]
+        np.testing.assert_array_equal(got[2], copied[2])
+        weight = np.ones(len(y)) if weights is None else weights
+        value, grad = _naive(copy[picked], y[picked], weight[picked], theta, activation, loss)
+        assert got[0] / got[1] == pytest.approx(value, rel=1e-12)
+        np.testing.assert_allclose(got[2] / got[1], grad, rtol=1e-11, atol=1e-14 * np.abs(grad).max())
+    unscaled = neuron_kernel.column_sums(columns, None, None, y, None, theta)
+    assert unscaled[0] == neuron_kernel.sums(np.asfortranarray(raw), y, None, theta, engine="numba")[0]
+    for value in (np.nan, np.inf):
+        columns[3][1234] = value
+        assert neuron_kernel.column_sums(columns, mean, scale, y, None, theta) is None
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_float32_path_within_float32_tolerance(engine):
     X, y, s, theta = _data(dtype=np.float32)

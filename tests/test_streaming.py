@@ -276,3 +276,75 @@ def test_a_network_streamed_takes_the_steps_it_takes_in_memory(tmp_path):
     options = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=30, tol=0, random_state=1)
     streamed, memory = NetworkRegressor(**options).fit(numbers), NetworkRegressor(**options).fit(Xs, target)
     np.testing.assert_allclose(streamed.history_.loss, memory.history_.loss, rtol=1e-10)
+
+
+def _copy_route(rule):
+    """``rule`` without its ``column_sums``: a source then sums every block from its standardised copy."""
+    return lambda theta, block, want_grad=True: rule(theta, block, want_grad)
+
+
+@pytest.mark.parametrize("pair", [("sigmoid", "log_loss"), ("identity", "squared_error"), ("tanh", "huber")])
+def test_a_block_is_summed_where_pyarrow_decoded_it_with_the_bits_of_its_copy(tmp_path, monkeypatch, pair):
+    """The neuron's kernel reads a Parquet block's columns as decoded, standardising as it reads:
+    no copy of the block is made, and the sums are those of the standardised copy, bit for bit
+    (the copy summed by the same compiled kernel), and those of the rows in memory."""
+    from neuronlab.models import kernel
+    from neuronlab.sources import files
+
+    if not kernel.numba_available():
+        pytest.skip("the column route is the compiled kernel's")
+    X, y = _logistic(n=20_000, p=4)
+    folder = _write(tmp_path / "data", X, y, "parquet", row_group_size=7_000)
+    source, _ = _prepared(folder)
+    activation, loss = pair
+    objective = NeuronObjective.from_source(Neuron(4, activation), source, loss, engine="numba")
+    theta = np.array([0.3, -0.2, 0.5, 0.1, -0.4])
+    copies = []
+    real_fill = files.fill_columns
+    monkeypatch.setattr(files, "fill_columns", lambda *a, **k: copies.append(1) or real_fill(*a, **k))
+    loss_sum, weight_sum, grad = source.sum_blocks(objective.rule, theta)
+    assert copies == []  # every block summed where it was decoded
+    copied = source.sum_blocks(_copy_route(objective.rule), theta)
+    assert len(copies) == len(source.pieces)
+    assert (loss_sum, weight_sum) == copied[:2]
+    np.testing.assert_array_equal(grad, copied[2])
+    scaler = Standardizer().fit(X)
+    memory = NeuronObjective(Neuron(4, activation), scaler.transform(X), y.astype(float), loss)
+    expected, expected_grad = memory.loss_and_grad(theta)
+    value, gradient = objective.loss_and_grad(theta)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(gradient, expected_grad, rtol=1e-10, atol=1e-13)
+    assert source.n_samples == len(y)
+
+
+def test_the_column_route_takes_the_rows_of_its_part_and_leaves_bad_values_to_the_copy(tmp_path, monkeypatch):
+    """A training part's rows are summed where decoded, as its copy sums them; a block with a
+    missing feature value goes the copy's route, which drops that row (or names the column)."""
+    from neuronlab.models import kernel
+    from neuronlab.sources import files
+
+    if not kernel.numba_available():
+        pytest.skip("the column route is the compiled kernel's")
+    X, y = _logistic(n=9_000, p=4)
+    X[4_321, 2] = np.nan
+    folder = _write(tmp_path / "data", X, y, "parquet", row_group_size=3_000)
+    theta = np.array([0.3, -0.2, 0.5, 0.1, -0.4])
+    for part in (None, "train", "validation"):
+        source, scan = _prepared(folder, drop_missing=True, part=part, val_split=0.25, seed=3)
+        assert scan.n_dropped == (1 if part is None else int(scan.n_dropped))
+        rule = NeuronObjective.from_source(Neuron(4, "sigmoid"), source, "log_loss", engine="numba").rule
+        copies = []
+        real_fill = files.fill_columns
+        monkeypatch.setattr(files, "fill_columns", lambda *a, **k: copies.append(1) or real_fill(*a, **k))
+        summed = source.sum_blocks(rule, theta)
+        held = files.validation_mask(3, 1, 0, 3_000, 0.25)[1_321]  # the row with the missing value
+        reads_it = part is None or held == (part == "validation")
+        assert len(copies) == (1 if reads_it else 0)  # the block with the missing value, if its part has it
+        monkeypatch.setattr(files, "fill_columns", real_fill)
+        copied = source.sum_blocks(_copy_route(rule), theta)
+        assert summed[1] == copied[1] == source.n_samples
+        assert summed[0] == pytest.approx(copied[0], rel=1e-13)
+        np.testing.assert_allclose(summed[2], copied[2], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"part-1\.parquet \(row group 0\): missing or infinite values in column\(s\) x2"):
+        raw = FileSource(folder, "label").configured(labels=[0, 1], target_is_text=False)
+        NeuronObjective.from_source(Neuron(4, "sigmoid"), raw, "log_loss").loss(theta)

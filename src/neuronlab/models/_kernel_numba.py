@@ -327,6 +327,32 @@ def _block_grad_columns(X, rows, start, m, zbuf, grad):
 
 
 @nb.njit(cache=True, fastmath=FASTMATH)
+def _block_sums(X, rows, start, m, y, weights, y_rows, y_start, w, w_x, b, zero, act, loss, want_grad, grad,
+                columns, ahead, zbuf, dz, logistic, scale_bits):
+    """One block of :func:`accumulate`: rows ``start`` … ``start + m − 1`` of X (of ``rows`` when
+    it is not empty), whose targets and weights are those of rows ``y_start`` … of ``y_rows``
+    (the same rows, unless X is a block's copy); returns (Σ sᵢLᵢ, Σ sᵢ, Σ zᵢ) and adds the
+    block's δᵀ[X_B, 1] into ``grad``."""
+    if columns:
+        _block_z_columns(X, rows, start, m, w, b, zbuf)
+    else:
+        _block_z(X, rows, start, m, w_x, b, zbuf, zero, 0 if rows.shape[0] > 0 else ahead)
+    z_sum = 0.0
+    for k in range(m):
+        z_sum += zbuf[k]
+    if loss == 3:
+        _logistic_parts(zbuf, m, logistic, scale_bits)
+    block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, y_rows, y_start, act, loss, logistic,
+                                                 X.itemsize == 4)
+    if want_grad:
+        if columns:
+            _block_grad_columns(X, rows, start, m, zbuf, grad)
+        else:
+            _block_grad(X, rows, start, m, zbuf, dz, grad)
+    return block_loss, block_weight, z_sum
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
 def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, block, ahead):
     """Over rows lo…hi−1 (of ``rows`` when it is not empty, else of X): return
     (Σ sᵢ·Lᵢ, Σ sᵢ) and add Σ sᵢ·∂Lᵢ/∂z·(xᵢ, 1) into ``grad``.
@@ -352,22 +378,81 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     columns = X.shape[1] > 1 and X.strides[0] == X.itemsize
     for start in range(lo, hi, block):
         m = min(block, hi - start)
-        if columns:
-            _block_z_columns(X, rows, start, m, w, b, zbuf)
-        else:
-            _block_z(X, rows, start, m, w_x, b, zbuf, zero, 0 if rows.shape[0] > 0 else ahead)
-        if loss == 3:
-            _logistic_parts(zbuf, m, logistic, scale_bits)
-        block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic,
-                                                     X.itemsize == 4)
+        block_loss, block_weight, _ = _block_sums(X, rows, start, m, y, weights, rows, start, w, w_x, b, zero, act,
+                                                  loss, want_grad, grad, columns, ahead, zbuf, dz, logistic,
+                                                  scale_bits)
         loss_sum += block_loss
         weight_sum += block_weight
-        if want_grad:
-            if columns:
-                _block_grad_columns(X, rows, start, m, zbuf, grad)
-            else:
-                _block_grad(X, rows, start, m, zbuf, dz, grad)
     return loss_sum, weight_sum
+
+
+@intrinsic
+def _float64_pointer(typingctx, address):
+    """The integer ``address`` as a pointer to float64 values (LLVM's inttoptr)."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(types.float64)))
+
+    return types.CPointer(types.float64)(address), codegen
+
+
+# fastmath=False said outright: a function that says nothing is compiled with the fast-math
+# flags of the caller that compiles it first (numba), and arcp turns ÷σ into ×(1/σ)
+@nb.njit(cache=True, fastmath=False, error_model="numpy")
+def _block_standardised(addresses, n, mean, scale, rows, start, m, out):
+    """out[k, j] = (x_ij − μⱼ)/σⱼ (or x_ij when ``mean`` is empty) for the block's m rows i
+    (rows[start + k] when ``rows`` is not empty, else start + k), xⱼ the n float64 values
+    at ``addresses[j]``.  Compiled without fast-math: each value is rounded as NumPy's
+    subtraction and then division round it (the same bits as a standardised copy)."""
+    standardise = mean.shape[0] > 0
+    use_rows = rows.shape[0] > 0
+    for j in range(addresses.shape[0]):
+        column = nb.carray(_float64_pointer(addresses[j]), n)
+        target = out[:m, j]
+        if use_rows:
+            for k in range(m):
+                target[k] = column[rows[start + k]]
+        else:
+            target[:] = column[start:start + m]
+        if standardise:
+            mu, sigma = mean[j], scale[j]
+            for k in range(m):
+                target[k] = (target[k] - mu) / sigma
+
+
+@nb.njit(cache=True, fastmath=FASTMATH)
+def accumulate_columns(addresses, n, mean, scale, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad,
+                       block):
+    """:func:`accumulate` over the rows of a table's float64 columns, without a standardised
+    copy of them: the n values of column j are at ``addresses[j]``, and each row is read as
+    x′ = (x − μ)/σ (``mean``, ``scale``; empty: as it is).  Block by block, the block's x′
+    are written into a buffer that stays in cache (:func:`_block_standardised`), then summed
+    as :func:`accumulate` sums a column-major X — the same sums, bit for bit, as that of a
+    standardised copy of the rows.  Returns (Σ sᵢLᵢ, Σ sᵢ, finite): ``finite`` is False
+    when some zᵢ is NaN or ±∞ — a missing or infinite x′ makes its row's z so (NaN·0 is NaN),
+    and the caller then looks at the rows themselves; the sums are then meaningless."""
+    p = addresses.shape[0]
+    loss_sum = 0.0
+    weight_sum = 0.0
+    z_sum = 0.0
+    scratch = np.empty((p, block)).T  # column-major: each column's stretch of the block contiguous
+    no_rows = np.empty(0, dtype=np.int64)
+    zbuf = np.empty(block)
+    dz = np.empty(block)
+    logistic = np.empty((2, block))
+    scale_bits = np.empty(2 * block, dtype=np.int64)
+    for start in range(lo, hi, block):
+        m = min(block, hi - start)
+        _block_standardised(addresses, n, mean, scale, rows, start, m, scratch)
+        block_loss, block_weight, block_z = _block_sums(scratch, no_rows, 0, m, y, weights, rows, start, w, w, b, 0.0,
+                                                        act, loss, want_grad, grad, True, 0, zbuf, dz, logistic,
+                                                        scale_bits)
+        loss_sum += block_loss
+        weight_sum += block_weight
+        z_sum += block_z
+    return loss_sum, weight_sum, math.isfinite(z_sum)
 
 
 @intrinsic

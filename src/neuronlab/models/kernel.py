@@ -186,6 +186,47 @@ class NeuronKernel:
                 raise ValueError("engine='numba' needs numba installed (pip install numba)")
         return _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, self.gram)
 
+    def column_sums(self, columns, mean, scale, y, weights, theta, rows=None, want_grad=True):
+        """:meth:`sums` over the rows of a table's columns, each read as x′ = (x − μ)/σ
+        (``mean``, ``scale``; None: as it is) — the sums of a standardised copy of the
+        columns, bit for bit, without that copy: a block read from a file is summed where
+        pyarrow decoded it.  ``columns``: p contiguous float64 arrays of n values; ``rows``:
+        the row numbers to use (None: all).  None when the compiled engine cannot take
+        them (it is missing, this pair has no code, the pass is large enough for threads) or
+        when some row's z is not finite (a missing or infinite value): the caller then
+        makes the copy, which looks at each value."""
+        compiled = _compiled()
+        p = len(columns)
+        count = columns[0].shape[0] if rows is None else rows.shape[0]
+        if compiled is None or self.codes is None or p < 2 or count * p >= PARALLEL_MIN_ELEMENTS \
+                or y.dtype.kind not in "buif":
+            return None
+        for column in columns:
+            if column.dtype != np.float64 or not column.flags.c_contiguous:
+                raise ValueError("column_sums needs contiguous float64 columns")
+        addresses = np.array([column.ctypes.data for column in columns], dtype=np.int64)
+        no_scaling = np.empty(0)
+        mean = no_scaling if mean is None else np.asarray(mean, dtype=np.float64)
+        scale = no_scaling if scale is None else np.asarray(scale, dtype=np.float64)
+        weights = np.empty(0) if weights is None else weights
+        theta = np.asarray(theta, dtype=np.float64)
+        grad = np.zeros(p + 1)
+        act, code = self.codes
+        loss_sum, weight_sum, finite = compiled.accumulate_columns(
+            addresses, columns[0].shape[0], mean, scale, y, weights,
+            np.empty(0, dtype=np.int64) if rows is None else rows, 0, count, theta[:-1], float(theta[-1]), act,
+            code, want_grad, grad, _block_rows(p, 8, column_major=True))
+        if not finite:
+            return None
+        return float(loss_sum), float(weight_sum), (grad if want_grad else None)
+
+
+def _block_rows(p, itemsize, column_major):
+    """Rows per block of the compiled loop (see ``COMPILED_BLOCK_BYTES``, ``COLUMN_BLOCK_BYTES``)."""
+    low, high = COMPILED_BLOCK_ROWS
+    block_bytes = COLUMN_BLOCK_BYTES if column_major else COMPILED_BLOCK_BYTES
+    return max(low, min(high * 8 if column_major else high, block_bytes // (p * itemsize)))
+
 
 def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad):
     weights = np.empty(0, dtype=X.dtype) if weights is None else weights
@@ -198,10 +239,7 @@ def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, wan
     count = hi - lo
     p = X.shape[1]
     act, code = codes
-    low, high = COMPILED_BLOCK_ROWS
-    column_major = p > 1 and not X.flags.c_contiguous
-    block_bytes = COLUMN_BLOCK_BYTES if column_major else COMPILED_BLOCK_BYTES
-    block = max(low, min(high * 8 if column_major else high, block_bytes // (p * X.dtype.itemsize)))
+    block = _block_rows(p, X.dtype.itemsize, column_major=p > 1 and not X.flags.c_contiguous)
     ahead_bytes = PREFETCH_BYTES.get(X.dtype.itemsize, 0)
     ahead = max(1, ahead_bytes // (p * X.dtype.itemsize)) if ahead_bytes else 0
     if count * p < PARALLEL_MIN_ELEMENTS:

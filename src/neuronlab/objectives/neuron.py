@@ -41,6 +41,15 @@ class NeuronBlockRule:
         return self.kernel.sums(block.X, block.y, block.weight, theta, rows=block.rows, lo=block.lo,
                                 hi=block.hi, want_grad=want_grad, engine=self.engine)
 
+    def column_sums(self, theta, block, want_grad=True):
+        """The same sums over a :class:`~neuronlab.sources.base.ColumnBlock` (a block of a file
+        as pyarrow decoded it), read where it lies; None when the compiled kernel cannot
+        (``NeuronKernel.column_sums``) or the engine is 'numpy'."""
+        if self.engine == "numpy":
+            return None
+        return self.kernel.column_sums(block.columns, block.mean, block.scale, block.y, block.weight, theta,
+                                       block.rows, want_grad)
+
 
 class NeuronObjective(RowObjective):
     """The loss of a neuron on a data set, as a function of θ = (w, b).

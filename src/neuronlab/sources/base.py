@@ -17,7 +17,7 @@ from typing import Iterator, NamedTuple, Optional
 
 import numpy as np
 
-__all__ = ["RowBlock", "Source", "BlocksSource", "add_sums", "cut_block", "cut_blocks"]
+__all__ = ["RowBlock", "ColumnBlock", "Source", "BlocksSource", "add_sums", "cut_block", "cut_blocks"]
 
 
 def add_sums(a, b):
@@ -44,6 +44,22 @@ class RowBlock(NamedTuple):
     hi: Optional[int] = None
 
 
+class ColumnBlock(NamedTuple):
+    """Some rows of a table's columns as a file was decoded into them, before any copy:
+    ``columns`` are p contiguous float64 arrays of the block's n rows, each read as
+    x′ = (x − μ)/σ (``mean``, ``scale``; None: as it is); ``y`` and ``weight`` (None:
+    sᵢ = 1) hold one value per row of the block; the rows are ``rows`` (int64 row numbers)
+    when it is not None, else all n.  A rule that can sum such a block where it lies offers
+    ``rule.column_sums(θ, block, want_grad)`` (see ``Source.sum_blocks``)."""
+
+    columns: list
+    mean: Optional[np.ndarray]
+    scale: Optional[np.ndarray]
+    y: np.ndarray
+    weight: Optional[np.ndarray] = None
+    rows: Optional[np.ndarray] = None
+
+
 class Source:
     """The interface every data source implements.
 
@@ -58,7 +74,10 @@ class Source:
     - ``sum_blocks(rule, θ, want_grad)``: Σ over ``blocks()`` of ``rule(θ, block,
       want_grad)`` (the partial-sums contract of ``objectives.base``), added in block order.
       Here the blocks are read and summed in this process one at a time; a source whose
-      rows live elsewhere (``sources.dask.DaskSource``) runs ``rule`` where they are.
+      rows live elsewhere (``sources.dask.DaskSource``) runs ``rule`` where they are.  A
+      source that reads files may first offer a block as it was decoded, a
+      :class:`ColumnBlock`, to ``rule.column_sums`` when the rule has one: its sums, or None
+      for "make the RowBlock" (the rule cannot take it, or a value needs looking at).
     """
 
     n_features: int

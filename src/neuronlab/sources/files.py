@@ -27,11 +27,11 @@ import glob as _glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from .base import BlocksSource, RowBlock, add_sums, cut_blocks
+from .base import BlocksSource, ColumnBlock, RowBlock, add_sums, cut_blocks
 
 __all__ = ["FileSource", "TableReader", "Scan", "data_files", "file_format", "column_values",
            "is_numeric", "DATA_SUFFIXES"]
@@ -94,10 +94,7 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
 
     standardise = mean is not None
     flags = np.zeros(len(features), dtype=bool)
-    if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
-        # one copy inside pyarrow costs less than NumPy's calls chunk by chunk (an 8 MB CSV range
-        # is parsed in 8 chunks)
-        batch = batch.select(features).combine_chunks()
+    batch = _one_chunk(batch, features)
     for j, name in enumerate(features):
         values = X[:, j]
         column = batch.column(name).to_numpy(zero_copy_only=False)  # nulls are NaN
@@ -108,6 +105,17 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
             values[...] = column
         flags[j] = not np.isfinite(values.sum())
     return flags
+
+
+def _one_chunk(batch, features):
+    """``batch`` with each of the ``features`` columns in one chunk (a pyarrow Table's column may
+    come in several): one copy inside pyarrow costs less than NumPy's calls chunk by chunk (an
+    8 MB CSV range is parsed in 8 chunks)."""
+    import pyarrow as pa
+
+    if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
+        return batch.select(features).combine_chunks()
+    return batch
 
 
 def file_format(path, head: bytes = None) -> str:
@@ -193,21 +201,8 @@ class TableReader:
         after block (X is then a column-major view of its first values — itself contiguous, as
         the compiled kernel needs — valid until the next block is written into it): a fresh
         array of a block's size would cost its page faults at every block."""
-        import pyarrow as pa
-
-        if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
-            batch = pa.Table.from_pandas(batch, preserve_index=False)
+        batch = self._checked(batch, where)
         n = batch.num_rows
-        names = batch.schema.names
-        missing_columns = [c for c in self.columns() if c not in names]
-        if missing_columns:
-            raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
-                             f"{', '.join(names)}")
-        for name in self.features:
-            column_type = batch.schema.field(name).type
-            if not is_numeric(column_type):
-                raise ValueError(f"{where}: feature column {name} is not numeric ({column_type}); encode "
-                                 "it as numbers or leave it out of --features")
         p = len(self.features)
         if out is not None and out.ndim == 1 and out.shape[0] >= n * p:
             X = out[:n * p].reshape((n, p), order="F")
@@ -242,6 +237,43 @@ class TableReader:
         if y is not None and not self.raw_target:
             y = self._target(y, where)
         return X, y, kept
+
+    def column_block(self, batch, where: str) -> Optional[ColumnBlock]:
+        """``batch`` as a :class:`ColumnBlock`: its feature columns as pyarrow decoded them (a
+        float64 column without nulls is not copied), to be read as x′ = (x − μ)/σ, and y as
+        :meth:`__call__` gives it — or None when the rows need :meth:`__call__`: a missing or
+        infinite target, or no learned target yet.  (A missing or infinite feature value is
+        found by whoever sums the block, which then calls :meth:`__call__`.)"""
+        if self.target is None or self.raw_target:
+            return None
+        batch = self._checked(batch, where)
+        column = batch.column(self.target)
+        y, missing, infinite = column_values(column, numeric=is_numeric(column.type))
+        if missing.any() or infinite.any():
+            return None
+        batch = _one_chunk(batch, self.features)
+        columns = [np.ascontiguousarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+                   for name in self.features]  # nulls are NaN
+        return ColumnBlock(columns, self.mean, self.scale, self._target(y, where))
+
+    def _checked(self, batch, where):
+        """``batch`` as a pyarrow RecordBatch or Table (a pandas partition converted) with every
+        column named, the features numeric; else a ValueError naming ``where`` and the column."""
+        import pyarrow as pa
+
+        if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
+            batch = pa.Table.from_pandas(batch, preserve_index=False)
+        names = batch.schema.names
+        missing_columns = [c for c in self.columns() if c not in names]
+        if missing_columns:
+            raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
+                             f"{', '.join(names)}")
+        for name in self.features:
+            column_type = batch.schema.field(name).type
+            if not is_numeric(column_type):
+                raise ValueError(f"{where}: feature column {name} is not numeric ({column_type}); encode "
+                                 "it as numbers or leave it out of --features")
+        return batch
 
     def _target(self, y, where):
         """y as the objective learns it: numbers as they are (regression), or each class's
@@ -567,6 +599,13 @@ def _read_ahead(blocks, depth: int = 1):
             thread.join(timeout=0.05)
 
 
+class _Summed(NamedTuple):
+    """A block already summed where pyarrow decoded it: its ``sums`` and its ``n`` rows."""
+
+    sums: tuple
+    n: int
+
+
 def validation_mask(seed, piece_number, block_number, n, val_split):
     """Which rows of block ``block_number`` of piece ``piece_number`` are held back."""
     return np.random.default_rng([int(seed), int(piece_number), int(block_number)]).random(n) < val_split
@@ -668,37 +707,67 @@ class FileSource(BlocksSource):
         """(X, y, n_dropped, n_held) of block ``number`` of ``piece``: its numbers (``TableReader``,
         into ``out`` when given), then only the rows of this ``part``; ``n_held`` counts the rows
         of the other part."""
-        where = piece.path if piece.row_group is None else f"{piece.path} (row group {piece.row_group})"
-        X, y, kept = self.reader(batch, where, out)
+        X, y, kept = self.reader(batch, self._where(piece), out)
         dropped = 0 if kept is None else int(kept.size - kept.sum())
+        keep = self._part_rows(piece, number, batch.num_rows, kept)
         held_back = 0
-        if self.part is not None and self.val_split > 0:
-            held = validation_mask(self.seed, piece.number, number, batch.num_rows, self.val_split)
-            if kept is not None:  # the mask is drawn over the rows as read; keep those still there
-                held = held[kept]
-            keep = ~held if self.part == "train" else held
+        if keep is not None:
             held_back = int(X.shape[0] - keep.sum())
             X, y = X[keep], None if y is None else y[keep]
-        elif self.part == "validation":
-            held_back = X.shape[0]
-            X, y = X[:0], None if y is None else y[:0]
         self.rows_read += X.shape[0]
         return X, y, dropped, held_back
+
+    @staticmethod
+    def _where(piece):
+        return piece.path if piece.row_group is None else f"{piece.path} (row group {piece.row_group})"
+
+    def _part_rows(self, piece, number, n_read, kept=None):
+        """Which of block ``number``'s rows (those ``kept`` of the ``n_read`` read) are in this
+        ``part``: a mask over the kept rows, or None for all of them."""
+        if self.part is not None and self.val_split > 0:
+            held = validation_mask(self.seed, piece.number, number, n_read, self.val_split)
+            if kept is not None:  # the mask is drawn over the rows as read; keep those still there
+                held = held[kept]
+            return ~held if self.part == "train" else held
+        if self.part == "validation":
+            return np.zeros(n_read if kept is None else int(kept.sum()), dtype=bool)
+        return None
+
+    def _column_block(self, piece, number, batch) -> Optional[ColumnBlock]:
+        """Block ``number`` of ``piece`` as a :class:`ColumnBlock` of this part's rows, or None
+        (see ``TableReader.column_block``)."""
+        block = self.reader.column_block(batch, self._where(piece))
+        if block is None:
+            return None
+        keep = self._part_rows(piece, number, batch.num_rows)
+        return block if keep is None else block._replace(rows=np.flatnonzero(keep).astype(np.int64))
 
     def piece_blocks(self, piece: Piece):
         """(X, y, n_dropped, n_held) of every block of one piece, the rows of this ``part`` only."""
         for _, number, batch in self._read([piece]):
             yield self._convert(piece, number, batch)
 
-    def _each(self, order=None, reuse=False):
+    def _each(self, order=None, reuse=False, column_sums=None):
         """(X, y, None) of every non-empty block, the pieces in ``order``.  A second thread reads the
         next blocks with pyarrow (which lets go of the interpreter while it decodes) while this
         one turns a block into numbers and sums it, so that reading overlaps arithmetic on two
         cores.  ``reuse``: every X is written into one buffer, valid until the next block is
-        asked for (for a caller that is done with a block when it asks for the next)."""
+        asked for (for a caller that is done with a block when it asks for the next).
+
+        ``column_sums``: a function of a :class:`ColumnBlock` that sums it where pyarrow decoded
+        it (without the copy X is), or returns None; a block it sums is given as (None, its
+        sums and rows, a :class:`_Summed`, instead."""
         pieces = self.pieces if order is None else [self.pieces[k] for k in order]
         buffer = None
         for piece, number, batch in _read_ahead(self._read(pieces), depth=2):
+            if column_sums is not None:
+                block = self._column_block(piece, number, batch)
+                n = batch.num_rows if block is None or block.rows is None else block.rows.shape[0]
+                sums = None if block is None or not n else column_sums(block)
+                if sums is not None:
+                    self.rows_read += n
+                    yield _Summed(sums, n)
+                    continue
             if reuse and (buffer is None or buffer.shape[0] < batch.num_rows * self.n_features):
                 buffer = np.empty(batch.num_rows * self.n_features)
             X, y, _, _ = self._convert(piece, number, batch, buffer)
@@ -730,10 +799,10 @@ class FileSource(BlocksSource):
         return self._n_samples
 
     def _count(self, blocks):
-        """The blocks of a full pass, counted on the way."""
+        """The blocks of a full pass (of :meth:`_each`), counted on the way."""
         sizes = []
         for block in blocks:
-            sizes.append(block[0].shape[0])
+            sizes.append(block.n if isinstance(block, _Summed) else block[0].shape[0])
             yield block
         self._sizes, self._n_samples = sizes, sum(sizes)
 
@@ -742,11 +811,17 @@ class FileSource(BlocksSource):
             yield RowBlock(X, y, weight)
 
     def sum_blocks(self, rule, theta, want_grad=True):
-        """Σ over a full pass of ``rule(θ, block, want_grad)``, in block order; every block is
-        written into the same buffer (the rule is done with one before the next is read)."""
+        """Σ over a full pass of ``rule(θ, block, want_grad)``, in block order.  A block goes
+        first, as pyarrow decoded it, to ``rule.column_sums`` when the rule has one (the
+        neuron's kernel reads the columns where they are, standardising as it reads); else,
+        or when that returns None, it is written into a buffer reused for every block (the
+        rule is done with one before the next is read)."""
+        column_rule = getattr(rule, "column_sums", None)
+        column_sums = None if column_rule is None else (lambda block: column_rule(theta, block, want_grad))
         total = None
-        for X, y, weight in self._count(self._each(reuse=True)):
-            total = add_sums(total, rule(theta, RowBlock(X, y, weight), want_grad))
+        for block in self._count(self._each(reuse=True, column_sums=column_sums)):
+            total = add_sums(total, block.sums if isinstance(block, _Summed) else
+                             rule(theta, RowBlock(*block), want_grad))
         if total is None:
             raise ValueError(f"{self.data}: no rows to sum")
         return total
