@@ -348,3 +348,24 @@ def test_the_column_route_takes_the_rows_of_its_part_and_leaves_bad_values_to_th
     with pytest.raises(ValueError, match=r"part-1\.parquet \(row group 0\): missing or infinite values in column\(s\) x2"):
         raw = FileSource(folder, "label").configured(labels=[0, 1], target_is_text=False)
         NeuronObjective.from_source(Neuron(4, "sigmoid"), raw, "log_loss").loss(theta)
+
+
+@pytest.mark.parametrize("few", [0, 16])
+@pytest.mark.parametrize("text", [False, True])
+def test_class_numbers_by_comparison_or_by_binary_search_are_each_labels_place(few, text, monkeypatch):
+    """A block's labels become their class's place in ``labels`` (not the sorted order), by one
+    comparison per class or by a binary search per row alike; a label outside them is named."""
+    from neuronlab.sources import files
+    from neuronlab.sources.files import TableReader
+
+    monkeypatch.setattr(files, "FEW_CLASSES", few)
+    labels = ["pear", "apple", "fig", "kiwi", "date"] if text else [7, -2, 30, 0, 5]
+    places = np.random.default_rng(4).integers(0, len(labels), 5_000)
+    y = np.asarray(labels, dtype=object)[places] if text else np.asarray(labels, dtype=float)[places]
+    reader = TableReader(["x"], "label", labels=labels)
+    got = reader._target(y, "rows.csv")
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, places.astype(float))
+    y[3_210] = "plum" if text else 6.0
+    with pytest.raises(ValueError, match="rows.csv: the target 'label' has a class " + ("plum" if text else "6")):
+        reader._target(y, "rows.csv")

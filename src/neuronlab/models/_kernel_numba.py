@@ -387,6 +387,24 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
 
 
 @intrinsic
+def _prefetch_address(typingctx, address):
+    """:func:`_prefetch` of the cache line at the integer ``address``."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        byte = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]), "llvm.prefetch.p0i8")
+        builder.call(prefetch, [builder.inttoptr(args[0], byte), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                                ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(address), codegen
+
+
+@intrinsic
 def _float64_pointer(typingctx, address):
     """The integer ``address`` as a pointer to float64 values (LLVM's inttoptr)."""
     if not isinstance(address, types.Integer):
@@ -405,7 +423,11 @@ def _block_standardised(addresses, n, mean, scale, rows, start, m, out):
     """out[k, j] = (x_ij − μⱼ)/σⱼ (or x_ij when ``mean`` is empty) for the block's m rows i
     (rows[start + k] when ``rows`` is not empty, else start + k), xⱼ the n float64 values
     at ``addresses[j]``.  Compiled without fast-math: each value is rounded as NumPy's
-    subtraction and then division round it (the same bits as a standardised copy)."""
+    subtraction and then division round it (the same bits as a standardised copy).  Read in
+    order, each column's stretch then asks the CPU for its next block's stretch: the CPU's own
+    prefetcher does not follow p short streams at once (ad hoc, 500,000 × 50 from Parquet: the
+    pass over the decoded blocks went from 61 to 52 ms, medians of 15; a block further ahead
+    was slower, 64 ms)."""
     standardise = mean.shape[0] > 0
     use_rows = rows.shape[0] > 0
     for j in range(addresses.shape[0]):
@@ -416,6 +438,9 @@ def _block_standardised(addresses, n, mean, scale, rows, start, m, out):
                 target[k] = column[rows[start + k]]
         else:
             target[:] = column[start:start + m]
+            ahead = min(start + 2 * m, n)
+            for a in range(addresses[j] + 8 * (start + m), addresses[j] + 8 * ahead, 64):
+                _prefetch_address(a)
         if standardise:
             mu, sigma = mean[j], scale[j]
             for k in range(m):
