@@ -355,10 +355,10 @@ def test_the_column_route_takes_the_rows_of_its_part_and_leaves_bad_values_to_th
 def test_class_numbers_by_comparison_or_by_binary_search_are_each_labels_place(few, text, monkeypatch):
     """A block's labels become their class's place in ``labels`` (not the sorted order), by one
     comparison per class or by a binary search per row alike; a label outside them is named."""
-    from neuronlab.sources import files
+    from neuronlab.core import validation
     from neuronlab.sources.files import TableReader
 
-    monkeypatch.setattr(files, "FEW_CLASSES", few)
+    monkeypatch.setattr(validation, "FEW_LABELS", few)
     labels = ["pear", "apple", "fig", "kiwi", "date"] if text else [7, -2, 30, 0, 5]
     places = np.random.default_rng(4).integers(0, len(labels), 5_000)
     y = np.asarray(labels, dtype=object)[places] if text else np.asarray(labels, dtype=float)[places]

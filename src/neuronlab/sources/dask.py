@@ -32,6 +32,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..core.validation import label_places
 from .base import BlocksSource, RowBlock, add_sums, cut_blocks
 
 __all__ = ["DaskSource", "is_dask_collection", "connect"]
@@ -75,12 +76,11 @@ def class_numbers(y, classes) -> np.ndarray:
     floats — 0.0 and 1.0 for two classes (1 for classes[1]), 0 … k − 1 for k; ValueError for a
     value that is not one of them."""
     y = np.asarray(y)
-    index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
-    unknown = np.asarray(classes)[index] != y
-    if unknown.any():
-        raise ValueError(f"y has the label {y[unknown][0]!r}, which is not among the classes "
+    places, found = label_places(y, classes)
+    if not found.all():
+        raise ValueError(f"y has the label {y[~found][0]!r}, which is not among the classes "
                          f"{', '.join(map(str, classes))}")
-    return index.astype(np.float64)
+    return places
 
 
 def _block_of_arrays(X, y, weight, classes):

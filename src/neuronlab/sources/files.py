@@ -31,6 +31,7 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from ..core.validation import label_places, written_label
 from .base import BlocksSource, ColumnBlock, RowBlock, add_sums, cut_blocks
 
 __all__ = ["FileSource", "TableReader", "Scan", "data_files", "file_format", "column_values",
@@ -170,10 +171,6 @@ def _one_line(error) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in str(error)).split())
 
 
-#: up to this many classes a block's labels are numbered by one comparison per class, above it by
-#: a binary search per row
-FEW_CLASSES = 16
-
 # --- from a table (or record batch) to numbers ----------------------------------------------------
 class TableReader:
     """Turns a block of a table (a pyarrow RecordBatch or Table, or a pandas DataFrame) into
@@ -295,26 +292,8 @@ class TableReader:
         known = np.asarray([str(label) for label in self.labels] if text else
                            [float(label) for label in self.labels])
         values = y.astype(str) if text else y
-        if len(known) <= FEW_CLASSES:
-            # index = Σₖ k·[y = labelₖ], one comparison per class and no branch per row: a binary
-            # search per row, or a write through a mask, mispredicts its branches on shuffled labels
-            # (about 1 ms per 65,536 rows for two classes, against 0.1 ms)
-            index = np.zeros(values.shape)
-            found = np.zeros(values.shape, dtype=bool)
-            for number, label in enumerate(known):
-                equal = values == label
-                found |= equal
-                if number:
-                    index += equal * float(number)
-        else:
-            # each value's place among the labels by a binary search (log k comparisons per row, not k)
-            order = np.argsort(known, kind="stable")
-            index = order[np.minimum(np.searchsorted(known, values, sorter=order), len(known) - 1)]
-            found = known[index] == values
-            index = index.astype(np.float64)
+        index, found = label_places(values, known)
         if not found.all():
-            from ..core.validation import written_label
-
             other = values[~found][0]
             shown = " and ".join(written_label(label) for label in self.labels)
             extra = "a third class" if len(known) == 2 else "a class"

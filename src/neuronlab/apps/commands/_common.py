@@ -375,16 +375,15 @@ def print_confusion_matrix(labels, counts):
 def class_numbers(y, labels) -> np.ndarray:
     """The number of each row's class in ``labels`` (0 … k − 1), as the classifier counts them;
     labels compare as written (0 and "0" are one class: a CSV column may read either way)."""
+    from ...core.validation import label_places
+
     written = np.asarray([str(label) for label in labels])
-    order = np.argsort(written)
     y_written = np.asarray(y).astype(str)
-    found = np.searchsorted(written, y_written, sorter=order)
-    found = np.minimum(found, len(written) - 1)
-    index = order[found]
-    if not np.all(written[index] == y_written):
-        unknown = sorted(set(y_written[written[index] != y_written]))[:5]
+    places, found = label_places(y_written, written)
+    if not found.all():
+        unknown = sorted(set(y_written[~found]))[:5]
         raise ValueError(f"label(s) {', '.join(unknown)} are not among the classes {', '.join(written)}")
-    return index
+    return places.astype(np.int64)
 
 
 def model_metrics(model, X, y) -> dict:
