@@ -102,6 +102,14 @@ def log_loss(y_true, p) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
 
+def multiclass_log_loss(y_true, proba) -> float:
+    """−(1/n)·Σᵢ ln Pᵢ,yᵢ for class numbers y in 0 … k − 1 and ``proba`` (n, k), each P clipped
+    to [ε, 1] as :func:`log_loss` clips p."""
+    y = np.asarray(y_true).ravel().astype(np.int64)
+    P = np.clip(np.asarray(proba, dtype=np.float64), _EPS, 1.0)
+    return float(-np.mean(np.log(P[np.arange(y.shape[0]), y])))
+
+
 def _average_ranks(values) -> np.ndarray:
     """Ranks 1…n of ``values``; tied values share the mean of their ranks."""
     order = np.argsort(values, kind="mergesort")
@@ -180,8 +188,8 @@ def multiclass_report(y_true, y_pred, proba, n_classes) -> dict:
     y = np.asarray(y_true).ravel().astype(np.int64)
     log_loss = auc = None
     if proba is not None:
-        P = np.clip(np.asarray(proba, dtype=np.float64), _EPS, 1.0)
-        log_loss = float(-np.mean(np.log(P[np.arange(y.shape[0]), y])))
+        P = np.clip(np.asarray(proba, dtype=np.float64), _EPS, 1.0)  # the AUC ranks the clipped P too
+        log_loss = multiclass_log_loss(y, P)
         if all(0 < support < y.shape[0] for support in counts.sum(axis=1)):
             auc = float(np.mean([roc_auc((y == c).astype(int), P[:, c]) for c in range(n_classes)]))
     return macro_scores(counts, log_loss=log_loss, roc_auc=auc)

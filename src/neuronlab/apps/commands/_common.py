@@ -218,6 +218,58 @@ class TrainingData:
                                    n_classes=self.n_classes)
 
 
+def estimator_options(s) -> dict:
+    """The estimator's settings from the train command's settings ``s`` (see ``train._settings``):
+    only those given, and batch size 'all' — full batches — said as None to a network, whose
+    default is mini-batches."""
+    options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"],
+                   random_state=s["seed"], recover=bool(s["recover"]))
+    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype")
+                    if s[k] not in (None, "all")})
+    if s["hidden"] is not None and s["batch_size"] == "all":
+        options["batch_size"] = None
+    return options
+
+
+def step_budget(s, previous) -> tuple[int, int]:
+    """(steps taken before, steps left) of a run with budget --steps that continues ``previous``
+    (a model file, or None); an error when none is left."""
+    steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
+    remaining = s["steps"] - steps_done
+    if remaining < 1:
+        raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
+                         f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
+    return steps_done, remaining
+
+
+def continue_from(estimator, previous) -> None:
+    """Start ``estimator`` from the fitted parameters of ``previous`` (a model file): warm_start."""
+    estimator.set_params(warm_start=True)
+    for name in ("coef_", "intercept_", "theta_", "classes_", "n_features_in_", "n_outputs_"):
+        if hasattr(previous.estimator, name):
+            setattr(estimator, name, getattr(previous.estimator, name))
+
+
+def training_record(args, s, estimator, previous, steps_done, **facts) -> dict:
+    """What a model file says of its training: the command's settings, the run's outcome, and
+    ``facts`` about the data (target, features, task, standardize, rows, rows_dropped,
+    train_rows, validation_rows, then anything more), in that order."""
+    data = {name: facts.pop(name) for name in ("target", "features", "task")}
+    rows = {name: facts.pop(name) for name in ("rows", "rows_dropped", "train_rows", "validation_rows")}
+    return {
+        "data": args.data, **data,
+        "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
+        "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
+        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
+        "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
+        "hidden": None if s["hidden"] is None else list(s["hidden"]),
+        "standardize": facts.pop("standardize"), "drop_missing": bool(s["drop_missing"]), **rows,
+        "status": estimator.status_, "message": estimator.result_.message,
+        "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
+        **facts,
+    }
+
+
 def make_estimator(task, hidden=None, *, several_targets=False, **options):
     """A NeuronClassifier or NeuronRegressor, by the ``task``, with these settings — or with
     ``hidden`` layer sizes a NetworkClassifier or NetworkRegressor (``max_steps`` is then its

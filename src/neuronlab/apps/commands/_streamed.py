@@ -193,8 +193,7 @@ class ScoreSums:
         log_sum = None
         if hasattr(self.estimator, "predict_proba"):  # only a sigmoid neuron's ŷ is a probability
             if k > 2:
-                P = np.clip(softmax(score), np.finfo(np.float64).eps, 1.0)
-                log_sum = -float(np.log(P[np.arange(n), truth]).sum())
+                log_sum = metrics.multiclass_log_loss(truth, softmax(score)) * n
             else:
                 log_sum = metrics.log_loss(truth, sigmoid(score)) * n
         return (*loss, n, metrics.confusion_matrix(truth, predicted, k), log_sum)
@@ -279,25 +278,12 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         else:
             train_source, val_source = train_files, val_files
 
-        options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"],
-                       random_state=s["seed"])
-        options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule") if s[k] not in (None, "all")},
-                       recover=bool(s["recover"]))
-        steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
-        remaining = s["steps"] - steps_done
-        if remaining < 1:
-            raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
-                             f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
-        if s["hidden"] is not None and s["batch_size"] == "all":
-            options["batch_size"] = None  # a network's default is mini-batches: 'all' asks for full batches
+        steps_done, remaining = _common.step_budget(s, previous)
         # the estimator the in-memory path makes for this task: a neuron, or a network with --hidden
-        estimator = _common.make_estimator(task, s["hidden"], max_steps=remaining, **options)
+        estimator = _common.make_estimator(task, s["hidden"], max_steps=remaining, **_common.estimator_options(s))
         estimator.validate_params()
         if previous is not None:
-            estimator.set_params(warm_start=True)
-            for name in ("coef_", "intercept_", "theta_", "classes_", "n_features_in_", "n_outputs_"):
-                if hasattr(previous.estimator, name):
-                    setattr(estimator, name, getattr(previous.estimator, name))
+            _common.continue_from(estimator, previous)
         if pending_interrupt():
             return 130
         validation = None
@@ -334,20 +320,10 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
             if cluster is not None:
                 cluster.close()
     seconds = time.perf_counter() - started  # told, not saved: the same command and seed give the same file
-    training = {
-        "data": args.data, "target": s["target"], "features": raw.feature_names, "task": task,
-        "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
-        "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
-        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
-        "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
-        "hidden": None if s["hidden"] is None else list(s["hidden"]),
-        "standardize": scaler is not None, "drop_missing": bool(s["drop_missing"]),
-        "rows": scan.n_rows + n_val + scan.n_dropped, "rows_dropped": scan.n_dropped,
-        "train_rows": scan.n_rows, "validation_rows": n_val, "status": estimator.status_,
-        "message": estimator.result_.message,
-        "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
-        "streamed": True, "dask": args.dask, "files": len(raw.files),
-    }
+    training = _common.training_record(
+        args, s, estimator, previous, steps_done, target=s["target"], features=raw.feature_names, task=task,
+        standardize=scaler is not None, rows=scan.n_rows + n_val + scan.n_dropped, rows_dropped=scan.n_dropped,
+        train_rows=scan.n_rows, validation_rows=n_val, streamed=True, dask=args.dask, files=len(raw.files))
     model = TrainedModel(estimator, raw.feature_names, scaler, target=s["target"], training=training,
                          history=summarize_history(estimator, progress.val_loss))
     model.metrics = metrics

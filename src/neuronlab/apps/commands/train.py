@@ -252,25 +252,13 @@ def _train(args) -> int:
     X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
     if previous is not None:
         _check_same_problem(previous, dataset)
-    options = dict(solver=s["strategy"], learning_rate=s["lr"], alpha=s["alpha"], tol=s["tol"], random_state=s["seed"])
-    options.update({k: s[k] for k in ("activation", "loss", "batch_size", "schedule", "dtype") if s[k] not in (None, "all")},
-                   recover=bool(s["recover"]))
-    if s["hidden"] is not None and s["batch_size"] == "all":
-        options["batch_size"] = None  # a network's default is mini-batches: 'all' asks for full batches
-    steps_done = int(previous.training.get("steps_done", 0)) if previous is not None else 0
-    remaining = s["steps"] - steps_done
-    if remaining < 1:
-        raise ValueError(f"the model already took {steps_done} of its {s['steps']} steps; "
-                         f"give a larger budget with --steps (e.g. --steps {2 * s['steps']})")
-    estimator = data.estimator(hidden=s["hidden"], max_steps=remaining, **options)
+    steps_done, remaining = _common.step_budget(s, previous)
+    estimator = data.estimator(hidden=s["hidden"], max_steps=remaining, **_common.estimator_options(s))
     estimator.validate_params()  # a bad --activation/--loss is refused before any work
     n_params = estimator.initial_theta(dataset.X.shape[1], 0, data.n_classes).size
     check_train_visuals(args, strategy_cls.name, n_params, s["batch_size"])
     if previous is not None:
-        estimator.set_params(warm_start=True)
-        for name in ("coef_", "intercept_", "theta_", "classes_", "n_features_in_", "n_outputs_"):
-            if hasattr(previous.estimator, name):
-                setattr(estimator, name, getattr(previous.estimator, name))
+        _common.continue_from(estimator, previous)
 
     if pending_interrupt():  # stopped before training began: nothing to save
         return 130
@@ -288,19 +276,10 @@ def _train(args) -> int:
     if validation is not None:
         progress.val_loss[len(estimator.history_) - 1] = validation.loss(estimator.result_.theta)
 
-    training = {
-        "data": args.data, "target": dataset.target, "features": dataset.feature_names, "task": dataset.task,
-        "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
-        "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
-        "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
-        "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
-        "hidden": None if s["hidden"] is None else list(s["hidden"]),
-        "standardize": data.scaler is not None,
-        "drop_missing": bool(s["drop_missing"]), "rows": dataset.n_rows, "rows_dropped": dataset.n_dropped,
-        "train_rows": len(train_rows), "validation_rows": len(val_rows), "status": estimator.status_,
-        "message": estimator.result_.message,
-        "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
-    }
+    training = _common.training_record(
+        args, s, estimator, previous, steps_done, target=dataset.target, features=dataset.feature_names,
+        task=dataset.task, standardize=data.scaler is not None, rows=dataset.n_rows, rows_dropped=dataset.n_dropped,
+        train_rows=len(train_rows), validation_rows=len(val_rows))
     model = TrainedModel(estimator, dataset.feature_names, data.scaler, target=dataset.target, training=training,
                          history=summarize_history(estimator, progress.val_loss))
     model.metrics = {"train": _common.model_metrics(model, X_train, y_train),
