@@ -369,3 +369,33 @@ def test_class_numbers_by_comparison_or_by_binary_search_are_each_labels_place(f
     y[3_210] = "plum" if text else 6.0
     with pytest.raises(ValueError, match="rows.csv: the target 'label' has a class " + ("plum" if text else "6")):
         reader._target(y, "rows.csv")
+
+
+def test_boolean_and_integer_columns_with_nulls_are_numbers_with_missing_values(tmp_path):
+    """Booleans and integers are numbers (True = 1); their nulls are missing values: an error that
+    names the column, or, with drop_missing, rows dropped — and the rest learned as in memory."""
+    rng = np.random.default_rng(5)
+    n = 600
+    a = rng.normal(size=n)
+    flags = rng.random(n) < 0.5
+    counts = rng.integers(0, 9, n)
+    y = (a + flags - counts / 8 + rng.normal(0, 0.5, n) > 0).astype(np.int64)
+    table = pa.table({"a": a, "b": pa.array([None if i == 5 else bool(v) for i, v in enumerate(flags)]),
+                      "c": pa.array([None if i == 7 else int(v) for i, v in enumerate(counts)]), "label": y})
+    pq.write_table(table, tmp_path / "rows.parquet", row_group_size=250)
+    with pytest.raises(ValueError, match=r"rows\.parquet \(row group 0\): missing or infinite values in column\(s\) "
+                                         r"b, c \(2 rows\); fill them in, or drop those rows with drop_missing=True$"):
+        FileSource(tmp_path / "rows.parquet", "label").scan()
+    source, scan = _prepared(tmp_path / "rows.parquet", drop_missing=True)
+    assert scan.n_rows == n - 2 and scan.n_dropped == 2
+    kept = np.ones(n, dtype=bool)
+    kept[[5, 7]] = False
+    X = np.column_stack([a, flags, counts]).astype(float)[kept]
+    theta = np.array([0.4, 0.3, -0.2, 0.1])
+    streamed = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
+    memory = NeuronObjective(Neuron(3, "sigmoid"), Standardizer().fit(X).transform(X), y[kept].astype(float),
+                             "log_loss")
+    value, grad = streamed.loss_and_grad(theta)
+    expected, expected_grad = memory.loss_and_grad(theta)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-13)

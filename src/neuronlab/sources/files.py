@@ -70,11 +70,19 @@ def is_numeric(arrow_type) -> bool:
         or pt.is_null(arrow_type)
 
 
+def float_values(column) -> np.ndarray:
+    """A numeric pyarrow column (integers, floats, booleans, nulls) as float64 values, NaN for
+    its nulls; a float64 column without nulls is not copied."""
+    import pyarrow as pa
+
+    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
 def column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values, missing mask, infinite mask) of a pyarrow column; numbers as float64 with NaN
     for nulls (a text column has no infinite values)."""
     if numeric:
-        values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        values = float_values(column)
         return values, np.isnan(values), np.isinf(values)
     values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     missing = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
@@ -102,7 +110,7 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
     batch = _one_chunk(batch, features)
     for j, name in enumerate(features):
         values = X[:, j]
-        column = batch.column(name).to_numpy(zero_copy_only=False)  # nulls are NaN
+        column = float_values(batch.column(name))
         if standardise:
             np.subtract(column, mean[j], out=values)
             values /= scale[j]
@@ -235,7 +243,7 @@ class TableReader:
             if not self.drop_missing:
                 raise ValueError(f"{where}: missing or infinite values in column(s) {', '.join(bad_columns)} "
                                  f"({int(bad.sum())} rows); fill them in, or drop those rows with "
-                                 "--drop-missing (drop_missing=True)")
+                                 "drop_missing=True")
             kept = ~bad
             X = np.asfortranarray(X[kept])
             y = None if y is None else y[kept]
@@ -257,8 +265,7 @@ class TableReader:
         if missing.any() or infinite.any():
             return None
         batch = _one_chunk(batch, self.features)
-        columns = [np.ascontiguousarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
-                   for name in self.features]  # nulls are NaN
+        columns = [np.ascontiguousarray(float_values(batch.column(name))) for name in self.features]
         return ColumnBlock(columns, self.mean, self.scale, self._target(y, where))
 
     def _checked(self, batch, where):
