@@ -511,7 +511,9 @@ def _csv_blocks(path, delimiter, convert, block_rows):
     all: a row longer than a range): from that row on, which begins a row since no quote came
     before it, the file is read by pyarrow's streaming reader, which allows newlines in quoted
     values.  A compressed file is read by that reader from the start.  The cuts depend on the
-    bytes of the file only, so the blocks are the same at every pass."""
+    bytes of the file only, so the blocks are the same at every pass.  After the first range
+    (whose types hold for the rest), ``CSV_RANGES_IN_FLIGHT`` ranges are parsed at once, and
+    handed out in file order."""
     import collections
     from concurrent.futures import ThreadPoolExecutor
 
@@ -792,8 +794,8 @@ class FileSource(BlocksSource):
         asked for (for a caller that is done with a block when it asks for the next).
 
         ``column_sums``: a function of a :class:`ColumnBlock` that sums it where pyarrow decoded
-        it (without the copy X is), or returns None; a block it sums is given as (None, its
-        sums and rows, a :class:`_Summed`, instead."""
+        it (without the copy X is), or returns None; a block it sums is given as a
+        :class:`_Summed` (its sums and its number of rows) instead."""
         pieces = self.pieces if order is None else [self.pieces[k] for k in order]
         buffer = None
         for piece, number, batch in _read_ahead(self._read(pieces), depth=2):
