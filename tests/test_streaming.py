@@ -399,3 +399,18 @@ def test_boolean_and_integer_columns_with_nulls_are_numbers_with_missing_values(
     expected, expected_grad = memory.loss_and_grad(theta)
     assert value == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-13)
+
+
+def test_a_later_file_with_a_text_feature_is_named_after_good_blocks(tmp_path):
+    """Each block's columns are checked (the check is skipped only for a schema already passed):
+    a second file whose feature holds text is an error that names it."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pq.write_table(pa.table({"a": [0.5, 1.5, -1.0, 2.0], "b": [1.0, 2.0, 3.0, 4.0], "label": [0, 1, 0, 1]}),
+                   folder / "part-0.parquet")
+    pq.write_table(pa.table({"a": ["x", "y"], "b": [1.0, 2.0], "label": [1, 0]}), folder / "part-1.parquet")
+    source = FileSource(folder, "label").configured(labels=[0, 1], target_is_text=False, mean=[0.0, 0.0],
+                                                   scale=[1.0, 1.0])
+    objective = NeuronObjective.from_source(Neuron(2, "sigmoid"), source, "log_loss")
+    with pytest.raises(ValueError, match=r"part-1\.parquet \(row group 0\): feature column a is not numeric"):
+        objective.loss_and_grad(np.zeros(3))

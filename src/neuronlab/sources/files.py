@@ -75,7 +75,9 @@ def float_values(column) -> np.ndarray:
     its nulls; a float64 column without nulls is not copied."""
     import pyarrow as pa
 
-    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    if column.type != pa.float64():  # a cast to its own type still costs a call into pyarrow
+        column = column.cast(pa.float64())
+    return column.to_numpy(zero_copy_only=False)
 
 
 def column_values(column, numeric: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,7 +128,7 @@ def _one_chunk(batch, features):
     8 MB CSV range is parsed in 8 chunks)."""
     import pyarrow as pa
 
-    if isinstance(batch, pa.Table) and any(batch.column(name).num_chunks > 1 for name in features):
+    if isinstance(batch, pa.Table) and any(column.num_chunks > 1 for column in batch.columns):
         return batch.select(features).combine_chunks()
     return batch
 
@@ -201,6 +203,7 @@ class TableReader:
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
         self.drop_missing, self.raw_target = bool(drop_missing), bool(raw_target)
+        self._schema_checked = None  # the last schema that passed _checked (every block has it)
 
     def columns(self) -> list[str]:
         return self.features + ([self.target] if self.target is not None else [])
@@ -261,8 +264,11 @@ class TableReader:
             return None
         batch = self._checked(batch, where)
         column = batch.column(self.target)
-        y, missing, infinite = column_values(column, numeric=is_numeric(column.type))
-        if missing.any() or infinite.any():
+        if column.null_count:
+            return None
+        numeric = is_numeric(column.type)
+        y = float_values(column) if numeric else column_values(column, numeric=False)[0]
+        if numeric and not np.isfinite(y).all():
             return None
         batch = _one_chunk(batch, self.features)
         columns = [np.ascontiguousarray(float_values(batch.column(name))) for name in self.features]
@@ -275,16 +281,20 @@ class TableReader:
 
         if not isinstance(batch, (pa.RecordBatch, pa.Table)):  # a pandas partition (Dask)
             batch = pa.Table.from_pandas(batch, preserve_index=False)
-        names = batch.schema.names
+        schema = batch.schema
+        if self._schema_checked is not None and schema.equals(self._schema_checked):
+            return batch
+        names = schema.names
         missing_columns = [c for c in self.columns() if c not in names]
         if missing_columns:
             raise ValueError(f"{where}: no column(s) {', '.join(missing_columns)}; its columns are "
                              f"{', '.join(names)}")
         for name in self.features:
-            column_type = batch.schema.field(name).type
+            column_type = schema.field(name).type
             if not is_numeric(column_type):
                 raise ValueError(f"{where}: feature column {name} is not numeric ({column_type}); encode "
                                  "it as numbers or leave it out of --features")
+        self._schema_checked = schema
         return batch
 
     def _target(self, y, where):
