@@ -174,3 +174,21 @@ def test_the_first_ranges_types_hold_for_the_rest(tmp_path, monkeypatch):
     path.write_text("".join(lines))
     with pytest.raises(ValueError, match=r"rows\.csv: cannot be read as CSV: .*conversion"):
         FileSource(path, "label").scan()
+
+
+def test_leaving_the_ranges_early_stops_their_parses(tmp_path, monkeypatch):
+    """Ranges are parsed two at a time on threads of their own; a reader left after its first
+    blocks (a run stopped, an error downstream) leaves no parse running behind it."""
+    import threading
+
+    monkeypatch.setattr(files, "CSV_RANGE_BYTES", 2_000)
+    X, y = _rows(n=2_000)
+    path = tmp_path / "rows.csv"
+    path.write_text(_text(X, y))
+    convert = pcsv.ConvertOptions(column_types={name: pa.float64() for name in ["a", "b", "c"]})
+    blocks = files._csv_blocks(str(path), ",", convert, 1 << 16)
+    first = [next(blocks) for _ in range(3)]
+    assert any(thread.name.startswith("neuronlab-csv") for thread in threading.enumerate())
+    blocks.close()
+    assert not any(thread.name.startswith("neuronlab-csv") for thread in threading.enumerate())
+    assert sum(block.num_rows for block in first) < 2_000
