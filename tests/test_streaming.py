@@ -2,6 +2,8 @@
 read a block at a time, give the same J and ∇J as the same rows in memory, the same optimum as
 scikit-learn, reproducible mini-batches, and an error naming the file for a corrupt one."""
 
+import os
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -414,3 +416,18 @@ def test_a_later_file_with_a_text_feature_is_named_after_good_blocks(tmp_path):
     objective = NeuronObjective.from_source(Neuron(2, "sigmoid"), source, "log_loss")
     with pytest.raises(ValueError, match=r"part-1\.parquet \(row group 0\): feature column a is not numeric"):
         objective.loss_and_grad(np.zeros(3))
+
+
+def test_a_parquet_file_cut_short_during_a_pass_is_an_error_that_names_it(tmp_path):
+    """Another program cutting a file short while a pass reads it: the next row group read is an
+    error naming the file (a memory-mapped read would stop the process with SIGBUS instead)."""
+    X, y = _logistic(n=3000, p=4)
+    folder = _write(tmp_path / "data", X, y, "parquet", files=1, row_group_size=500)
+    source, _ = _prepared(folder)
+    path = source.files[0]
+    blocks = source._each()
+    next(blocks)
+    os.truncate(path, os.path.getsize(path) // 3)
+    with pytest.raises(ValueError, match=r"part-0\.parquet: cannot be read as PARQUET"):
+        for _ in blocks:
+            pass

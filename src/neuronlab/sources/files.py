@@ -453,24 +453,25 @@ def _schema_names(piece: Piece) -> list[str]:
         raise ValueError(f"{piece.path}: cannot be read as {piece.fmt.upper()}: {_one_line(e)}") from None
 
 
-def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target_is_text=None):
+def read_piece(piece: Piece, columns, block_rows=BLOCK_ROWS, target=None, target_is_text=None, opened=None):
     """The record batches of one piece — a Parquet row group in batches of at most ``block_rows``
     rows, a CSV file in ranges of whole rows (see :func:`_csv_blocks`) —, only ``columns``
     (typed: the features as float64; the target as text when ``target_is_text``).  Any
-    failure to read is a ValueError that names the file.
-
-    A Parquet file is memory-mapped, its row group's pages read in one go (pre-buffered), and
-    unmapped when the piece is done: pyarrow decodes the pages where the file's cached pages
-    lie, without first copying them into a buffer of its own (read_row_group 2.90 → 3.63 M
-    rows/s with pyarrow alone, ad hoc: BENCHMARKS.md).  One mapping per row group, not per
-    file, so that resident memory holds one row group's pages, whatever the file's size."""
+    failure to read is a ValueError that names the file.  ``opened``: a dict that keeps the
+    last Parquet file opened, for the next row group of the same file (opening one reads and
+    parses its footer again: 0.35 ms for 51 columns)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     try:
         if piece.fmt == "parquet":
-            reader = pq.ParquetFile(piece.path, memory_map=True, pre_buffer=True)
+            reader = None if opened is None else opened.get(piece.path)
+            if reader is None:
+                reader = pq.ParquetFile(piece.path)
+                if opened is not None:
+                    opened.clear()  # one file open at a time
+                    opened[piece.path] = reader
             if piece.n_rows is not None and piece.n_rows <= block_rows:
                 # the row group whole, in one call: the route of least CPU per row (BENCHMARKS.md, issue 15)
                 yield reader.read_row_group(piece.row_group, columns=list(columns))
@@ -753,9 +754,10 @@ class FileSource(BlocksSource):
     def _read(self, pieces):
         """(piece, block number, record batch) of every block of ``pieces``, as pyarrow reads them."""
         columns = self.reader.columns()
+        opened = {}
         for piece in pieces:
             for number, batch in enumerate(read_piece(piece, columns, self.block_rows, self.target,
-                                                      self.target_is_text)):
+                                                      self.target_is_text, opened)):
                 yield piece, number, batch
 
     def _convert(self, piece, number, batch, out=None):
