@@ -195,10 +195,23 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, sin
     return loss_sum, weight_sum
 
 
+_BYTE_POINTER = ir.IntType(8).as_pointer()
+
+
+def _emit_prefetch(context, builder, pointer):
+    """LLVM's llvm.prefetch of the cache line at ``pointer`` (a byte pointer): a hint, which never
+    faults and which no instruction waits for; a read (0), to be kept in every cache level (3),
+    of data (1)."""
+    i32 = ir.IntType(32)
+    prefetch = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [_BYTE_POINTER, i32, i32, i32]), "llvm.prefetch.p0i8")
+    builder.call(prefetch, [pointer, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+    return context.get_dummy_value()
+
+
 @intrinsic
 def _prefetch(typingctx, X, i, j):
-    """Ask the CPU to bring the cache line of X[i, j] into its caches (LLVM's llvm.prefetch: a
-    hint, which never faults and which no instruction waits for)."""
+    """Ask the CPU to bring the cache line of X[i, j] into its caches (:func:`_emit_prefetch`)."""
     if not (isinstance(X, types.Array) and X.ndim == 2):
         return None
 
@@ -207,14 +220,7 @@ def _prefetch(typingctx, X, i, j):
         array = context.make_array(array_type)(context, builder, args[0])
         address = cgutils.get_item_pointer(context, builder, array_type, array, [args[1], args[2]],
                                            wraparound=False)
-        byte = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        prefetch = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]), "llvm.prefetch.p0i8")
-        # a read (0), to be kept in every cache level (3), of data (1)
-        builder.call(prefetch, [builder.bitcast(address, byte), ir.Constant(i32, 0), ir.Constant(i32, 3),
-                                ir.Constant(i32, 1)])
-        return context.get_dummy_value()
+        return _emit_prefetch(context, builder, builder.bitcast(address, _BYTE_POINTER))
 
     return types.void(X, i, j), codegen
 
@@ -399,13 +405,7 @@ def _prefetch_address(typingctx, address):
         return None
 
     def codegen(context, builder, signature, args):
-        byte = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        prefetch = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]), "llvm.prefetch.p0i8")
-        builder.call(prefetch, [builder.inttoptr(args[0], byte), ir.Constant(i32, 0), ir.Constant(i32, 3),
-                                ir.Constant(i32, 1)])
-        return context.get_dummy_value()
+        return _emit_prefetch(context, builder, builder.inttoptr(args[0], _BYTE_POINTER))
 
     return types.void(address), codegen
 

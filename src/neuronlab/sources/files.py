@@ -4,7 +4,9 @@ A file larger than memory is read a block of rows at a time (pyarrow's Parquet r
 row group by row group; a CSV file in ranges of whole rows, each parsed by pyarrow's read_csv,
 or by its streaming reader), each block turned into numbers
 by :class:`TableReader` — the typed-column reading ``io.tables`` uses for a file read
-whole — and handed to the objective as a :class:`~neuronlab.sources.base.RowBlock`.
+whole — and handed to the objective as a :class:`~neuronlab.sources.base.RowBlock`, or, for a
+full pass of a rule that reads columns where they lie (the neuron's kernel), as a
+:class:`~neuronlab.sources.base.ColumnBlock` without that copy.
 Memory holds one block at a time, whatever the size of the files.
 
     file(s) ──pyarrow, block by block──▶ record batch ──TableReader──▶ (X, y) ──▶ J, ∇J sums
@@ -101,12 +103,9 @@ def fill_columns(batch, features, X, mean=None, scale=None) -> np.ndarray:
 
     Column-major because it is the cheapest layout to write from Arrow's columns: a row-major
     fill (to feed the kernel's compiled engine) measured 3–5× slower on 65,536 × 50 Parquet
-    blocks, more than that engine saved then; a compiled one-pass fill was ≈ 15 % faster than
-    these three NumPy passes, and was dropped when it was the only thing loading numba into a
-    streaming process (the kernel now reads column-major blocks compiled, so numba is loaded
-    anyway; the compiled fill was not tried again) (BENCHMARKS.md, issue 15)."""
-    import pyarrow as pa
-
+    blocks (BENCHMARKS.md, issue 15).  A full pass of the neuron's kernel needs no such copy
+    (``TableReader.column_block``); this one serves the rest — mini-batches, networks, Dask
+    partitions, and a block with a missing or infinite value."""
     standardise = mean is not None
     flags = np.zeros(len(features), dtype=bool)
     batch = _one_chunk(batch, features)
