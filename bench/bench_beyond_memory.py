@@ -100,7 +100,7 @@ def parquet_routes(files):
         "iter_batches 65,536, one thread": lambda: _parquet_batches(files, 65_536, False),
         "iter_batches 262,144, threads": lambda: _parquet_batches(files, 262_144, True),
         "read_row_group, threads": lambda: _parquet_row_groups(files, True),
-        "read_row_group, threads, memory-mapped": lambda: _parquet_row_groups(files, True, mapped=True),
+        "read_row_group, threads, memory-mapped, pre-buffered": lambda: _parquet_row_groups(files, True, mapped=True),
         "read_table per file, threads": lambda: _parquet_whole(files, True),
     }
 
@@ -247,7 +247,7 @@ def main():
         best = max(routes[fmt], key=lambda name: median(rates[fmt, name]))
         for name in [*routes[fmt], "neuronlab epoch"]:
             mark = "  ← the peer" if name == best else ""
-            print(f"  {fmt:<8} {name:<44} {median(rates[fmt, name]):>12,.0f} rows/s{mark}")
+            print(f"  {fmt:<8} {name:<52} {median(rates[fmt, name]):>12,.0f} rows/s{mark}")
         ratios[fmt] = median(rates[fmt, "neuronlab epoch"]) / median(rates[fmt, best])
     print(f"  ratio Parquet {ratios['parquet']:.2f}×, CSV {ratios['csv']:.2f}× pyarrow's fastest read-only rate")
     if args.epoch_only:

@@ -238,15 +238,15 @@ def main(argv=None):
 
     def schedule(dealt):
         def run():
-            return K.accumulate_in_threads(None, X, y, np.empty(0), np.empty(0, np.int64), 0, X.shape[0], w, b,
+            return K.accumulate_in_threads(None, X, y, np.empty(0, dtype=X.dtype), np.empty(0, np.int64), 0,
+                                           X.shape[0], w, b,
                                            1, 3, True, chunk_rows, block, ahead, dealt=dealt)
         return run
 
-    block = max(kernel.COMPILED_BLOCK_ROWS[0],
-                min(kernel.COMPILED_BLOCK_ROWS[1], kernel.COMPILED_BLOCK_BYTES // (p * X.itemsize)))
-    chunk_rows = block * max(1, kernel.CHUNK_ELEMENTS // (p * block))
+    block = kernel._block_rows(p, X.itemsize, column_major=False)  # the kernel's own choices
+    chunk_rows = kernel._chunk_rows(p, block)
+    ahead = kernel._rows_ahead(p, X.itemsize)
     ahead_bytes = kernel.PREFETCH_BYTES.get(X.itemsize, 0)
-    ahead = max(1, ahead_bytes // (p * X.itemsize)) if ahead_bytes else 0
 
     def prefetching(n_bytes):
         """The kernel asking for the rows ``n_bytes`` of X ahead (0: not at all)."""

@@ -228,6 +228,17 @@ def _block_rows(p, itemsize, column_major):
     return max(low, min(high * 8 if column_major else high, block_bytes // (p * itemsize)))
 
 
+def _rows_ahead(p, itemsize):
+    """How many rows ahead a pass over consecutive rows asks for (``PREFETCH_BYTES``; 0: none)."""
+    ahead_bytes = PREFETCH_BYTES.get(itemsize, 0)
+    return max(1, ahead_bytes // (p * itemsize)) if ahead_bytes else 0
+
+
+def _chunk_rows(p, block):
+    """Rows per chunk of a threaded pass: whole blocks, about ``CHUNK_ELEMENTS`` values."""
+    return block * max(1, CHUNK_ELEMENTS // (p * block))
+
+
 def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad):
     weights = np.empty(0, dtype=X.dtype) if weights is None else weights
     rows_arr = np.empty(0, dtype=np.int64) if rows is None else rows
@@ -240,8 +251,7 @@ def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, wan
     p = X.shape[1]
     act, code = codes
     block = _block_rows(p, X.dtype.itemsize, column_major=p > 1 and not X.flags.c_contiguous)
-    ahead_bytes = PREFETCH_BYTES.get(X.dtype.itemsize, 0)
-    ahead = max(1, ahead_bytes // (p * X.dtype.itemsize)) if ahead_bytes else 0
+    ahead = _rows_ahead(p, X.dtype.itemsize)
     if count * p < PARALLEL_MIN_ELEMENTS:
         # a mini-batch or a small data set: threads would cost more than they save
         grad = np.zeros(theta.shape[0])
@@ -250,7 +260,7 @@ def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, wan
         )
     else:
         # the chunks follow the data's shape only, never the thread count (same bits on any)
-        chunk_rows = block * max(1, CHUNK_ELEMENTS // (p * block))
+        chunk_rows = _chunk_rows(p, block)
         loss_sum, weight_sum, grad = compiled.accumulate_in_threads(
             thread_setting(), X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, chunk_rows, block,
             ahead

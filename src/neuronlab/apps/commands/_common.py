@@ -250,23 +250,22 @@ def continue_from(estimator, previous) -> None:
             setattr(estimator, name, getattr(previous.estimator, name))
 
 
-def training_record(args, s, estimator, previous, steps_done, **facts) -> dict:
-    """What a model file says of its training: the command's settings, the run's outcome, and
-    ``facts`` about the data (target, features, task, standardize, rows, rows_dropped,
-    train_rows, validation_rows, then anything more), in that order."""
-    data = {name: facts.pop(name) for name in ("target", "features", "task")}
-    rows = {name: facts.pop(name) for name in ("rows", "rows_dropped", "train_rows", "validation_rows")}
+def training_record(args, s, estimator, previous, steps_done, *, target, features, task, standardize, rows,
+                    rows_dropped, train_rows, validation_rows, **more) -> dict:
+    """What a model file says of its training: the command's settings, the run's outcome, the
+    facts about the data, and ``more`` (a streamed run's), in that order."""
     return {
-        "data": args.data, **data,
+        "data": args.data, "target": target, "features": features, "task": task,
         "activation": estimator.activation, "loss": estimator.loss, "strategy": s["strategy"],
         "learning_rate": s["lr"], "steps": s["steps"], "steps_done": steps_done, "seed": s["seed"],
         "val_split": s["val_split"], "alpha": s["alpha"], "tol": s["tol"], "batch_size": s["batch_size"],
         "schedule": s["schedule"], "dtype": s["dtype"], "recover": bool(s["recover"]),
         "hidden": None if s["hidden"] is None else list(s["hidden"]),
-        "standardize": facts.pop("standardize"), "drop_missing": bool(s["drop_missing"]), **rows,
+        "standardize": standardize, "drop_missing": bool(s["drop_missing"]), "rows": rows,
+        "rows_dropped": rows_dropped, "train_rows": train_rows, "validation_rows": validation_rows,
         "status": estimator.status_, "message": estimator.result_.message,
         "resumed_from": args.resume, "runs": (int(previous.training.get("runs", 1)) + 1) if previous else 1,
-        **facts,
+        **more,
     }
 
 

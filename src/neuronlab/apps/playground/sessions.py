@@ -24,7 +24,6 @@ from typing import Optional
 import numpy as np
 
 from ...train.history import Step
-from ...train.solving import residual_norm
 
 #: what the page may ask for, and the bounds of one session
 MAX_STEPS = 100_000  # steps (History rows) of one run
@@ -661,6 +660,8 @@ class RaceSession(_RunsSideBySide):
                 training.step()
 
     def frame(self, with_grid: bool = False) -> dict:
+        from ...train.solving import residual_norm  # the race's own import, as its other solving names
+
         runs = {}
         for method, training in self.runs.items():
             h = training.history
