@@ -450,5 +450,9 @@ def test_the_gram_matrix_is_the_same_on_one_thread_or_two(weighted, monkeypatch)
         np.testing.assert_array_equal(one, two)
     Xt = np.column_stack([X, np.ones(len(X))])
     s_used = s if weighted else np.ones(len(X))
-    d = s_used * factor(X)
-    np.testing.assert_allclose(runs["2"][1], Xt.T @ (Xt * d[:, None]) / s_used.sum(), rtol=1e-12)
+    cases = [(rows, row_factor) for rows in (None, np.arange(5, 3000, 7)) for row_factor in (None, factor)]
+    for got, (rows, row_factor) in zip(runs["2"], cases):
+        picked = np.arange(len(X)) if rows is None else rows
+        d = s_used[picked] * (1.0 if row_factor is None else factor(X[picked]))
+        expected = Xt[picked].T @ (Xt[picked] * d[:, None]) / s_used[picked].sum()
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)

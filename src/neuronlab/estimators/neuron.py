@@ -602,7 +602,8 @@ class NeuronClassifier(_NeuronEstimator):
         solvers; each halving is noted in ``history_.events``)
     n_jobs : None or int, the threads of the compiled passes over X: k, or −1 for every core
         (−2 all but one…); None leaves it to ``NEURONLAB_THREADS``, else every core.  The
-        result is the same, bit for bit, on any number of threads
+        result is the same, bit for bit, on any number of threads.  It holds in this process:
+        on a Dask collection the workers' passes follow their own ``NEURONLAB_THREADS``
 
     Attributes
     ----------
