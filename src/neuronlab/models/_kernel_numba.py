@@ -276,24 +276,30 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad):
     use_rows = rows.shape[0] > 0
     for k in range(m):
         dz[k] = zbuf[k]
+    # The row views are taken after the branch, from indices, and Σδ is summed in a local:
+    # row views made in both arms of the branch, or grad[p] stored every four rows, made
+    # LLVM's loop over j twice as slow in cache (BENCHMARKS.md, fifth round); same bits.
+    bias = grad[p]
     k = 0
     while k + 4 <= m:
         if use_rows:
-            x0, x1, x2, x3 = X[rows[start + k]], X[rows[start + k + 1]], X[rows[start + k + 2]], X[rows[start + k + 3]]
+            i0, i1, i2, i3 = rows[start + k], rows[start + k + 1], rows[start + k + 2], rows[start + k + 3]
         else:
-            x0, x1, x2, x3 = X[start + k], X[start + k + 1], X[start + k + 2], X[start + k + 3]
+            i0, i1, i2, i3 = start + k, start + k + 1, start + k + 2, start + k + 3
+        x0, x1, x2, x3 = X[i0], X[i1], X[i2], X[i3]
         d0, d1, d2, d3 = dz[k], dz[k + 1], dz[k + 2], dz[k + 3]
         for j in range(p):
             grad[j] += float((d0 * x0[j] + d1 * x1[j]) + (d2 * x2[j] + d3 * x3[j]))
-        grad[p] += (zbuf[k] + zbuf[k + 1]) + (zbuf[k + 2] + zbuf[k + 3])
+        bias += (zbuf[k] + zbuf[k + 1]) + (zbuf[k + 2] + zbuf[k + 3])
         k += 4
     while k < m:
         i = rows[start + k] if use_rows else start + k
         d = zbuf[k]
         for j in range(p):
             grad[j] += d * X[i, j]
-        grad[p] += d
+        bias += d
         k += 1
+    grad[p] = bias
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
