@@ -162,6 +162,24 @@ def test_resume_keeps_mini_batch_settings_and_says_how_to_turn_them_off(capsys, 
     assert code == 0 and training["batch_size"] == "all" and training["recover"] is False
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_resume_on_data_with_a_class_the_model_never_saw_is_an_error_and_keeps_the_model(capsys, tmp_path, stream):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    for name, labels in (("a.csv", "xyz"), ("b.csv", "xyw")):
+        rows = [f"{p},{q},{labels[i % 3]}" for i, (p, q) in enumerate(X)]
+        (tmp_path / name).write_text("p,q,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "m.json"
+    assert run_cli(capsys, "train", tmp_path / "a.csv", "--target", "label", "--steps", "5", "--out", out,
+                   "--quiet")[0] == 0
+    saved = out.read_bytes()
+    code, stdout, stderr = run_cli(capsys, "train", tmp_path / "b.csv", "--target", "label", "--steps", "10",
+                                   "--resume", out, "--quiet", *(["--stream"] if stream else []))
+    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
+    assert "w" in stderr and "x, y, z" in stderr and "without --resume" in stderr
+    assert out.read_bytes() == saved
+
+
 def test_regression_on_diabetes(capsys):
     code, out, _ = run_cli(capsys, "train", "diabetes", "--json", "--quiet", "--lr", "0.1", "--steps", "2000")
     doc = json.loads(out)

@@ -273,3 +273,87 @@ def test_class_labels_are_checked_whole_from_their_two_values_without_rounding_a
             NeuronClassifier(max_steps=2).fit(X, labels)
     with pytest.raises(ValueError, match="only one class"):
         NeuronClassifier(max_steps=2).fit(X, np.ones(4))
+
+
+# --- warm start: going on, or an error; never a silent fresh start -----------------------------
+def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in_scikit_learn():
+    from sklearn.neural_network import MLPClassifier
+
+    from neuronlab import NetworkClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    wider = rng.normal(size=(120, 4))
+    # the reference: scikit-learn refuses a warm start on other features too
+    mlp = MLPClassifier((4,), max_iter=5, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp.fit(X, y)
+    with pytest.raises(ValueError):
+        mlp.fit(wider, y)
+    for estimator, target in [(NeuronClassifier(max_steps=5, warm_start=True), y),
+                              (NeuronClassifier(max_steps=5, warm_start=True), np.arange(120) % 3),
+                              (NeuronRegressor(max_steps=5, warm_start=True), X[:, 0])]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator.fit(X, target)
+        before = estimator.coef_.copy()
+        name = type(estimator).__name__
+        with pytest.raises(ValueError, match=f"X has 4 features, but {name} is expecting 3 features as input; "
+                                             "set warm_start=False"):
+            estimator.fit(wider, target)
+        # nothing changed half-way: the fitted model still predicts its own features
+        assert np.array_equal(estimator.coef_, before) and estimator.n_features_in_ == 3
+        estimator.predict(X)
+    network = NetworkClassifier((4,), max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        network.fit(X, y)
+    network.set_params(hidden_layer_sizes=(5,))
+    with pytest.raises(ValueError, match=r"theta_ has 21 parameters, and this network needs 26"):
+        network.fit(X, y)
+
+
+def test_a_warm_start_goes_on_with_the_fitted_classes_and_names_a_new_label():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    labels = np.where(y == 1, "benign", "malignant")
+    clf = NeuronClassifier(max_steps=30, tol=0, random_state=0, warm_start=True).fit(X, labels)
+    before = clf.coef_.copy()
+    # rows of one class only: a fresh fit would refuse them; a warm start goes on from coef_
+    clf.set_params(max_steps=1, learning_rate=1e-9)
+    clf.fit(X[y == 1], labels[y == 1])
+    assert list(clf.classes_) == ["benign", "malignant"]
+    np.testing.assert_allclose(clf.coef_, before, rtol=1e-6)
+    with pytest.raises(ValueError, match="label.*unsure.*not among the classes benign, malignant.*warm_start=False"):
+        clf.fit(X[:10], np.array(["unsure"] * 5 + ["benign"] * 5))
+
+
+def test_a_warm_start_on_a_data_source_with_other_classes_is_an_error(tmp_path):
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from neuronlab.sources.files import FileSource
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 2))
+    sources = []
+    for name, labels in (("abc", ["a", "b", "c"]), ("abd", ["a", "b", "d"])):
+        path = tmp_path / f"{name}.csv"
+        pcsv.write_csv(pa.table({"x1": X[:, 0], "x2": X[:, 1], "label": [labels[i % 3] for i in range(90)]}), path)
+        sources.append(FileSource(path, "label").configured(labels=labels, target_is_text=True))
+    clf = NeuronClassifier(max_steps=5, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(sources[0])
+    before = clf.coef_.copy()
+    with pytest.raises(ValueError, match=r"learned the classes a, b, c and y has a, b, d.*warm_start=False"):
+        clf.fit(sources[1])
+    path = tmp_path / "wider.csv"
+    pcsv.write_csv(pa.table({"x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 0], "label": ["abc"[i % 3] for i in range(90)]}),
+                   path)
+    with pytest.raises(ValueError, match=r"coef_ has shape \(3, 2\), and this data needs \(3, 3\) "
+                                         r"\(3 feature\(s\), 3 classes\); set warm_start=False"):
+        clf.fit(FileSource(path, "label").configured(labels=["a", "b", "c"], target_is_text=True))
+    assert np.array_equal(clf.coef_, before) and list(clf.classes_) == ["a", "b", "c"]

@@ -23,7 +23,8 @@ from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
 from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import _NeuronEstimator, _classes, _continuous, _solver_options, _two_numbers, check_is_fitted
+from .neuron import (_NeuronEstimator, _classes, _classes_to_continue, _continuous, _solver_options, _two_numbers,
+                     check_is_fitted)
 from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
@@ -130,7 +131,9 @@ class _NetworkEstimator(_NeuronEstimator):
 
     def _pack(self, model):
         if self.theta_.shape != (model.layout.size,):
-            raise ValueError("the fitted θ has another shape")
+            raise ValueError(f"its theta_ has {self.theta_.size} parameters, and this network needs "
+                             f"{model.layout.size} ({model.n_inputs} input(s), hidden_layer_sizes "
+                             f"{tuple(self._hidden)}, {model.n_outputs} output(s))")
         return self.theta_.copy()
 
     def _unpack(self, model, theta):
@@ -257,19 +260,19 @@ class NetworkClassifier(_NetworkEstimator):
         """``fit``, and ``partial_fit``'s epoch: with the ``classes`` it was given and the
         optimiser's state ``carried`` from the last call."""
         self.validate_params()
-        continuing = self.warm_start and hasattr(self, "theta_")
-        X = self._check_input(X, reset=not continuing)
+        continuing = self._continuing()
+        X = self._check_fit_input(X)
         y = check_y(y, X.shape[0], numeric=False)
         two = _two_numbers(y)
         if _continuous(y, two):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
         if continuing or classes is not None:
-            classes = self.classes_ if continuing else classes_of(np.asarray(classes), "classes")
-            unknown = np.setdiff1d(np.unique(y), classes)
-            if unknown.size:
-                raise ValueError(f"y has label(s) {', '.join(map(str, unknown[:5]))} not among the "
-                                 f"classes {', '.join(map(str, classes))} of this classifier")
+            if continuing:
+                classes = _classes_to_continue(y, self.classes_)
+            else:
+                classes = _classes_to_continue(y, classes_of(np.asarray(classes), "classes"),
+                                               "list in classes every label y may hold")
         else:  # the classes of y itself (two numbers: found without sorting a copy of y)
             classes = _classes(y, two)
         self.classes_ = classes
@@ -374,7 +377,7 @@ class NetworkRegressor(_NetworkEstimator):
         """``fit``, and ``partial_fit``'s epoch (``classes`` unused: a regressor has none) with
         the optimiser's state ``carried`` from the last call."""
         self.validate_params()
-        X = self._check_input(X, reset=not (self.warm_start and hasattr(self, "theta_")))
+        X = self._check_fit_input(X)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -387,7 +390,7 @@ class NetworkRegressor(_NetworkEstimator):
         else:
             y = check_y(y, X.shape[0], numeric=True)
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        if self.warm_start and hasattr(self, "theta_") and n_outputs != self.n_outputs_:
+        if self._continuing() and n_outputs != self.n_outputs_:
             raise ValueError(f"y has {n_outputs} column(s); the fitted network has {self.n_outputs_} output(s)")
         self.n_outputs_ = n_outputs
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)

@@ -111,6 +111,29 @@ def _classes(y, two=None):
     return two if two is not None else classes_of(y)
 
 
+def _listed(values, most=10) -> str:
+    """Up to ``most`` of ``values`` for a message, comma-separated."""
+    values = list(values)
+    return ", ".join(map(str, values[:most])) + (f", … ({len(values)} in all)" if len(values) > most else "")
+
+
+#: the fix for data that a warm start cannot go on with
+WARM_START_FIX = "set warm_start=False to start afresh (on the command line: train without --resume)"
+#: the fix for a label a warm start (or partial_fit) cannot learn
+NEW_LABEL_FIX = ("a warm start (and partial_fit) goes on with the fitted classes: fit with warm_start=False "
+                 "(on the command line: train without --resume) to learn others")
+
+
+def _classes_to_continue(y, classes, fix=NEW_LABEL_FIX):
+    """``classes`` (a fitted classifier's, which a warm start or partial_fit goes on with, or
+    those given to a first partial_fit), after checking that every label of y is among them."""
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(f"y has label(s) {_listed(unknown, 5)} not among the classes {_listed(classes)} "
+                         f"of this classifier; {fix}")
+    return classes
+
+
 def _continuous(y, two=None) -> bool:
     """Whether a float y holds a label that is not a whole number.  When y is two numbers
     (``two``, from :func:`_two_numbers`) only those two are looked at: rounding all of y makes
@@ -303,9 +326,26 @@ class _NeuronEstimator:
         if "n_jobs" in self._get_param_names():
             check_n_jobs(self.n_jobs)
 
-    def _check_input(self, X, reset):
+    def _continuing(self) -> bool:
+        """Whether this fit goes on from the fitted parameters (``warm_start`` on a fitted estimator)."""
+        return bool(self.warm_start) and self.__sklearn_is_fitted__()
+
+    def _check_fit_input(self, X):
+        """X for a fit, in the training dtype: the features it sets, or for a warm start those the
+        fitted model has (checked as ``predict`` checks them, with the fix said)."""
+        continuing = self._continuing()
+        try:
+            return self._check_input(X, reset=not continuing, dtype=_training_dtype(self.dtype))
+        except ValueError as e:
+            if not continuing:
+                raise
+            raise ValueError(f"{str(e).rstrip().rstrip('.')}; {WARM_START_FIX}") from None
+
+    def _check_input(self, X, reset, dtype=None):
+        """X checked (``check_X``, as ``dtype``; the training dtype when ``reset``); ``reset``: its
+        features become the estimator's, else they must be those it was fitted on."""
         names = feature_names_of(X)
-        X = check_X(X, dtype=_training_dtype(self.dtype) if reset else None)
+        X = check_X(X, dtype=_training_dtype(self.dtype) if reset else dtype)
         if reset:
             self.n_features_in_ = X.shape[1]
             if names is not None:
@@ -404,8 +444,14 @@ class _NeuronEstimator:
         return init_params(n_features, self.init, random_state)
 
     def _pack(self, model):
-        """θ of ``model`` from the fitted coef_ and intercept_ (warm start)."""
-        if isinstance(model, Network):
+        """θ of ``model`` from the fitted coef_ and intercept_ (warm start); a ValueError that
+        says why when their shapes are not those ``model`` needs."""
+        network = isinstance(model, Network)
+        needed = (model.n_outputs, model.n_inputs) if network else (model.n_inputs,)
+        if np.shape(self.coef_) != needed:
+            raise ValueError(f"its coef_ has shape {np.shape(self.coef_)}, and this data needs {needed} "
+                             f"({model.n_inputs} feature(s)" + (f", {model.n_outputs} classes)" if network else ")"))
+        if network:
             return model.layout.pack(W1=self.coef_.T, b1=self.intercept_)
         return model.layout.pack(w=self.coef_, b=self.intercept_)
 
@@ -459,9 +505,8 @@ class _NeuronEstimator:
         rng = check_random_state(self.random_state)
         n_features = X.shape[1]
         model = self._model(n_features)
-        if self.warm_start and hasattr(self, self._FITTED) and self._pack_fits(model):
-            theta0 = self._pack(model)
-        else:
+        theta0 = self._warm_theta(model)
+        if theta0 is None:
             theta0 = self.initial_theta(n_features, rng)
         options = _solver_options(self, rng, X.shape[0])
         train_rows = None
@@ -531,13 +576,22 @@ class _NeuronEstimator:
                 fix = f"raise {self._BUDGET} or learning_rate"
         warnings.warn(f"{head}: {fix}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
 
-    def _pack_fits(self, model):
-        """Whether the fitted coef_ and intercept_ have the shapes ``model``'s θ needs."""
+    def _warm_theta(self, model, classes=None):
+        """θ to start from: the fitted parameters when ``warm_start`` is set and the estimator
+        is fitted, else None (a fresh start).  As in scikit-learn, fitted parameters that do not
+        fit this data — other features, other ``classes`` (when given), another shape of
+        network — are an error, not a silent fresh start."""
+        if not self._continuing():
+            return None
+        fix = WARM_START_FIX
+        fitted_classes = getattr(self, "classes_", None)
+        if classes is not None and fitted_classes is not None and not np.array_equal(fitted_classes, classes):
+            raise ValueError(f"warm_start=True continues the fitted model, but it learned the classes "
+                             f"{_listed(fitted_classes)} and y has {_listed(classes)}; {fix}")
         try:
-            self._pack(model)
-        except ValueError:
-            return False
-        return True
+            return self._pack(model)
+        except ValueError as e:
+            raise ValueError(f"warm_start=True continues the fitted model, but {e}; {fix}") from None
 
     def _z(self, X):
         """z = X·w + b (one column per class for k > 2 classes: Z = X·coef_ᵀ + intercept_)."""
@@ -649,7 +703,7 @@ class NeuronClassifier(_NeuronEstimator):
         if takes_source(X):
             return fit_source(self, X, y, sample_weight, callback, _solver_options)
         self.validate_params()
-        X = self._check_input(X, reset=True)
+        X = self._check_fit_input(X)
         y = check_y(y, X.shape[0], numeric=False)
         two = _two_numbers(y)
         if _continuous(y, two):
@@ -657,7 +711,10 @@ class NeuronClassifier(_NeuronEstimator):
                 "Unknown label type: continuous. NeuronClassifier needs class labels; for "
                 "real-valued targets use NeuronRegressor"
             )
-        classes = _classes(y, two)
+        if self._continuing():  # a warm start goes on with the fitted classes
+            classes = _classes_to_continue(y, self.classes_)
+        else:
+            classes = _classes(y, two)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         # 0/1 for two classes (1 for classes_[1]); the class number 0 … k − 1 for more
@@ -824,7 +881,7 @@ class NeuronRegressor(_NeuronEstimator):
                 f"loss {loss.name!r} is for classification; NeuronRegressor takes "
                 "'squared_error', 'absolute_error' or 'huber'"
             )
-        X = self._check_input(X, reset=True)
+        X = self._check_fit_input(X)
         # y as checked (float64): the kernel rounds each target to X's dtype as it reads it, so
         # a float32 X needs no float32 copy of y where the source keeps y's type
         y = check_y(y, X.shape[0], numeric=True)

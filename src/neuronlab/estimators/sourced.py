@@ -102,9 +102,9 @@ def _fit_source(est, X, y, sample_weight, callback, solver_options):
         est.n_outputs_ = 1  # a network regressor: a source's y is one column
     objective = source_objective(est, source, n_classes)
     model = objective.model
-    continuing = est.warm_start and hasattr(est, getattr(type(est), "_FITTED", "coef_")) and (
-        not classifier or np.array_equal(getattr(est, "classes_", None), classes)) and est._pack_fits(model)
-    theta0 = est._pack(model) if continuing else est.initial_theta(n_features, rng, n_classes)
+    theta0 = est._warm_theta(model, classes if classifier else None)
+    if theta0 is None:
+        theta0 = est.initial_theta(n_features, rng, n_classes)
     options = solver_options(est, rng, source.n_samples)
     with est._run_context():
         result = get_strategy(est.solver, **options).minimize(objective, theta0, callback=callback)
