@@ -7,13 +7,13 @@ BIN := $(VENV)/bin
 
 # uv (from PyPI, into the venv) installs the same packages as pip in a fraction of
 # the time, which keeps a first `make demo` short; pip takes over where uv is missing.
-# Both byte-compile what they install (uv only when asked), and the recipes below compile
-# src/: a process then starts from the .pyc files instead of compiling every module it
-# imports — every time, where PYTHONDONTWRITEBYTECODE is set or site-packages is read-only
-# (BENCHMARKS.md: a CLI `train` 5.5 s → 1.2 s here).
-INSTALL = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1); \
+# The test extra is byte-compiled as it is installed (pip does that by default, uv when asked:
+# its second argument), and `make test` compiles src/: the suite's hundreds of processes then
+# start from .pyc files instead of compiling every module they import — every time, where
+# PYTHONDONTWRITEBYTECODE is set (as here) or site-packages is read-only (BENCHMARKS.md: a CLI
+# `train` 5.5 s → 1.2 s).  `make demo` runs one process: compiling first would only add time.
+INSTALL = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet $(2) --python $(BIN)/python $(1); \
           else $(BIN)/python -m pip install --quiet $(1); fi
-COMPILE_SOURCES = $(BIN)/python -m compileall -q src > /dev/null
 
 .PHONY: demo test bench clean
 
@@ -26,11 +26,10 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(call INSTALL,-e '.[test]')
+	$(call INSTALL,-e '.[test]',--compile-bytecode)
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
-	$(COMPILE_SOURCES)
 	$(BIN)/neuronlab demo
 
 # torch==2.13.0 is a CPU wheel on this machine's disk, which only pip looks for
@@ -42,7 +41,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_training.py
 
 test: $(VENV)/.installed-test
-	$(COMPILE_SOURCES)
+	$(BIN)/python -m compileall -q src > /dev/null
 	$(BIN)/python -m pytest -q
 
 clean:
