@@ -163,21 +163,26 @@ def test_resume_keeps_mini_batch_settings_and_says_how_to_turn_them_off(capsys, 
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_resume_on_data_with_a_class_the_model_never_saw_is_an_error_and_keeps_the_model(capsys, tmp_path, stream):
+def test_resume_on_data_of_other_classes_is_an_error_and_keeps_the_model(capsys, tmp_path, stream):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
-    for name, labels in (("a.csv", "xyz"), ("b.csv", "xyw")):
-        rows = [f"{p},{q},{labels[i % 3]}" for i, (p, q) in enumerate(X)]
+    for name, labels in (("a.csv", "xyz"), ("new.csv", "xyw"), ("fewer.csv", "xy")):
+        rows = [f"{p},{q},{labels[i % len(labels)]}" for i, (p, q) in enumerate(X)]
         (tmp_path / name).write_text("p,q,label\n" + "\n".join(rows) + "\n")
     out = tmp_path / "m.json"
     assert run_cli(capsys, "train", tmp_path / "a.csv", "--target", "label", "--steps", "5", "--out", out,
                    "--quiet")[0] == 0
     saved = out.read_bytes()
-    code, stdout, stderr = run_cli(capsys, "train", tmp_path / "b.csv", "--target", "label", "--steps", "10",
-                                   "--resume", out, "--quiet", *(["--stream"] if stream else []))
-    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
-    assert "w" in stderr and "x, y, z" in stderr and "without --resume" in stderr
-    assert out.read_bytes() == saved
+    for name, theirs in (("new.csv", "w, x, y"), ("fewer.csv", "x, y")):
+        code, stdout, stderr = run_cli(capsys, "train", tmp_path / name, "--target", "label", "--steps", "10",
+                                       "--resume", out, "--quiet", *(["--stream"] if stream else []))
+        assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
+        assert f"learned the classes x, y, z, but the data's are {theirs};" in stderr
+        assert "without --resume" in stderr
+        assert out.read_bytes() == saved
+    code, _, _ = run_cli(capsys, "train", tmp_path / "a.csv", "--target", "label", "--steps", "10", "--resume", out,
+                         "--quiet", *(["--stream"] if stream else []))
+    assert code == 0 and out.read_bytes() != saved  # the same classes: it goes on
 
 
 def test_regression_on_diabetes(capsys):

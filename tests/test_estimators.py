@@ -301,8 +301,13 @@ def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in
         before = estimator.coef_.copy()
         name = type(estimator).__name__
         with pytest.raises(ValueError, match=f"X has 4 features, but {name} is expecting 3 features as input; "
-                                             "set warm_start=False"):
+                                             "start afresh with fit and warm_start=False"):
             estimator.fit(wider, target)
+        bad = X.copy()
+        bad[0, 0] = np.nan
+        with pytest.raises(ValueError) as raised:  # not a warm start's problem: no warm start's fix
+            estimator.fit(bad, target)
+        assert "NaN" in str(raised.value) and "warm_start" not in str(raised.value)
         # nothing changed half-way: the fitted model still predicts its own features
         assert np.array_equal(estimator.coef_, before) and estimator.n_features_in_ == 3
         estimator.predict(X)
@@ -313,6 +318,10 @@ def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in
     network.set_params(hidden_layer_sizes=(5,))
     with pytest.raises(ValueError, match=r"theta_ has 21 parameters, and this network needs 26"):
         network.fit(X, y)
+    # partial_fit goes on with the fitted model whatever warm_start says: the fix says to call fit
+    network.set_params(hidden_layer_sizes=(4,), warm_start=False)
+    with pytest.raises(ValueError, match="expecting 3 features as input; start afresh with fit"):
+        network.partial_fit(wider, y)
 
 
 def test_a_warm_start_goes_on_with_the_fitted_classes_and_names_a_new_label():
@@ -348,12 +357,38 @@ def test_a_warm_start_on_a_data_source_with_other_classes_is_an_error(tmp_path):
         warnings.simplefilter("ignore")
         clf.fit(sources[0])
     before = clf.coef_.copy()
-    with pytest.raises(ValueError, match=r"learned the classes a, b, c and y has a, b, d.*warm_start=False"):
+    with pytest.raises(ValueError, match=r"learned the classes a, b, c; the data's classes are a, b, d.*warm_start=False"):
         clf.fit(sources[1])
     path = tmp_path / "wider.csv"
     pcsv.write_csv(pa.table({"x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 0], "label": ["abc"[i % 3] for i in range(90)]}),
                    path)
     with pytest.raises(ValueError, match=r"coef_ has shape \(3, 2\), and this data needs \(3, 3\) "
-                                         r"\(3 feature\(s\), 3 classes\); set warm_start=False"):
+                                         r"\(3 feature\(s\), 3 classes\); start afresh with fit and warm_start=False"):
         clf.fit(FileSource(path, "label").configured(labels=["a", "b", "c"], target_is_text=True))
     assert np.array_equal(clf.coef_, before) and list(clf.classes_) == ["a", "b", "c"]
+
+
+def test_a_warm_start_refused_on_a_data_source_leaves_a_network_regressor_as_it_was(tmp_path):
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from neuronlab import NetworkRegressor
+    from neuronlab.sources.files import FileSource
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 2))
+    Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 0]])
+    net = NetworkRegressor((3,), max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net.fit(X, Y)
+    path = tmp_path / "one.csv"
+    pcsv.write_csv(pa.table({"a": X[:, 0], "b": X[:, 1], "t": Y[:, 0]}), path)
+    theta = net.theta_.copy()
+    with pytest.raises(ValueError, match="theta_ has 17 parameters, and this network needs 13"):
+        net.fit(FileSource(path, "t").configured(target_is_text=False))
+    assert net.n_outputs_ == 2 and np.array_equal(net.theta_, theta)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net.fit(X, Y)  # the fitted model still goes on in memory
+    assert net.predict(X).shape == (80, 2)

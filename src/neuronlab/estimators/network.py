@@ -23,8 +23,8 @@ from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
 from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import (_NeuronEstimator, _classes, _classes_to_continue, _continuous, _solver_options, _two_numbers,
-                     check_is_fitted)
+from .neuron import (WARM_START_FIX, _NeuronEstimator, _classes, _classes_to_continue, _continuous,
+                     _solver_options, _two_numbers, check_is_fitted)
 from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
@@ -391,7 +391,8 @@ class NetworkRegressor(_NetworkEstimator):
             y = check_y(y, X.shape[0], numeric=True)
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if self._continuing() and n_outputs != self.n_outputs_:
-            raise ValueError(f"y has {n_outputs} column(s); the fitted network has {self.n_outputs_} output(s)")
+            raise ValueError(f"y has {n_outputs} column(s); the fitted network has {self.n_outputs_} output(s): "
+                             f"{WARM_START_FIX}")
         self.n_outputs_ = n_outputs
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self._fit(X, y.astype(X.dtype, copy=False), sample_weight, callback, carried)

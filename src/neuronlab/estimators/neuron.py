@@ -118,7 +118,8 @@ def _listed(values, most=10) -> str:
 
 
 #: the fix for data that a warm start cannot go on with
-WARM_START_FIX = "set warm_start=False to start afresh (on the command line: train without --resume)"
+WARM_START_FIX = ("start afresh with fit and warm_start=False (partial_fit goes on with the fitted model too; on the "
+                  "command line: train without --resume)")
 #: the fix for a label a warm start (or partial_fit) cannot learn
 NEW_LABEL_FIX = ("a warm start (and partial_fit) goes on with the fitted classes: fit with warm_start=False "
                  "(on the command line: train without --resume) to learn others")
@@ -332,20 +333,17 @@ class _NeuronEstimator:
 
     def _check_fit_input(self, X):
         """X for a fit, in the training dtype: the features it sets, or for a warm start those the
-        fitted model has (checked as ``predict`` checks them, with the fix said)."""
+        fitted model has (checked as ``predict`` checks them, the fix said on a mismatch)."""
         continuing = self._continuing()
-        try:
-            return self._check_input(X, reset=not continuing, dtype=_training_dtype(self.dtype))
-        except ValueError as e:
-            if not continuing:
-                raise
-            raise ValueError(f"{str(e).rstrip().rstrip('.')}; {WARM_START_FIX}") from None
+        return self._check_input(X, reset=not continuing, dtype=_training_dtype(self.dtype),
+                                 mismatch_fix=WARM_START_FIX if continuing else None, stacklevel=4)
 
-    def _check_input(self, X, reset, dtype=None):
-        """X checked (``check_X``, as ``dtype``; the training dtype when ``reset``); ``reset``: its
-        features become the estimator's, else they must be those it was fitted on."""
+    def _check_input(self, X, reset, dtype=None, mismatch_fix=None, stacklevel=3):
+        """X checked (``check_X``, as ``dtype``); ``reset``: its features become the estimator's,
+        else they must be those it was fitted on (``mismatch_fix``, if given, ends the error when
+        they are not).  ``stacklevel``: that of the warnings, for the user's line."""
         names = feature_names_of(X)
-        X = check_X(X, dtype=_training_dtype(self.dtype) if reset else dtype)
+        X = check_X(X, dtype=dtype)
         if reset:
             self.n_features_in_ = X.shape[1]
             if names is not None:
@@ -359,13 +357,13 @@ class _NeuronEstimator:
                 f"X does not have valid feature names, but {type(self).__name__} was fitted "
                 "with feature names",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         elif names is not None and fitted_names is None:
             warnings.warn(
                 f"X has feature names, but {type(self).__name__} was fitted without feature names",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         elif names is not None and (len(names) != len(fitted_names) or np.any(names != fitted_names)):
             message = "The feature names should match those that were passed during fit.\n"
@@ -379,11 +377,11 @@ class _NeuronEstimator:
                 )
             if not unseen and not missing:
                 message += "Feature names must be in the same order as they were in fit.\n"
-            raise ValueError(message)
+            raise ValueError(message + (f"{mismatch_fix[0].upper()}{mismatch_fix[1:]}.\n" if mismatch_fix else ""))
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
+                f"{self.n_features_in_} features as input" + (f"; {mismatch_fix}" if mismatch_fix else ".")
             )
         return X
 
@@ -586,12 +584,13 @@ class _NeuronEstimator:
         fix = WARM_START_FIX
         fitted_classes = getattr(self, "classes_", None)
         if classes is not None and fitted_classes is not None and not np.array_equal(fitted_classes, classes):
-            raise ValueError(f"warm_start=True continues the fitted model, but it learned the classes "
-                             f"{_listed(fitted_classes)} and y has {_listed(classes)}; {fix}")
+            raise ValueError(f"warm_start=True goes on with the fitted model, which learned the classes "
+                             f"{_listed(fitted_classes)}; the data's classes are {_listed(classes)} (a data source "
+                             f"must have the model's classes); {fix}")
         try:
             return self._pack(model)
         except ValueError as e:
-            raise ValueError(f"warm_start=True continues the fitted model, but {e}; {fix}") from None
+            raise ValueError(f"warm_start=True goes on with the fitted model, but {e}; {fix}") from None
 
     def _z(self, X):
         """z = X·w + b (one column per class for k > 2 classes: Z = X·coef_ᵀ + intercept_)."""

@@ -271,7 +271,7 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
         val_files = train_files.configured(part="validation") if s["val_split"] > 0 else None
         if previous is not None:
             check_same_problem(previous, SimpleNamespace(feature_names=raw.feature_names, task=task,
-                                                         target=s["target"]))
+                                                         target=s["target"]), labels)
         if args.dask:
             train_source = DaskSource.from_files(train_files, client=client)
             val_source = DaskSource.from_files(val_files, client=client) if val_files is not None else None

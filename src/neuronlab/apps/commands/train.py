@@ -251,7 +251,7 @@ def _train(args) -> int:
     dataset, train_rows, val_rows = data.dataset, data.train_rows, data.val_rows
     X_train, X_val, y_train, y_val = data.X_train, data.X_val, data.y_train, data.y_val
     if previous is not None:
-        _check_same_problem(previous, dataset)
+        _check_same_problem(previous, dataset, dataset.labels if dataset.task == "classify" else None)
     steps_done, remaining = _common.step_budget(s, previous)
     estimator = data.estimator(hidden=s["hidden"], max_steps=remaining, **_common.estimator_options(s))
     estimator.validate_params()  # a bad --activation/--loss is refused before any work
@@ -306,7 +306,11 @@ def _train(args) -> int:
     return 0
 
 
-def _check_same_problem(previous, dataset):
+def _check_same_problem(previous, dataset, labels=None):
+    """--resume: the data must be the model's problem — its features, target(s), task, and (``labels``,
+    the data's classes) its classes."""
+    import numpy as np
+
     from ...io.tables import target_names
 
     if list(previous.feature_names) != list(dataset.feature_names):
@@ -320,6 +324,11 @@ def _check_same_problem(previous, dataset):
                          f"names {', '.join(targets)}; resume with the model's target, or train a new model")
     if previous.task != dataset.task:
         raise ValueError(f"--resume: the model is for task {previous.task!r}, the data for {dataset.task!r}")
+    learned = getattr(previous.estimator, "classes_", None)
+    if labels is not None and learned is not None and not np.array_equal(np.asarray(learned), np.asarray(labels)):
+        raise ValueError(f"--resume: the model learned the classes {', '.join(map(str, learned))}, but the data's "
+                         f"are {', '.join(map(str, labels))}; resume on data of the same classes, or train a new "
+                         "model (without --resume)")
 
 
 def _report(args, model, out, seconds):
