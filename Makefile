@@ -7,11 +7,13 @@ BIN := $(VENV)/bin
 
 # uv (from PyPI, into the venv) installs the same packages as pip in a fraction of
 # the time, which keeps a first `make demo` short; pip takes over where uv is missing.
-# The test extra is byte-compiled as it is installed (pip does that by default, uv when asked:
-# its second argument), and `make test` compiles src/: the suite's hundreds of processes then
-# start from .pyc files instead of compiling every module they import — every time, where
-# PYTHONDONTWRITEBYTECODE is set (as here) or site-packages is read-only (BENCHMARKS.md: a CLI
-# `train` 5.5 s → 1.2 s).  `make demo` runs one process: compiling first would only add time.
+# The test extra is byte-compiled as it is installed (pip does that by default; uv when asked,
+# the macro's second argument — and uv compiles only what it installs, so every package of the
+# extra is installed again, from uv's cache), and `make test` compiles src/: the suite's hundreds
+# of processes then start from .pyc files instead of compiling every module they import — every
+# time, where PYTHONDONTWRITEBYTECODE is set (as here) or site-packages is read-only
+# (BENCHMARKS.md: a CLI `train` 5.5 s → 1.2 s).  `make demo` runs one process: compiling first
+# would only add time.
 INSTALL = if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet $(2) --python $(BIN)/python $(1); \
           else $(BIN)/python -m pip install --quiet $(1); fi
 
@@ -26,7 +28,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(call INSTALL,-e '.[test]',--compile-bytecode)
+	$(call INSTALL,-e '.[test]',--compile-bytecode --reinstall)
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
@@ -41,7 +43,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_training.py
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m compileall -q src > /dev/null
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python -m pytest -q
 
 clean:

