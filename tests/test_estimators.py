@@ -392,3 +392,29 @@ def test_a_warm_start_refused_on_a_data_source_leaves_a_network_regressor_as_it_
         warnings.simplefilter("ignore")
         net.fit(X, Y)  # the fitted model still goes on in memory
     assert net.predict(X).shape == (80, 2)
+
+
+def test_warnings_point_at_the_users_line_however_deep_the_fit(tmp_path):
+    """A warning names the caller's line, not the library's, for a fit in memory, a fit on a data
+    source (three more calls deep) and a network's fit."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from neuronlab import NetworkClassifier
+    from neuronlab.sources.files import FileSource
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    path = tmp_path / "d.csv"
+    pcsv.write_csv(pa.table({"a": X[:, 0], "b": X[:, 1], "label": y}), path)
+    source = FileSource(path, "label").configured(labels=[0, 1], target_is_text=False)
+    fits = [lambda: NeuronClassifier(max_steps=2).fit(X, y),
+            lambda: NeuronClassifier(max_steps=2).fit(source),
+            lambda: NetworkClassifier((3,), max_iter=2).fit(X, y),
+            lambda: NeuronClassifier(max_steps=2).fit(X, y[:, None])]  # a column-vector y: DataConversionWarning
+    for fit in fits:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit()
+        assert caught and all(w.filename == __file__ for w in caught), [(w.filename, str(w.message)) for w in caught]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import os
 import sys
 import warnings
 
@@ -32,7 +33,23 @@ __all__ = [
     "feature_names_of",
     "check_positive",
     "check_tol",
+    "user_stacklevel",
 ]
+
+#: the folder of the neuronlab package: frames whose code lies under it are the library's
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn``, called in the function that warns, that points
+    the warning at the first line outside neuronlab — the user's call — however many of the
+    library's functions lie between (a fit in memory, on a data source, through partial_fit…)."""
+    frame = sys._getframe(1)  # the function that warns: stacklevel 1
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def check_positive(name, value, integer=False):
@@ -213,7 +230,7 @@ def check_y(y, n_samples, numeric=True, name="y"):
                 "A column-vector y was passed when a 1d array was expected. Please change the "
                 "shape of y to (n_samples,), for example using ravel()."
             ),
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         y = y.ravel()
     if y.ndim != 1:

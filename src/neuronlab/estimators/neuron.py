@@ -31,6 +31,7 @@ from ..core.validation import (
     sklearn_flavoured,
     check_random_state,
     check_sample_weight,
+    user_stacklevel,
     check_tol,
     check_X,
     check_y,
@@ -336,12 +337,12 @@ class _NeuronEstimator:
         fitted model has (checked as ``predict`` checks them, the fix said on a mismatch)."""
         continuing = self._continuing()
         return self._check_input(X, reset=not continuing, dtype=_training_dtype(self.dtype),
-                                 mismatch_fix=WARM_START_FIX if continuing else None, stacklevel=4)
+                                 mismatch_fix=WARM_START_FIX if continuing else None)
 
-    def _check_input(self, X, reset, dtype=None, mismatch_fix=None, stacklevel=3):
+    def _check_input(self, X, reset, dtype=None, mismatch_fix=None):
         """X checked (``check_X``, as ``dtype``); ``reset``: its features become the estimator's,
         else they must be those it was fitted on (``mismatch_fix``, if given, ends the error when
-        they are not).  ``stacklevel``: that of the warnings, for the user's line."""
+        they are not)."""
         names = feature_names_of(X)
         X = check_X(X, dtype=dtype)
         if reset:
@@ -357,13 +358,13 @@ class _NeuronEstimator:
                 f"X does not have valid feature names, but {type(self).__name__} was fitted "
                 "with feature names",
                 UserWarning,
-                stacklevel=stacklevel,
+                stacklevel=user_stacklevel(),
             )
         elif names is not None and fitted_names is None:
             warnings.warn(
                 f"X has feature names, but {type(self).__name__} was fitted without feature names",
                 UserWarning,
-                stacklevel=stacklevel,
+                stacklevel=user_stacklevel(),
             )
         elif names is not None and (len(names) != len(fitted_names) or np.any(names != fitted_names)):
             message = "The feature names should match those that were passed during fit.\n"
@@ -572,7 +573,7 @@ class _NeuronEstimator:
                 fix = f"raise {self._BUDGET}"  # the solver has no learning rate
             else:
                 fix = f"raise {self._BUDGET} or learning_rate"
-        warnings.warn(f"{head}: {fix}", sklearn_flavoured(ConvergenceWarning), stacklevel=3)
+        warnings.warn(f"{head}: {fix}", sklearn_flavoured(ConvergenceWarning), stacklevel=user_stacklevel())
 
     def _warm_theta(self, model, classes=None):
         """θ to start from: the fitted parameters when ``warm_start`` is set and the estimator
