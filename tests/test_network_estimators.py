@@ -105,6 +105,15 @@ def test_warm_start_continues_and_partial_fit_takes_one_epoch_a_call():
     for _ in range(3):
         partial.partial_fit(X, y, classes=[0, 1, 2])
     assert partial.n_iter_ == 3 and len(partial.loss_curve_) == 4
+    # later calls give the same classes or none; others are an error, as in scikit-learn
+    with pytest.raises(ValueError, match=r"classes=0, 1 is not what the first partial_fit was given \(0, 1, 2\)"):
+        partial.partial_fit(X, y, classes=[0, 1])
+    from sklearn.neural_network import MLPClassifier
+    reference = MLPClassifier((6,), random_state=2)
+    reference.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError):
+        reference.partial_fit(X, y, classes=[0, 1])
+    assert partial.n_iter_ == 3
     assert partial.loss_curve_[-1] < partial.loss_curve_[0]
 
 

@@ -23,7 +23,7 @@ from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
 from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import (WARM_START_FIX, _NeuronEstimator, _classes, _classes_to_continue, _continuous,
+from .neuron import (WARM_START_FIX, _NeuronEstimator, _classes, _classes_to_continue, _continuous, _listed,
                      _solver_options, _two_numbers, check_is_fitted)
 from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
@@ -269,6 +269,11 @@ class NetworkClassifier(_NetworkEstimator):
                              "real-valued targets use NetworkRegressor")
         if continuing or classes is not None:
             if continuing:
+                if classes is not None and not np.array_equal(classes_of(np.asarray(classes), "classes"),
+                                                              self.classes_):
+                    raise ValueError(f"classes={_listed(classes)} is not what the first partial_fit was given "
+                                     f"({_listed(self.classes_)}); later calls may leave classes out, or give "
+                                     "the same")  # as scikit-learn
                 classes = _classes_to_continue(y, self.classes_)
             else:
                 classes = _classes_to_continue(y, classes_of(np.asarray(classes), "classes"),
