@@ -132,7 +132,7 @@ def test_columns_read_where_they_lie_give_the_bits_of_their_standardised_copy(ac
     neuron_kernel = kernel.NeuronKernel(Neuron(5, activation), loss)
     rows = np.array([2999, 0, 17, 17, 1500, 3, 4, 5, 6])
     for weights, subset in ((None, None), (s, None), (s, rows)):
-        got = neuron_kernel.column_sums(columns, mean, scale, y, weights, theta, rows=subset)
+        got = neuron_kernel.column_sums(columns, mean, scale, y, weights, theta, rows=subset, engine="numba")
         picked = slice(None) if subset is None else subset
         copied = neuron_kernel.sums(np.asfortranarray(copy[picked]), y[picked],
                                     None if weights is None else weights[picked], theta, engine="numba")
@@ -142,13 +142,13 @@ def test_columns_read_where_they_lie_give_the_bits_of_their_standardised_copy(ac
         value, grad = _naive(copy[picked], y[picked], weight[picked], theta, activation, loss)
         assert got[0] / got[1] == pytest.approx(value, rel=1e-12)
         np.testing.assert_allclose(got[2] / got[1], grad, rtol=1e-11, atol=1e-14 * np.abs(grad).max())
-    unscaled = neuron_kernel.column_sums(columns, None, None, y, None, theta)
+    unscaled = neuron_kernel.column_sums(columns, None, None, y, None, theta, engine="numba")
     copied = neuron_kernel.sums(np.asfortranarray(raw), y, None, theta, engine="numba")
     assert unscaled[:2] == copied[:2]
     np.testing.assert_array_equal(unscaled[2], copied[2])
     for value in (np.nan, np.inf):
         columns[3][1234] = value
-        assert neuron_kernel.column_sums(columns, mean, scale, y, None, theta) is None
+        assert neuron_kernel.column_sums(columns, mean, scale, y, None, theta, engine="numba") is None
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -293,8 +293,6 @@ def test_a_block_is_summed_where_pyarrow_decoded_it_with_the_bits_of_its_copy(tm
     from neuronlab.models import kernel
     from neuronlab.sources import files
 
-    if not kernel.numba_available():
-        pytest.skip("the column route is the compiled kernel's")
     X, y = _logistic(n=20_000, p=4)
     folder = _write(tmp_path / "data", X, y, "parquet", row_group_size=7_000)
     source, _ = _prepared(folder)
@@ -319,14 +317,36 @@ def test_a_block_is_summed_where_pyarrow_decoded_it_with_the_bits_of_its_copy(tm
     assert source.n_samples == len(y)
 
 
+@pytest.mark.parametrize("n, engine", [(2_000, "auto"), (30_000, "numpy")])
+def test_a_block_the_copy_would_not_give_the_compiled_kernel_is_not_offered_to_it(tmp_path, monkeypatch, n, engine):
+    """Small data (under COMPILED_MIN_ELEMENTS values a block) with engine 'auto', or any data with
+    engine 'numpy': the copy route sums it with NumPy, so the column route is not tried — no
+    ColumnBlock is built — and the sums are the copy's, bit for bit."""
+    from neuronlab.models import kernel
+    from neuronlab.sources import files
+
+    p = 4
+    assert (n * p < kernel.COMPILED_MIN_ELEMENTS) == (engine == "auto")
+    X, y = _logistic(n=n, p=p)
+    source, _ = _prepared(_write(tmp_path / "data", X, y, "parquet", row_group_size=n))
+    rule = NeuronObjective.from_source(Neuron(p, "sigmoid"), source, "log_loss", engine=engine).rule
+    theta = np.array([0.3, -0.2, 0.5, 0.1, -0.4])
+    built = []
+    real_block = files.FileSource._column_block
+    monkeypatch.setattr(files.FileSource, "_column_block", lambda *a: built.append(1) or real_block(*a))
+    summed = source.sum_blocks(rule, theta)
+    assert built == []
+    copied = source.sum_blocks(_copy_route(rule), theta)
+    assert summed[:2] == copied[:2]
+    np.testing.assert_array_equal(summed[2], copied[2])
+
+
 def test_the_column_route_takes_the_rows_of_its_part_and_leaves_bad_values_to_the_copy(tmp_path, monkeypatch):
     """A training part's rows are summed where decoded, as its copy sums them; a block with a
     missing feature value goes the copy's route, which drops that row (or names the column)."""
     from neuronlab.models import kernel
     from neuronlab.sources import files
 
-    if not kernel.numba_available():
-        pytest.skip("the column route is the compiled kernel's")
     X, y = _logistic(n=9_000, p=4)
     X[4_321, 2] = np.nan
     folder = _write(tmp_path / "data", X, y, "parquet", row_group_size=3_000)

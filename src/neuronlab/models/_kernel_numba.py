@@ -447,15 +447,17 @@ def _block_standardised(addresses, n, mean, scale, rows, start, m, out):
     for j in range(addresses.shape[0]):
         column = nb.carray(_float64_pointer(addresses[j]), n)
         target = out[:m, j]
-        mu, sigma = (mean[j], scale[j]) if standardise else (0.0, 1.0)
         if use_rows:
-            for k in range(m):
-                target[k] = column[rows[start + k]]
             if standardise:
+                mu, sigma = mean[j], scale[j]
                 for k in range(m):
-                    target[k] = (target[k] - mu) / sigma
+                    target[k] = (column[rows[start + k]] - mu) / sigma
+            else:
+                for k in range(m):
+                    target[k] = column[rows[start + k]]
         else:
             if standardise:
+                mu, sigma = mean[j], scale[j]
                 for k in range(m):
                     target[k] = (column[start + k] - mu) / sigma
             else:
@@ -483,7 +485,7 @@ def accumulate_columns(addresses, n, mean, scale, y, weights, rows, lo, hi, w, b
     scratch = np.empty((p, block)).T  # column-major: each column's stretch of the block contiguous
     no_rows = np.empty(0, dtype=np.int64)
     zbuf = np.empty(block)
-    dz = np.empty(block)
+    dz = np.empty(0)  # only the row-major gradient uses it
     logistic = np.empty((2, block))
     scale_bits = np.empty(2 * block, dtype=np.int64)
     for start in range(lo, hi, block):

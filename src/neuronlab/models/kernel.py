@@ -186,20 +186,33 @@ class NeuronKernel:
                 raise ValueError("engine='numba' needs numba installed (pip install numba)")
         return _numpy_sums(neuron, X, y, weights, theta, loss, rows, lo, hi, want_grad, self.gram)
 
-    def column_sums(self, columns, mean, scale, y, weights, theta, rows=None, want_grad=True):
+    def takes_columns(self, n_rows, p, engine="auto") -> bool:
+        """Whether :meth:`column_sums` would sum n_rows × p columns, as far as their size and
+        ``engine`` say: :meth:`sums` would give a copy of them to the compiled engine on one
+        thread (this pair has code, p ≥ 2, fewer than ``PARALLEL_MIN_ELEMENTS`` values, and
+        at least ``COMPILED_MIN_ELEMENTS`` unless ``engine`` is 'numba').  A caller may ask with
+        an upper bound of the rows, before it builds the columns."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        values = n_rows * p
+        return (engine != "numpy" and self.codes is not None and p >= 2 and values < PARALLEL_MIN_ELEMENTS
+                and (engine == "numba" or values >= COMPILED_MIN_ELEMENTS))
+
+    def column_sums(self, columns, mean, scale, y, weights, theta, rows=None, want_grad=True, engine="auto"):
         """:meth:`sums` over the rows of a table's columns, each read as x′ = (x − μ)/σ
         (``mean``, ``scale``; None: as it is) — the sums of a standardised copy of the
         columns, bit for bit, without that copy: a block read from a file is summed where
         pyarrow decoded it.  ``columns``: p contiguous float64 arrays of n values; ``rows``:
-        the row numbers to use (None: all).  None when the compiled engine cannot take
-        them (it is missing, this pair has no code, the pass is large enough for threads) or
-        when some row's z is not finite (a missing or infinite value): the caller then
-        makes the copy, which looks at each value."""
-        compiled = _compiled()
+        the row numbers to use (None: all).  None when :meth:`sums` would not give the copy to
+        the compiled engine on one thread (:meth:`takes_columns`; or numba is missing) or when
+        some row's z is not finite (a missing or infinite value): the caller then makes the
+        copy, which looks at each value."""
         p = len(columns)
         count = columns[0].shape[0] if rows is None else rows.shape[0]
-        if compiled is None or self.codes is None or p < 2 or count * p >= PARALLEL_MIN_ELEMENTS \
-                or y.dtype.kind not in "buif":
+        if not self.takes_columns(count, p, engine) or y.dtype.kind not in "buif":
+            return None
+        compiled = _compiled()
+        if compiled is None:
             return None
         for column in columns:
             if column.dtype != np.float64 or not column.flags.c_contiguous:

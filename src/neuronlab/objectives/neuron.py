@@ -41,14 +41,16 @@ class NeuronBlockRule:
         return self.kernel.sums(block.X, block.y, block.weight, theta, rows=block.rows, lo=block.lo,
                                 hi=block.hi, want_grad=want_grad, engine=self.engine)
 
+    def takes_columns(self, n_rows, p) -> bool:
+        """Whether :meth:`column_sums` may sum a block of (at most) n_rows × p, before it is built."""
+        return self.kernel.takes_columns(n_rows, p, self.engine)
+
     def column_sums(self, theta, block, want_grad=True):
         """The same sums over a :class:`~neuronlab.sources.base.ColumnBlock` (a block of a file
-        as pyarrow decoded it), read where it lies; None when the compiled kernel cannot
-        (``NeuronKernel.column_sums``) or the engine is 'numpy'."""
-        if self.engine == "numpy":
-            return None
+        as pyarrow decoded it), read where it lies, with the same engine as :meth:`__call__`;
+        None when it would not go to the compiled kernel (``NeuronKernel.column_sums``)."""
         return self.kernel.column_sums(block.columns, block.mean, block.scale, block.y, block.weight, theta,
-                                       block.rows, want_grad)
+                                       block.rows, want_grad, self.engine)
 
 
 class NeuronObjective(RowObjective):
