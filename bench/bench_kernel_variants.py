@@ -240,7 +240,8 @@ def main(argv=None):
         def run():
             return K.accumulate_in_threads(None, X, y, np.empty(0, dtype=X.dtype), np.empty(0, np.int64), 0,
                                            X.shape[0], w, b,
-                                           1, 3, True, chunk_rows, block, ahead, dealt=dealt)
+                                           kernel.ACTIVATION_CODES["sigmoid"], kernel.LOSS_CODES["log_loss"], True,
+                                           chunk_rows, block, ahead, dealt=dealt)
         return run
 
     block = kernel._block_rows(p, X.itemsize, column_major=False)  # the kernel's own choices

@@ -288,7 +288,7 @@ def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in
     # the reference: scikit-learn refuses a warm start on other features too
     mlp = MLPClassifier((4,), max_iter=5, warm_start=True, random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # scikit-learn's own ConvergenceWarning
         mlp.fit(X, y)
     with pytest.raises(ValueError):
         mlp.fit(wider, y)
@@ -296,7 +296,7 @@ def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in
                               (NeuronClassifier(max_steps=5, warm_start=True), np.arange(120) % 3),
                               (NeuronRegressor(max_steps=5, warm_start=True), X[:, 0])]:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", ConvergenceWarning)
             estimator.fit(X, target)
         before = estimator.coef_.copy()
         name = type(estimator).__name__
@@ -313,7 +313,7 @@ def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in
         estimator.predict(X)
     network = NetworkClassifier((4,), max_iter=3, warm_start=True, random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         network.fit(X, y)
     network.set_params(hidden_layer_sizes=(5,))
     with pytest.raises(ValueError, match=r"theta_ has 21 parameters, and this network needs 26"):
@@ -324,17 +324,22 @@ def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in
         network.partial_fit(wider, y)
 
 
-def test_a_warm_start_goes_on_with_the_fitted_classes_and_names_a_new_label():
-    X, y = load_breast_cancer(return_X_y=True)
-    X = (X - X.mean(0)) / X.std(0)
+def test_a_warm_start_goes_on_with_the_fitted_classes_and_names_a_new_label(breast_cancer):
+    X, y = breast_cancer
     labels = np.where(y == 1, "benign", "malignant")
-    clf = NeuronClassifier(max_steps=30, tol=0, random_state=0, warm_start=True).fit(X, labels)
-    before = clf.coef_.copy()
-    # rows of one class only: a fresh fit would refuse them; a warm start goes on from coef_
-    clf.set_params(max_steps=1, learning_rate=1e-9)
-    clf.fit(X[y == 1], labels[y == 1])
-    assert list(clf.classes_) == ["benign", "malignant"]
-    np.testing.assert_allclose(clf.coef_, before, rtol=1e-6)
+    clf = NeuronClassifier(learning_rate=0.5, max_steps=30, tol=0, random_state=0, warm_start=True).fit(X, labels)
+    w, b = clf.coef_.copy(), clf.intercept_
+    # rows of one class only: a fresh fit would refuse them; a warm start takes one step from (w, b)
+    clf.set_params(max_steps=1)
+    rows = X[y == 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(rows, labels[y == 1])
+    assert list(clf.classes_) == ["benign", "malignant"] and clf.n_iter_ == 1
+    # the step by hand: benign is class 0, so ∂J/∂z = σ(z) − 0
+    residual = 1 / (1 + np.exp(-(rows @ w + b)))
+    np.testing.assert_allclose(clf.coef_, w - 0.5 * rows.T @ residual / len(rows), rtol=1e-12, atol=1e-15)
+    assert clf.intercept_ == pytest.approx(b - 0.5 * residual.mean(), rel=1e-12)
     with pytest.raises(ValueError, match="label.*unsure.*not among the classes benign, malignant.*warm_start=False"):
         clf.fit(X[:10], np.array(["unsure"] * 5 + ["benign"] * 5))
 
@@ -354,7 +359,7 @@ def test_a_warm_start_on_a_data_source_with_other_classes_is_an_error(tmp_path):
         sources.append(FileSource(path, "label").configured(labels=labels, target_is_text=True))
     clf = NeuronClassifier(max_steps=5, warm_start=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(sources[0])
     before = clf.coef_.copy()
     with pytest.raises(ValueError, match=r"learned the classes a, b, c; the data's classes are a, b, d.*warm_start=False"):
@@ -380,7 +385,7 @@ def test_a_warm_start_refused_on_a_data_source_leaves_a_network_regressor_as_it_
     Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 0]])
     net = NetworkRegressor((3,), max_iter=3, warm_start=True, random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         net.fit(X, Y)
     path = tmp_path / "one.csv"
     pcsv.write_csv(pa.table({"a": X[:, 0], "b": X[:, 1], "t": Y[:, 0]}), path)
@@ -389,7 +394,7 @@ def test_a_warm_start_refused_on_a_data_source_leaves_a_network_regressor_as_it_
         net.fit(FileSource(path, "t").configured(target_is_text=False))
     assert net.n_outputs_ == 2 and np.array_equal(net.theta_, theta)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         net.fit(X, Y)  # the fitted model still goes on in memory
     assert net.predict(X).shape == (80, 2)
 
