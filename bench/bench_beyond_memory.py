@@ -77,21 +77,22 @@ def _parquet_batches(files, batch_size, threads):
         yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, use_threads=threads)
 
 
-def _parquet_row_groups(files, threads, mapped=False):
-    """``mapped``: the file memory-mapped and each row group's pages read in one go (pre-buffered)."""
+def _parquet_row_groups(files, threads, mapped=False, pre_buffered=False):
+    """``mapped``: the file memory-mapped; ``pre_buffered``: each row group's pages read in one go."""
     import pyarrow.parquet as pq
 
     for path in files:
-        reader = pq.ParquetFile(path, memory_map=mapped, pre_buffer=mapped)
+        reader = pq.ParquetFile(path, memory_map=mapped, pre_buffer=pre_buffered)
         for group in range(reader.num_row_groups):
             yield reader.read_row_group(group, use_threads=threads)
 
 
-def _parquet_row_groups_in_flight(groups, in_flight, mapped=False):
+def _parquet_row_groups_in_flight(groups, in_flight, mapped=False, pre_buffered=False):
     """Each row group of ``groups`` ((path, number) pairs, counted before the clock starts) read
     whole by one of ``in_flight`` threads (each with its own open file, each read decoded on
     pyarrow's threads), handed out in order: a read leaves a core idle at its start and end, which
-    the next one's fills."""
+    the next one's fills (the ordered pipeline of the library's CSV ranges, ``files._csv_blocks``,
+    here for pyarrow alone)."""
     import collections
     import threading
     from concurrent.futures import ThreadPoolExecutor
@@ -103,7 +104,7 @@ def _parquet_row_groups_in_flight(groups, in_flight, mapped=False):
     def read(path, group):
         if getattr(each_thread, "path", None) != path:
             each_thread.path = path
-            each_thread.reader = pq.ParquetFile(path, memory_map=mapped, pre_buffer=mapped)
+            each_thread.reader = pq.ParquetFile(path, memory_map=mapped, pre_buffer=pre_buffered)
         return each_thread.reader.read_row_group(group, use_threads=True)
 
     with ThreadPoolExecutor(in_flight) as pool:
@@ -132,10 +133,13 @@ def parquet_routes(files):
         "iter_batches 65,536, one thread": lambda: _parquet_batches(files, 65_536, False),
         "iter_batches 262,144, threads": lambda: _parquet_batches(files, 262_144, True),
         "read_row_group, threads": lambda: _parquet_row_groups(files, True),
-        "read_row_group, threads, memory-mapped, pre-buffered": lambda: _parquet_row_groups(files, True, mapped=True),
+        "read_row_group, threads, memory-mapped": lambda: _parquet_row_groups(files, True, mapped=True),
+        "read_row_group, threads, memory-mapped, pre-buffered":
+            lambda: _parquet_row_groups(files, True, mapped=True, pre_buffered=True),
         "read_row_group, 2 in flight, threads": lambda: _parquet_row_groups_in_flight(groups, 2),
+        "read_row_group, 2 in flight, threads, memory-mapped": lambda: _parquet_row_groups_in_flight(groups, 2, True),
         "read_row_group, 2 in flight, threads, memory-mapped, pre-buffered":
-            lambda: _parquet_row_groups_in_flight(groups, 2, mapped=True),
+            lambda: _parquet_row_groups_in_flight(groups, 2, True, pre_buffered=True),
         "read_table per file, threads": lambda: _parquet_whole(files, True),
     }
 
