@@ -217,3 +217,30 @@ def test_a_streamed_model_resumes_streamed(folder, tmp_path):
     assert main(["train", *common, "--steps", "12", "--resume", str(out)]) == 0
     saved = json.loads(out.read_text())
     assert saved["training"]["steps_done"] == 12 and saved["training"]["runs"] == 2
+
+
+def test_the_cache_of_decoded_blocks_changes_no_bit_of_the_model_and_is_removed(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", None)  # TMPDIR read again
+    from neuronlab.sources.cache import BlockCache
+
+    folders, new_file = [], BlockCache._new_file
+
+    def noted(cache):
+        file = new_file(cache)
+        folders.append(cache.folder)
+        return file
+
+    monkeypatch.setattr(BlockCache, "_new_file", noted)
+    cached, plain = tmp_path / "cached.json", tmp_path / "plain.json"
+    assert main(["train", str(folder), *COMMON, "--out", str(cached)]) == 0
+    assert main(["train", str(folder), *COMMON, "--no-cache", "--out", str(plain)]) == 0
+    a, b = json.loads(cached.read_text()), json.loads(plain.read_text())
+    assert a["parameters"] == b["parameters"] and a["metrics"] == b["metrics"]
+    assert a["training"]["steps"] == b["training"]["steps"] > 5  # many passes: all but the first from the cache
+    import gc
+
+    gc.collect()
+    assert folders and {os.path.dirname(f) for f in folders} == {str(tmp_path / "tmp")}
+    assert not any(os.path.exists(f) for f in folders)

@@ -10,6 +10,9 @@ full pass of a rule that reads columns where they lie (the neuron's kernel), as 
 Memory holds one block at a time, whatever the size of the files.
 
     file(s) ──pyarrow, block by block──▶ record batch ──TableReader──▶ (X, y) ──▶ J, ∇J sums
+                                            │   ▲
+          first pass over a piece: written  ▼   │  every later pass: read back, not decoded
+                                   cache of decoded blocks on local disk (sources.cache)
 
 :meth:`FileSource.scan` is one streaming pass that finds what training needs before the
 first step: the number of rows, the classes of the target, and μ and σ of every feature
@@ -35,6 +38,7 @@ import numpy as np
 
 from ..core.validation import label_places, written_label
 from .base import BlocksSource, ColumnBlock, RowBlock, add_sums, cut_blocks
+from .cache import block_cache
 
 __all__ = ["FileSource", "TableReader", "Scan", "data_files", "file_format", "column_values",
            "is_numeric", "DATA_SUFFIXES"]
@@ -681,11 +685,16 @@ class FileSource(BlocksSource):
     each block's rows, shuffled by ``rng``, into batches of at most ``batch_size`` — so a
     batch never crosses a block, and the same seed gives the same batches.
     ``rows_read`` counts the rows every pass has read (for a rate).
+
+    ``cache``: where passes after a piece's first read its blocks from (see
+    :mod:`~neuronlab.sources.cache`): True (the default) a cache in the temporary folder, a folder
+    a cache there, False none (every pass decodes the files), or a
+    :class:`~neuronlab.sources.cache.BlockCache` to share.  :meth:`configured` shares its cache.
     """
 
     def __init__(self, data, target: Optional[str], features: Optional[Sequence[str]] = None, *,
                  labels=None, mean=None, scale=None, drop_missing=False, part=None, val_split=0.0, seed=0,
-                 block_rows: int = BLOCK_ROWS, target_is_text=None):
+                 block_rows: int = BLOCK_ROWS, target_is_text=None, cache=True):
         if part not in (None, "train", "validation"):
             raise ValueError(f"part must be None, 'train' or 'validation', got {part!r}")
         if not 0.0 <= float(val_split) < 1.0:
@@ -716,6 +725,7 @@ class FileSource(BlocksSource):
         self.target_is_text = target_is_text
         self.part, self.val_split, self.seed = part, float(val_split), int(seed)
         self.block_rows = int(block_rows)
+        self.cache = block_cache(cache)
         self.n_features = len(features)
         self.weighted = False
         self.rows_read = 0
@@ -733,7 +743,7 @@ class FileSource(BlocksSource):
         settings = dict(target=self.target, features=self.feature_names, labels=self.reader.labels,
                         mean=self.reader.mean, scale=self.reader.scale, drop_missing=self.reader.drop_missing,
                         part=self.part, val_split=self.val_split, seed=self.seed, block_rows=self.block_rows,
-                        target_is_text=self.target_is_text)
+                        target_is_text=self.target_is_text, cache=self.cache)
         changed = {name for name in self.ROW_SETTINGS if name in changes and changes[name] != settings[name]}
         settings.update(changes)
         source = FileSource(self.files, settings.pop("target"), settings.pop("features"), **settings)
@@ -749,14 +759,27 @@ class FileSource(BlocksSource):
         regression target."""
         return self.reader.labels
 
+    def __getstate__(self):  # a Dask worker reads its pieces once: the cache's files stay here
+        state = dict(self.__dict__)
+        state["cache"] = None
+        return state
+
     # --- reading ------------------------------------------------------------------------------
     def _read(self, pieces):
-        """(piece, block number, record batch) of every block of ``pieces``, as pyarrow reads them."""
+        """(piece, block number, record batch) of every block of ``pieces``, as pyarrow reads them
+        (or, after a piece's first pass, as the cache gives them back)."""
         columns = self.reader.columns()
         opened = {}
         for piece in pieces:
-            for number, batch in enumerate(read_piece(piece, columns, self.block_rows, self.target,
-                                                      self.target_is_text, opened)):
+            def read(piece=piece):
+                return read_piece(piece, columns, self.block_rows, self.target, self.target_is_text, opened)
+
+            if self.cache is None:
+                batches = read()
+            else:  # what decides the blocks; a Parquet file's types are its own, a CSV file's the reader's
+                text = None if piece.fmt == "parquet" else self.target_is_text
+                batches = self.cache.blocks(piece, (tuple(columns), self.block_rows, self.target, text), read)
+            for number, batch in enumerate(batches):
                 yield piece, number, batch
 
     def _convert(self, piece, number, batch, out=None):

@@ -58,6 +58,10 @@ def add_options(parser) -> None:
     parser.add_argument("--memory-limit", type=memory_size, metavar="SIZE",
                         help="stream when the data would need more memory than this, e.g. 8G "
                         "(default: half of this machine's memory)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="decode the files at every pass when streaming; by default the first pass keeps the "
+                        "decoded blocks on local disk (the temporary folder, removed at the end) and later "
+                        "passes read them back")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="train on a Dask cluster whose workers read DATA themselves: local (2 worker "
                         "processes), local:N, or a scheduler address tcp://host:8786")
@@ -245,7 +249,7 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
     started = time.perf_counter()
     try:
         raw = FileSource(args.data, s["target"], s["features"], drop_missing=bool(s["drop_missing"]),
-                         part="train", val_split=s["val_split"], seed=s["seed"])
+                         part="train", val_split=s["val_split"], seed=s["seed"], cache=not args.no_cache)
         if args.dask:
             from ...sources.dask import DaskSource, connect
 
@@ -301,6 +305,8 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
             print(f"epoch {steps_done + estimator.n_iter_}/{steps_done + remaining}  loss {last.loss[-1]:.6g}  "
                   f"{progress.rows_per_second:,.0f} rows/s over {scan.n_rows:,} training rows",
                   file=sys.stderr, flush=True)
+        if not args.quiet and raw.cache is not None and raw.cache.stopped:
+            print(f"not caching decoded blocks: {raw.cache.stopped}", file=sys.stderr)
         if hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_  # the model file keeps the names; the estimator takes scaled arrays
         steps_done += int(estimator.n_iter_)

@@ -1,0 +1,236 @@
+"""The cache of decoded blocks (sources.cache): passes after the first read the blocks back from
+local disk instead of decoding the files, with the same blocks and the same bits; a changed,
+cut or removed file is read again; a full disk stops the caching and loses nothing."""
+
+import gc
+import os
+import pickle
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from neuronlab import Neuron, NeuronObjective
+from neuronlab.sources import cache as cache_module
+from neuronlab.sources import files as files_module
+from neuronlab.sources.cache import BlockCache, default_folder
+from neuronlab.sources.files import FileSource
+
+
+def _rows(n=2500, p=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * [1.0, 4.0, 0.5] + [0.0, 3.0, -2.0]
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(X - X.mean(0)) @ [1.0, -0.5, 0.8]))).astype(np.int64)
+    return X, y
+
+
+def _write(folder, X, y, fmt, files=2):
+    folder.mkdir(exist_ok=True)
+    for k, rows in enumerate(np.array_split(np.arange(len(y)), files)):
+        table = pa.table({**{f"x{j}": X[rows, j] for j in range(X.shape[1])}, "label": y[rows]})
+        if fmt == "parquet":
+            pq.write_table(table, folder / f"part-{k}.parquet", row_group_size=700)
+        else:
+            pcsv.write_csv(table, folder / f"part-{k}.csv")
+    return folder
+
+
+def _source(data, cache, **kw):
+    raw = FileSource(data, "label", cache=cache, block_rows=300, **kw)
+    scan = raw.scan()
+    return raw.configured(labels=[0, 1], target_is_text=False, mean=scan.mean, scale=scan.std)
+
+
+def _expected(X, y, theta):
+    """J and ∇J of the logistic neuron on the standardised rows, by the formulas (NumPy)."""
+    Xs = (X - X.mean(0)) / X.std(0)
+    z = Xs @ theta[:-1] + theta[-1]
+    J = np.mean(np.logaddexp(0.0, z) - y * z)
+    delta = 1.0 / (1.0 + np.exp(-z)) - y
+    return J, np.append(Xs.T @ delta, delta.sum()) / len(y)
+
+
+class _CountedReads:
+    """Counts the pieces read from the data files (not from the cache)."""
+
+    def __init__(self, monkeypatch):
+        self.n = 0
+        original = files_module.read_piece
+
+        def counted(*args, **kwargs):
+            self.n += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(files_module, "read_piece", counted)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_later_passes_read_the_cache_and_give_the_same_bits(tmp_path, fmt, monkeypatch):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, fmt)
+    theta = np.array([0.4, -0.3, 0.2, 0.1])
+    reads = _CountedReads(monkeypatch)
+    cached = _source(data, BlockCache(tmp_path / "cache"))
+    n_pieces = len(cached.pieces)
+    assert reads.n == n_pieces  # the scan
+    objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), cached, "log_loss")
+    first = objective.loss_and_grad(theta)
+    after_first = reads.n
+    later = [objective.loss_and_grad(theta) for _ in range(2)]
+    assert reads.n == after_first, "a pass after the first decoded a file again"
+    plain = NeuronObjective.from_source(Neuron(3, "sigmoid"), _source(data, False), "log_loss").loss_and_grad(theta)
+    for value, grad in [first, *later]:
+        assert value == plain[0] and np.array_equal(grad, plain[1])
+    J, grad = _expected(X, y.astype(float), theta)
+    assert plain[0] == pytest.approx(J, rel=1e-12)
+    np.testing.assert_allclose(plain[1], grad, rtol=1e-10, atol=1e-13)
+    assert cached.cache.bytes_held > 0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fmt):
+    X, y = _rows(seed=1)
+    data = _write(tmp_path / "data", X, y, fmt)
+
+    def epochs(cache):
+        train = _source(data, cache, part="train", val_split=0.3, seed=5)
+        validation = train.configured(part="validation")
+        rng = np.random.default_rng(7)
+        batches = []
+        for _ in range(3):
+            for batch, n in train.batches(64, rng):
+                batches.append((n, batch.X[batch.rows].copy(), batch.y[batch.rows].copy()))
+        held = np.concatenate([X for X, _, _ in validation._each()])
+        return batches, held, train.n_samples, validation.n_samples
+
+    with_cache, without = epochs(BlockCache(tmp_path / "cache")), epochs(False)
+    assert len(with_cache[0]) == len(without[0]) > 3 * 1750 // 64
+    for (n, Xb, yb), (m, Xc, yc) in zip(with_cache[0], without[0]):
+        assert n == m and np.array_equal(Xb, Xc) and np.array_equal(yb, yc)
+    assert np.array_equal(with_cache[1], without[1])
+    assert with_cache[2:] == without[2:] and sum(with_cache[2:]) == len(y)
+
+
+def test_a_file_changed_after_it_was_cached_is_read_again(tmp_path):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "parquet", files=1)
+    source = _source(data, BlockCache(tmp_path / "cache"))
+    theta = np.array([0.4, -0.3, 0.2, 0.1])
+    objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
+    objective.loss_and_grad(theta)
+    # the same shape, other values: the pass must see them (the scaling stays the first file's)
+    X2 = X * 1.5 + 0.25
+    table = pa.table({**{f"x{j}": X2[:, j] for j in range(3)}, "label": y})
+    pq.write_table(table, data / "part-0.parquet", row_group_size=700)
+    value, _ = objective.loss_and_grad(theta)
+    Xs = (X2 - X.mean(0)) / X.std(0)
+    z = Xs @ theta[:-1] + theta[-1]
+    assert value == pytest.approx(np.mean(np.logaddexp(0.0, z) - y * z), rel=1e-12)
+    # cut short: the error names the file, as without a cache
+    with open(data / "part-0.parquet", "r+b") as f:
+        f.truncate(os.path.getsize(data / "part-0.parquet") // 2)
+    with pytest.raises(ValueError, match="part-0.parquet"):
+        objective.loss_and_grad(theta)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_data_file_removed_after_it_was_cached_is_the_readers_error(tmp_path, fmt):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, fmt)
+    source = _source(data, BlockCache(tmp_path / "cache"))
+    objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
+    objective.loss_and_grad(np.zeros(4))
+    os.remove(data / f"part-1.{fmt}")
+    with pytest.raises(ValueError, match=f"part-1.{fmt}"):
+        objective.loss_and_grad(np.zeros(4))
+
+
+def test_a_removed_entry_is_read_from_the_file(tmp_path, monkeypatch):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "csv")
+    cache = BlockCache(tmp_path / "cache")
+    source = _source(data, cache)
+    theta = np.array([0.1, 0.2, -0.3, 0.0])
+    objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
+    before = objective.loss_and_grad(theta)
+    entries = sorted(os.listdir(cache.folder))
+    assert len(entries) == len(source.pieces)
+    os.remove(os.path.join(cache.folder, entries[0]))
+    reads = _CountedReads(monkeypatch)
+    after = objective.loss_and_grad(theta)
+    assert reads.n == 1  # the one piece whose entry went away
+    assert after[0] == before[0] and np.array_equal(after[1], before[1])
+
+
+def test_no_room_on_the_disk_writes_nothing_and_says_so(tmp_path):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "parquet")
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    full = BlockCache(folder, keep_free=1 << 62)  # more than any disk has
+    source = _source(data, full)
+    theta = np.array([0.4, -0.3, 0.2, 0.1])
+    value, grad = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss").loss_and_grad(theta)
+    plain = NeuronObjective.from_source(Neuron(3, "sigmoid"), _source(data, False), "log_loss").loss_and_grad(theta)
+    assert value == plain[0] and np.array_equal(grad, plain[1])
+    assert full.stopped is not None and "read at every pass" in full.stopped
+    assert full.bytes_held == 0 and os.listdir(full.folder) == []
+
+
+def test_a_pass_left_early_keeps_no_part_of_a_piece(tmp_path):
+    X, y = _rows()
+    data = tmp_path / "data.parquet"  # one piece of 9 blocks: the read-ahead cannot reach its end
+    pq.write_table(pa.table({**{f"x{j}": X[:, j] for j in range(3)}, "label": y}), data, row_group_size=len(y))
+    cache = BlockCache(tmp_path / "cache")
+    source = FileSource(data, "label", cache=cache, block_rows=300)
+    assert len(source.pieces) == 1
+    head, _ = source.head(5)
+    np.testing.assert_array_equal(head, X[:5])
+    gc.collect()  # the abandoned pass's generators are closed
+    assert cache.bytes_held == 0 and os.listdir(cache.folder) == []
+
+
+def test_the_folder_goes_with_the_cache_and_never_travels(tmp_path):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "parquet", files=1)
+    source = _source(data, BlockCache(tmp_path / "cache"))
+    NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss").loss_and_grad(np.zeros(4))
+    folder = source.cache.folder
+    assert os.listdir(folder)
+    assert pickle.loads(pickle.dumps(source)).cache is None  # a Dask worker reads its pieces once
+    with pytest.raises(TypeError, match="stays in the process"):
+        pickle.dumps(source.cache)
+    del source
+    gc.collect()
+    assert not os.path.exists(folder)
+
+
+def test_the_default_folder_is_never_held_in_memory(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(cache_module, "_file_system_type", lambda path: "tmpfs")
+    assert default_folder() == str(tmp_path / "xdg" / "neuronlab")
+    monkeypatch.setattr(cache_module, "_file_system_type", lambda path: "ext4")
+    assert default_folder() == cache_module.tempfile.gettempdir()
+
+
+def test_the_file_system_of_a_path_is_that_of_its_longest_mount_point(monkeypatch, tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("/dev/vda / ext4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\ntmpfs /tmpx tmpfs rw 0 0\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(mounts if path == "/proc/self/mounts"
+                                                                          else path, *a, **k))
+    monkeypatch.setattr(cache_module.os.path, "realpath", lambda path: path)
+    assert cache_module._file_system_type("/tmp/a/b") == "tmpfs"
+    assert cache_module._file_system_type("/tmp") == "tmpfs"
+    assert cache_module._file_system_type("/tmpdir/a") == "ext4"
+    assert cache_module._file_system_type("/home/u") == "ext4"
+
+
+def test_cache_argument_is_checked():
+    with pytest.raises(TypeError, match="cache must be"):
+        cache_module.block_cache(3)
+    assert cache_module.block_cache(False) is None and cache_module.block_cache(None) is None
+    shared = BlockCache()
+    assert cache_module.block_cache(shared) is shared
