@@ -5,6 +5,8 @@ cut or removed file is read again; a full disk stops the caching and loses nothi
 import gc
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +37,11 @@ def _write(folder, X, y, fmt, files=2):
         else:
             pcsv.write_csv(table, folder / f"part-{k}.csv")
     return folder
+
+
+def _cache(tmp_path):
+    """A cache that writes whatever the disk's free space (the tests' data are small)."""
+    return BlockCache(tmp_path / "cache", keep_free=0)
 
 
 def _source(data, cache, **kw):
@@ -72,14 +79,23 @@ def test_later_passes_read_the_cache_and_give_the_same_bits(tmp_path, fmt, monke
     data = _write(tmp_path / "data", X, y, fmt)
     theta = np.array([0.4, -0.3, 0.2, 0.1])
     reads = _CountedReads(monkeypatch)
-    cached = _source(data, BlockCache(tmp_path / "cache"))
+    cached = _source(data, _cache(tmp_path))  # the scan reads the target as inferred (int64 in a CSV)
     n_pieces = len(cached.pieces)
     assert reads.n == n_pieces  # the scan
     objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), cached, "log_loss")
-    first = objective.loss_and_grad(theta)
-    after_first = reads.n
+    first = objective.loss_and_grad(theta)  # the target as float64: the scan's blocks, cast
     later = [objective.loss_and_grad(theta) for _ in range(2)]
-    assert reads.n == after_first, "a pass after the first decoded a file again"
+    assert reads.n == n_pieces, "a pass after the scan decoded a file again"
+    assert cached.cache.stopped is None
+    # the blocks themselves, schema included, are those the files give
+    from_cache = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
+                  for _, _, b in cached._read(cached.pieces)]
+    uncached = cached.configured(cache=False)
+    from_files = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
+                  for _, _, b in uncached._read(uncached.pieces)]
+    assert reads.n == 2 * n_pieces and len(from_cache) == len(from_files) > n_pieces
+    assert all(a.equals(b) for a, b in zip(from_cache, from_files))
+    assert from_cache[0].schema.field("label").type == (pa.float64() if fmt == "csv" else pa.int64())
     plain = NeuronObjective.from_source(Neuron(3, "sigmoid"), _source(data, False), "log_loss").loss_and_grad(theta)
     for value, grad in [first, *later]:
         assert value == plain[0] and np.array_equal(grad, plain[1])
@@ -90,7 +106,7 @@ def test_later_passes_read_the_cache_and_give_the_same_bits(tmp_path, fmt, monke
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fmt):
+def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fmt, monkeypatch):
     X, y = _rows(seed=1)
     data = _write(tmp_path / "data", X, y, fmt)
 
@@ -105,7 +121,11 @@ def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fm
         held = np.concatenate([X for X, _, _ in validation._each()])
         return batches, held, train.n_samples, validation.n_samples
 
-    with_cache, without = epochs(BlockCache(tmp_path / "cache")), epochs(False)
+    reads = _CountedReads(monkeypatch)
+    with_cache = epochs(_cache(tmp_path))
+    n_pieces = len(FileSource(data, "label", cache=False).pieces)
+    assert reads.n == n_pieces  # the scan; every epoch and the validation part from the cache
+    without = epochs(False)
     assert len(with_cache[0]) == len(without[0]) > 3 * 1750 // 64
     for (n, Xb, yb), (m, Xc, yc) in zip(with_cache[0], without[0]):
         assert n == m and np.array_equal(Xb, Xc) and np.array_equal(yb, yc)
@@ -116,10 +136,11 @@ def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fm
 def test_a_file_changed_after_it_was_cached_is_read_again(tmp_path):
     X, y = _rows()
     data = _write(tmp_path / "data", X, y, "parquet", files=1)
-    source = _source(data, BlockCache(tmp_path / "cache"))
+    source = _source(data, _cache(tmp_path))
     theta = np.array([0.4, -0.3, 0.2, 0.1])
     objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
     objective.loss_and_grad(theta)
+    assert source.cache.bytes_held > 0
     # the same shape, other values: the pass must see them (the scaling stays the first file's)
     X2 = X * 1.5 + 0.25
     table = pa.table({**{f"x{j}": X2[:, j] for j in range(3)}, "label": y})
@@ -139,9 +160,10 @@ def test_a_file_changed_after_it_was_cached_is_read_again(tmp_path):
 def test_a_data_file_removed_after_it_was_cached_is_the_readers_error(tmp_path, fmt):
     X, y = _rows()
     data = _write(tmp_path / "data", X, y, fmt)
-    source = _source(data, BlockCache(tmp_path / "cache"))
+    source = _source(data, _cache(tmp_path))
     objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
     objective.loss_and_grad(np.zeros(4))
+    assert source.cache.bytes_held > 0
     os.remove(data / f"part-1.{fmt}")
     with pytest.raises(ValueError, match=f"part-1.{fmt}"):
         objective.loss_and_grad(np.zeros(4))
@@ -150,7 +172,7 @@ def test_a_data_file_removed_after_it_was_cached_is_the_readers_error(tmp_path, 
 def test_a_removed_entry_is_read_from_the_file(tmp_path, monkeypatch):
     X, y = _rows()
     data = _write(tmp_path / "data", X, y, "csv")
-    cache = BlockCache(tmp_path / "cache")
+    cache = _cache(tmp_path)
     source = _source(data, cache)
     theta = np.array([0.1, 0.2, -0.3, 0.0])
     objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
@@ -183,7 +205,7 @@ def test_a_pass_left_early_keeps_no_part_of_a_piece(tmp_path):
     X, y = _rows()
     data = tmp_path / "data.parquet"  # one piece of 9 blocks: the read-ahead cannot reach its end
     pq.write_table(pa.table({**{f"x{j}": X[:, j] for j in range(3)}, "label": y}), data, row_group_size=len(y))
-    cache = BlockCache(tmp_path / "cache")
+    cache = _cache(tmp_path)
     source = FileSource(data, "label", cache=cache, block_rows=300)
     assert len(source.pieces) == 1
     head, _ = source.head(5)
@@ -195,7 +217,7 @@ def test_a_pass_left_early_keeps_no_part_of_a_piece(tmp_path):
 def test_the_folder_goes_with_the_cache_and_never_travels(tmp_path):
     X, y = _rows()
     data = _write(tmp_path / "data", X, y, "parquet", files=1)
-    source = _source(data, BlockCache(tmp_path / "cache"))
+    source = _source(data, _cache(tmp_path))
     NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss").loss_and_grad(np.zeros(4))
     folder = source.cache.folder
     assert os.listdir(folder)
@@ -208,11 +230,94 @@ def test_the_folder_goes_with_the_cache_and_never_travels(tmp_path):
 
 
 def test_the_default_folder_is_never_held_in_memory(monkeypatch, tmp_path):
+    monkeypatch.delenv(cache_module.FOLDER_VARIABLE, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(cache_module, "_file_system_type", lambda path: "tmpfs")
     assert default_folder() == str(tmp_path / "xdg" / "neuronlab")
     monkeypatch.setattr(cache_module, "_file_system_type", lambda path: "ext4")
     assert default_folder() == cache_module.tempfile.gettempdir()
+    monkeypatch.setenv(cache_module.FOLDER_VARIABLE, str(tmp_path / "chosen"))
+    assert default_folder() == str(tmp_path / "chosen")
+
+
+def test_a_write_that_fails_stops_the_caching_and_loses_nothing(tmp_path, monkeypatch):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "parquet")
+    real_new_file = pa.ipc.new_file
+    written = []
+
+    class FullDisk:
+        def __init__(self, *args):
+            self.inner = real_new_file(*args)
+
+        def write_batch(self, batch):
+            if len(written) == 2:
+                raise OSError(28, "No space left on device")
+            written.append(batch.num_rows)
+            self.inner.write_batch(batch)
+
+        def close(self):
+            self.inner.close()
+
+    monkeypatch.setattr(pa.ipc, "new_file", FullDisk)
+    cache = _cache(tmp_path)
+    source = _source(data, cache)
+    theta = np.array([0.4, -0.3, 0.2, 0.1])
+    value, grad = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss").loss_and_grad(theta)
+    monkeypatch.undo()
+    plain = NeuronObjective.from_source(Neuron(3, "sigmoid"), _source(data, False), "log_loss").loss_and_grad(theta)
+    assert value == plain[0] and np.array_equal(grad, plain[1])
+    assert written == [300, 300] and "No space left on device" in cache.stopped
+    assert cache.bytes_held == 0 and os.listdir(cache.folder) == []
+
+
+def test_an_entry_that_fails_midway_goes_on_from_the_file_at_that_block(tmp_path, monkeypatch):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "csv", files=1)  # one piece of 9 blocks
+    cache = _cache(tmp_path)
+    source = _source(data, cache)
+    assert len(source.pieces) == 1
+    theta = np.array([0.1, 0.2, -0.3, 0.0])
+    objective = NeuronObjective.from_source(Neuron(3, "sigmoid"), source, "log_loss")
+    before = objective.loss_and_grad(theta)
+    real_open_file = pa.ipc.open_file
+
+    class Damaged:
+        def __init__(self, file):
+            self.inner = real_open_file(file)
+            self.num_record_batches = self.inner.num_record_batches
+
+        def get_batch(self, number):
+            if number == 3:
+                raise pa.ArrowInvalid("damaged")
+            return self.inner.get_batch(number)
+
+    monkeypatch.setattr(pa.ipc, "open_file", Damaged)
+    reads = _CountedReads(monkeypatch)
+    after = objective.loss_and_grad(theta)
+    assert reads.n == 1
+    assert after[0] == before[0] and np.array_equal(after[1], before[1])
+    assert cache.bytes_held == 0  # the damaged entry is gone
+
+
+def test_a_folder_left_by_a_killed_process_is_removed(tmp_path):
+    parent = tmp_path / "caches"
+    parent.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    orphan = parent / f"neuronlab-cache-{int(dead.stdout)}-abc"
+    orphan.mkdir()
+    (orphan / "x.arrow").write_bytes(b"left")
+    alive = parent / f"neuronlab-cache-{os.getpid()}-def"
+    alive.mkdir()
+    other = parent / "neuronlab-cache-notapid"
+    other.mkdir()
+    cache = BlockCache(parent, keep_free=0)
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "parquet", files=1)
+    _source(data, cache)
+    assert not orphan.exists() and alive.exists() and other.exists()
+    assert os.path.basename(cache.folder).startswith(f"neuronlab-cache-{os.getpid()}-")
 
 
 def test_the_file_system_of_a_path_is_that_of_its_longest_mount_point(monkeypatch, tmp_path):

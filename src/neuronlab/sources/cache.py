@@ -25,7 +25,9 @@ What keeps it safe:
   on from the file.
 - A failure to read an entry (its file removed, say) goes on from the data file, at the block
   where the entry failed.
-- The folder is removed when the cache is garbage-collected, and when the program ends.
+- The folder is removed when the cache is garbage-collected, and when the program ends; one left
+  by a process that was killed is removed by the next cache made in the same place (its name
+  holds the process id).
 """
 
 from __future__ import annotations
@@ -44,16 +46,21 @@ KEEP_FREE_BYTES = 1 << 30
 KEEP_FREE_SHARE = 0.05
 #: file systems held in memory: a cache there would take the memory that streaming saves
 _MEMORY_FILE_SYSTEMS = ("tmpfs", "ramfs")
+#: the environment variable that names the folder caches are made in
+FOLDER_VARIABLE = "NEURONLAB_CACHE_DIR"
+#: a cache's own folder is named this, then the process id, then "-" and a random part
+FOLDER_PREFIX = "neuronlab-cache-"
 
 
 def _stamp(path) -> Optional[tuple]:
-    """What says a file is unchanged: its size, modification time and inode (None when it cannot
-    be looked at: the reader then says what is wrong with it)."""
+    """What says a file is unchanged: its size, modification and change times, and inode (the
+    change time cannot be set back by a program restoring the modification time); None when it
+    cannot be looked at: the reader then says what is wrong with it."""
     try:
         info = os.stat(path)
     except OSError:
         return None
-    return info.st_size, info.st_mtime_ns, info.st_ino
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
 
 
 def _file_system_type(path) -> Optional[str]:
@@ -74,8 +81,11 @@ def _file_system_type(path) -> Optional[str]:
 
 
 def default_folder() -> str:
-    """Where a cache's folder goes: the system's temporary folder, unless that is held in memory
-    (a tmpfs /tmp), then the user's cache folder ($XDG_CACHE_HOME or ~/.cache) /neuronlab."""
+    """Where a cache's folder goes: $NEURONLAB_CACHE_DIR when set; else the system's temporary
+    folder, unless that is held in memory (a tmpfs /tmp), then the user's cache folder
+    ($XDG_CACHE_HOME or ~/.cache) /neuronlab."""
+    if os.environ.get(FOLDER_VARIABLE):
+        return os.environ[FOLDER_VARIABLE]
     temporary = tempfile.gettempdir()
     if _file_system_type(temporary) not in _MEMORY_FILE_SYSTEMS:
         return temporary
@@ -87,6 +97,38 @@ class _Entry(NamedTuple):
     file: str
     settings: tuple
     stamp: tuple
+    schema: object
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) is a signal only on POSIX (on Windows, 0 is Ctrl-C)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def _remove_orphans(parent) -> None:
+    """Remove the cache folders in ``parent`` that this user's processes left when they were killed
+    (their process is gone)."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not name.startswith(FOLDER_PREFIX) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        path = os.path.join(parent, name)
+        try:
+            if os.stat(path).st_uid == os.getuid():
+                shutil.rmtree(path, ignore_errors=True)
+        except (OSError, AttributeError):  # gone meanwhile; no uid on this system
+            pass
 
 
 def _one_batch(batch):
@@ -108,7 +150,7 @@ class BlockCache:
     ``stopped`` says why caching stopped, or is None."""
 
     def __init__(self, folder=None, keep_free: Optional[int] = None):
-        self.parent = os.fspath(folder) if folder is not None else None
+        self.parent = os.path.abspath(os.fspath(folder)) if folder is not None else None
         self.keep_free = keep_free
         self.stopped: Optional[str] = None
         self.folder: Optional[str] = None
@@ -125,15 +167,26 @@ class BlockCache:
         return sum(os.path.getsize(entry.file) for entry in list(self._entries.values())
                    if os.path.exists(entry.file))
 
-    def blocks(self, piece, settings: tuple, read: Callable[[], Iterable]):
+    def blocks(self, piece, settings: tuple, read: Callable[[], Iterable], adapt: Optional[Callable] = None):
         """The record batches of ``piece``, the same as ``read()`` gives: from the cache when it
         holds them for these ``settings`` (those that decide the blocks: columns, block size,
-        types) and the file is unchanged, else from ``read()``, written to the cache on the way."""
+        types) and the file is unchanged, else from ``read()``, written to the cache on the way.
+        ``adapt(settings_then, schema)``, for an entry written with other settings: a function that
+        turns its batches into those ``read()`` gives now, or None (the file is read again)."""
         key = (piece.path, piece.row_group)
         entry = self._entries.get(key)
-        if entry is not None and (entry.settings != settings or entry.stamp != _stamp(piece.path)):
-            self._drop(key, entry)
-            entry = None
+        convert = None
+        if entry is not None:
+            if entry.stamp != _stamp(piece.path):
+                usable = False
+            elif entry.settings == settings:
+                usable = True
+            else:
+                convert = None if adapt is None else adapt(entry.settings, entry.schema)
+                usable = convert is not None
+            if not usable:
+                self._drop(key, entry)
+                entry = None
         if entry is None:
             yield from self._written(key, settings, piece.path, read())
             return
@@ -145,7 +198,7 @@ class BlockCache:
                 reader = pa.ipc.open_file(file)
                 for number in range(reader.num_record_batches):
                     batch = reader.get_batch(number)
-                    yield batch
+                    yield batch if convert is None else convert(batch)
                     given += 1
             return
         except (OSError, pa.ArrowException):  # the entry is gone or damaged: the file instead
@@ -168,8 +221,8 @@ class BlockCache:
                 if sink.finish() and _stamp(path) == stamp:
                     with self._lock:
                         old = self._entries.get(key)
-                        self._entries[key] = _Entry(sink.file, settings, stamp)
-                    if old is not None and old.file != sink.file:
+                        self._entries[key] = _Entry(sink.file, settings, stamp, sink.schema)
+                    if old is not None:
                         _remove(old.file)
                 else:
                     sink.discard()
@@ -187,17 +240,23 @@ class BlockCache:
     def _new_file(self) -> str:
         with self._lock:
             if self.folder is None:
-                parent = self.parent or default_folder()
+                parent = os.path.abspath(self.parent or default_folder())
                 os.makedirs(parent, exist_ok=True)
-                self.folder = tempfile.mkdtemp(prefix="neuronlab-cache-", dir=parent)
+                _remove_orphans(parent)
+                self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent)
                 self._removal = weakref.finalize(self, shutil.rmtree, self.folder, True)
-        handle, file = tempfile.mkstemp(suffix=".arrow", dir=self.folder)
+            folder = self.folder
+        os.makedirs(folder, exist_ok=True)  # a cleaner may have removed it
+        handle, file = tempfile.mkstemp(suffix=".arrow", dir=folder)
         os.close(handle)
         return file
 
     def room_for(self, n_bytes: int) -> bool:
         """Whether ``n_bytes`` more leave the cache's disk with at least ``keep_free`` free."""
-        usage = shutil.disk_usage(self.folder)
+        folder = self.folder
+        if folder is None:  # cleared meanwhile
+            return False
+        usage = shutil.disk_usage(folder)
         keep = self.keep_free if self.keep_free is not None else max(KEEP_FREE_BYTES,
                                                                      int(KEEP_FREE_SHARE * usage.total))
         return usage.free - n_bytes >= keep
@@ -206,19 +265,17 @@ class BlockCache:
         """Remove every entry and the cache's folder (a later pass makes them again)."""
         with self._lock:
             self._entries.clear()
-            folder, self.folder = self.folder, None
+            self.folder = None
             removal, self._removal = self._removal, None
         if removal is not None:
-            removal.detach()
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+            removal()  # the rmtree, once
 
 
 class _Sink:
     """One entry being written: an IPC file of one record batch per block."""
 
     def __init__(self, cache: BlockCache):
-        self.cache, self.file, self._out, self._writer = cache, None, None, None
+        self.cache, self.file, self.schema, self._out, self._writer = cache, None, None, None, None
 
     def add(self, batch) -> bool:
         """Write ``batch``; False when it cannot be (no room, a failed write: caching stops;
@@ -230,19 +287,21 @@ class _Sink:
             if self.file is None:
                 self.file = self.cache._new_file()
             if not self.cache.room_for(batch.nbytes):
-                self.cache.stopped = (f"{self.cache.folder}: its disk would keep less free space than the cache "
-                                      "leaves; the files are read at every pass")
-                return False
+                return self._stop("its disk would keep less free space than the cache leaves")
             if self._writer is None:
                 self._out = pa.OSFile(self.file, "wb")
                 self._writer = pa.ipc.new_file(self._out, batch.schema)
+                self.schema = batch.schema
             self._writer.write_batch(batch)
             return True
         except OSError as e:  # a full disk, a folder that went away
-            self.cache.stopped = f"{self.cache.folder}: {e}; the files are read at every pass"
-            return False
+            return self._stop(str(e))
         except (ValueError, pa.ArrowException):  # blocks of two schemas in one piece: not cached
             return False
+
+    def _stop(self, why) -> bool:
+        self.cache.stopped = f"{self.cache.folder}: {why}; the files are read at every pass"
+        return False
 
     def finish(self) -> bool:
         """Close the entry; True when it was written whole."""

@@ -687,9 +687,11 @@ class FileSource(BlocksSource):
     ``rows_read`` counts the rows every pass has read (for a rate).
 
     ``cache``: where passes after a piece's first read its blocks from (see
-    :mod:`~neuronlab.sources.cache`): True (the default) a cache in the temporary folder, a folder
-    a cache there, False none (every pass decodes the files), or a
-    :class:`~neuronlab.sources.cache.BlockCache` to share.  :meth:`configured` shares its cache.
+    :mod:`~neuronlab.sources.cache`): True (the default) a cache in
+    :func:`~neuronlab.sources.cache.default_folder` ($NEURONLAB_CACHE_DIR, else the temporary
+    folder unless it is held in memory), a folder a cache there, False none (every pass decodes
+    the files), or a :class:`~neuronlab.sources.cache.BlockCache` to share.  :meth:`configured`
+    shares its cache.
     """
 
     def __init__(self, data, target: Optional[str], features: Optional[Sequence[str]] = None, *,
@@ -778,9 +780,37 @@ class FileSource(BlocksSource):
                 batches = read()
             else:  # what decides the blocks; a Parquet file's types are its own, a CSV file's the reader's
                 text = None if piece.fmt == "parquet" else self.target_is_text
-                batches = self.cache.blocks(piece, (tuple(columns), self.block_rows, self.target, text), read)
+                batches = self.cache.blocks(piece, (tuple(columns), self.block_rows, self.target, text), read,
+                                            self._target_typed)
             for number, batch in enumerate(batches):
                 yield piece, number, batch
+
+    def _target_typed(self, settings_then, schema):
+        """For a CSV piece cached by a pass that read its target as pyarrow inferred it (the scan,
+        before the target's kind is known), a function that turns those blocks into the ones read
+        now with the target typed — or None (read the file again).  Text read as inferred is
+        already text; integers become float64 as their digits would parse (an exact cast); any
+        other difference is not adapted."""
+        import pyarrow as pa
+        import pyarrow.types as pt
+
+        columns, block_rows, target, text = settings_then
+        if text is not None or self.target_is_text is None or (columns, block_rows, target) != (
+                tuple(self.reader.columns()), self.block_rows, self.target):
+            return None
+        typed = schema.field(target).type
+        if self.target_is_text:
+            return (lambda batch: batch) if pt.is_string(typed) else None
+        if pt.is_float64(typed):
+            return lambda batch: batch
+        if not pt.is_integer(typed):
+            return None
+        place = schema.get_field_index(target)
+
+        def as_float(batch):
+            return batch.set_column(place, target, batch.column(place).cast(pa.float64(), safe=False))
+
+        return as_float
 
     def _convert(self, piece, number, batch, out=None):
         """(X, y, n_dropped, n_held) of block ``number`` of ``piece``: its numbers (``TableReader``,
