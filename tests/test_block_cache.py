@@ -300,24 +300,71 @@ def test_an_entry_that_fails_midway_goes_on_from_the_file_at_that_block(tmp_path
     assert cache.bytes_held == 0  # the damaged entry is gone
 
 
-def test_a_folder_left_by_a_killed_process_is_removed(tmp_path):
+@pytest.mark.skipif(os.name != "posix", reason="process ids are looked up on POSIX only")
+def test_a_folder_left_by_a_killed_process_on_this_machine_is_removed(tmp_path):
     parent = tmp_path / "caches"
     parent.mkdir()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
-    orphan = parent / f"neuronlab-cache-{int(dead.stdout)}-abc"
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+    host = cache_module._host()
+    orphan = parent / f"neuronlab-cache-{host}-{dead}-abc"
     orphan.mkdir()
     (orphan / "x.arrow").write_bytes(b"left")
-    alive = parent / f"neuronlab-cache-{os.getpid()}-def"
-    alive.mkdir()
-    other = parent / "neuronlab-cache-notapid"
-    other.mkdir()
+    kept = [parent / f"neuronlab-cache-{host}-{os.getpid()}-def",  # alive
+            parent / f"neuronlab-cache-{host}x-{dead}-abc",  # another machine (a shared home folder)
+            parent / f"neuronlab-cache-{host}-99999999999-abc",  # not a process id
+            parent / f"neuronlab-cache-{host}-²-abc",
+            parent / "neuronlab-cache-notapid"]
+    for folder in kept:
+        folder.mkdir()
+    (parent / f"neuronlab-cache-{host}-{dead}-file").write_bytes(b"not a folder")
     cache = BlockCache(parent, keep_free=0)
     X, y = _rows()
     data = _write(tmp_path / "data", X, y, "parquet", files=1)
     _source(data, cache)
-    assert not orphan.exists() and alive.exists() and other.exists()
-    assert os.path.basename(cache.folder).startswith(f"neuronlab-cache-{os.getpid()}-")
+    assert not orphan.exists() and all(folder.exists() for folder in kept)
+    assert (parent / f"neuronlab-cache-{host}-{dead}-file").exists()
+    assert os.path.basename(cache.folder).startswith(f"neuronlab-cache-{host}-{os.getpid()}-")
+
+
+def test_integer_targets_cached_by_the_scan_are_the_floats_the_reader_parses(tmp_path, monkeypatch):
+    values = ["9007199254740993", "-4611686018427387915", "", "-3", "0", "123456789012345678"]
+    lines = ["x0,label"] + [f"{k * 0.5},{v}" for k, v in enumerate(values * 50)]
+    (tmp_path / "big.csv").write_text("\n".join(lines) + "\n")
+    raw = FileSource(tmp_path / "big.csv", "label", cache=_cache(tmp_path), block_rows=64, drop_missing=True)
+    scan = raw.scan()  # the target as pyarrow infers it: int64, with nulls
+    assert not scan.target_is_text and scan.n_dropped == 50 and raw.cache.bytes_held > 0
+    typed = raw.configured(target_is_text=False)
+    plain = typed.configured(cache=False)
+    reads = _CountedReads(monkeypatch)
+    ours = [b for _, _, b in typed._read(typed.pieces)]
+    assert reads.n == 0  # the scan's blocks, their target cast
+    theirs = [b for _, _, b in plain._read(plain.pieces)]
+    assert len(ours) == len(theirs) == 5
+    for a, b in zip(ours, theirs):
+        a = a if isinstance(a, pa.Table) else pa.Table.from_batches([a])
+        b = b if isinstance(b, pa.Table) else pa.Table.from_batches([b])
+        assert a.schema.field("label").type == b.schema.field("label").type == pa.float64()
+        assert a.equals(b)
+    parsed = np.array([float(v) if v else np.nan for v in values * 50])
+    got = np.concatenate([(b if isinstance(b, pa.Table) else pa.Table.from_batches([b])).column("label")
+                          .to_numpy(zero_copy_only=False) for b in ours])
+    np.testing.assert_array_equal(got, parsed)
+
+
+def test_a_cache_cleared_during_a_pass_loses_nothing_and_goes_on_caching(tmp_path):
+    X, y = _rows()
+    data = _write(tmp_path / "data", X, y, "parquet")
+    cache = _cache(tmp_path)
+    source = FileSource(data, "label", cache=cache, block_rows=300)
+    blocks = source._read(source.pieces)
+    first = [next(blocks)[2]]
+    cache.clear()
+    rest = [b for _, _, b in blocks]
+    plain = FileSource(data, "label", cache=False, block_rows=300)
+    expected = [b for _, _, b in plain._read(plain.pieces)]
+    assert len(first + rest) == len(expected) and all(a.equals(b) for a, b in zip(first + rest, expected))
+    assert cache.stopped is None and cache.bytes_held > 0  # the pieces after the clear are cached
 
 
 def test_the_file_system_of_a_path_is_that_of_its_longest_mount_point(monkeypatch, tmp_path):

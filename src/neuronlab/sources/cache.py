@@ -17,23 +17,26 @@ pass gives the same J and ∇J, bit for bit, with or without the cache.
 
 What keeps it safe:
 
-- An entry is used only while its file is unchanged: the same size, modification time and inode
-  as when the entry was written. Otherwise the file is read again, and its errors are raised as
+- An entry is used only while its file is unchanged: the same size, modification and change
+  times, and inode as when the entry was written. Otherwise the file is read again, and its errors are raised as
   they would be.
 - Nothing is written once the disk holding the cache would have less than ``keep_free`` bytes
   free. A failure to write (a full disk, say) stops the caching and loses nothing: the pass goes
   on from the file.
 - A failure to read an entry (its file removed, say) goes on from the data file, at the block
   where the entry failed.
-- The folder is removed when the cache is garbage-collected, and when the program ends; one left
-  by a process that was killed is removed by the next cache made in the same place (its name
-  holds the process id).
+- The folder is removed when the cache is garbage-collected, and when the program ends. On POSIX
+  systems, one left by a process that was killed is removed by the next cache made in the same
+  place on the same machine: its name holds the host's name and the process id.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
+import stat
 import tempfile
 import threading
 import weakref
@@ -48,7 +51,7 @@ KEEP_FREE_SHARE = 0.05
 _MEMORY_FILE_SYSTEMS = ("tmpfs", "ramfs")
 #: the environment variable that names the folder caches are made in
 FOLDER_VARIABLE = "NEURONLAB_CACHE_DIR"
-#: a cache's own folder is named this, then the process id, then "-" and a random part
+#: a cache's own folder is named this, then the host's name, the process id and a random part
 FOLDER_PREFIX = "neuronlab-cache-"
 
 
@@ -112,22 +115,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _host() -> str:
+    """This machine's name as a folder name may hold it."""
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+
+
 def _remove_orphans(parent) -> None:
-    """Remove the cache folders in ``parent`` that this user's processes left when they were killed
-    (their process is gone)."""
+    """Remove the cache folders in ``parent`` that this user's processes on this machine left
+    when they were killed (their process is gone).  A folder of another machine (a shared home
+    folder) or another user, or a name of any other form, is left alone; nothing here can fail
+    a pass."""
+    if os.name != "posix":
+        return
+    ours = re.compile(re.escape(FOLDER_PREFIX + _host()) + r"-(\d{1,9})-\w+", re.ASCII)
     try:
         names = os.listdir(parent)
     except OSError:
         return
     for name in names:
-        pid = name[len(FOLDER_PREFIX):].split("-", 1)[0]
-        if not name.startswith(FOLDER_PREFIX) or not pid.isdigit() or _alive(int(pid)):
+        match = ours.fullmatch(name)
+        if match is None:
             continue
         path = os.path.join(parent, name)
         try:
-            if os.stat(path).st_uid == os.getuid():
+            info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not _alive(int(match.group(1))):
                 shutil.rmtree(path, ignore_errors=True)
-        except (OSError, AttributeError):  # gone meanwhile; no uid on this system
+        except (OSError, ValueError, OverflowError):  # gone meanwhile
             pass
 
 
@@ -171,8 +185,9 @@ class BlockCache:
         """The record batches of ``piece``, the same as ``read()`` gives: from the cache when it
         holds them for these ``settings`` (those that decide the blocks: columns, block size,
         types) and the file is unchanged, else from ``read()``, written to the cache on the way.
-        ``adapt(settings_then, schema)``, for an entry written with other settings: a function that
-        turns its batches into those ``read()`` gives now, or None (the file is read again)."""
+        ``adapt(settings_then, settings, schema)``, for an entry written with other settings: a
+        function that turns its batches into those ``read()`` gives now, or None (the file is read
+        again)."""
         key = (piece.path, piece.row_group)
         entry = self._entries.get(key)
         convert = None
@@ -182,7 +197,7 @@ class BlockCache:
             elif entry.settings == settings:
                 usable = True
             else:
-                convert = None if adapt is None else adapt(entry.settings, entry.schema)
+                convert = None if adapt is None else adapt(entry.settings, settings, entry.schema)
                 usable = convert is not None
             if not usable:
                 self._drop(key, entry)
@@ -243,7 +258,7 @@ class BlockCache:
                 parent = os.path.abspath(self.parent or default_folder())
                 os.makedirs(parent, exist_ok=True)
                 _remove_orphans(parent)
-                self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent)
+                self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{_host()}-{os.getpid()}-", dir=parent)
                 self._removal = weakref.finalize(self, shutil.rmtree, self.folder, True)
             folder = self.folder
         os.makedirs(folder, exist_ok=True)  # a cleaner may have removed it
@@ -251,11 +266,8 @@ class BlockCache:
         os.close(handle)
         return file
 
-    def room_for(self, n_bytes: int) -> bool:
-        """Whether ``n_bytes`` more leave the cache's disk with at least ``keep_free`` free."""
-        folder = self.folder
-        if folder is None:  # cleared meanwhile
-            return False
+    def _room_for(self, folder, n_bytes: int) -> bool:
+        """Whether ``n_bytes`` more leave the disk of ``folder`` with at least ``keep_free`` free."""
         usage = shutil.disk_usage(folder)
         keep = self.keep_free if self.keep_free is not None else max(KEEP_FREE_BYTES,
                                                                      int(KEEP_FREE_SHARE * usage.total))
@@ -286,7 +298,10 @@ class _Sink:
             batch = _one_batch(batch)
             if self.file is None:
                 self.file = self.cache._new_file()
-            if not self.cache.room_for(batch.nbytes):
+            folder = self.cache.folder
+            if folder is None or os.path.dirname(self.file) != folder:  # the cache was cleared: this entry only
+                return False
+            if not self.cache._room_for(folder, batch.nbytes):
                 return self._stop("its disk would keep less free space than the cache leaves")
             if self._writer is None:
                 self._out = pa.OSFile(self.file, "wb")

@@ -78,11 +78,12 @@ def is_numeric(arrow_type) -> bool:
 
 def float_values(column) -> np.ndarray:
     """A numeric pyarrow column (integers, floats, booleans, nulls) as float64 values, NaN for
-    its nulls; a float64 column without nulls is not copied."""
+    its nulls, an integer beyond 2⁵³ as the nearest float64 (as NumPy's astype, and as a reader
+    parses its digits); a float64 column without nulls is not copied."""
     import pyarrow as pa
 
     if column.type != pa.float64():  # a cast to its own type still costs a call into pyarrow
-        column = column.cast(pa.float64())
+        column = column.cast(pa.float64(), safe=False)  # safe: an error for 2⁵³ + 1
     return column.to_numpy(zero_copy_only=False)
 
 
@@ -785,30 +786,37 @@ class FileSource(BlocksSource):
             for number, batch in enumerate(batches):
                 yield piece, number, batch
 
-    def _target_typed(self, settings_then, schema):
+    @staticmethod
+    def _target_typed(settings_then, settings, schema):
         """For a CSV piece cached by a pass that read its target as pyarrow inferred it (the scan,
         before the target's kind is known), a function that turns those blocks into the ones read
         now with the target typed — or None (read the file again).  Text read as inferred is
-        already text; integers become float64 as their digits would parse (an exact cast); any
-        other difference is not adapted."""
+        already text; integers become float64 rounded to the nearest, as the reader parses their
+        digits; any other difference is not adapted."""
         import pyarrow as pa
         import pyarrow.types as pt
 
-        columns, block_rows, target, text = settings_then
-        if text is not None or self.target_is_text is None or (columns, block_rows, target) != (
-                tuple(self.reader.columns()), self.block_rows, self.target):
+        *same, text_then = settings_then
+        *same_now, text = settings
+        target = same[2]
+        if same != same_now or text_then is not None or text is None or target is None:
             return None
         typed = schema.field(target).type
-        if self.target_is_text:
+        if text:
             return (lambda batch: batch) if pt.is_string(typed) else None
         if pt.is_float64(typed):
             return lambda batch: batch
         if not pt.is_integer(typed):
             return None
         place = schema.get_field_index(target)
+        fields = [schema.field(k).with_type(pa.float64()) if k == place else schema.field(k)
+                  for k in range(len(schema))]
+        as_floats = pa.schema(fields, metadata=schema.metadata)
 
-        def as_float(batch):
-            return batch.set_column(place, target, batch.column(place).cast(pa.float64(), safe=False))
+        def as_float(batch):  # RecordBatch.set_column needs pyarrow 16
+            columns = [batch.column(k).cast(pa.float64(), safe=False) if k == place else batch.column(k)
+                       for k in range(batch.num_columns)]
+            return pa.RecordBatch.from_arrays(columns, schema=as_floats)
 
         return as_float
 
