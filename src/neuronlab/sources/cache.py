@@ -18,8 +18,8 @@ pass gives the same J and ∇J, bit for bit, with or without the cache.
 What keeps it safe:
 
 - An entry is used only while its file is unchanged: the same size, modification and change
-  times, and inode as when the entry was written. Otherwise the file is read again, and its errors are raised as
-  they would be.
+  times, and inode as when the entry was written. Otherwise the file is read again, and its
+  errors are raised as they would be.
 - Nothing is written once the disk holding the cache would have less than ``keep_free`` bytes
   free. A failure to write (a full disk, say) stops the caching and loses nothing: the pass goes
   on from the file.
