@@ -267,12 +267,13 @@ def main():
     names = [f"x{j}" for j in range(args.features)] + ["y"]
     p = args.features
     parquet = FileSource(data / "parquet", "y").configured(labels=[0, 1], target_is_text=False)
-    csv = FileSource(csv_path, "y").configured(labels=[0, 1], target_is_text=False)
     theta = np.random.default_rng(1).normal(0, 0.1, p + 1)
 
-    def standardised(source):  # an epoch as training runs it: x′ = (x − μ)/σ from the scan, on every block
-        scan = source.scan()
-        return source.configured(mean=scan.mean, scale=scan.std)
+    def prepared(path):  # as `neuronlab train` prepares it: the scan reads the target as it is (and
+        # writes the cache), then the classes and x′ = (x − μ)/σ of every block come from the scan
+        raw = FileSource(path, "y")
+        scan = raw.scan()
+        return raw.configured(labels=[0, 1], target_is_text=scan.target_is_text, mean=scan.mean, scale=scan.std)
 
     def objective(source):
         return NeuronObjective.from_source(Neuron(p, "sigmoid"), source, "log_loss")
@@ -285,7 +286,7 @@ def main():
             fresh.cache.clear()
 
     # the cache is on by default: the scan writes it, and every epoch after reads it back
-    sources = {"parquet": standardised(parquet), "csv": standardised(csv)}
+    sources = {"parquet": prepared(data / "parquet"), "csv": prepared(csv_path)}
     ours = {}
     for fmt, source in sources.items():
         cached, plain = objective(source), objective(source.configured(cache=False))
