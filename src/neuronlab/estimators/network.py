@@ -22,9 +22,9 @@ from ..core.activations import get_activation, log_softmax, sigmoid
 from ..core.losses import get_loss
 from ..models.network import NETWORK_INITIALIZERS, Network
 from ..models.neuron import Neuron
-from ..core.validation import check_sample_weight, check_y, classes_of
-from .neuron import (WARM_START_FIX, _NeuronEstimator, _classes, _classes_to_continue, _continuous, _listed,
-                     _solver_options, _two_numbers, check_is_fitted)
+from ..core.validation import check_sample_weight, check_y
+from .neuron import (WARM_START_FIX, _NeuronEstimator, _continuous, _fit_classes, _solver_options, _two_numbers,
+                     check_is_fitted)
 from .sourced import fit_source, is_dask_collection, lazy_output, takes_source
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
@@ -267,19 +267,7 @@ class NetworkClassifier(_NetworkEstimator):
         if _continuous(y, two):
             raise ValueError("Unknown label type: continuous. NetworkClassifier needs class labels; for "
                              "real-valued targets use NetworkRegressor")
-        if continuing or classes is not None:
-            if continuing:
-                if classes is not None and not np.array_equal(classes_of(np.asarray(classes), "classes"),
-                                                              self.classes_):
-                    raise ValueError(f"classes={_listed(classes)} is not what the first partial_fit was given "
-                                     f"({_listed(self.classes_)}); later calls may leave classes out, or give "
-                                     "the same")  # as scikit-learn
-                classes = _classes_to_continue(y, self.classes_)
-            else:
-                classes = _classes_to_continue(y, classes_of(np.asarray(classes), "classes"),
-                                               "list in classes every label y may hold")
-        else:  # the classes of y itself (two numbers: found without sorting a copy of y)
-            classes = _classes(y, two)
+        classes = _fit_classes(y, two, self.classes_ if continuing else None, classes)
         self.classes_ = classes
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         target = np.searchsorted(classes, y).astype(X.dtype)

@@ -25,6 +25,7 @@ from ..objectives.network import NetworkObjective
 from ..objectives.neuron import NeuronObjective
 from ..core.validation import (
     classes_of,
+    label_places,
     ConvergenceWarning,
     NotFittedError,
     check_is_fitted,
@@ -128,12 +129,30 @@ NEW_LABEL_FIX = ("a warm start (and partial_fit) goes on with the fitted classes
 
 def _classes_to_continue(y, classes, fix=NEW_LABEL_FIX):
     """``classes`` (a fitted classifier's, which a warm start or partial_fit goes on with, or
-    those given to a first partial_fit), after checking that every label of y is among them."""
-    unknown = np.setdiff1d(np.unique(y), classes)
-    if unknown.size:
-        raise ValueError(f"y has label(s) {_listed(unknown, 5)} not among the classes {_listed(classes)} "
-                         f"of this classifier; {fix}")
+    those given to a first partial_fit), after checking that every label of y is among them
+    (without sorting y: only the labels not found are)."""
+    _, found = label_places(y, classes)
+    if not found.all():
+        raise ValueError(f"y has label(s) {_listed(np.unique(np.asarray(y)[~found]), 5)} not among the classes "
+                         f"{_listed(classes)} of this classifier; {fix}")
     return classes
+
+
+def _fit_classes(y, two, fitted=None, given=None):
+    """The classes a fit learns: a warm start's ``fitted`` ones (``given`` again, if given, must
+    be the same, as in scikit-learn), else those ``given`` to a first partial_fit, else y's own
+    (``two``: y's two numbers, found without sorting a copy of y); every label of y must be
+    among the first two."""
+    if given is not None:
+        given = classes_of(np.asarray(given), "classes")
+    if fitted is not None:
+        if given is not None and not np.array_equal(given, fitted):
+            raise ValueError(f"classes={_listed(given)} is not what the first partial_fit was given "
+                             f"({_listed(fitted)}); later calls may leave classes out, or give the same")
+        return _classes_to_continue(y, fitted)
+    if given is not None:
+        return _classes_to_continue(y, given, "list in classes every label y may hold")
+    return _classes(y, two)
 
 
 def _continuous(y, two=None) -> bool:
@@ -711,10 +730,7 @@ class NeuronClassifier(_NeuronEstimator):
                 "Unknown label type: continuous. NeuronClassifier needs class labels; for "
                 "real-valued targets use NeuronRegressor"
             )
-        if self._continuing():  # a warm start goes on with the fitted classes
-            classes = _classes_to_continue(y, self.classes_)
-        else:
-            classes = _classes(y, two)
+        classes = _fit_classes(y, two, self.classes_ if self._continuing() else None)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.classes_ = classes
         # 0/1 for two classes (1 for classes_[1]); the class number 0 … k − 1 for more

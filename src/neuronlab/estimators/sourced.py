@@ -98,17 +98,15 @@ def _fit_source(est, X, y, sample_weight, callback, solver_options):
     rng = check_random_state(est.random_state)
     n_features = source.n_features
     n_classes = len(classes) if classifier else None
-    outputs_before = est.__dict__.get("n_outputs_")
-    if not classifier and hasattr(type(est), "_n_outputs"):
-        est.n_outputs_ = 1  # a network regressor: a source's y is one column (its model is built for it)
-    try:
-        objective = source_objective(est, source, n_classes)
-        model = objective.model
-        theta0 = est._warm_theta(model, classes if classifier else None)
-    except ValueError:
-        if outputs_before is not None:  # a warm start refused: the fitted model stays as it was
-            est.n_outputs_ = outputs_before
-        raise
+    # a network regressor's model is built for one output (a source's y is one column): asked for
+    # with "one class", and n_outputs_ set only once the warm start is taken (a refused one leaves
+    # the fitted model as it was)
+    one_output = not classifier and hasattr(type(est), "_n_outputs")
+    objective = source_objective(est, source, 1 if one_output else n_classes)
+    model = objective.model
+    theta0 = est._warm_theta(model, classes if classifier else None)
+    if one_output:
+        est.n_outputs_ = 1
     if theta0 is None:
         theta0 = est.initial_theta(n_features, rng, n_classes)
     options = solver_options(est, rng, source.n_samples)

@@ -177,8 +177,7 @@ class NeuronKernel:
             )
         # the size of X, not of the batch, decides: mini-batches of a large X are many small
         # passes, where NumPy's per-call overhead would dominate
-        big = X.shape[0] * X.shape[1] >= COMPILED_MIN_ELEMENTS
-        if suitable and (engine == "numba" or (engine == "auto" and big)):
+        if suitable and _compiled_for(engine, X.shape[0] * X.shape[1]):
             compiled = _compiled()
             if compiled is not None:
                 return _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad)
@@ -188,15 +187,14 @@ class NeuronKernel:
 
     def takes_columns(self, n_rows, p, engine="auto") -> bool:
         """Whether :meth:`column_sums` would sum n_rows × p columns, as far as their size and
-        ``engine`` say: :meth:`sums` would give a copy of them to the compiled engine on one
-        thread (this pair has code, p ≥ 2, fewer than ``PARALLEL_MIN_ELEMENTS`` values, and
-        at least ``COMPILED_MIN_ELEMENTS`` unless ``engine`` is 'numba').  A caller may ask with
-        an upper bound of the rows, before it builds the columns."""
+        ``engine`` say: :meth:`sums` would give a copy of them to the compiled engine
+        (:func:`_compiled_for`) on one thread (:func:`_one_thread`), and this pair has code.
+        The columns' own condition: at least two of them.  A caller may ask with an upper bound
+        of the rows, before it builds the columns."""
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         values = n_rows * p
-        return (engine != "numpy" and self.codes is not None and p >= 2 and values < PARALLEL_MIN_ELEMENTS
-                and (engine == "numba" or values >= COMPILED_MIN_ELEMENTS))
+        return self.codes is not None and p >= 2 and _one_thread(values) and _compiled_for(engine, values)
 
     def column_sums(self, columns, mean, scale, y, weights, theta, rows=None, want_grad=True, engine="auto"):
         """:meth:`sums` over the rows of a table's columns, each read as x′ = (x − μ)/σ
@@ -252,6 +250,18 @@ def _chunk_rows(p, block):
     return block * max(1, CHUNK_ELEMENTS // (p * block))
 
 
+def _compiled_for(engine, n_values) -> bool:
+    """Whether ``engine`` sends X of ``n_values`` values (rows × columns) to the compiled loop:
+    'numba' always, 'auto' from ``COMPILED_MIN_ELEMENTS`` on."""
+    return engine == "numba" or (engine == "auto" and n_values >= COMPILED_MIN_ELEMENTS)
+
+
+def _one_thread(n_values) -> bool:
+    """Whether a compiled pass over ``n_values`` values runs on one thread (below
+    ``PARALLEL_MIN_ELEMENTS``)."""
+    return n_values < PARALLEL_MIN_ELEMENTS
+
+
 def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, want_grad):
     weights = np.empty(0, dtype=X.dtype) if weights is None else weights
     rows_arr = np.empty(0, dtype=np.int64) if rows is None else rows
@@ -265,7 +275,7 @@ def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, wan
     act, code = codes
     block = _block_rows(p, X.dtype.itemsize, column_major=p > 1 and not X.flags.c_contiguous)
     ahead = _rows_ahead(p, X.dtype.itemsize)
-    if count * p < PARALLEL_MIN_ELEMENTS:
+    if _one_thread(count * p):
         # a mini-batch or a small data set: threads would cost more than they save
         grad = np.zeros(theta.shape[0])
         loss_sum, weight_sum = compiled.accumulate(

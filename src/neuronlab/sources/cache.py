@@ -152,7 +152,9 @@ def _one_batch(batch):
 
     if isinstance(batch, pa.RecordBatch):
         return batch
-    return pa.RecordBatch.from_arrays([column.combine_chunks() for column in batch.columns], schema=batch.schema)
+    table = batch.combine_chunks()  # a column already in one chunk is not copied (ChunkedArray's would copy it)
+    return pa.RecordBatch.from_arrays([column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+                                       for column in table.columns], schema=table.schema)
 
 
 class BlockCache:
@@ -223,14 +225,17 @@ class BlockCache:
                 yield batch
 
     def _written(self, key, settings, path, batches):
-        """``batches``, each written to a new entry on the way; the entry is kept when the piece
-        was read to its end, the file unchanged meanwhile."""
+        """``batches``, each written to a new entry on the way (and given as the one RecordBatch
+        written: the reader then has no chunks to join); the entry is kept when the piece was read
+        to its end, the file unchanged meanwhile."""
         stamp = _stamp(path)
         sink = _Sink(self) if self.stopped is None and stamp is not None else None
         try:
             for batch in batches:
-                if sink is not None and not sink.add(batch):
-                    sink = sink.discard()
+                if sink is not None:
+                    batch = _one_batch(batch)
+                    if not sink.add(batch):
+                        sink = sink.discard()
                 yield batch
             if sink is not None:
                 if sink.finish() and _stamp(path) == stamp:
@@ -290,12 +295,11 @@ class _Sink:
         self.cache, self.file, self.schema, self._out, self._writer = cache, None, None, None, None
 
     def add(self, batch) -> bool:
-        """Write ``batch``; False when it cannot be (no room, a failed write: caching stops;
-        a block of another schema: this entry only)."""
+        """Write ``batch`` (a RecordBatch); False when it cannot be (no room, a failed write:
+        caching stops; a block of another schema: this entry only)."""
         import pyarrow as pa
 
         try:
-            batch = _one_batch(batch)
             if self.file is None:
                 self.file = self.cache._new_file()
             folder = self.cache.folder

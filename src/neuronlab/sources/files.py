@@ -659,6 +659,15 @@ def _read_ahead(blocks, depth: int = 1):
             thread.join(timeout=0.05)
 
 
+class _BlockSettings(NamedTuple):
+    """What decides a piece's blocks, as a cache entry records it."""
+
+    columns: tuple
+    block_rows: int
+    target: Optional[str]
+    target_is_text: Optional[bool]
+
+
 class _Summed(NamedTuple):
     """A block already summed where pyarrow decoded it: its ``sums`` and its ``n`` rows."""
 
@@ -779,10 +788,10 @@ class FileSource(BlocksSource):
 
             if self.cache is None:
                 batches = read()
-            else:  # what decides the blocks; a Parquet file's types are its own, a CSV file's the reader's
+            else:  # a Parquet file's types are its own, a CSV file's the reader's
                 text = None if piece.fmt == "parquet" else self.target_is_text
-                batches = self.cache.blocks(piece, (tuple(columns), self.block_rows, self.target, text), read,
-                                            self._target_typed)
+                batches = self.cache.blocks(piece, _BlockSettings(tuple(columns), self.block_rows, self.target, text),
+                                            read, self._target_typed)
             for number, batch in enumerate(batches):
                 yield piece, number, batch
 
@@ -796,10 +805,9 @@ class FileSource(BlocksSource):
         import pyarrow as pa
         import pyarrow.types as pt
 
-        *same, text_then = settings_then
-        *same_now, text = settings
-        target = same[2]
-        if same != same_now or text_then is not None or text is None or target is None:
+        target, text = settings.target, settings.target_is_text
+        if (settings_then._replace(target_is_text=text) != settings or settings_then.target_is_text is not None
+                or text is None or target is None):
             return None
         typed = schema.field(target).type
         if text:

@@ -60,8 +60,9 @@ def add_options(parser) -> None:
                         "(default: half of this machine's memory)")
     parser.add_argument("--no-cache", action="store_true",
                         help="decode the files at every pass when streaming; by default the first pass keeps the "
-                        "decoded blocks on local disk (in $NEURONLAB_CACHE_DIR, else the temporary folder; "
-                        "removed at the end) and later passes read them back")
+                        "decoded blocks on local disk (in $NEURONLAB_CACHE_DIR, else the temporary folder, or "
+                        "~/.cache/neuronlab when that is held in memory; removed at the end) and later passes "
+                        "read them back")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="train on a Dask cluster whose workers read DATA themselves: local (2 worker "
                         "processes), local:N, or a scheduler address tcp://host:8786")
