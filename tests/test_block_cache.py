@@ -16,9 +16,10 @@ import pytest
 
 from neuronlab import Neuron, NeuronObjective
 from neuronlab.sources import cache as cache_module
-from neuronlab.sources import files as files_module
 from neuronlab.sources.cache import BlockCache, default_folder
 from neuronlab.sources.files import FileSource
+
+from stream_helpers import CountedReads, as_table
 
 
 def _rows(n=2500, p=3, seed=0):
@@ -59,26 +60,12 @@ def _expected(X, y, theta):
     return J, np.append(Xs.T @ delta, delta.sum()) / len(y)
 
 
-class _CountedReads:
-    """Counts the pieces read from the data files (not from the cache)."""
-
-    def __init__(self, monkeypatch):
-        self.n = 0
-        original = files_module.read_piece
-
-        def counted(*args, **kwargs):
-            self.n += 1
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(files_module, "read_piece", counted)
-
-
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_later_passes_read_the_cache_and_give_the_same_bits(tmp_path, fmt, monkeypatch):
     X, y = _rows()
     data = _write(tmp_path / "data", X, y, fmt)
     theta = np.array([0.4, -0.3, 0.2, 0.1])
-    reads = _CountedReads(monkeypatch)
+    reads = CountedReads(monkeypatch)
     cached = _source(data, _cache(tmp_path))  # the scan reads the target as inferred (int64 in a CSV)
     n_pieces = len(cached.pieces)
     assert reads.n == n_pieces  # the scan
@@ -88,11 +75,9 @@ def test_later_passes_read_the_cache_and_give_the_same_bits(tmp_path, fmt, monke
     assert reads.n == n_pieces, "a pass after the scan decoded a file again"
     assert cached.cache.stopped is None
     # the blocks themselves, schema included, are those the files give
-    from_cache = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
-                  for _, _, b in cached._read(cached.pieces)]
+    from_cache = [as_table(b) for _, _, b in cached._read(cached.pieces)]
     uncached = cached.configured(cache=False)
-    from_files = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
-                  for _, _, b in uncached._read(uncached.pieces)]
+    from_files = [as_table(b) for _, _, b in uncached._read(uncached.pieces)]
     assert reads.n == 2 * n_pieces and len(from_cache) == len(from_files) > n_pieces
     assert all(a.equals(b) for a, b in zip(from_cache, from_files))
     assert from_cache[0].schema.field("label").type == (pa.float64() if fmt == "csv" else pa.int64())
@@ -121,7 +106,7 @@ def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fm
         held = np.concatenate([X for X, _, _ in validation._each()])
         return batches, held, train.n_samples, validation.n_samples
 
-    reads = _CountedReads(monkeypatch)
+    reads = CountedReads(monkeypatch)
     with_cache = epochs(_cache(tmp_path))
     n_pieces = len(FileSource(data, "label", cache=False).pieces)
     assert reads.n == n_pieces  # the scan; every epoch and the validation part from the cache
@@ -144,7 +129,9 @@ def test_a_file_changed_after_it_was_cached_is_read_again(tmp_path):
     # the same shape, other values: the pass must see them (the scaling stays the first file's)
     X2 = X * 1.5 + 0.25
     table = pa.table({**{f"x{j}": X2[:, j] for j in range(3)}, "label": y})
-    pq.write_table(table, data / "part-0.parquet", row_group_size=700)
+    pq.write_table(table, data / "part-0.parquet", row_group_size=700)  # the same size, the same inode
+    later = os.stat(data / "part-0.parquet").st_mtime_ns + 2 * 10**9  # a file system's clock may tick in seconds
+    os.utime(data / "part-0.parquet", ns=(later, later))
     value, _ = objective.loss_and_grad(theta)
     Xs = (X2 - X.mean(0)) / X.std(0)
     z = Xs @ theta[:-1] + theta[-1]
@@ -180,7 +167,7 @@ def test_a_removed_entry_is_read_from_the_file(tmp_path, monkeypatch):
     entries = sorted(os.listdir(cache.folder))
     assert len(entries) == len(source.pieces)
     os.remove(os.path.join(cache.folder, entries[0]))
-    reads = _CountedReads(monkeypatch)
+    reads = CountedReads(monkeypatch)
     after = objective.loss_and_grad(theta)
     assert reads.n == 1  # the one piece whose entry went away
     assert after[0] == before[0] and np.array_equal(after[1], before[1])
@@ -293,7 +280,7 @@ def test_an_entry_that_fails_midway_goes_on_from_the_file_at_that_block(tmp_path
             return self.inner.get_batch(number)
 
     monkeypatch.setattr(pa.ipc, "open_file", Damaged)
-    reads = _CountedReads(monkeypatch)
+    reads = CountedReads(monkeypatch)
     after = objective.loss_and_grad(theta)
     assert reads.n == 1
     assert after[0] == before[0] and np.array_equal(after[1], before[1])
@@ -336,19 +323,17 @@ def test_integer_targets_cached_by_the_scan_are_the_floats_the_reader_parses(tmp
     assert not scan.target_is_text and scan.n_dropped == 50 and raw.cache.bytes_held > 0
     typed = raw.configured(target_is_text=False)
     plain = typed.configured(cache=False)
-    reads = _CountedReads(monkeypatch)
+    reads = CountedReads(monkeypatch)
     ours = [b for _, _, b in typed._read(typed.pieces)]
     assert reads.n == 0  # the scan's blocks, their target cast
     theirs = [b for _, _, b in plain._read(plain.pieces)]
     assert len(ours) == len(theirs) == 5
     for a, b in zip(ours, theirs):
-        a = a if isinstance(a, pa.Table) else pa.Table.from_batches([a])
-        b = b if isinstance(b, pa.Table) else pa.Table.from_batches([b])
+        a, b = as_table(a), as_table(b)
         assert a.schema.field("label").type == b.schema.field("label").type == pa.float64()
         assert a.equals(b)
     parsed = np.array([float(v) if v else np.nan for v in values * 50])
-    got = np.concatenate([(b if isinstance(b, pa.Table) else pa.Table.from_batches([b])).column("label")
-                          .to_numpy(zero_copy_only=False) for b in ours])
+    got = np.concatenate([as_table(b).column("label").to_numpy(zero_copy_only=False) for b in ours])
     np.testing.assert_array_equal(got, parsed)
 
 

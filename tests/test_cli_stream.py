@@ -222,31 +222,27 @@ def test_a_streamed_model_resumes_streamed(folder, tmp_path):
 def test_the_cache_of_decoded_blocks_changes_no_bit_of_the_model_and_is_removed(folder, tmp_path, monkeypatch):
     from neuronlab.sources import files
     from neuronlab.sources.cache import FOLDER_VARIABLE, BlockCache
+    from stream_helpers import CountedReads
 
     monkeypatch.setenv(FOLDER_VARIABLE, str(tmp_path / "caches"))
-    folders, new_file, read_piece = [], BlockCache._new_file, files.read_piece
-    reads = []
+    folders, new_file = [], BlockCache._new_file
 
     def noted(cache):
         file = new_file(cache)
         folders.append(cache.folder)
         return file
 
-    def counted(*args, **kwargs):
-        reads.append(args[0])
-        return read_piece(*args, **kwargs)
-
     monkeypatch.setattr(BlockCache, "_new_file", noted)
-    monkeypatch.setattr(files, "read_piece", counted)
+    reads = CountedReads(monkeypatch)
     cached, plain = tmp_path / "cached.json", tmp_path / "plain.json"
     assert main(["train", str(folder), *COMMON, "--out", str(cached)]) == 0
     n_pieces = len(files.FileSource(folder, "y", cache=False).pieces)
-    assert len(reads) == n_pieces  # the scan; every later pass from the cache
-    reads.clear()
+    assert reads.n == n_pieces  # the scan; every later pass from the cache
+    reads.pieces.clear()
     assert main(["train", str(folder), *COMMON, "--no-cache", "--out", str(plain)]) == 0
     a, b = json.loads(cached.read_text()), json.loads(plain.read_text())
     assert a["parameters"] == b["parameters"] and a["metrics"] == b["metrics"]
-    assert len(reads) > 5 * n_pieces  # without the cache, every pass decodes the files
+    assert reads.n > 5 * n_pieces  # without the cache, every pass decodes the files
     import gc
 
     gc.collect()

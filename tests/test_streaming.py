@@ -367,7 +367,7 @@ def test_the_column_route_takes_the_rows_of_its_part_and_leaves_bad_values_to_th
         assert summed[0] == pytest.approx(copied[0], rel=1e-13)
         np.testing.assert_allclose(summed[2], copied[2], rtol=1e-12, atol=1e-12)
     # only the block with the missing value is copied: in the whole data, and in the one part that has its row
-    assert copied_blocks == {None: 1, **copied_blocks} and copied_blocks["train"] + copied_blocks["validation"] == 1
+    assert copied_blocks[None] == 1 and copied_blocks["train"] + copied_blocks["validation"] == 1
     with pytest.raises(ValueError, match=r"part-1\.parquet \(row group 0\): missing or infinite values in column\(s\) x2"):
         raw = FileSource(folder, "label").configured(labels=[0, 1], target_is_text=False)
         NeuronObjective.from_source(Neuron(4, "sigmoid"), raw, "log_loss").loss(theta)
