@@ -172,6 +172,9 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, sin
     label is never subtracted from in its own (wrapping) integer type."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
+    # a linear neuron's squared error written out here, as :func:`sample_loss_and_dz` computes
+    # it (the same bits): through that function's branches the loop is not vectorised
+    linear = act == 0 and loss == 0
     loss_sum = 0.0
     weight_sum = 0.0
     for k in range(m):
@@ -181,6 +184,9 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, sin
             target = float(np.float32(y[i])) if single else float(np.float64(y[i]))
         if loss == 3:
             value, dz = logistic[0, k] - target * float(zbuf[k]), logistic[1, k] - target
+        elif linear:
+            r = float(zbuf[k]) - target
+            value, dz = 0.5 * r * r, r
         else:
             value, dz = sample_loss_and_dz(float(zbuf[k]), target, act, loss)
         if weighted:
