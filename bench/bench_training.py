@@ -5,8 +5,9 @@
                                              [--only evaluation|target|epoch|memory|step-overhead ...]
 
 Prints tables of medians and ratios (Markdown, pasted into BENCHMARKS.md).  The routes of
-each table run in turn, round after round, so that a shared machine's changing load falls on
-all of them alike:
+each table run in turn, round after round and in a new order each round, so that a shared
+machine's changing load, and what one route leaves behind for the next, fall on all of them
+alike:
 
 1. one loss-and-gradient evaluation of a logistic neuron (and of a linear one), float64 and
    float32: neuronlab vs naive NumPy (X @ w, then X.T @ r), PyTorch CPU hand-written and
@@ -38,16 +39,27 @@ import numpy as np
 TARGET_RTOL = 1e-4
 
 
-def medians_ms_interleaved(routes, repeat):
+def medians_ms_interleaved(routes, repeat, seed=0):
     """{name: median ms} with the routes run in turn, round after round: on a shared machine
-    the load changes from second to second, and taking turns spreads it over every route."""
+    the load changes from second to second, and taking turns spreads it over every route.
+
+    Each round takes the routes in a new order (shuffled with ``seed``): a route pays for
+    what the one before it left behind — the copy of X leaves up to the size of the L3
+    cache of written lines, which the memory writes back during the next route (ad hoc, 11
+    rounds in a fixed order: our pass took 50.1 ms right after the copy against 47.4–49.3 ms
+    after other routes) — and in a fixed order that cost always fell on the same route."""
+    import random
+
     for fn in routes.values():
         fn()  # warm up
     times = {name: [] for name in routes}
+    order = list(routes)
+    shuffle = random.Random(seed).shuffle
     for _ in range(repeat):
-        for name, fn in routes.items():
+        shuffle(order)
+        for name in order:
             start = time.perf_counter()
-            fn()
+            routes[name]()
             times[name].append(time.perf_counter() - start)
     return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
