@@ -39,7 +39,7 @@ import numpy as np
 TARGET_RTOL = 1e-4
 
 
-def medians_ms_interleaved(routes, repeat, seed=0):
+def medians_ms_interleaved(routes, repeat, seed=0, outcomes=None, warm_up=True):
     """{name: median ms} with the routes run in turn, round after round: on a shared machine
     the load changes from second to second, and taking turns spreads it over every route.
 
@@ -47,11 +47,13 @@ def medians_ms_interleaved(routes, repeat, seed=0):
     what the one before it left behind — the copy of X leaves up to the size of the L3
     cache of written lines, which the memory writes back during the next route (ad hoc, 11
     rounds in a fixed order: our pass took 50.1 ms right after the copy against 47.4–49.3 ms
-    after other routes) — and in a fixed order that cost always fell on the same route."""
+    after other routes) — and in a fixed order that cost always fell on the same route.
+    ``outcomes``: a dict that receives each route's last return value."""
     import random
 
-    for fn in routes.values():
-        fn()  # warm up
+    if warm_up:
+        for fn in routes.values():
+            fn()
     times = {name: [] for name in routes}
     order = list(routes)
     shuffle = random.Random(seed).shuffle
@@ -59,8 +61,10 @@ def medians_ms_interleaved(routes, repeat, seed=0):
         shuffle(order)
         for name in order:
             start = time.perf_counter()
-            routes[name]()
+            outcome = routes[name]()
             times[name].append(time.perf_counter() - start)
+            if outcomes is not None:
+                outcomes[name] = outcome
     return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
@@ -273,16 +277,13 @@ def bench_time_to_target(X, y, rounds=3):
             sklearn(lambda: SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=5, tol=None,
                                           random_state=0)),
     }
-    seconds = {name: [] for name in routes}
     outcome = {}
-    for _ in range(rounds):  # in turn, round after round (see medians_ms_interleaved)
-        for name, run in routes.items():
-            start = time.perf_counter()
-            outcome[name] = run()
-            seconds[name].append(time.perf_counter() - start)
-    median = {name: statistics.median(t) for name, t in seconds.items()}
+    # no warm-up round: each route takes seconds, and the optimum's L-BFGS above has
+    # compiled the kernel
+    median = {name: ms / 1e3 for name, ms in
+              medians_ms_interleaved(routes, rounds, outcomes=outcome, warm_up=False).items()}
     rows = [[name, f"{median[name]:.2f}", steps, evals, f"{loss:.6f}", "yes" if loss <= target else "no"]
-            for name, (steps, evals, loss) in outcome.items()]
+            for name, (steps, evals, loss) in ((name, outcome[name]) for name in routes)]
     names = list(routes)
     reference = median[names[5]]
     ratios = [f"- {name} ÷ LogisticRegression(lbfgs): {median[name] / reference:.2f}×" for name in names[:4]]
