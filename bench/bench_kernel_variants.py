@@ -241,17 +241,22 @@ def main(argv=None):
             return K.accumulate_in_threads(None, X, y, np.empty(0, dtype=X.dtype), np.empty(0, np.int64), 0,
                                            X.shape[0], w, b,
                                            kernel.ACTIVATION_CODES["sigmoid"], kernel.LOSS_CODES["log_loss"], True,
-                                           chunk_rows, block, ahead, dealt=dealt)
+                                           chunk_rows, block, ahead, pace, dealt=dealt)
         return run
 
     block = kernel._block_rows(p, X.itemsize, column_major=False)  # the kernel's own choices
     chunk_rows = kernel._chunk_rows(p, block)
-    ahead = kernel._rows_ahead(p, X.itemsize)
+    ahead, pace = kernel._prefetch_plan(p, X.itemsize)
     ahead_bytes = kernel.PREFETCH_BYTES.get(X.itemsize, 0)
+    whole_block = -(-(-(-block * p * X.itemsize // 64)) // (block // 4))  # lines per four rows: all of it
 
     def prefetching(n_bytes):
         """The kernel asking for the rows ``n_bytes`` of X ahead (0: not at all)."""
         return patched(PREFETCH_BYTES={**kernel.PREFETCH_BYTES, X.itemsize: n_bytes})
+
+    def pacing(lines):
+        """The kernel's gradient asking for ``lines`` lines of the next block per four rows."""
+        return patched(GRAD_PREFETCH_LINES={**kernel.GRAD_PREFETCH_LINES, X.itemsize: lines})
 
     def as_mean(run):
         def mean():
@@ -265,6 +270,10 @@ def main(argv=None):
         "kernel, chunks in equal shares (one run of chunks per thread)": as_mean(schedule(False)),
         **{(f"kernel, rows asked for {n_bytes >> 10} kB ahead" if n_bytes else "kernel, no rows asked for ahead"):
            prefetching(n_bytes) for n_bytes in (0, 1 << 14, 1 << 15, 1 << 16) if n_bytes != ahead_bytes},
+        **{(f"kernel, the gradient asks for {lines} lines of the next block per four rows"
+            + (" (all of it)" if lines == whole_block else "") if lines else
+            "kernel, the gradient asks for no lines of the next block"):
+           pacing(lines) for lines in (0, 8, 16, 32, whole_block) if lines != pace},
         "kernel, chunks 4× smaller (2^16 values)": patched(CHUNK_ELEMENTS=kernel.CHUNK_ELEMENTS // 4),
         "kernel, chunks 4× larger (2^20 values)": patched(CHUNK_ELEMENTS=kernel.CHUNK_ELEMENTS * 4),
         "kernel, blocks of 16 kB": patched(COMPILED_BLOCK_BYTES=1 << 14),

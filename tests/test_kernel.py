@@ -203,6 +203,31 @@ def test_the_same_bits_on_one_thread_and_on_two(dtype, monkeypatch):
     assert one[0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("p", [3, 40])
+def test_asking_the_cpu_for_rows_ahead_changes_no_bit(dtype, p, monkeypatch):
+    """The rows a pass asks the CPU for ahead (while it computes z, and at a pace while it sums
+    the gradient) are hints: J and ∇J are the same bits with or without them, for rows of fewer
+    values than a cache line holds and of many, and for a row subset (which asks for none)."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((3001, p)).astype(dtype)  # blocks of whole and partial fours of rows
+    y = (rng.random(3001) < 0.5).astype(np.float64)
+    theta = rng.normal(0.0, 0.3, p + 1)
+    rows = np.arange(1, 3001, 2)
+    results = []
+    for ahead_bytes, lines in ((0, 0), (1 << 12, 16), (1 << 15, 3), (0, 1000)):
+        monkeypatch.setattr(kernel, "PREFETCH_BYTES", {4: ahead_bytes, 8: ahead_bytes})
+        monkeypatch.setattr(kernel, "GRAD_PREFETCH_LINES", {4: lines, 8: lines})
+        results.append([NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss", engine="numba",
+                                        rows=subset).loss_and_grad(theta) for subset in (None, rows)])
+    for other in results[1:]:
+        for (value, grad), (value_0, grad_0) in zip(other, results[0]):
+            assert value == value_0
+            np.testing.assert_array_equal(grad, grad_0)
+    ref_value, ref_grad = _naive(X, y, np.ones(len(y)), theta, "sigmoid", "log_loss")
+    assert results[0][0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-5)
+
+
 def test_the_thread_setting_is_a_whole_number(monkeypatch):
     from neuronlab.core.threads import thread_setting
 

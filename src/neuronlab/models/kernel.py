@@ -75,6 +75,12 @@ COMPILED_BLOCK_ROWS = (4, 512)
 #: 1,000,000 × 100 X (BENCHMARKS.md): 25–51 kB ahead made a float32 pass 10–15 % faster; no
 #: distance tried (13–51 kB) made a float64 pass faster
 PREFETCH_BYTES = {4: 1 << 15, 8: 0}
+#: how many cache lines of the next block each four rows of a block's gradient ask for, by
+#: the item size of X (0: none).  That phase reads only the block in cache, and the memory
+#: would idle meanwhile.  Measured on the 1,000,000 × 100 X (BENCHMARKS.md, issue 12 fourth
+#: round): 12–16 lines made a float64 pass 5–14 % faster, 24 or more less so and the whole
+#: block at once slower; float32, which asks for rows ahead already, was no faster
+GRAD_PREFETCH_LINES = {4: 0, 8: 16}
 #: values (rows × columns) per chunk, the pieces a threaded pass is cut into — by the data's
 #: shape, never by the thread count, so that the sums are the same on any: 2 MB of float64
 #: (chunks 4× smaller were 1.1–1.5× slower, 4× larger no faster: BENCHMARKS.md)
@@ -239,10 +245,12 @@ def _block_rows(p, itemsize, column_major):
     return max(low, min(high * 8 if column_major else high, block_bytes // (p * itemsize)))
 
 
-def _rows_ahead(p, itemsize):
-    """How many rows ahead a pass over consecutive rows asks for (``PREFETCH_BYTES``; 0: none)."""
+def _prefetch_plan(p, itemsize):
+    """(rows ahead, lines per four rows of the gradient) that a pass over consecutive rows asks
+    the CPU for (``PREFETCH_BYTES``, ``GRAD_PREFETCH_LINES``; 0: none)."""
     ahead_bytes = PREFETCH_BYTES.get(itemsize, 0)
-    return max(1, ahead_bytes // (p * itemsize)) if ahead_bytes else 0
+    ahead = max(1, ahead_bytes // (p * itemsize)) if ahead_bytes else 0
+    return ahead, GRAD_PREFETCH_LINES.get(itemsize, 0)
 
 
 def _chunk_rows(p, block):
@@ -274,19 +282,19 @@ def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, wan
     p = X.shape[1]
     act, code = codes
     block = _block_rows(p, X.dtype.itemsize, column_major=p > 1 and not X.flags.c_contiguous)
-    ahead = _rows_ahead(p, X.dtype.itemsize)
+    ahead, pace = _prefetch_plan(p, X.dtype.itemsize)
     if _one_thread(count * p):
         # a mini-batch or a small data set: threads would cost more than they save
         grad = np.zeros(theta.shape[0])
         loss_sum, weight_sum = compiled.accumulate(
-            X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, grad, block, ahead
+            X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, grad, block, ahead, pace
         )
     else:
         # the chunks follow the data's shape only, never the thread count (same bits on any)
         chunk_rows = _chunk_rows(p, block)
         loss_sum, weight_sum, grad = compiled.accumulate_in_threads(
             thread_setting(), X, y, weights, rows_arr, lo, hi, w, b, act, code, want_grad, chunk_rows, block,
-            ahead
+            ahead, pace
         )
     return float(loss_sum), float(weight_sum), (grad if want_grad else None)
 
