@@ -11,8 +11,9 @@ timed.  Variants:
 - the kernel with the loss alone (no gradient), on one thread, with its chunks dealt one at a
   time from a shared counter to whichever thread is free and in equal shares (one run of
   consecutive chunks per thread), asking for rows 16, 32 or 64 kB ahead or not at all (the
-  one it does is left out), with chunks 4× smaller and 4× larger, and with blocks of 16 kB
-  and 256 kB;
+  one it does is left out), its gradient asking for 0, 8, 16 or 32 lines of the next block per
+  four rows or for all of it (the kernel's own pace left out), with chunks 4× smaller and 4×
+  larger, and with blocks of 16 kB and 256 kB;
 - the kernel before (the issue 6 kernel): BLAS z = X_B·w and δᵀX_B on blocks of 256 rows,
   16 chunks;
 - numba loops, one row at a time: z for a block, the per-row math, then the gradient;
@@ -248,7 +249,8 @@ def main(argv=None):
     chunk_rows = kernel._chunk_rows(p, block)
     ahead, pace = kernel._prefetch_plan(p, X.itemsize)
     ahead_bytes = kernel.PREFETCH_BYTES.get(X.itemsize, 0)
-    whole_block = -(-(-(-block * p * X.itemsize // 64)) // (block // 4))  # lines per four rows: all of it
+    lines_in_block = -(-block * p * X.itemsize // 64)
+    whole_block = -(-lines_in_block // (block // 4))  # lines per four rows that cover all of the next block
 
     def prefetching(n_bytes):
         """The kernel asking for the rows ``n_bytes`` of X ahead (0: not at all)."""

@@ -203,12 +203,17 @@ def test_the_same_bits_on_one_thread_and_on_two(dtype, monkeypatch):
     assert one[0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-6)
 
 
+@pytest.mark.parametrize("threaded", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("p", [3, 40])
-def test_asking_the_cpu_for_rows_ahead_changes_no_bit(dtype, p, monkeypatch):
+def test_asking_the_cpu_for_rows_ahead_changes_no_bit(dtype, p, threaded, monkeypatch):
     """The rows a pass asks the CPU for ahead (while it computes z, and at a pace while it sums
     the gradient) are hints: J and ∇J are the same bits with or without them, for rows of fewer
-    values than a cache line holds and of many, and for a row subset (which asks for none)."""
+    values than a cache line holds and of many, on one thread and in chunks on threads, and for
+    a row subset (which asks for none)."""
+    if threaded:
+        monkeypatch.setattr(kernel, "PARALLEL_MIN_ELEMENTS", 0)
+        monkeypatch.setattr(kernel, "CHUNK_ELEMENTS", 40 * 700)  # chunks of several blocks
     rng = np.random.default_rng(4)
     X = rng.standard_normal((3001, p)).astype(dtype)  # blocks of whole and partial fours of rows
     y = (rng.random(3001) < 0.5).astype(np.float64)
@@ -218,6 +223,7 @@ def test_asking_the_cpu_for_rows_ahead_changes_no_bit(dtype, p, monkeypatch):
     for ahead_bytes, lines in ((0, 0), (1 << 12, 16), (1 << 15, 3), (0, 1000)):
         monkeypatch.setattr(kernel, "PREFETCH_BYTES", {4: ahead_bytes, 8: ahead_bytes})
         monkeypatch.setattr(kernel, "GRAD_PREFETCH_LINES", {4: lines, 8: lines})
+        assert kernel._prefetch_plan(p, X.itemsize)[1] == lines  # what the pass is given
         results.append([NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss", engine="numba",
                                         rows=subset).loss_and_grad(theta) for subset in (None, rows)])
     for other in results[1:]:
@@ -226,6 +232,29 @@ def test_asking_the_cpu_for_rows_ahead_changes_no_bit(dtype, p, monkeypatch):
             np.testing.assert_array_equal(grad, grad_0)
     ref_value, ref_grad = _naive(X, y, np.ones(len(y)), theta, "sigmoid", "log_loss")
     assert results[0][0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-5)
+
+
+def test_the_linear_neurons_block_step_gives_the_bits_of_the_per_sample_function():
+    """Identity + squared error is written out in the block loop (so that it vectorises): each
+    row's L and δ are the bits of ``sample_loss_and_dz``, whose branches hold every pair."""
+    from neuronlab.models import _kernel_numba
+
+    rng = np.random.default_rng(5)
+    z = np.concatenate([rng.normal(0.0, 3.0, 61), [0.0, -0.0, 1e300, -1e-300, 7.5]])
+    y = np.concatenate([rng.normal(0.0, 3.0, 61), [0.0, 1.0, -1e300, 2.0, 7.5]])
+    act, code = kernel.ACTIVATION_CODES["identity"], kernel.LOSS_CODES["squared_error"]
+    for k in range(len(z)):
+        one = z[k:k + 1].copy()
+        value, _ = _kernel_numba._per_sample_block(one, 1, y[k:k + 1], np.empty(0), np.empty(0, np.int64), 0,
+                                                   act, code, np.empty((2, 1)), False)
+        expected_value, expected_dz = _kernel_numba.sample_loss_and_dz(z[k], y[k], act, code)
+        assert (value, one[0]) == (expected_value, expected_dz)
+        assert np.signbit(one[0]) == np.signbit(expected_dz)
+    block = z.copy()  # the whole block at once: the same δ row by row
+    _kernel_numba._per_sample_block(block, len(z), y, np.empty(0), np.empty(0, np.int64), 0, act, code,
+                                    np.empty((2, len(z))), False)
+    np.testing.assert_array_equal(block, [_kernel_numba.sample_loss_and_dz(a, b, act, code)[1]
+                                          for a, b in zip(z, y)])
 
 
 def test_the_thread_setting_is_a_whole_number(monkeypatch):

@@ -28,8 +28,10 @@ to 2.77–2.80 M rows/s).
 
 This is compiled code: it cannot call the NumPy functions of ``core.activations`` and
 ``core.losses``, so it keeps its own copy of each f, f′, L and ∂L/∂ŷ (written once more in
-``sample_loss_and_dz``).  tests/test_kernel.py checks its sums against the neuron's own
-forward → loss derivative → backward for every pair it knows.
+``sample_loss_and_dz``; the two pairs the benchmarks time, sigmoid + log loss and identity +
+squared error, are also written out in the block loops, where they vectorise).
+tests/test_kernel.py checks its sums against the neuron's own forward → loss derivative →
+backward for every pair it knows.
 """
 
 import math
@@ -61,7 +63,8 @@ def sample_loss_and_dz(z, y, act, loss):
     """(L(ŷ, y), ∂L/∂z) for one sample with ŷ = f(z): the chain rule ∂L/∂ŷ · f′(z).
 
     Sigmoid + log loss (code 3) is not handled here: ``_logistic_parts`` computes its
-    logit form for a whole block at once, vectorised."""
+    logit form for a whole block at once, vectorised.  Identity + squared error is, but the
+    block loop of ``_per_sample_block`` writes it out (the same per-row bits) so as to vectorise."""
     if loss == 5:
         return 0.5 * z * z, z
     if act == 0:
@@ -173,7 +176,7 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, sin
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
     # a linear neuron's squared error written out here, as :func:`sample_loss_and_dz` computes
-    # it (the same bits): through that function's branches the loop is not vectorised
+    # it (the same per-row bits): through that function's branches the loop is not vectorised
     linear = act == 0 and loss == 0
     loss_sum = 0.0
     weight_sum = 0.0
@@ -282,13 +285,13 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad, pace):
     With ``pace`` > 0 and consecutive rows, each four rows also ask the CPU for the next
     ``pace`` cache lines of the next block (the m rows from start + m), in order: this phase
     reads only what is in cache, and the CPU's prefetcher, which follows the rows that miss,
-    would leave the memory idle meanwhile.  A steady pace, not the whole next block at once:
-    asking for all of it here was slower than asking for none (BENCHMARKS.md)."""
+    would leave the memory idle meanwhile.  A few lines at a time: a pace that covers the
+    whole next block (51 lines per four rows at p = 100) was slower than none (BENCHMARKS.md)."""
     p = X.shape[1]
     use_rows = rows.shape[0] > 0
     line = 64 // X.itemsize  # values per cache line
     next_row, next_column = start + m, 0  # the next line to ask for: X[next_row, next_column]
-    next_end = 0 if use_rows or pace <= 0 else min(start + 2 * m, X.shape[0])
+    next_end = 0 if use_rows else min(start + 2 * m, X.shape[0])
     for k in range(m):
         dz[k] = zbuf[k]
     # The row views are taken after the branch, from indices, and Σδ is summed in a local:
@@ -302,13 +305,14 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad, pace):
         else:
             i0, i1, i2, i3 = start + k, start + k + 1, start + k + 2, start + k + 3
         for _ in range(pace):
-            if next_row < next_end:
-                _prefetch(X, next_row, next_column)
-                # X is C-contiguous here: past a row's end, the next line is the next row's
-                next_column += line
-                while next_column >= p:
-                    next_column -= p
-                    next_row += 1
+            if next_row >= next_end:
+                break
+            _prefetch(X, next_row, next_column)
+            # X is C-contiguous here: past a row's end, the next line is the next row's
+            next_column += line
+            while next_column >= p:
+                next_column -= p
+                next_row += 1
         x0, x1, x2, x3 = X[i0], X[i1], X[i2], X[i3]
         d0, d1, d2, d3 = dz[k], dz[k + 1], dz[k + 2], dz[k + 3]
         for j in range(p):
@@ -389,7 +393,7 @@ def _block_sums(X, rows, start, m, y, weights, y_rows, y_start, w, w_x, b, zero,
         if columns:
             _block_grad_columns(X, rows, start, m, zbuf, grad)
         else:
-            _block_grad(X, rows, start, m, zbuf, dz, grad, pace)
+            _block_grad(X, rows, start, m, zbuf, dz, grad, 0 if rows.shape[0] > 0 else pace)
     return block_loss, block_weight, z_sum
 
 

@@ -78,8 +78,9 @@ PREFETCH_BYTES = {4: 1 << 15, 8: 0}
 #: how many cache lines of the next block each four rows of a block's gradient ask for, by
 #: the item size of X (0: none).  That phase reads only the block in cache, and the memory
 #: would idle meanwhile.  Measured on the 1,000,000 × 100 X (BENCHMARKS.md, issue 12 fourth
-#: round): 12–16 lines made a float64 pass 5–14 % faster, 24 or more less so and the whole
-#: block at once slower; float32, which asks for rows ahead already, was no faster
+#: round): 12–16 lines made a float64 pass 5–14 % faster in three A/Bs, 24 or more less so,
+#: and a pace covering the whole next block slower than none; float32, which asks for rows
+#: ahead already, was not clearly faster
 GRAD_PREFETCH_LINES = {4: 0, 8: 16}
 #: values (rows × columns) per chunk, the pieces a threaded pass is cut into — by the data's
 #: shape, never by the thread count, so that the sums are the same on any: 2 MB of float64
