@@ -62,11 +62,11 @@ def _sigmoid(z):
 def sample_loss_and_dz(z, y, act, loss):
     """(L(ŷ, y), ∂L/∂z) for one sample with ŷ = f(z): the chain rule ∂L/∂ŷ · f′(z).
 
-    Sigmoid + log loss (code 3) is not handled here: ``_logistic_parts`` computes its
-    logit form for a whole block at once, vectorised.  Identity + squared error is, but the
-    block loop of ``_per_sample_block`` writes it out (the same per-row bits) so as to vectorise."""
-    if loss == 5:
-        return 0.5 * z * z, z
+    Not handled here: sigmoid + log loss (code 3), whose logit form ``_logistic_parts``
+    computes for a whole block at once, and the quadratic pairs, identity + squared error and
+    the gram pass (code 5: the same with y = 0), which ``_per_sample_block`` writes out: its
+    loop then vectorises, which it does not through this function's branches.  This is the
+    one place for every other pair."""
     if act == 0:
         y_hat, slope = z, 1.0
     elif act == 1:
@@ -175,9 +175,9 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, sin
     label is never subtracted from in its own (wrapping) integer type."""
     use_rows = rows.shape[0] > 0
     weighted = weights.shape[0] > 0
-    # a linear neuron's squared error written out here, as :func:`sample_loss_and_dz` computes
-    # it (the same per-row bits): through that function's branches the loop is not vectorised
-    linear = act == 0 and loss == 0
+    # ½(z − y)² and δ = z − y, a linear neuron's squared error or (y = 0) the gram pass, written
+    # out here: through :func:`sample_loss_and_dz`'s branches the loop is not vectorised
+    quadratic = loss == 5 or (act == 0 and loss == 0)
     loss_sum = 0.0
     weight_sum = 0.0
     for k in range(m):
@@ -187,7 +187,7 @@ def _per_sample_block(zbuf, m, y, weights, rows, start, act, loss, logistic, sin
             target = float(np.float32(y[i])) if single else float(np.float64(y[i]))
         if loss == 3:
             value, dz = logistic[0, k] - target * float(zbuf[k]), logistic[1, k] - target
-        elif linear:
+        elif quadratic:
             r = float(zbuf[k]) - target
             value, dz = 0.5 * r * r, r
         else:
@@ -219,19 +219,23 @@ def _emit_prefetch(context, builder, pointer):
 
 
 @intrinsic
-def _prefetch(typingctx, X, i, j):
-    """Ask the CPU to bring the cache line of X[i, j] into its caches (:func:`_emit_prefetch`)."""
-    if not (isinstance(X, types.Array) and X.ndim == 2):
+def _prefetch_address(typingctx, address):
+    """Ask the CPU to bring the cache line at the integer ``address`` into its caches
+    (:func:`_emit_prefetch`)."""
+    if not isinstance(address, types.Integer):
         return None
 
     def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        array = context.make_array(array_type)(context, builder, args[0])
-        address = cgutils.get_item_pointer(context, builder, array_type, array, [args[1], args[2]],
-                                           wraparound=False)
-        return _emit_prefetch(context, builder, builder.bitcast(address, _BYTE_POINTER))
+        return _emit_prefetch(context, builder, builder.inttoptr(args[0], _BYTE_POINTER))
 
-    return types.void(X, i, j), codegen
+    return types.void(address), codegen
+
+
+@nb.njit(cache=True)
+def _prefetch_span(first, end):
+    """Ask for every cache line of the bytes at addresses first … end − 1, in order."""
+    for address in range(first, end, 64):
+        _prefetch_address(address)
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -247,7 +251,6 @@ def _block_z(X, rows, start, m, w, b, zbuf, zero, ahead):
     scattered over X) four at a time: four rows' loads in flight at once, and each w[j]
     loaded once for the four."""
     p = X.shape[1]
-    line = 64 // X.itemsize  # values per cache line
     k = 0
     if rows.shape[0] > 0:
         while k + 4 <= m:
@@ -265,8 +268,8 @@ def _block_z(X, rows, start, m, w, b, zbuf, zero, ahead):
     while k < m:
         i = rows[start + k] if rows.shape[0] > 0 else start + k
         if ahead > 0 and i + ahead < X.shape[0]:
-            for j in range(0, p, line):
-                _prefetch(X, i + ahead, j)
+            row = X.ctypes.data + (i + ahead) * X.strides[0]
+            _prefetch_span(row, row + p * X.itemsize)
         a = zero
         for j in range(p):
             a += X[i, j] * w[j]
@@ -282,16 +285,17 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad, pace):
     loaded and stored once per four rows rather than once per row (the update over j
     vectorised); the last m mod 4 rows one at a time, in float64.
 
-    With ``pace`` > 0 and consecutive rows, each four rows also ask the CPU for the next
+    With ``pace`` > 0 (consecutive rows only), each four rows also ask the CPU for the next
     ``pace`` cache lines of the next block (the m rows from start + m), in order: this phase
     reads only what is in cache, and the CPU's prefetcher, which follows the rows that miss,
     would leave the memory idle meanwhile.  A few lines at a time: a pace that covers the
     whole next block (51 lines per four rows at p = 100) was slower than none (BENCHMARKS.md)."""
     p = X.shape[1]
     use_rows = rows.shape[0] > 0
-    line = 64 // X.itemsize  # values per cache line
-    next_row, next_column = start + m, 0  # the next line to ask for: X[next_row, next_column]
-    next_end = 0 if use_rows else min(start + 2 * m, X.shape[0])
+    # X is C-contiguous here: the next block's rows are one stretch of bytes
+    asked = X.ctypes.data + (start + m) * X.strides[0]  # the next byte to ask for
+    asked_end = X.ctypes.data + min(start + 2 * m, X.shape[0]) * X.strides[0]
+    step = 64 * pace
     for k in range(m):
         dz[k] = zbuf[k]
     # The row views are taken after the branch, from indices, and Σδ is summed in a local:
@@ -304,15 +308,9 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad, pace):
             i0, i1, i2, i3 = rows[start + k], rows[start + k + 1], rows[start + k + 2], rows[start + k + 3]
         else:
             i0, i1, i2, i3 = start + k, start + k + 1, start + k + 2, start + k + 3
-        for _ in range(pace):
-            if next_row >= next_end:
-                break
-            _prefetch(X, next_row, next_column)
-            # X is C-contiguous here: past a row's end, the next line is the next row's
-            next_column += line
-            while next_column >= p:
-                next_column -= p
-                next_row += 1
+        if asked < asked_end:
+            _prefetch_span(asked, min(asked + step, asked_end))
+            asked += step
         x0, x1, x2, x3 = X[i0], X[i1], X[i2], X[i3]
         d0, d1, d2, d3 = dz[k], dz[k + 1], dz[k + 2], dz[k + 3]
         for j in range(p):
@@ -333,7 +331,8 @@ def _block_grad(X, rows, start, m, zbuf, dz, grad, pace):
 def _block_z_columns(X, rows, start, m, w, b, zbuf):
     """:func:`_block_z` for a column-major X (each column contiguous, as a block read from a
     file is): zbuf[k] = Σⱼ wⱼ·xᵢⱼ + b, column by column, each column's update over the block's
-    rows vectorised; in float64."""
+    rows vectorised; in float64.  Returns Σₖ zbuf[k]: not finite when some x is NaN or ±∞
+    (NaN·0 is NaN), which a block summed where it was decoded looks at."""
     p = X.shape[1]
     for k in range(m):
         zbuf[k] = 0.0
@@ -346,8 +345,11 @@ def _block_z_columns(X, rows, start, m, w, b, zbuf):
             column = X[start:start + m, j]
             for k in range(m):
                 zbuf[k] += float(column[k]) * wj
+    z_sum = 0.0
     for k in range(m):
         zbuf[k] += b
+        z_sum += zbuf[k]
+    return z_sum
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -376,15 +378,14 @@ def _block_sums(X, rows, start, m, y, weights, y_rows, y_start, w, w_x, b, zero,
                 columns, ahead, pace, zbuf, dz, logistic, scale_bits):
     """One block of :func:`accumulate`: rows ``start`` … ``start + m − 1`` of X (of ``rows`` when
     it is not empty), whose targets and weights are those of rows ``y_start`` … of ``y_rows``
-    (the same rows, unless X is a block's copy); returns (Σ sᵢLᵢ, Σ sᵢ, Σ zᵢ) and adds the
-    block's δᵀ[X_B, 1] into ``grad``."""
-    if columns:
-        _block_z_columns(X, rows, start, m, w, b, zbuf)
-    else:
-        _block_z(X, rows, start, m, w_x, b, zbuf, zero, 0 if rows.shape[0] > 0 else ahead)
+    (the same rows, unless X is a block's copy); returns (Σ sᵢLᵢ, Σ sᵢ, Σ zᵢ) — Σ zᵢ for a
+    column-major X only (:func:`_block_z_columns`), else 0 — and adds the block's δᵀ[X_B, 1]
+    into ``grad``.  ``ahead`` and ``pace``: 0 when ``rows`` is not empty (the caller's choice)."""
     z_sum = 0.0
-    for k in range(m):
-        z_sum += zbuf[k]
+    if columns:
+        z_sum = _block_z_columns(X, rows, start, m, w, b, zbuf)
+    else:
+        _block_z(X, rows, start, m, w_x, b, zbuf, zero, ahead)
     if loss == 3:
         _logistic_parts(zbuf, m, logistic, scale_bits)
     block_loss, block_weight = _per_sample_block(zbuf, m, y, weights, y_rows, y_start, act, loss, logistic,
@@ -393,7 +394,7 @@ def _block_sums(X, rows, start, m, y, weights, y_rows, y_start, w, w_x, b, zero,
         if columns:
             _block_grad_columns(X, rows, start, m, zbuf, grad)
         else:
-            _block_grad(X, rows, start, m, zbuf, dz, grad, 0 if rows.shape[0] > 0 else pace)
+            _block_grad(X, rows, start, m, zbuf, dz, grad, pace)
     return block_loss, block_weight, z_sum
 
 
@@ -411,7 +412,7 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
     shuffled mini-batch) are read where they are, never copied.  ``ahead`` > 0: consecutive
     rows are asked for that many rows before they are read (:func:`_block_z`); ``pace`` > 0:
     the gradient of a block of consecutive rows asks for the next block's lines at that pace
-    (:func:`_block_grad`).
+    (:func:`_block_grad`); both 0 when ``rows`` is given.
     """
     loss_sum = 0.0
     weight_sum = 0.0
@@ -431,18 +432,6 @@ def accumulate(X, y, weights, rows, lo, hi, w, b, act, loss, want_grad, grad, bl
         loss_sum += block_loss
         weight_sum += block_weight
     return loss_sum, weight_sum
-
-
-@intrinsic
-def _prefetch_address(typingctx, address):
-    """:func:`_prefetch` of the cache line at the integer ``address``."""
-    if not isinstance(address, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return _emit_prefetch(context, builder, builder.inttoptr(args[0], _BYTE_POINTER))
-
-    return types.void(address), codegen
 
 
 @intrinsic
@@ -491,9 +480,7 @@ def _block_standardised(addresses, n, mean, scale, rows, start, m, out):
                     target[k] = (column[start + k] - mu) / sigma
             else:
                 target[:] = column[start:start + m]
-            ahead = min(start + 2 * m, n)
-            for a in range(addresses[j] + 8 * (start + m), addresses[j] + 8 * ahead, 64):
-                _prefetch_address(a)
+            _prefetch_span(addresses[j] + 8 * (start + m), addresses[j] + 8 * min(start + 2 * m, n))
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, nogil=True)

@@ -283,7 +283,8 @@ def _numba_sums(compiled, neuron, X, y, weights, theta, codes, rows, lo, hi, wan
     p = X.shape[1]
     act, code = codes
     block = _block_rows(p, X.dtype.itemsize, column_major=p > 1 and not X.flags.c_contiguous)
-    ahead, pace = _prefetch_plan(p, X.dtype.itemsize)
+    # rows named by index are scattered over X: nothing to ask for ahead
+    ahead, pace = (0, 0) if rows is not None else _prefetch_plan(p, X.dtype.itemsize)
     if _one_thread(count * p):
         # a mini-batch or a small data set: threads would cost more than they save
         grad = np.zeros(theta.shape[0])
