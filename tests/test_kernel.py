@@ -2,6 +2,7 @@
 whole array at once, and central finite differences; both engines, float64 and float32, row
 subsets and mini-batches, no copy of X, the stability limit from the data's curvature."""
 
+import math
 import tracemalloc
 import warnings
 
@@ -214,6 +215,17 @@ def test_asking_the_cpu_for_rows_ahead_changes_no_bit(dtype, p, threaded, monkey
     if threaded:
         monkeypatch.setattr(kernel, "PARALLEL_MIN_ELEMENTS", 0)
         monkeypatch.setattr(kernel, "CHUNK_ELEMENTS", 40 * 700)  # chunks of several blocks
+    from neuronlab.models import _kernel_numba
+
+    entry = "accumulate_in_threads" if threaded else "accumulate"
+    given = []  # the (ahead, pace) each pass was given: the hints reach the pass, or not
+
+    def spy(*args, **kwargs):
+        given.append(args[-2:])
+        return original(*args, **kwargs)
+
+    original = getattr(_kernel_numba, entry)
+    monkeypatch.setattr(_kernel_numba, entry, spy)
     rng = np.random.default_rng(4)
     X = rng.standard_normal((3001, p)).astype(dtype)  # blocks of whole and partial fours of rows
     y = (rng.random(3001) < 0.5).astype(np.float64)
@@ -223,38 +235,55 @@ def test_asking_the_cpu_for_rows_ahead_changes_no_bit(dtype, p, threaded, monkey
     for ahead_bytes, lines in ((0, 0), (1 << 12, 16), (1 << 15, 3), (0, 1000)):
         monkeypatch.setattr(kernel, "PREFETCH_BYTES", {4: ahead_bytes, 8: ahead_bytes})
         monkeypatch.setattr(kernel, "GRAD_PREFETCH_LINES", {4: lines, 8: lines})
-        assert kernel._prefetch_plan(p, X.itemsize)[1] == lines  # what the pass is given
+        given.clear()
         results.append([NeuronObjective(Neuron(p, "sigmoid"), X, y, "log_loss", engine="numba",
                                         rows=subset).loss_and_grad(theta) for subset in (None, rows)])
+        ahead_rows = max(1, ahead_bytes // (p * X.itemsize)) if ahead_bytes else 0
+        assert given == [(ahead_rows, lines), (0, 0)]  # consecutive rows ask; rows by index do not
     for other in results[1:]:
         for (value, grad), (value_0, grad_0) in zip(other, results[0]):
             assert value == value_0
             np.testing.assert_array_equal(grad, grad_0)
-    ref_value, ref_grad = _naive(X, y, np.ones(len(y)), theta, "sigmoid", "log_loss")
-    assert results[0][0][0] == pytest.approx(ref_value, rel=1e-12 if dtype is np.float64 else 1e-5)
+    rel = 1e-12 if dtype is np.float64 else 1e-5
+    for (value, grad), subset in zip(results[0], (slice(None), rows)):
+        ref_value, ref_grad = _naive(X[subset], y[subset], np.ones(len(y[subset])), theta, "sigmoid", "log_loss")
+        assert value == pytest.approx(ref_value, rel=rel)
+        np.testing.assert_allclose(grad, ref_grad, rtol=rel * 10, atol=rel * np.abs(ref_grad).max())
 
 
-def test_the_linear_neurons_block_step_gives_the_bits_of_the_per_sample_function():
-    """Identity + squared error is written out in the block loop (so that it vectorises): each
-    row's L and δ are the bits of ``sample_loss_and_dz``, whose branches hold every pair."""
+@pytest.mark.parametrize("pair", ["linear", "gram"])
+def test_the_quadratic_block_step_gives_the_bits_of_the_formula(pair):
+    """Identity + squared error, and the gram pass (the same with y = 0), are written out in the
+    block loop (so that it vectorises): each row's L = ½(z − y)² and δ = z − y are the bits of
+    the formula in NumPy — and, for the linear neuron, of ``sample_loss_and_dz``, which holds the
+    other pairs — and the block's Σ L is their sum."""
     from neuronlab.models import _kernel_numba
 
     rng = np.random.default_rng(5)
-    z = np.concatenate([rng.normal(0.0, 3.0, 61), [0.0, -0.0, 1e300, -1e-300, 7.5]])
-    y = np.concatenate([rng.normal(0.0, 3.0, 61), [0.0, 1.0, -1e300, 2.0, 7.5]])
-    act, code = kernel.ACTIVATION_CODES["identity"], kernel.LOSS_CODES["squared_error"]
+    z = np.concatenate([rng.normal(0.0, 3.0, 61), [0.0, -0.0, -0.0, 1e300, -1e-300, 7.5]])
+    y = np.concatenate([rng.normal(0.0, 3.0, 61), [0.0, 1.0, 0.0, -1e300, 2.0, 7.5]])
+    act = kernel.ACTIVATION_CODES["identity"]
+    code = kernel.LOSS_CODES["squared_error"] if pair == "linear" else kernel.GRAM
+    target = y if pair == "linear" else np.zeros_like(y)
+    with np.errstate(over="ignore"):
+        expected_dz = z - target
+        expected_value = 0.5 * expected_dz * expected_dz
+    none, no_rows = np.empty(0), np.empty(0, np.int64)
     for k in range(len(z)):
         one = z[k:k + 1].copy()
-        value, _ = _kernel_numba._per_sample_block(one, 1, y[k:k + 1], np.empty(0), np.empty(0, np.int64), 0,
-                                                   act, code, np.empty((2, 1)), False)
-        expected_value, expected_dz = _kernel_numba.sample_loss_and_dz(z[k], y[k], act, code)
-        assert (value, one[0]) == (expected_value, expected_dz)
-        assert np.signbit(one[0]) == np.signbit(expected_dz)
-    block = z.copy()  # the whole block at once: the same δ row by row
-    _kernel_numba._per_sample_block(block, len(z), y, np.empty(0), np.empty(0, np.int64), 0, act, code,
-                                    np.empty((2, len(z))), False)
-    np.testing.assert_array_equal(block, [_kernel_numba.sample_loss_and_dz(a, b, act, code)[1]
-                                          for a, b in zip(z, y)])
+        value, weight = _kernel_numba._per_sample_block(one, 1, y[k:k + 1], none, no_rows, 0, act, code,
+                                                        np.empty((2, 1)), False)
+        assert (value, one[0], weight) == (expected_value[k], expected_dz[k], 1.0)
+        assert np.signbit(one[0]) == np.signbit(expected_dz[k])  # −0 − 0 is −0: the bits, not just ==
+        if pair == "linear":
+            assert (value, one[0]) == _kernel_numba.sample_loss_and_dz(z[k], y[k], act, code)
+    finite = slice(0, 61)  # the whole block at once: the same δ row by row, and Σ L
+    block = z[finite].copy()
+    total, weight = _kernel_numba._per_sample_block(block, 61, y[finite], none, no_rows, 0, act, code,
+                                                    np.empty((2, 61)), False)
+    np.testing.assert_array_equal(block, expected_dz[finite])
+    assert weight == 61.0
+    assert total == pytest.approx(math.fsum(expected_value[finite]), rel=1e-14)
 
 
 def test_the_thread_setting_is_a_whole_number(monkeypatch):
