@@ -4,6 +4,7 @@ that names it, exit 2, no model; Ctrl-C saves the interrupted model; --dask loca
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -243,8 +244,6 @@ def test_the_cache_of_decoded_blocks_changes_no_bit_of_the_model_and_is_removed(
     a, b = json.loads(cached.read_text()), json.loads(plain.read_text())
     assert a["parameters"] == b["parameters"] and a["metrics"] == b["metrics"]
     assert reads.n > 5 * n_pieces  # without the cache, every pass decodes the files
-    import gc
-
     gc.collect()
     assert folders and {os.path.dirname(f) for f in folders} == {str(tmp_path / "caches")}
     assert not any(os.path.exists(f) for f in folders)

@@ -288,7 +288,7 @@ def test_a_warm_start_whose_fitted_shape_does_not_fit_the_data_is_an_error_as_in
     # the reference: scikit-learn refuses a warm start on other features too
     mlp = MLPClassifier((4,), max_iter=5, warm_start=True, random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scikit-learn's own ConvergenceWarning
+        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)  # scikit-learn's own
         mlp.fit(X, y)
     with pytest.raises(ValueError):
         mlp.fit(wider, y)

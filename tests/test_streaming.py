@@ -290,7 +290,6 @@ def test_a_block_is_summed_where_pyarrow_decoded_it_with_the_bits_of_its_copy(tm
     """The neuron's kernel reads a Parquet block's columns as decoded, standardising as it reads:
     no copy of the block is made, and the sums are those of the standardised copy, bit for bit
     (the copy summed by the same compiled kernel), and those of the rows in memory."""
-    from neuronlab.models import kernel
     from neuronlab.sources import files
 
     X, y = _logistic(n=20_000, p=4)
@@ -321,7 +320,8 @@ def test_a_block_is_summed_where_pyarrow_decoded_it_with_the_bits_of_its_copy(tm
 def test_a_block_the_copy_would_not_give_the_compiled_kernel_is_not_offered_to_it(tmp_path, monkeypatch, n, engine):
     """Small data (under COMPILED_MIN_ELEMENTS values a block) with engine 'auto', or any data with
     engine 'numpy': the copy route sums it with NumPy, so the column route is not tried — no
-    ColumnBlock is built — and the sums are the copy's, bit for bit."""
+    ColumnBlock is built, the compiled engine is never asked for — and the sums are the NumPy
+    formulas' over the standardised rows."""
     from neuronlab.models import kernel
     from neuronlab.sources import files
 
@@ -334,17 +334,19 @@ def test_a_block_the_copy_would_not_give_the_compiled_kernel_is_not_offered_to_i
     built = []
     real_block = files.FileSource._column_block
     monkeypatch.setattr(files.FileSource, "_column_block", lambda *a: built.append(1) or real_block(*a))
-    summed = source.sum_blocks(rule, theta)
+    monkeypatch.setattr(kernel, "_compiled", lambda: pytest.fail("the compiled engine was asked for"))
+    loss_sum, weight_sum, grad = source.sum_blocks(rule, theta)
     assert built == []
-    copied = source.sum_blocks(_copy_route(rule), theta)
-    assert summed[:2] == copied[:2]
-    np.testing.assert_array_equal(summed[2], copied[2])
+    Xs = np.column_stack([Standardizer().fit(X).transform(X), np.ones(n)])
+    z = Xs @ theta
+    assert weight_sum == n
+    assert loss_sum == pytest.approx(np.sum(np.logaddexp(0.0, z) - y * z), rel=1e-12)
+    np.testing.assert_allclose(grad, Xs.T @ (1.0 / (1.0 + np.exp(-z)) - y), rtol=1e-10, atol=1e-10)
 
 
 def test_the_column_route_takes_the_rows_of_its_part_and_leaves_bad_values_to_the_copy(tmp_path, monkeypatch):
     """A training part's rows are summed where decoded, as its copy sums them; a block with a
     missing feature value goes the copy's route, which drops that row (or names the column)."""
-    from neuronlab.models import kernel
     from neuronlab.sources import files
 
     X, y = _logistic(n=9_000, p=4)
