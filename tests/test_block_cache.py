@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+from collections import namedtuple
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +21,9 @@ from neuronlab.sources.cache import BlockCache, default_folder
 from neuronlab.sources.files import FileSource
 
 from stream_helpers import CountedReads, as_table
+
+
+shutil_usage = namedtuple("usage", "total used free")  # shutil.disk_usage's result
 
 
 def _rows(n=2500, p=3, seed=0):
@@ -100,11 +104,11 @@ def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fm
         validation = train.configured(part="validation")
         rng = np.random.default_rng(7)
         batches = []
-        for _ in range(3):
+        for epoch in range(3):
             for batch, n in train.batches(64, rng):
-                batches.append((n, batch.X[batch.rows].copy(), batch.y[batch.rows].copy()))
-        held = np.concatenate([X for X, _, _ in validation._each()])
-        return batches, held, train.n_samples, validation.n_samples
+                batches.append((n, batch.X[batch.rows].copy(), batch.y[batch.rows].copy(), epoch))
+        held = [(X, y) for X, y, _ in validation._each()]
+        return batches, held, train.n_samples, validation.n_samples, (train.reader.mean, train.reader.scale)
 
     reads = CountedReads(monkeypatch)
     with_cache = epochs(_cache(tmp_path))
@@ -112,10 +116,19 @@ def test_the_split_and_the_mini_batches_are_the_same_from_the_cache(tmp_path, fm
     assert reads.n == n_pieces  # the scan; every epoch and the validation part from the cache
     without = epochs(False)
     assert len(with_cache[0]) == len(without[0]) > 3 * 1750 // 64
-    for (n, Xb, yb), (m, Xc, yc) in zip(with_cache[0], without[0]):
-        assert n == m and np.array_equal(Xb, Xc) and np.array_equal(yb, yc)
-    assert np.array_equal(with_cache[1], without[1])
-    assert with_cache[2:] == without[2:] and sum(with_cache[2:]) == len(y)
+    for (n, Xb, yb, e), (m, Xc, yc, f) in zip(with_cache[0], without[0]):
+        assert n == m and e == f and np.array_equal(Xb, Xc) and np.array_equal(yb, yc)
+    assert all(np.array_equal(a, b) and np.array_equal(c, d) for (a, c), (b, d) in zip(with_cache[1], without[1]))
+    assert with_cache[2:4] == without[2:4] and sum(with_cache[2:4]) == len(y)
+    # against the data themselves: one epoch's batches and the validation part hold every row
+    # once, standardised with the training part's μ and σ
+    mean, scale = with_cache[4]
+    parts = [(Xb, yb) for _, Xb, yb, epoch in with_cache[0] if epoch == 0] + with_cache[1]
+    rows = np.column_stack([np.concatenate([Xb for Xb, _ in parts]) * scale + mean,
+                            np.concatenate([yb for _, yb in parts])])
+    expected = np.column_stack([X, y])
+    np.testing.assert_allclose(rows[np.lexsort(rows.T[::-1])], expected[np.lexsort(expected.T[::-1])],
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_a_file_changed_after_it_was_cached_is_read_again(tmp_path):
@@ -129,7 +142,10 @@ def test_a_file_changed_after_it_was_cached_is_read_again(tmp_path):
     # the same shape, other values: the pass must see them (the scaling stays the first file's)
     X2 = X * 1.5 + 0.25
     table = pa.table({**{f"x{j}": X2[:, j] for j in range(3)}, "label": y})
-    pq.write_table(table, data / "part-0.parquet", row_group_size=700)  # the same size, the same inode
+    before = os.stat(data / "part-0.parquet")
+    pq.write_table(table, data / "part-0.parquet", row_group_size=700)
+    after = os.stat(data / "part-0.parquet")
+    assert (after.st_size, after.st_ino) == (before.st_size, before.st_ino)  # only the times tell
     later = os.stat(data / "part-0.parquet").st_mtime_ns + 2 * 10**9  # a file system's clock may tick in seconds
     os.utime(data / "part-0.parquet", ns=(later, later))
     value, _ = objective.loss_and_grad(theta)
@@ -185,6 +201,7 @@ def test_no_room_on_the_disk_writes_nothing_and_says_so(tmp_path):
     plain = NeuronObjective.from_source(Neuron(3, "sigmoid"), _source(data, False), "log_loss").loss_and_grad(theta)
     assert value == plain[0] and np.array_equal(grad, plain[1])
     assert full.stopped is not None and "read at every pass" in full.stopped
+    assert full.folder is not None  # a write was tried (os.listdir(None) would list the working folder)
     assert full.bytes_held == 0 and os.listdir(full.folder) == []
 
 
@@ -198,6 +215,7 @@ def test_a_pass_left_early_keeps_no_part_of_a_piece(tmp_path):
     head, _ = source.head(5)
     np.testing.assert_array_equal(head, X[:5])
     gc.collect()  # the abandoned pass's generators are closed
+    assert cache.folder is not None  # the pass did start writing
     assert cache.bytes_held == 0 and os.listdir(cache.folder) == []
 
 
@@ -350,6 +368,8 @@ def test_a_cache_cleared_during_a_pass_loses_nothing_and_goes_on_caching(tmp_pat
     expected = [b for _, _, b in plain._read(plain.pieces)]
     assert len(first + rest) == len(expected) and all(a.equals(b) for a, b in zip(first + rest, expected))
     assert cache.stopped is None and cache.bytes_held > 0  # the pieces after the clear are cached
+    cached = {(piece.path, piece.row_group) for piece in source.pieces[1:]}
+    assert set(cache._entries) == cached  # the piece being written when it was cleared is not
 
 
 def test_the_file_system_of_a_path_is_that_of_its_longest_mount_point(monkeypatch, tmp_path):
@@ -365,9 +385,27 @@ def test_the_file_system_of_a_path_is_that_of_its_longest_mount_point(monkeypatc
     assert cache_module._file_system_type("/home/u") == "ext4"
 
 
-def test_cache_argument_is_checked():
+def test_cache_argument_is_checked(tmp_path):
     with pytest.raises(TypeError, match="cache must be"):
         cache_module.block_cache(3)
     assert cache_module.block_cache(False) is None and cache_module.block_cache(None) is None
     shared = BlockCache()
     assert cache_module.block_cache(shared) is shared
+    made = cache_module.block_cache(True)
+    assert isinstance(made, BlockCache) and made is not shared and made.parent is None  # the default folder
+    assert cache_module.block_cache(tmp_path).parent == str(tmp_path)
+
+
+def test_the_default_room_kept_free_is_1_gib_or_5_percent_of_the_disk(monkeypatch, tmp_path):
+    """Without ``keep_free`` a write must leave the larger of 1 GiB and 5 % of the disk free
+    (the tests' conftest sets both to 0, so that caching does not depend on this machine)."""
+    monkeypatch.setattr(cache_module, "KEEP_FREE_BYTES", 1 << 30)
+    monkeypatch.setattr(cache_module, "KEEP_FREE_SHARE", 0.05)
+    gib = 1 << 30
+    cache = BlockCache(tmp_path)
+    for total, free, fits, does_not in ((100 * gib, 6 * gib, 0.9 * gib, 1.1 * gib),  # 5 GiB kept
+                                        (10 * gib, 1.2 * gib, 0.1 * gib, 0.3 * gib)):  # 1 GiB kept
+        monkeypatch.setattr(cache_module.shutil, "disk_usage",
+                            lambda folder, total=total, free=free: shutil_usage(total, total - free, free))
+        assert cache._room_for(str(tmp_path), int(fits))
+        assert not cache._room_for(str(tmp_path), int(does_not))
