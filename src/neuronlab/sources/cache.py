@@ -35,7 +35,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import stat
 import tempfile
 import threading
@@ -104,8 +103,7 @@ class _Entry(NamedTuple):
 
 
 def _alive(pid: int) -> bool:
-    if os.name != "posix":  # os.kill(pid, 0) is a signal only on POSIX (on Windows, 0 is Ctrl-C)
-        return True
+    """Whether process ``pid`` runs (POSIX only: on Windows os.kill(pid, 0) would be Ctrl-C)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -117,6 +115,8 @@ def _alive(pid: int) -> bool:
 
 def _host() -> str:
     """This machine's name as a folder name may hold it."""
+    import socket  # only for the name: not loaded with every io.tables user
+
     return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
 
 
@@ -141,7 +141,7 @@ def _remove_orphans(parent) -> None:
             info = os.lstat(path)
             if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not _alive(int(match.group(1))):
                 shutil.rmtree(path, ignore_errors=True)
-        except (OSError, ValueError, OverflowError):  # gone meanwhile
+        except OSError:  # gone meanwhile
             pass
 
 

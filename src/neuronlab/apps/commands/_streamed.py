@@ -250,7 +250,8 @@ def train(args, s, strategy_cls, previous, out, report, check_same_problem) -> i
     started = time.perf_counter()
     try:
         raw = FileSource(args.data, s["target"], s["features"], drop_missing=bool(s["drop_missing"]),
-                         part="train", val_split=s["val_split"], seed=s["seed"], cache=not args.no_cache)
+                         part="train", val_split=s["val_split"], seed=s["seed"],
+                         cache=not (args.no_cache or args.dask))  # Dask's workers read their own pieces
         if args.dask:
             from ...sources.dask import DaskSource, connect
 
