@@ -143,15 +143,16 @@ def _fit_classes(y, two, fitted=None, given=None):
     be the same, as in scikit-learn), else those ``given`` to a first partial_fit, else y's own
     (``two``: y's two numbers, found without sorting a copy of y); every label of y must be
     among the first two."""
+    labels = y if two is None else two  # y's two numbers hold every label of y
     if given is not None:
         given = classes_of(np.asarray(given), "classes")
     if fitted is not None:
         if given is not None and not np.array_equal(given, fitted):
             raise ValueError(f"classes={_listed(given)} is not what the first partial_fit was given "
                              f"({_listed(fitted)}); later calls may leave classes out, or give the same")
-        return _classes_to_continue(y, fitted)
+        return _classes_to_continue(labels, fitted)
     if given is not None:
-        return _classes_to_continue(y, given, "list in classes every label y may hold")
+        return _classes_to_continue(labels, given, "list in classes every label y may hold")
     return _classes(y, two)
 
 
