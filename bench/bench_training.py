@@ -39,11 +39,11 @@ import numpy as np
 TARGET_RTOL = 1e-4
 
 
-def medians_ms_interleaved(routes, repeat, seed=0, outcomes=None, warm_up=True):
+def medians_ms_interleaved(routes, repeat, outcomes=None, warm_up=True):
     """{name: median ms} with the routes run in turn, round after round: on a shared machine
     the load changes from second to second, and taking turns spreads it over every route.
 
-    Each round takes the routes in a new order (shuffled with ``seed``): a route pays for
+    Each round takes the routes in a new order (shuffled, the same each run): a route pays for
     what the one before it left behind — the copy of X leaves up to the size of the L3
     cache of written lines, which the memory writes back during the next route (ad hoc, 11
     rounds in a fixed order: our pass took 50.1 ms right after the copy against 47.4–49.3 ms
@@ -56,7 +56,7 @@ def medians_ms_interleaved(routes, repeat, seed=0, outcomes=None, warm_up=True):
             fn()
     times = {name: [] for name in routes}
     order = list(routes)
-    shuffle = random.Random(seed).shuffle
+    shuffle = random.Random(0).shuffle
     for _ in range(repeat):
         shuffle(order)
         for name in order:
@@ -127,11 +127,6 @@ READ_NUMPY = "read: NumPy X.sum(), two threads over halves"
 READ_NUMBA = "read: compiled threaded column sum (numba)"
 READ_COPY = "read: copy into a reused buffer (np.copyto, two threads)"
 READS = (READ_NUMPY, READ_NUMBA, READ_COPY)
-
-
-def one_read(X):
-    """The numba column sum of :func:`plain_reads` (kept for bench_kernel_variants)."""
-    return plain_reads(X)[READ_NUMBA]
 
 
 class busy_core:
@@ -282,8 +277,10 @@ def bench_time_to_target(X, y, rounds=3):
     # compiled the kernel
     median = {name: ms / 1e3 for name, ms in
               medians_ms_interleaved(routes, rounds, outcomes=outcome, warm_up=False).items()}
-    rows = [[name, f"{median[name]:.2f}", steps, evals, f"{loss:.6f}", "yes" if loss <= target else "no"]
-            for name, (steps, evals, loss) in ((name, outcome[name]) for name in routes)]
+    rows = []
+    for name in routes:
+        steps, evals, loss = outcome[name]
+        rows.append([name, f"{median[name]:.2f}", steps, evals, f"{loss:.6f}", "yes" if loss <= target else "no"])
     names = list(routes)
     reference = median[names[5]]
     ratios = [f"- {name} ÷ LogisticRegression(lbfgs): {median[name] / reference:.2f}×" for name in names[:4]]
