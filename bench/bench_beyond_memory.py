@@ -1,6 +1,7 @@
 """Beyond memory and beyond one machine (issue 15): streamed files and Dask against their peers.
 
-One process, interleaved rounds, medians.  Peers: pyarrow's read-only rate on the same files
+One process, interleaved rounds (the epoch's routes in a new order each round:
+bench_training.in_turns), medians.  Peers: pyarrow's read-only rate on the same files
 (Parquet, and CSV with typed float64 columns), scikit-learn's LogisticRegression(lbfgs) in
 memory, and dask-ml's LogisticRegression(solver="lbfgs") on the same LocalCluster and files.
 
@@ -27,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from bench_training import in_turns  # bench/ is on the path of a script run from it
 
 
 def write_data(folder: Path, rows: int, p: int, files: int, csv_rows: int, seed: int = 0):
@@ -335,13 +338,10 @@ def main():
         for route in ours[fmt].values():  # warm-up: imports, compiled kernel, the cache written
             route()
     routes = {"parquet": parquet_routes(files), "csv": csv_routes(csv_path, names)}
-    rates = {(fmt, name): [] for fmt in routes for name in [*routes[fmt], IPC_READ, *ours[fmt]]}
-    for _ in range(args.rounds):
-        for fmt in routes:
-            for name, route in {**routes[fmt], **cache_reads[fmt]}.items():
-                rates[fmt, name].append(read_rate(route))
-            for name, route in ours[fmt].items():
-                rates[fmt, name].append(route())
+    turns = {(fmt, name): (lambda route=route: read_rate(route))
+             for fmt in routes for name, route in {**routes[fmt], **cache_reads[fmt]}.items()}
+    turns.update({(fmt, name): route for fmt in routes for name, route in ours[fmt].items()})
+    rates = in_turns(turns, args.rounds, warm_up=False)  # each route's rows/s, round after round
     shutil.rmtree(ipc_folder, ignore_errors=True)
     print(f"\none full-batch epoch (J and ∇J over every row) against pyarrow reading the same file, "
           f"{args.rounds} interleaved rounds, medians (load average {os.getloadavg()[0]:.1f} now):")

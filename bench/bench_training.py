@@ -39,33 +39,45 @@ import numpy as np
 TARGET_RTOL = 1e-4
 
 
-def medians_ms_interleaved(routes, repeat, outcomes=None, warm_up=True):
-    """{name: median ms} with the routes run in turn, round after round: on a shared machine
-    the load changes from second to second, and taking turns spreads it over every route.
+def in_turns(routes, repeat, warm_up=True):
+    """{name: [what the route returned, round after round]} with the routes run in turn, round
+    after round: on a shared machine the load changes from second to second, and taking turns
+    spreads it over every route.
 
     Each round takes the routes in a new order (shuffled, the same each run): a route pays for
-    what the one before it left behind — the copy of X leaves up to the size of the L3
-    cache of written lines, which the memory writes back during the next route (ad hoc, 11
-    rounds in a fixed order: our pass took 50.1 ms right after the copy against 47.4–49.3 ms
-    after other routes) — and in a fixed order that cost always fell on the same route.
-    ``outcomes``: a dict that receives each route's last return value."""
+    what the one before it left behind — the copy of X leaves up to the size of the L3 cache of
+    written lines, which the memory writes back during the next route (ad hoc, 11 rounds in a
+    fixed order: our pass took 50.1 ms right after the copy against 47.4–49.3 ms after other
+    routes) — and in a fixed order that cost always fell on the same route."""
     import random
 
     if warm_up:
         for fn in routes.values():
             fn()
-    times = {name: [] for name in routes}
+    results = {name: [] for name in routes}
     order = list(routes)
     shuffle = random.Random(0).shuffle
     for _ in range(repeat):
         shuffle(order)
         for name in order:
+            results[name].append(routes[name]())
+    return results
+
+
+def medians_ms_interleaved(routes, repeat, outcomes=None, warm_up=True):
+    """{name: median ms} of the routes run :func:`in_turns`; ``outcomes``: a dict that receives
+    each route's last return value."""
+    def timed(fn):
+        def run():
             start = time.perf_counter()
-            outcome = routes[name]()
-            times[name].append(time.perf_counter() - start)
-            if outcomes is not None:
-                outcomes[name] = outcome
-    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
+            outcome = fn()
+            return time.perf_counter() - start, outcome
+        return run
+
+    runs = in_turns({name: timed(fn) for name, fn in routes.items()}, repeat, warm_up)
+    if outcomes is not None:
+        outcomes.update({name: results[-1][1] for name, results in runs.items()})
+    return {name: 1e3 * statistics.median([seconds for seconds, _ in results]) for name, results in runs.items()}
 
 
 def make_data(n, p, seed=0):
