@@ -872,24 +872,25 @@ class FileSource(BlocksSource):
         for _, number, batch in self._read([piece]):
             yield self._convert(piece, number, batch)
 
-    def _each(self, order=None, reuse=False, column_sums=None, takes_columns=None):
+    def _each(self, order=None, reuse=False, summing=None):
         """(X, y, None) of every non-empty block, the pieces in ``order``.  A second thread reads the
         next blocks with pyarrow (which lets go of the interpreter while it decodes) while this
         one turns a block into numbers and sums it, so that reading overlaps arithmetic on two
         cores.  ``reuse``: every X is written into one buffer, valid until the next block is
         asked for (for a caller that is done with a block when it asks for the next).
 
-        ``column_sums``: a function of a :class:`ColumnBlock` that sums it where pyarrow decoded
-        it (without the copy X is), or returns None; a block it sums is given as a
-        :class:`_Summed` (its sums and its number of rows) instead.  ``takes_columns(n_rows)``:
-        whether it may take a block of n_rows, asked before the block is built."""
+        ``summing``: (rule, θ, want_grad) of a rule with ``column_sums``, which sums a
+        :class:`ColumnBlock` where pyarrow decoded it (without the copy X is), or returns None,
+        and ``takes_columns(n_rows, p)``, asked before the block is built; a block it sums is
+        given as a :class:`_Summed` (its sums and its number of rows) instead."""
         pieces = self.pieces if order is None else [self.pieces[k] for k in order]
         buffer = None
         for piece, number, batch in _read_ahead(self._read(pieces), depth=2):
-            if column_sums is not None and takes_columns(batch.num_rows):
+            if summing is not None and summing[0].takes_columns(batch.num_rows, self.n_features):
+                rule, theta, want_grad = summing
                 block = self._column_block(piece, number, batch)
                 n = batch.num_rows if block is None or block.rows is None else block.rows.shape[0]
-                sums = None if block is None or not n else column_sums(block)
+                sums = None if block is None or not n else rule.column_sums(theta, block, want_grad)
                 if sums is not None:
                     self.rows_read += n
                     yield _Summed(sums, n)
@@ -942,11 +943,9 @@ class FileSource(BlocksSource):
         neuron's kernel reads the columns where they are, standardising as it reads); else,
         or when that returns None, it is written into a buffer reused for every block (the
         rule is done with one before the next is read)."""
-        column_rule = getattr(rule, "column_sums", None)
-        column_sums = None if column_rule is None else (lambda block: column_rule(theta, block, want_grad))
-        takes_columns = None if column_rule is None else (lambda n_rows: rule.takes_columns(n_rows, self.n_features))
+        summing = (rule, theta, want_grad) if hasattr(rule, "column_sums") else None
         total = None
-        for block in self._count(self._each(reuse=True, column_sums=column_sums, takes_columns=takes_columns)):
+        for block in self._count(self._each(reuse=True, summing=summing)):
             total = add_sums(total, block.sums if isinstance(block, _Summed) else
                              rule(theta, RowBlock(*block), want_grad))
         if total is None:
